@@ -1,0 +1,1 @@
+//! Fault catalogue, injectors (built-in hooks and an HTTP proxy), degradation and resilience.

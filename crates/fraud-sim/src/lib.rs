@@ -1,0 +1,1 @@
+//! The built-in reference fraud-detection service: ingestion, four agents, decision.

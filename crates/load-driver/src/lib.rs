@@ -1,0 +1,1 @@
+//! The open-model load driver: sends each transaction at its intended instant.

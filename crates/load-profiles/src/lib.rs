@@ -1,0 +1,1 @@
+//! Rate curves, open-model arrival schedules and execution segments.

@@ -1,0 +1,1 @@
+//! Latency without coordinated omission, business and agent metrics, mergeable snapshots.

@@ -1,0 +1,1 @@
+//! Scenarios, the run state machine, criteria, safeguards and result files.

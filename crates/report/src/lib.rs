@@ -1,0 +1,1 @@
+//! HTML reports with plots, JUnit XML and run comparison from result files.

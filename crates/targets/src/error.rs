@@ -1,0 +1,27 @@
+//! How a request can fail, each way mapped to a counted [`ErrorKind`].
+
+use models::ErrorKind;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("the target answered HTTP {status}")]
+    Status { status: u16 },
+    #[error("no answer within {timeout_ms} ms")]
+    Timeout { timeout_ms: u64 },
+    #[error("connection failed: {reason}")]
+    Connection { reason: String },
+    #[error("the answer is not a verdict: {reason}")]
+    Malformed { reason: String },
+}
+
+impl TargetError {
+    /// The metrics bucket this failure is counted in.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TargetError::Status { status } => ErrorKind::from_status(*status),
+            TargetError::Timeout { .. } => ErrorKind::Timeout,
+            TargetError::Connection { .. } => ErrorKind::Connection,
+            TargetError::Malformed { .. } => ErrorKind::Malformed,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Seeded, deterministic payment transactions with coherent fraud patterns.
