@@ -1,1 +1,77 @@
-fn main() {}
+//! Project automation for fraudstress, run as `cargo xtask <command>`:
+//!
+//! - `cargo xtask test`: the whole suite, as CI runs it: the architecture tidy check, `cargo fmt --check`,
+//!   clippy with `-D warnings`, `cargo test --workspace`, then the `#[ignore]`d end-to-end suites,
+//!   installing what they need (headless Chromium, the AWS emulator) when it is missing.
+//! - `cargo xtask tidy`: the architecture rules alone (see `docs/architecture.md`).
+
+mod tidy;
+mod tools;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test            tidy, fmt --check, clippy -D warnings, cargo test --workspace, then the ignored end-to-end suites
+  test --quick    the same without the ignored end-to-end suites
+  tidy            check the architecture rules only";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root, args.iter().any(|a| a == "--quick")),
+        Some("tidy") => tidy::check(&root),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown xtask command {other:?}\n\n{USAGE}"),
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
+}
+
+fn test(root: &Path, quick: bool) -> Result<()> {
+    step("architecture tidy check");
+    tidy::check(root)?;
+    step("cargo fmt --check");
+    cargo(root, &["fmt", "--all", "--check"], &[])?;
+    step("cargo clippy");
+    cargo(root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    step("cargo test --workspace");
+    cargo(root, &["test", "--workspace"], &[])?;
+    if quick {
+        return Ok(());
+    }
+    step("end-to-end suites (ignored by plain cargo test)");
+    let env = tools::prepare(root)?;
+    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    cargo(root, &["test", "--workspace", "--", "--ignored", "--test-threads=1"], &env)?;
+    step("all suites passed");
+    Ok(())
+}
+
+fn step(name: &str) {
+    println!("\n==> {name}");
+}
+
+/// Runs cargo in the project root with extra environment variables; fails when it does.
+pub(crate) fn cargo(root: &Path, args: &[&str], env: &[(&str, String)]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(root).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let status = cmd.status().with_context(|| format!("could not start {cargo}"))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}

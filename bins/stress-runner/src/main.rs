@@ -1,1 +1,46 @@
-fn main() {}
+//! `stress-runner`: the fraudstress command line. Each subcommand lives in `cmd/<name>.rs` and composes
+//! the library crates; this file only parses arguments and maps outcomes to exit codes:
+//! 0 passed, 1 criteria failed, 2 usage or configuration error, 130 interrupted.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stress-runner",
+    version,
+    about = "Stress-test fraud-detection and payment APIs: realistic transactions, open-model load, \
+             fault injection, and detection quality measured under load."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Stream generated transactions to stdout (JSON lines or CSV).
+    Generate(cmd::generate::Args),
+    /// Print the planned rate for each second of a scenario or a shape, to preview it.
+    Profile(cmd::profile::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate(args) => cmd::generate::run(args),
+        Command::Profile(args) => cmd::profile::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(cmd::EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! What the end-to-end suites need, installed when missing: Debian's Chromium and ChromeDriver for the
+//! dashboard tests, and moto's AWS emulator (in a virtual environment under `.tools/`) for the AWS tests.
+//! The suites find them through the environment variables returned by [`prepare`].
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Installs what is missing and returns the variables that point the suites at it.
+pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
+    let mut env = Vec::new();
+    ensure_chromium()?;
+    env.push(("FRAUDSTRESS_CHROMIUM".into(), CHROMIUM.into()));
+    env.push(("FRAUDSTRESS_CHROMEDRIVER".into(), CHROMEDRIVER.into()));
+    let python = ensure_moto(root)?;
+    env.push(("FRAUDSTRESS_MOTO_PYTHON".into(), python));
+    Ok(env)
+}
+
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    println!("installing chromium and chromium-driver from Debian's packages");
+    run("apt-get", &["update", "-q"])?;
+    run("apt-get", &["install", "-y", "-q", "chromium", "chromium-driver"])?;
+    Ok(())
+}
+
+/// A virtual environment with `moto[server]` (the AWS API emulator) and `cbor2` (for the CloudWatch
+/// CBOR adapter in `test-support/aws-emulator`). Returns its python.
+pub fn ensure_moto(root: &Path) -> Result<String> {
+    let venv = root.join(".tools/moto");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".installed");
+    if !ready.exists() {
+        println!("installing moto[server] and cbor2 into {}", venv.display());
+        run("python3", &["-m", "venv", venv.to_str().context("venv path is UTF-8")?])?;
+        run(python.to_str().context("path is UTF-8")?, &["-m", "pip", "install", "-q", "moto[server]", "cbor2"])?;
+        std::fs::write(&ready, b"moto[server] cbor2\n")?;
+    }
+    Ok(python.to_string_lossy().into_owned())
+}
+
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    let status = Command::new(program).args(args).status().with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
