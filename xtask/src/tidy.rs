@@ -50,8 +50,9 @@ pub fn check(root: &Path) -> Result<()> {
         if name == AWS_CRATE {
             continue;
         }
-        for dep in &graph.nodes[id].1 {
-            let dep_name = &graph.nodes[dep].0;
+        let deps = graph.nodes.get(id).map(|(_, d)| d.as_slice()).unwrap_or_default();
+        for dep in deps {
+            let Some((dep_name, _)) = graph.nodes.get(dep) else { continue };
             if dep_name.starts_with("aws-sdk-") || dep_name == "aws-config" {
                 problems.push(format!("{name} depends on `{dep_name}` directly: only {AWS_CRATE} may use the AWS SDK"));
             }

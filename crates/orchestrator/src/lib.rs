@@ -1,1 +1,48 @@
-//! Scenarios, the run state machine, criteria, safeguards and result files.
+//! Runs fraudstress scenarios: the built-in scenarios and TOML files, the run's state machine, the
+//! control handle and event/metric streams, success criteria (whole-run or scoped to a window, phase or
+//! the time outside faults), safeguards (rate ceiling, maximum duration, cost budget) and the results
+//! folder (`summary.json`, `intervals.jsonl`, `events.jsonl`, `latency.hgrm`).
+//!
+//! ```
+//! use orchestrator::{builtin, scenario_file, timeline};
+//!
+//! // A built-in scenario, compressed tenfold: the 10-minute investor demo in one minute.
+//! let investor = timeline::scale(&builtin::investor(), 0.1).unwrap();
+//! assert_eq!(investor.load.total_duration().as_secs(), 60);
+//!
+//! // The same power from TOML, checked for unknown keys and bad values.
+//! let spec = scenario_file::parse_str(r#"
+//!     name = "quick"
+//!     [[load.stages]]
+//!     shape = "sustained"
+//!     tps = 200
+//!     duration = "10s"
+//!     [[criteria]]
+//!     metric = "latency_ms.p99"
+//!     op = "<"
+//!     threshold = 250
+//! "#, "quick.toml").unwrap();
+//! assert_eq!(spec.criteria[0].metric, "latency_ms.p99");
+//!
+//! let err = scenario_file::parse_str("name = \"x\"\nsede = 1\n", "bad.toml").unwrap_err();
+//! assert!(err.to_string().starts_with("bad.toml:2:1:"));
+//! ```
+
+pub mod builtin;
+pub mod control;
+pub mod criteria;
+pub mod error;
+pub mod faults;
+pub mod histogram;
+pub mod metric_paths;
+pub mod resilience;
+pub mod results;
+pub mod scenario_file;
+pub mod state_machine;
+pub mod timeline;
+pub mod window;
+
+pub use control::{Command, ControlError, RunControl};
+pub use error::{OrchestratorError, ScenarioError};
+pub use faults::{FaultError, FaultInjector};
+pub use state_machine::{StateMachine, TransitionError};

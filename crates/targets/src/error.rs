@@ -25,3 +25,17 @@ impl TargetError {
         }
     }
 }
+
+/// Why an [`HttpTarget`](crate::HttpTarget) could not be built. Nothing has been sent when this is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetConfigError {
+    #[error(
+        "refusing to send load to {url}: its host {host:?} is not loopback (127.0.0.0/8, ::1, localhost); \
+         pass --allow-remote (allow_remote = true) if you own that system and mean to load it"
+    )]
+    RemoteRefused { url: String, host: String },
+    #[error("invalid target URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("invalid target setting `{field}`: {reason}")]
+    InvalidSetting { field: &'static str, reason: String },
+}

@@ -2,6 +2,9 @@
 //! (an HTTP endpoint over a keep-alive connection pool, and a closure for embedders). The built-in
 //! reference service implements it in the `fraud-sim` crate.
 //!
+//! [`HttpTarget`] refuses hosts that are not loopback (127.0.0.0/8, `::1`, `localhost`) unless
+//! `allow_remote` is set, the `--allow-remote` flag of the command line; see [`check_loopback`].
+//!
 //! ```
 //! use targets::{FnTarget, Target};
 //! use models::{Decision, Verdict};
@@ -13,12 +16,25 @@
 //! assert_eq!(verdict.decision, Decision::Approve);
 //! # }
 //! ```
+//!
+//! ```
+//! use targets::{HttpTarget, HttpTargetConfig};
+//! let config = HttpTargetConfig { url: "http://10.0.0.1/v1/score".into(), ..Default::default() };
+//! let err = HttpTarget::new(config).unwrap_err();
+//! assert!(err.to_string().contains("--allow-remote"));
+//! ```
 
 mod closure;
 mod error;
+mod guard;
+mod http;
+mod mapping;
 
 pub use closure::FnTarget;
-pub use error::TargetError;
+pub use error::{TargetConfigError, TargetError};
+pub use guard::{check_loopback, is_loopback_host};
+pub use http::{HttpTarget, HttpTargetConfig};
+pub use mapping::{BodyTemplate, ResponseMapping, TRANSACTION_PLACEHOLDER};
 
 use async_trait::async_trait;
 use models::{TargetInfo, Transaction, Verdict};

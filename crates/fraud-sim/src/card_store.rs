@@ -1,0 +1,213 @@
+//! Per-card state in a sharded map: what the pattern detector and the risk assessor remember of each card.
+
+use models::{CardId, CountryCode, DeviceId, MerchantId};
+use std::collections::{HashMap, VecDeque};
+use std::net::Ipv4Addr;
+use std::sync::{Mutex, PoisonError};
+
+/// Recent transactions kept per card for velocity and card-testing windows.
+pub(crate) const RECENT_CAP: usize = 24;
+const DEVICES_CAP: usize = 8;
+const COUNTRIES_CAP: usize = 8;
+const IPS_CAP: usize = 8;
+const MERCHANTS_CAP: usize = 48;
+
+/// One recent transaction of a card.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Recent {
+    /// Transaction time, microseconds since the epoch.
+    pub ts: i64,
+    pub amount_usd: f64,
+    pub merchant: MerchantId,
+}
+
+/// Where and when the card was last used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Place {
+    pub ts: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub country: CountryCode,
+}
+
+/// Welford's running mean and variance, here of ln(1 + amount in USD).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct RunningStats {
+    pub n: u32,
+    pub mean: f64,
+    m2: f64,
+}
+
+impl RunningStats {
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / f64::from(self.n);
+        self.m2 += d * (x - self.mean);
+    }
+
+    #[cfg(test)]
+    pub fn std_dev(&self) -> f64 {
+        if self.n < 2 { 0.0 } else { (self.m2 / f64::from(self.n - 1)).sqrt() }
+    }
+}
+
+/// A small insertion-ordered set that forgets its oldest member when full.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Recall<T> {
+    items: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T: PartialEq> Recall<T> {
+    fn new(cap: usize) -> Self {
+        Self { items: VecDeque::new(), cap }
+    }
+
+    pub fn contains(&self, x: &T) -> bool {
+        self.items.contains(x)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Adds `x` (or refreshes it as the newest); true when it was not known.
+    pub fn remember(&mut self, x: T) -> bool {
+        if let Some(i) = self.items.iter().position(|y| *y == x) {
+            if let Some(y) = self.items.remove(i) {
+                self.items.push_back(y);
+            }
+            return false;
+        }
+        if self.items.len() == self.cap {
+            self.items.pop_front();
+        }
+        self.items.push_back(x);
+        true
+    }
+}
+
+/// Everything remembered of one card. The pattern detector records every transaction it sees in
+/// `recent`; the rest is the card's profile, learned after the decision from approved transactions only.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CardState {
+    /// Recent transactions, oldest first, ordered by transaction time.
+    pub recent: VecDeque<Recent>,
+    pub last_place: Option<Place>,
+    pub devices: Recall<DeviceId>,
+    pub ips: Recall<Ipv4Addr>,
+    pub countries: Recall<CountryCode>,
+    pub merchants: Recall<MerchantId>,
+    pub amounts: RunningStats,
+    /// Approved transactions the profile learned from.
+    pub profiled: u32,
+}
+
+impl Default for CardState {
+    fn default() -> Self {
+        Self {
+            recent: VecDeque::with_capacity(RECENT_CAP),
+            last_place: None,
+            devices: Recall::new(DEVICES_CAP),
+            ips: Recall::new(IPS_CAP),
+            countries: Recall::new(COUNTRIES_CAP),
+            merchants: Recall::new(MERCHANTS_CAP),
+            amounts: RunningStats::default(),
+            profiled: 0,
+        }
+    }
+}
+
+impl CardState {
+    /// Inserts a transaction in time order (requests may arrive out of order), keeping the newest.
+    pub fn push_recent(&mut self, r: Recent) {
+        let at = self.recent.iter().rposition(|x| x.ts <= r.ts).map_or(0, |i| i + 1);
+        self.recent.insert(at, r);
+        if self.recent.len() > RECENT_CAP {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// Card states behind `shards` mutexes, a card's shard chosen by a hash of its id.
+#[derive(Debug)]
+pub(crate) struct CardStore {
+    shards: Vec<Mutex<HashMap<CardId, CardState>>>,
+    cards_per_shard: usize,
+}
+
+impl CardStore {
+    pub fn new(shards: usize, cards_per_shard: usize) -> Self {
+        Self { shards: (0..shards.max(1)).map(|_| Mutex::new(HashMap::new())).collect(), cards_per_shard }
+    }
+
+    /// Runs `f` on the card's state (created empty if new) under its shard's lock. Keep `f` short.
+    pub fn with_card<R>(&self, card: CardId, f: impl FnOnce(&mut CardState) -> R) -> R {
+        // Fibonacci hashing spreads sequential ids over the shards.
+        let h = card.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        let shard = &self.shards[(h as usize) % self.shards.len()];
+        let mut map = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= self.cards_per_shard
+            && !map.contains_key(&card)
+            && let Some(victim) = map.keys().next().copied()
+        {
+            map.remove(&victim);
+        }
+        f(map.entry(card).or_default())
+    }
+
+    /// Cards remembered now.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_stats_match_the_textbook() {
+        let mut s = RunningStats::default();
+        for x in [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0] {
+            s.push(x);
+        }
+        assert!((s.mean - 5.0).abs() < 1e-12);
+        assert!((s.std_dev() - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn recent_stays_ordered_and_bounded() {
+        let mut c = CardState::default();
+        for ts in [5, 1, 3, 2, 4] {
+            c.push_recent(Recent { ts, amount_usd: 1.0, merchant: MerchantId(1) });
+        }
+        let order: Vec<i64> = c.recent.iter().map(|r| r.ts).collect();
+        assert_eq!(order, [1, 2, 3, 4, 5]);
+        for ts in 10..100 {
+            c.push_recent(Recent { ts, amount_usd: 1.0, merchant: MerchantId(1) });
+        }
+        assert_eq!(c.recent.len(), RECENT_CAP);
+        assert_eq!(c.recent.back().unwrap().ts, 99);
+    }
+
+    #[test]
+    fn recall_forgets_the_oldest() {
+        let mut r = Recall::new(2);
+        assert!(r.remember(1));
+        assert!(!r.remember(1));
+        assert!(r.remember(2));
+        assert!(r.remember(3));
+        assert!(!r.contains(&1) && r.contains(&2) && r.contains(&3));
+    }
+
+    #[test]
+    fn store_bounds_cards_per_shard() {
+        let store = CardStore::new(1, 3);
+        for id in 0..10 {
+            store.with_card(CardId(id), |c| c.profiled += 1);
+        }
+        assert_eq!(store.len(), 3);
+    }
+}

@@ -1,0 +1,279 @@
+//! [`Schedule`]: the intended send instants of a profile, as an iterator the load driver pulls from.
+//!
+//! Arrivals are placed in *integrated-rate space*: with `Λ(t)` the integral of the rate over `[0, t]`,
+//! - [`Arrival::Uniform`] puts arrival `k` (from 0) at the instant where `Λ(t) = k + 0.5`, so each
+//!   arrival sits in the middle of its unit of planned traffic, the count in any window `[a, b)` is
+//!   within 1 of `Λ(b) - Λ(a)`, and the whole profile sends `round(Λ(end))` transactions;
+//! - [`Arrival::Poisson`] puts arrival `k` at `Λ(t) = E_0 + ... + E_k` with `E_i` seeded standard
+//!   exponential gaps (time rescaling), which is a non-homogeneous Poisson process with the profile's
+//!   rate: the expected count in any window is `Λ(b) - Λ(a)`.
+//!
+//! Each instant comes from inverting `Λ` analytically (division, a square root for ramps, one or two
+//! Newton steps for waves), with no allocation per arrival.
+//!
+//! # Rate multiplier
+//! The curves stay pure; [`Schedule::set_multiplier_at`] scales the rate by `m` from an instant on
+//! (a piecewise-constant multiplier). The schedule then follows the multiplied rate `m(t) * rate(t)`,
+//! and everything above holds with `Λ` replaced by its integral `Λ'(t)`. Arrival indices stay global
+//! and consecutive. A multiplier of 0 plans no arrivals, so the iterator returns `None` until a later
+//! change raises it: call `set_multiplier_at(now, m)` to resume from `now`.
+
+use crate::curve::Hint;
+use crate::error::ScheduleError;
+use crate::profile::Profile;
+use crate::segment::Segment;
+use models::Arrival;
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use rand::RngExt;
+use rand_distr::Exp1;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One planned transaction: its global index (the transaction index) and its intended send instant,
+/// as an offset from the run's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScheduledArrival {
+    pub index: u64,
+    pub at: Duration,
+}
+
+/// An iterator of [`ScheduledArrival`]s in time order. Not fused: after `None` because the multiplier
+/// is 0, a later [`Schedule::set_multiplier_at`] can bring more arrivals.
+#[derive(Debug)]
+pub struct Schedule {
+    profile: Arc<Profile>,
+    arrival: Arrival,
+    segment: Segment,
+    rng: ChaCha8Rng,
+    /// The next global index not yet yielded or skipped.
+    next_k: u64,
+    /// Poisson: `Λ'` of arrival `next_k - 1` (0 before the first).
+    poisson_last: f64,
+    /// Poisson: the already drawn `Λ'` of arrival `next_k`.
+    poisson_drawn: Option<f64>,
+    /// The multiplier now in force, and where it took over: `Λ'(t) = anchor_mod + mult * (Λ(t) - anchor_base)`.
+    mult: f64,
+    anchor_base: f64,
+    anchor_mod: f64,
+    /// Future multiplier changes `(t_s, m)`, sorted by time.
+    pending: VecDeque<(f64, f64)>,
+    piece: usize,
+    hint: Hint,
+    /// Instant (s) of the last yielded arrival.
+    cursor: f64,
+}
+
+impl Schedule {
+    /// A schedule over the whole profile. `seed` drives the Poisson gaps (unused for uniform).
+    pub fn new(profile: impl Into<Arc<Profile>>, arrival: Arrival, seed: u64) -> Schedule {
+        let profile = profile.into();
+        let hint = profile.pieces.first().map(|p| p.curve.start_hint()).unwrap_or_default();
+        Schedule {
+            profile,
+            arrival,
+            segment: Segment::WHOLE,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            next_k: 0,
+            poisson_last: 0.0,
+            poisson_drawn: None,
+            mult: 1.0,
+            anchor_base: 0.0,
+            anchor_mod: 0.0,
+            pending: VecDeque::new(),
+            piece: 0,
+            hint,
+            cursor: 0.0,
+        }
+    }
+
+    /// Keeps only `segment`'s share: global indices `k` with `k mod n == i`, unchanged instants.
+    /// Call it before pulling; the segments of one profile, arrival mode and seed partition the whole.
+    pub fn segment(mut self, segment: Segment) -> Schedule {
+        self.segment = segment;
+        self
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The instant of the last arrival yielded (zero before the first).
+    pub fn cursor(&self) -> Duration {
+        secs_to_duration(self.cursor)
+    }
+
+    /// The multiplier in force at the cursor.
+    pub fn multiplier(&self) -> f64 {
+        self.mult
+    }
+
+    /// Scales the rate by `m` from the cursor (the last arrival yielded) on. Shorthand for
+    /// `set_multiplier_at(self.cursor(), m)`; a driver that knows the current offset should pass it.
+    pub fn set_multiplier(&mut self, m: f64) -> Result<(), ScheduleError> {
+        self.set_multiplier_at(self.cursor(), m)
+    }
+
+    /// Scales the rate by `m` (finite, 0 or more) from `at` on; `at` earlier than the cursor counts as
+    /// the cursor, since arrivals already yielded cannot move. A later change replaces an earlier call
+    /// for the same instant. Segments of one schedule stay an exact partition only if every segment gets
+    /// the same changes at the same instants.
+    pub fn set_multiplier_at(&mut self, at: Duration, m: f64) -> Result<(), ScheduleError> {
+        if !m.is_finite() || m < 0.0 {
+            return Err(ScheduleError::InvalidMultiplier(m));
+        }
+        let t = at.as_secs_f64().max(self.cursor);
+        // Changes after `t` are superseded by this one.
+        while self.pending.back().is_some_and(|&(tc, _)| tc >= t) {
+            self.pending.pop_back();
+        }
+        self.pending.push_back((t, m));
+        Ok(())
+    }
+
+    /// The `Λ'` target of the next arrival of this segment, with its global index.
+    fn next_target(&mut self) -> (u64, f64) {
+        match self.arrival {
+            Arrival::Uniform => {
+                let k = self.segment.first_from(self.next_k);
+                (k, k as f64 + 0.5)
+            }
+            Arrival::Poisson => loop {
+                let x = match self.poisson_drawn {
+                    Some(x) => x,
+                    None => {
+                        let gap: f64 = self.rng.sample(Exp1);
+                        let x = self.poisson_last + gap;
+                        self.poisson_drawn = Some(x);
+                        x
+                    }
+                };
+                if self.segment.contains(self.next_k) {
+                    return (self.next_k, x);
+                }
+                // Another segment's arrival: consume its gap without placing it.
+                self.poisson_last = x;
+                self.poisson_drawn = None;
+                self.next_k += 1;
+            },
+        }
+    }
+
+    /// Where `Λ'` reaches `target` under the current multiplier, without committing the hint.
+    fn locate(&self, target: f64) -> Option<(f64, usize, Hint)> {
+        if self.mult <= 0.0 {
+            return None;
+        }
+        let base = self.anchor_base + (target - self.anchor_mod) / self.mult;
+        if base >= self.profile.total() {
+            return None;
+        }
+        let (mut piece, mut hint) = (self.piece, self.hint);
+        let t = self.profile.invert_from(base, &mut piece, &mut hint)?;
+        Some((t, piece, hint))
+    }
+}
+
+impl Iterator for Schedule {
+    type Item = ScheduledArrival;
+
+    fn next(&mut self) -> Option<ScheduledArrival> {
+        let (k, target) = self.next_target();
+        loop {
+            let found = self.locate(target);
+            match (self.pending.front(), found) {
+                (Some(&(tc, m)), found) if found.is_none_or(|(t, _, _)| tc <= t) => {
+                    // The multiplier changes before this arrival: re-anchor at tc and place it again.
+                    let base_c = self.profile.cumulative_secs(tc);
+                    self.anchor_mod += self.mult * (base_c - self.anchor_base);
+                    self.anchor_base = base_c;
+                    self.mult = m;
+                    self.pending.pop_front();
+                }
+                (_, None) => return None,
+                (_, Some((t, piece, hint))) => {
+                    self.piece = piece;
+                    self.hint = hint;
+                    self.cursor = t;
+                    self.next_k = k + 1;
+                    if self.arrival == Arrival::Poisson {
+                        self.poisson_last = target;
+                        self.poisson_drawn = None;
+                    }
+                    return Some(ScheduledArrival { index: k, at: secs_to_duration(t) });
+                }
+            }
+        }
+    }
+}
+
+fn secs_to_duration(t: f64) -> Duration {
+    Duration::from_nanos((t * 1e9).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::{LoadProfile, Stage};
+
+    fn sustained(tps: f64, secs: u64) -> Profile {
+        Profile::new(&LoadProfile {
+            arrival: Arrival::Uniform,
+            stages: vec![Stage::Sustained { tps, duration: Duration::from_secs(secs), name: None }],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn uniform_arrivals_sit_mid_unit() {
+        let got: Vec<_> = Schedule::new(sustained(4.0, 1), Arrival::Uniform, 0).collect();
+        let at: Vec<u64> = got.iter().map(|a| a.at.as_millis() as u64).collect();
+        assert_eq!(at, vec![125, 375, 625, 875]);
+        assert_eq!(got.iter().map(|a| a.index).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn multiplier_doubles_the_rate_from_its_instant() {
+        let mut s = Schedule::new(sustained(10.0, 2), Arrival::Uniform, 0);
+        s.set_multiplier_at(Duration::from_secs(1), 2.0).unwrap();
+        let got: Vec<_> = s.collect();
+        let first = got.iter().filter(|a| a.at < Duration::from_secs(1)).count();
+        assert_eq!(first, 10);
+        assert_eq!(got.len(), 30);
+        assert!(got.windows(2).all(|w| w[0].index + 1 == w[1].index && w[0].at <= w[1].at));
+    }
+
+    #[test]
+    fn zero_multiplier_pauses_until_raised() {
+        let mut s = Schedule::new(sustained(10.0, 10), Arrival::Uniform, 0);
+        let before: Vec<_> = s.by_ref().take(5).collect();
+        s.set_multiplier(0.0).unwrap();
+        assert_eq!(s.next(), None);
+        s.set_multiplier_at(Duration::from_secs(5), 1.0).unwrap();
+        let next = s.next().unwrap();
+        assert_eq!(next.index, 5);
+        assert!(next.at >= Duration::from_secs(5) && next.at <= Duration::from_millis(5100), "{next:?}");
+        // The pause (0.45 s to 5 s) dropped 45.5 of the 100 planned arrivals.
+        assert_eq!(before.len() + 1 + s.count(), 54);
+    }
+
+    #[test]
+    fn invalid_multiplier_is_refused() {
+        let mut s = Schedule::new(sustained(10.0, 1), Arrival::Uniform, 0);
+        assert_eq!(s.set_multiplier(-1.0), Err(ScheduleError::InvalidMultiplier(-1.0)));
+        assert!(s.set_multiplier(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn poisson_is_seeded_and_its_mean_matches() {
+        let p = Arc::new(sustained(1000.0, 20));
+        let a: Vec<_> = Schedule::new(p.clone(), Arrival::Poisson, 9).collect();
+        let b: Vec<_> = Schedule::new(p.clone(), Arrival::Poisson, 9).collect();
+        assert_eq!(a, b);
+        // Mean 20,000, sd about 141.
+        assert!((19_400..20_600).contains(&a.len()), "{}", a.len());
+        let c: Vec<_> = Schedule::new(p, Arrival::Poisson, 10).collect();
+        assert_ne!(a, c);
+    }
+}

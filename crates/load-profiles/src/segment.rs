@@ -1,0 +1,107 @@
+//! Execution segments: the `i`-th of `n` interleaved shares of a schedule, for splitting one run over
+//! several workers or machines. Arrival `k` belongs to segment `k mod n`, so every worker carries `1/n`
+//! of the rate all along and the segments' arrivals, merged, are the whole schedule.
+
+use crate::error::SegmentError;
+use std::fmt;
+use std::str::FromStr;
+
+/// Share `index` of `count` (written `"index/count"`). [`Segment::WHOLE`] is `0/1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Segment {
+    index: u64,
+    count: u64,
+}
+
+impl Segment {
+    /// The whole schedule.
+    pub const WHOLE: Segment = Segment { index: 0, count: 1 };
+
+    /// Checks `count > 0` and `index < count`.
+    pub fn new(index: u64, count: u64) -> Result<Segment, SegmentError> {
+        if count == 0 {
+            return Err(SegmentError::ZeroCount);
+        }
+        if index >= count {
+            return Err(SegmentError::IndexOutOfRange { index, count });
+        }
+        Ok(Segment { index, count })
+    }
+
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether global arrival `k` is this segment's.
+    pub fn contains(&self, k: u64) -> bool {
+        k % self.count == self.index
+    }
+
+    /// The first global index `>= k` that is this segment's.
+    pub fn first_from(&self, k: u64) -> u64 {
+        let r = k % self.count;
+        if r <= self.index { k - r + self.index } else { k - r + self.count + self.index }
+    }
+}
+
+impl Default for Segment {
+    fn default() -> Self {
+        Segment::WHOLE
+    }
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Segment {
+    type Err = SegmentError;
+
+    /// Parses `"i/n"`, for example `"2/8"`.
+    fn from_str(text: &str) -> Result<Segment, SegmentError> {
+        let (i, n) = text.trim().split_once('/').ok_or_else(|| SegmentError::Syntax { text: text.to_string() })?;
+        let number = |part: &'static str, value: &str| {
+            value.trim().parse::<u64>().map_err(|_| SegmentError::Number {
+                text: text.to_string(),
+                part,
+                value: value.trim().to_string(),
+            })
+        };
+        Segment::new(number("index", i)?, number("count", n)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_checks() {
+        assert_eq!("2/8".parse::<Segment>().unwrap(), Segment::new(2, 8).unwrap());
+        assert_eq!(" 0 / 1 ".parse::<Segment>().unwrap(), Segment::WHOLE);
+        assert!(matches!("3".parse::<Segment>(), Err(SegmentError::Syntax { .. })));
+        assert!(matches!("a/3".parse::<Segment>(), Err(SegmentError::Number { part: "index", .. })));
+        assert!(matches!("1/-3".parse::<Segment>(), Err(SegmentError::Number { part: "count", .. })));
+        assert_eq!("0/0".parse::<Segment>(), Err(SegmentError::ZeroCount));
+        let err = "4/4".parse::<Segment>().unwrap_err();
+        assert_eq!(err, SegmentError::IndexOutOfRange { index: 4, count: 4 });
+        assert!(err.to_string().contains("0..=3"));
+        assert_eq!(Segment::new(2, 8).unwrap().to_string(), "2/8");
+    }
+
+    #[test]
+    fn first_from_steps_to_own_indices() {
+        let s = Segment::new(2, 5).unwrap();
+        assert_eq!(s.first_from(0), 2);
+        assert_eq!(s.first_from(2), 2);
+        assert_eq!(s.first_from(3), 7);
+        assert_eq!(s.first_from(7), 7);
+        assert!(s.contains(12) && !s.contains(13));
+    }
+}

@@ -1,0 +1,90 @@
+//! Cost, ROI and the fraud summary, from the declared [`CostModel`] and the confusion matrices.
+
+use crate::tally::{PATTERNS, Tally, pattern_name};
+use models::{BusinessSummary, Confusion, CostModel, FraudSummary, PatternSummary};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Running cost in the reporting currency:
+/// `completed × (per_txn_infra + model_calls_per_txn × per_model_call) + elapsed_hours × fixed_per_hour`.
+/// The fixed hourly part accrues pro rata with the run's elapsed time.
+pub fn running_cost(cost: &CostModel, completed: u64, elapsed: Duration) -> f64 {
+    completed as f64 * (cost.per_txn_infra + cost.model_calls_per_txn * cost.per_model_call)
+        + elapsed.as_secs_f64() / 3600.0 * cost.fixed_per_hour
+}
+
+/// `(prevented - total_cost) / total_cost × 100`; 0 when nothing has cost anything yet.
+pub fn roi_pct(prevented: f64, total_cost: f64) -> f64 {
+    if total_cost > 0.0 { (prevented - total_cost) / total_cost * 100.0 } else { 0.0 }
+}
+
+/// `total_cost / completed`; 0 before the first completion.
+pub fn cost_per_txn(total_cost: f64, completed: u64) -> f64 {
+    if completed == 0 { 0.0 } else { total_cost / completed as f64 }
+}
+
+pub(crate) fn per_pattern_map(t: &Tally) -> BTreeMap<String, Confusion> {
+    (0..PATTERNS)
+        .filter(|&i| t.confusion[i].total() > 0)
+        .map(|i| (pattern_name(i).to_owned(), t.confusion[i]))
+        .collect()
+}
+
+pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
+    let c = t.fraud();
+    let per_pattern = (0..PATTERNS)
+        .filter(|&i| t.confusion[i].total() > 0)
+        .map(|i| {
+            let p = &t.confusion[i];
+            let flagged = p.tp + p.fp;
+            let count = p.total();
+            (pattern_name(i).to_owned(), PatternSummary { count, flagged, flagged_rate: flagged as f64 / count as f64 })
+        })
+        .collect();
+    FraudSummary {
+        tp: c.tp,
+        fp: c.fp,
+        tn: c.tn,
+        fn_: c.fn_,
+        precision: c.precision(),
+        recall: c.recall(),
+        accuracy: c.accuracy(),
+        f1: c.f1(),
+        prevented_amount: t.prevented,
+        false_decline_amount: t.false_declined,
+        currency: cost.currency,
+        per_pattern,
+    }
+}
+
+pub(crate) fn business_summary(prevented: f64, completed: u64, elapsed: Duration, cost: &CostModel) -> BusinessSummary {
+    let total_cost = running_cost(cost, completed, elapsed);
+    BusinessSummary {
+        cost_per_txn: cost_per_txn(total_cost, completed),
+        total_cost,
+        roi_pct: roi_pct(prevented, total_cost),
+        cost_model: cost.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_formula_includes_the_fixed_part_pro_rata() {
+        let cost = CostModel {
+            per_txn_infra: 0.001,
+            per_model_call: 0.01,
+            model_calls_per_txn: 2.0,
+            fixed_per_hour: 36.0,
+            ..CostModel::default()
+        };
+        // 1000 × (0.001 + 2 × 0.01) = 21, plus 36/h × 0.5 h = 18.
+        let total = running_cost(&cost, 1000, Duration::from_secs(1800));
+        assert!((total - 39.0).abs() < 1e-9);
+        assert!((cost_per_txn(total, 1000) - 0.039).abs() < 1e-12);
+        assert!((roi_pct(78.0, total) - 100.0).abs() < 1e-9);
+        assert_eq!(roi_pct(5.0, 0.0), 0.0);
+    }
+}

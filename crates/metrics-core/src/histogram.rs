@@ -1,0 +1,86 @@
+//! HDR histograms of microseconds: construction with fixed bounds, percentiles in milliseconds, and the
+//! V2 + deflate + base64 form that snapshots carry.
+
+use crate::error::MetricsError;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use models::Percentiles;
+
+/// Lowest recordable value: 1 µs (0 is recorded as 0 and counts).
+pub const LOWEST_US: u64 = 1;
+/// Highest recordable value: 1 h in µs. Larger values are clamped to it (and still counted).
+pub const HIGHEST_US: u64 = 3_600_000_000;
+/// Significant digits of the latency and service-time histograms.
+pub const SIGFIG: u8 = 3;
+/// Significant digits of the per-agent histograms (1% precision keeps them small: one per agent).
+pub const AGENT_SIGFIG: u8 = 2;
+
+/// A fixed-size histogram (no auto-resize) of microseconds, 1 µs to 1 h.
+pub fn new_us(sigfig: u8) -> Histogram<u64> {
+    // The bounds are constants that hdrhistogram accepts: this cannot fail.
+    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, sigfig).expect("valid constant histogram bounds")
+}
+
+/// p50/p90/p95/p99/p99.9/max and mean, converted from µs to ms. All zero for an empty histogram.
+pub fn percentiles_ms(h: &Histogram<u64>) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles::default();
+    }
+    let q = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    Percentiles {
+        count: h.len(),
+        mean: h.mean() / 1000.0,
+        p50: q(0.50),
+        p90: q(0.90),
+        p95: q(0.95),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: h.max() as f64 / 1000.0,
+    }
+}
+
+/// V2 + deflate, then standard base64.
+pub fn encode(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    // Serializing into a Vec only fails for histograms larger than the format allows, which fixed
+    // bounds rule out; an empty string then decodes as an error rather than a wrong figure.
+    if V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
+        return String::new();
+    }
+    STANDARD.encode(buf)
+}
+
+/// The inverse of [`encode`]; `part` and `which` only go into the error message.
+pub fn decode(text: &str, part: usize, which: &'static str) -> Result<Histogram<u64>, MetricsError> {
+    let err = |reason: String| MetricsError::Decode { part, which, reason };
+    let bytes = STANDARD.decode(text).map_err(|e| err(format!("not base64: {e}")))?;
+    let decoded: Histogram<u64> =
+        Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| err(format!("not an HdrHistogram V2 blob: {e:?}")))?;
+    let mut h = new_us(decoded.sigfig().max(SIGFIG));
+    h.add(&decoded).map_err(|e| err(format!("values outside 1 µs..1 h: {e:?}")))?;
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let mut h = new_us(SIGFIG);
+        for v in [0, 1, 999, 1_000, 12_345, 1_000_000, HIGHEST_US * 2] {
+            h.saturating_record(v);
+        }
+        let back = decode(&encode(&h), 0, "latency").unwrap();
+        assert_eq!(back, h);
+        assert_eq!(percentiles_ms(&back), percentiles_ms(&h));
+        assert!(decode("not base64!", 3, "latency").unwrap_err().to_string().contains("part 3"));
+    }
+
+    #[test]
+    fn empty_histogram_gives_zero_percentiles() {
+        assert_eq!(percentiles_ms(&new_us(SIGFIG)), Percentiles::default());
+    }
+}

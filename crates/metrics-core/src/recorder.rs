@@ -1,0 +1,283 @@
+//! The [`Recorder`] handle, the per-worker [`Shard`]s that record on the hot path, and the tick that
+//! turns what the shards gathered into an [`IntervalSnapshot`].
+//!
+//! # Concurrency design
+//! Each worker owns one [`Shard`]; a shard writes only into its own cell (counters and interval
+//! histograms behind a per-shard mutex). No two workers ever share a cell, so the lock on the hot path
+//! is uncontended: the only other party that takes it is the collector, once per tick, for the time of
+//! a `mem::swap` with an empty cell (no copying under the lock). The collector then merges the swapped
+//! cell into the interval and cumulative state outside the shard's lock and keeps it, reset, as the
+//! next spare. A dropped shard's last figures are collected at the next tick and its cell removed.
+
+use crate::agents::all_agent_stats;
+use crate::business::{business_summary, fraud_summary, per_pattern_map, running_cost};
+use crate::config::MetricsConfig;
+use crate::error::MetricsError;
+use crate::histogram::{encode, percentiles_ms};
+use crate::tally::{ERROR_KINDS, Tally};
+use crate::timing::Timing;
+use models::{
+    Cumulative, EncodedHistograms, ErrorKind, ErrorSummary, GroundTruth, IntervalSnapshot, LoadSummary, Summary,
+    Transaction, Verdict,
+};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+type Cell = Arc<Mutex<Tally>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding a lock leaves plain counters behind: keep counting.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: MetricsConfig,
+    fx: [f64; models::Currency::ALL.len()],
+    cells: Mutex<Vec<Cell>>,
+    collector: Mutex<Collector>,
+}
+
+#[derive(Debug)]
+struct Collector {
+    last_tick: Duration,
+    /// Gathered since the last tick.
+    interval: Tally,
+    /// Since the start of the run.
+    cumulative: Tally,
+    /// Reset cell swapped into a shard at the next harvest.
+    spare: Tally,
+    peak_tps: f64,
+}
+
+/// A cloneable handle to one run's metrics: hands out [`Shard`]s to workers and produces snapshots,
+/// totals and the summary.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    shared: Arc<Shared>,
+}
+
+/// One worker's recording end. Owned by one task; `record*` take `&mut self` and never wait for
+/// another worker.
+#[derive(Debug)]
+pub struct Shard {
+    cell: Cell,
+    shared: Arc<Shared>,
+}
+
+/// Counters of the run so far (everything recorded up to the call, ticked or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub scheduled: u64,
+    pub sent: u64,
+    pub completed: u64,
+    pub ok: u64,
+    /// Sent requests that ended in an error.
+    pub errors: u64,
+    /// Arrivals never sent because the in-flight bound was reached.
+    pub dropped: u64,
+    /// `sent - completed`.
+    pub in_flight: u64,
+}
+
+impl Recorder {
+    /// A recorder for one run; fails if the config is inconsistent (see [`MetricsConfig::validate`]).
+    pub fn new(config: MetricsConfig) -> Result<Self, MetricsError> {
+        config.validate()?;
+        let collector =
+            Collector { last_tick: Duration::ZERO, interval: Tally::new(), cumulative: Tally::new(), spare: Tally::new(), peak_tps: 0.0 };
+        Ok(Self {
+            shared: Arc::new(Shared {
+                fx: config.fx_rates(),
+                config,
+                cells: Mutex::new(Vec::new()),
+                collector: Mutex::new(collector),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &MetricsConfig {
+        &self.shared.config
+    }
+
+    /// A new shard for one worker. Cheap, but meant to be taken once per worker, not per request.
+    pub fn shard(&self) -> Shard {
+        let cell = Arc::new(Mutex::new(Tally::new()));
+        lock(&self.shared.cells).push(cell.clone());
+        Shard { cell, shared: self.shared.clone() }
+    }
+
+    /// Ends the interval at `now` (time since the run started, on the driver's clock) and returns its
+    /// snapshot. `state`, `phase`, `planned_tps`, `resources`, `active_faults` and `degradation` are
+    /// left at their defaults for the orchestrator to fill.
+    pub fn tick(&self, now: Duration) -> IntervalSnapshot {
+        let mut c = lock(&self.shared.collector);
+        self.harvest(&mut c);
+        let cfg = &self.shared.config;
+        let interval = now.saturating_sub(c.last_tick);
+        let interval_s = interval.as_secs_f64();
+        let Collector { interval: i, cumulative: cum, .. } = &*c;
+        let achieved_tps = if interval_s > 0.0 { i.completed as f64 / interval_s } else { 0.0 };
+        let snapshot = IntervalSnapshot {
+            t_s: now.as_secs_f64(),
+            interval_s,
+            scheduled: i.scheduled,
+            sent: i.sent,
+            completed: i.completed,
+            ok: i.ok,
+            dropped: i.dropped(),
+            in_flight: cum.sent.saturating_sub(cum.completed),
+            achieved_tps,
+            errors: error_map(&i.errors, true),
+            latency_ms: percentiles_ms(&i.latency),
+            service_time_ms: percentiles_ms(&i.service),
+            fraud: i.fraud(),
+            per_pattern: per_pattern_map(i),
+            agents: all_agent_stats(&i.agents, interval, cfg),
+            cumulative: cumulative(cum, now, cfg),
+            histograms: cfg
+                .encode_histograms
+                .then(|| EncodedHistograms { latency_us: encode(&i.latency), service_time_us: encode(&i.service) }),
+            ..IntervalSnapshot::default()
+        };
+        c.peak_tps = c.peak_tps.max(achieved_tps);
+        c.interval.reset();
+        c.last_tick = now;
+        snapshot
+    }
+
+    /// Counters of everything recorded so far, including what no tick has collected yet.
+    pub fn totals(&self) -> Totals {
+        let mut c = lock(&self.shared.collector);
+        self.harvest(&mut c);
+        totals_of(&c.cumulative)
+    }
+
+    /// The latency, service-time, errors, fraud, business, agents and load parts of the run's
+    /// [`Summary`] (with whole-run histograms), `elapsed` being the run's duration. The orchestrator
+    /// fills the rest (ids, target, resilience, criteria).
+    pub fn summary(&self, elapsed: Duration) -> Summary {
+        let mut c = lock(&self.shared.collector);
+        self.harvest(&mut c);
+        build_summary(&c.cumulative, elapsed, c.peak_tps, &self.shared.config)
+    }
+
+    /// Bytes held by the recorder's histograms and agent entries (a flat-memory check: constant
+    /// over a run once every shard and agent exists).
+    pub fn heap_estimate(&self) -> usize {
+        let c = lock(&self.shared.collector);
+        let cells: usize = lock(&self.shared.cells).iter().map(|cell| lock(cell).heap_estimate()).sum();
+        cells + c.interval.heap_estimate() + c.cumulative.heap_estimate() + c.spare.heap_estimate()
+    }
+
+    /// Moves every shard's figures into the interval and cumulative tallies.
+    fn harvest(&self, c: &mut Collector) {
+        let max_agents = self.shared.config.max_agents;
+        let mut cells = lock(&self.shared.cells);
+        cells.retain(|cell| {
+            // Checked before the swap: a shard dropped by now cannot record after it.
+            let orphan = Arc::strong_count(cell) == 1;
+            std::mem::swap(&mut *lock(cell), &mut c.spare);
+            c.interval.add(&c.spare, max_agents);
+            c.cumulative.add(&c.spare, max_agents);
+            c.spare.reset();
+            !orphan
+        });
+    }
+}
+
+impl Shard {
+    /// An arrival was sent (counts as scheduled and sent; in flight until [`record`](Self::record)).
+    #[inline]
+    pub fn record_sent(&mut self) {
+        let mut t = lock(&self.cell);
+        t.scheduled += 1;
+        t.sent += 1;
+    }
+
+    /// An arrival was due but could not be sent because the in-flight bound was reached: counted as
+    /// scheduled and as an [`ErrorKind::Dropped`] error, never in the latency histograms.
+    #[inline]
+    pub fn record_dropped(&mut self) {
+        let mut t = lock(&self.cell);
+        t.scheduled += 1;
+        t.errors[ErrorKind::Dropped as usize] += 1;
+    }
+
+    /// A sent request completed: with a verdict (`Ok`) or an error kind. Latency and service time go
+    /// into the histograms for every completion, success or failure (a fast failure is still an answer
+    /// the client waited for); the confusion matrix, money and agent figures only for verdicts.
+    #[inline]
+    pub fn record(&mut self, timing: Timing, txn: &Transaction, truth: GroundTruth, result: Result<&Verdict, ErrorKind>) {
+        let s = &*self.shared;
+        lock(&self.cell).record(&timing, txn, truth, result, &s.fx, s.config.max_agents);
+    }
+}
+
+fn totals_of(t: &Tally) -> Totals {
+    Totals {
+        scheduled: t.scheduled,
+        sent: t.sent,
+        completed: t.completed,
+        ok: t.ok,
+        errors: t.sent_errors(),
+        dropped: t.dropped(),
+        in_flight: t.sent.saturating_sub(t.completed),
+    }
+}
+
+pub(crate) fn error_map(errors: &[u64; ERROR_KINDS], with_dropped: bool) -> BTreeMap<ErrorKind, u64> {
+    ErrorKind::ALL
+        .iter()
+        .zip(errors)
+        .filter(|(k, n)| **n > 0 && (with_dropped || **k != ErrorKind::Dropped))
+        .map(|(k, n)| (*k, *n))
+        .collect()
+}
+
+pub(crate) fn cumulative(cum: &Tally, now: Duration, cfg: &MetricsConfig) -> Cumulative {
+    Cumulative {
+        scheduled: cum.scheduled,
+        sent: cum.sent,
+        completed: cum.completed,
+        dropped: cum.dropped(),
+        errors: error_map(&cum.errors, true),
+        latency_ms: percentiles_ms(&cum.latency),
+        service_time_ms: percentiles_ms(&cum.service),
+        fraud: cum.fraud(),
+        prevented_amount: cum.prevented,
+        false_decline_amount: cum.false_declined,
+        cost: running_cost(&cfg.cost, cum.completed, now),
+    }
+}
+
+pub(crate) fn build_summary(cum: &Tally, elapsed: Duration, peak_tps: f64, cfg: &MetricsConfig) -> Summary {
+    let secs = elapsed.as_secs_f64();
+    let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let errors_total = cum.sent_errors();
+    Summary {
+        duration_s: secs,
+        load: LoadSummary {
+            scheduled: cum.scheduled,
+            sent: cum.sent,
+            completed: cum.completed,
+            dropped: cum.dropped(),
+            target_tps_avg: per_s(cum.scheduled),
+            achieved_tps_avg: per_s(cum.completed),
+            peak_tps,
+        },
+        latency_ms: percentiles_ms(&cum.latency),
+        service_time_ms: percentiles_ms(&cum.service),
+        errors: ErrorSummary {
+            total: errors_total,
+            rate: if cum.sent == 0 { 0.0 } else { errors_total as f64 / cum.sent as f64 },
+            by_kind: error_map(&cum.errors, false),
+        },
+        fraud: fraud_summary(cum, &cfg.cost),
+        business: business_summary(cum.prevented, cum.completed, elapsed, &cfg.cost),
+        agents: all_agent_stats(&cum.agents, elapsed, cfg),
+        histograms: Some(EncodedHistograms { latency_us: encode(&cum.latency), service_time_us: encode(&cum.service) }),
+        ..Summary::default()
+    }
+}

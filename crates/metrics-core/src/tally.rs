@@ -1,0 +1,264 @@
+//! The counters and histograms one shard fills between two ticks; the collector keeps two more of
+//! the same shape (the interval being built and the cumulative run).
+
+use crate::histogram::{AGENT_SIGFIG, SIGFIG, new_us};
+use crate::timing::{Timing, as_us};
+use hdrhistogram::Histogram;
+use models::{AgentTiming, Confusion, Currency, EdgeKind, ErrorKind, FraudPattern, GroundTruth, Transaction, Verdict};
+
+/// Legit, six fraud patterns, nine edge kinds.
+pub(crate) const PATTERNS: usize = 1 + FraudPattern::ALL.len() + EdgeKind::ALL.len();
+pub(crate) const ERROR_KINDS: usize = ErrorKind::ALL.len();
+/// The agent entry that names beyond `max_agents` are folded into.
+pub const OTHER_AGENT: &str = "other";
+
+/// Fixed index of a label: 0 legit, 1..=6 fraud patterns, 7.. edge kinds (declaration order).
+pub(crate) const fn pattern_index(t: &GroundTruth) -> usize {
+    match t {
+        GroundTruth::Legit => 0,
+        GroundTruth::Fraud { pattern } => 1 + *pattern as usize,
+        GroundTruth::Edge { pattern } => 1 + FraudPattern::ALL.len() + *pattern as usize,
+    }
+}
+
+pub(crate) fn pattern_name(index: usize) -> &'static str {
+    match index {
+        0 => "legit",
+        i if i <= FraudPattern::ALL.len() => FraudPattern::ALL[i - 1].as_str(),
+        i => EdgeKind::ALL[i - 1 - FraudPattern::ALL.len()].as_str(),
+    }
+}
+
+pub(crate) fn pattern_index_of_name(name: &str) -> Option<usize> {
+    (0..PATTERNS).find(|&i| pattern_name(i) == name)
+}
+
+/// One agent's raw figures.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentTally {
+    pub name: String,
+    pub requests: u64,
+    pub ok: u64,
+    pub busy_us: u64,
+    pub hist: Histogram<u64>,
+}
+
+impl AgentTally {
+    fn new(name: &str) -> Self {
+        Self { name: name.to_owned(), requests: 0, ok: 0, busy_us: 0, hist: new_us(AGENT_SIGFIG) }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Tally {
+    pub scheduled: u64,
+    pub sent: u64,
+    pub completed: u64,
+    pub ok: u64,
+    /// By `ErrorKind as usize`; `Dropped` counts arrivals that were never sent.
+    pub errors: [u64; ERROR_KINDS],
+    pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
+    /// By `pattern_index`.
+    pub confusion: [Confusion; PATTERNS],
+    /// Caught fraud, reporting currency.
+    pub prevented: f64,
+    /// Legitimate (legit or edge) transactions declined, reporting currency.
+    pub false_declined: f64,
+    pub agents: Vec<AgentTally>,
+}
+
+impl Tally {
+    pub fn new() -> Self {
+        Self {
+            scheduled: 0,
+            sent: 0,
+            completed: 0,
+            ok: 0,
+            errors: [0; ERROR_KINDS],
+            latency: new_us(SIGFIG),
+            service: new_us(SIGFIG),
+            confusion: [Confusion::default(); PATTERNS],
+            prevented: 0.0,
+            false_declined: 0.0,
+            agents: Vec::new(),
+        }
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.errors[ErrorKind::Dropped as usize]
+    }
+
+    /// Errors of requests that were sent (dropped arrivals excluded).
+    pub fn sent_errors(&self) -> u64 {
+        self.errors.iter().sum::<u64>() - self.dropped()
+    }
+
+    pub fn fraud(&self) -> Confusion {
+        let mut c = Confusion::default();
+        self.confusion.iter().for_each(|p| c.add(p));
+        c
+    }
+
+    /// A completed request: both histograms, the outcome, and for a verdict the business and agent
+    /// figures. `fx` converts `txn.currency` to the reporting currency.
+    #[inline]
+    pub fn record(
+        &mut self,
+        timing: &Timing,
+        txn: &Transaction,
+        truth: GroundTruth,
+        result: Result<&Verdict, ErrorKind>,
+        fx: &[f64; Currency::ALL.len()],
+        max_agents: usize,
+    ) {
+        self.completed += 1;
+        self.latency.saturating_record(as_us(timing.latency()));
+        self.service.saturating_record(as_us(timing.service_time()));
+        let verdict = match result {
+            Ok(v) => v,
+            Err(kind) => {
+                self.errors[kind as usize] += 1;
+                return;
+            }
+        };
+        self.ok += 1;
+        let flagged = verdict.decision.is_flagged();
+        let c = &mut self.confusion[pattern_index(&truth)];
+        match (truth.is_fraud(), flagged) {
+            (true, true) => {
+                c.tp += 1;
+                self.prevented += txn.amount_major() * fx[txn.currency as usize];
+            }
+            (true, false) => c.fn_ += 1,
+            (false, true) => {
+                c.fp += 1;
+                if verdict.decision == models::Decision::Decline {
+                    self.false_declined += txn.amount_major() * fx[txn.currency as usize];
+                }
+            }
+            (false, false) => c.tn += 1,
+        }
+        for a in &verdict.agents {
+            self.record_agent(a, max_agents);
+        }
+    }
+
+    fn record_agent(&mut self, a: &AgentTiming, max_agents: usize) {
+        let i = match self.agents.iter().position(|t| t.name == a.name) {
+            Some(i) => i,
+            None if self.agents.len() < max_agents => {
+                self.agents.push(AgentTally::new(&a.name));
+                self.agents.len() - 1
+            }
+            None => match self.agents.iter().position(|t| t.name == OTHER_AGENT) {
+                Some(i) => i,
+                None => {
+                    self.agents.push(AgentTally::new(OTHER_AGENT));
+                    self.agents.len() - 1
+                }
+            },
+        };
+        let t = &mut self.agents[i];
+        t.requests += 1;
+        t.ok += u64::from(a.ok);
+        t.busy_us += a.duration_us;
+        t.hist.saturating_record(a.duration_us);
+    }
+
+    /// Adds `other` into `self` (histograms merged, counters summed, agents matched by name).
+    pub fn add(&mut self, other: &Tally, max_agents: usize) {
+        self.scheduled += other.scheduled;
+        self.sent += other.sent;
+        self.completed += other.completed;
+        self.ok += other.ok;
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+        // Same fixed bounds on both sides: adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        for (a, b) in self.confusion.iter_mut().zip(&other.confusion) {
+            a.add(b);
+        }
+        self.prevented += other.prevented;
+        self.false_declined += other.false_declined;
+        for o in other.agents.iter().filter(|o| o.requests > 0) {
+            self.add_agent(o, max_agents);
+        }
+    }
+
+    pub(crate) fn add_agent(&mut self, o: &AgentTally, max_agents: usize) {
+        let i = match self.agents.iter().position(|t| t.name == o.name) {
+            Some(i) => i,
+            None => {
+                let name = if self.agents.len() < max_agents { o.name.as_str() } else { OTHER_AGENT };
+                match self.agents.iter().position(|t| t.name == name) {
+                    Some(i) => i,
+                    None => {
+                        self.agents.push(AgentTally::new(name));
+                        self.agents.len() - 1
+                    }
+                }
+            }
+        };
+        let t = &mut self.agents[i];
+        t.requests += o.requests;
+        t.ok += o.ok;
+        t.busy_us += o.busy_us;
+        let _ = t.hist.add(&o.hist);
+    }
+
+    /// Back to zero, keeping the allocations (histogram arrays, agent names) for the next interval.
+    pub fn reset(&mut self) {
+        self.scheduled = 0;
+        self.sent = 0;
+        self.completed = 0;
+        self.ok = 0;
+        self.errors = [0; ERROR_KINDS];
+        self.latency.reset();
+        self.service.reset();
+        self.confusion = [Confusion::default(); PATTERNS];
+        self.prevented = 0.0;
+        self.false_declined = 0.0;
+        for a in &mut self.agents {
+            a.requests = 0;
+            a.ok = 0;
+            a.busy_us = 0;
+            a.hist.reset();
+        }
+    }
+
+    /// Bytes held by histogram arrays and agent entries: constant once every agent has been seen.
+    pub fn heap_estimate(&self) -> usize {
+        let h = |h: &Histogram<u64>| h.distinct_values() * std::mem::size_of::<u64>();
+        h(&self.latency)
+            + h(&self.service)
+            + self.agents.iter().map(|a| h(&a.hist) + a.name.capacity()).sum::<usize>()
+            + self.agents.capacity() * std::mem::size_of::<AgentTally>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_indices_are_a_bijection() {
+        let mut labels = vec![GroundTruth::Legit];
+        labels.extend(FraudPattern::ALL.map(|pattern| GroundTruth::Fraud { pattern }));
+        labels.extend(EdgeKind::ALL.map(|pattern| GroundTruth::Edge { pattern }));
+        assert_eq!(labels.len(), PATTERNS);
+        for (i, l) in labels.iter().enumerate() {
+            assert_eq!(pattern_index(l), i);
+            assert_eq!(pattern_name(i), l.pattern_name());
+            assert_eq!(pattern_index_of_name(l.pattern_name()), Some(i));
+        }
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+        }
+        for (i, c) in Currency::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+        }
+    }
+}

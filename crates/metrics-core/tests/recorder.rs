@@ -1,0 +1,154 @@
+//! The recorder's figures against hand-computed and reference values.
+
+mod support;
+
+use metrics_core::{MetricsConfig, Recorder, Timing};
+use models::{Currency, Decision, EdgeKind, ErrorKind, FraudPattern, GroundTruth};
+use proptest::prelude::*;
+use std::time::Duration;
+use support::{record_sample, txn, verdict};
+
+const MS: fn(u64) -> Duration = Duration::from_millis;
+
+#[test]
+fn a_one_second_stall_shows_in_latency_not_in_service_time() {
+    // 10 s at 1,000 TPS against a target answering in 1 ms; the sender stalls for 1 s at t = 5 s, then
+    // sends the backlog at once. Latency counts from the intended send; service time does not.
+    let r = Recorder::new(MetricsConfig::default()).unwrap();
+    let mut shard = r.shard();
+    let v = verdict(Decision::Approve, &[]);
+    for i in 0..10_000u64 {
+        let intended = MS(i);
+        let sent = if (5_000..6_000).contains(&i) { MS(6_000) } else { intended };
+        shard.record_sent();
+        shard.record(Timing::new(intended, sent, sent + MS(1)), &txn(i, Currency::USD), GroundTruth::Legit, Ok(&v));
+    }
+    let s = r.summary(Duration::from_secs(10));
+    assert!((s.service_time_ms.p99 - 1.0).abs() < 0.01, "service p99 {}", s.service_time_ms.p99);
+    // 1,000 of 10,000 samples waited 1..1000 ms: the 99th percentile sits near 900 ms.
+    assert!(s.latency_ms.p99 > 850.0 && s.latency_ms.p99 < 950.0, "latency p99 {}", s.latency_ms.p99);
+    assert!((s.latency_ms.max - 1001.0).abs() < 1.5);
+    assert_eq!(s.latency_ms.p50, s.service_time_ms.p50);
+}
+
+#[test]
+fn memory_stays_flat_over_7200_ticks() {
+    let r = Recorder::new(MetricsConfig::default()).unwrap();
+    let mut shard = r.shard();
+    let mut i = 0;
+    let mut sizes = vec![];
+    for tick in 1..=7_200u64 {
+        for _ in 0..20 {
+            i += 1;
+            record_sample(&mut shard, i, Duration::from_secs(tick - 1));
+        }
+        let snap = r.tick(Duration::from_secs(tick));
+        assert_eq!(snap.cumulative.completed + snap.cumulative.dropped, i);
+        if tick % 600 == 0 {
+            sizes.push(r.heap_estimate());
+        }
+    }
+    assert!(sizes.iter().all(|s| *s == sizes[0]), "heap estimate changed: {sizes:?}");
+}
+
+#[test]
+fn business_figures_follow_the_documented_rules() {
+    let r = Recorder::new(MetricsConfig::default()).unwrap();
+    let mut sh = r.shard();
+    let t = Timing::new(MS(0), MS(0), MS(5));
+    let fraud = GroundTruth::Fraud { pattern: FraudPattern::CardTesting };
+    let edge = GroundTruth::Edge { pattern: EdgeKind::ZeroDecimalCurrency };
+    let mut eur = txn(1, Currency::EUR);
+    eur.amount_minor = 10_000; // 100 EUR = 108 USD
+    let mut jpy = txn(2, Currency::JPY);
+    jpy.amount_minor = 10_000; // 10,000 JPY = 67 USD
+    for _ in 0..6 {
+        sh.record_sent();
+    }
+    sh.record(t, &eur, fraud, Ok(&verdict(Decision::Review, &[]))); // tp: reviewed fraud is caught
+    sh.record(t, &eur, fraud, Ok(&verdict(Decision::Approve, &[]))); // fn
+    sh.record(t, &jpy, edge, Ok(&verdict(Decision::Decline, &[]))); // fp and a false decline
+    sh.record(t, &jpy, GroundTruth::Legit, Ok(&verdict(Decision::Review, &[]))); // fp, not a decline
+    sh.record(t, &eur, GroundTruth::Legit, Ok(&verdict(Decision::Approve, &[]))); // tn
+    sh.record(t, &eur, fraud, Err(ErrorKind::Http429)); // no verdict: errors only
+    sh.record_dropped();
+    let snap = r.tick(Duration::from_secs(1));
+    assert_eq!((snap.fraud.tp, snap.fraud.fn_, snap.fraud.fp, snap.fraud.tn), (1, 1, 2, 1));
+    assert_eq!(snap.per_pattern["card_testing"].tp, 1);
+    assert_eq!(snap.per_pattern["zero_decimal_currency"].fp, 1);
+    assert_eq!(snap.errors[&ErrorKind::Http429], 1);
+    assert_eq!(snap.errors[&ErrorKind::Dropped], 1);
+    assert_eq!(snap.error_total(), 1);
+    assert_eq!((snap.scheduled, snap.sent, snap.completed, snap.ok, snap.dropped, snap.in_flight), (7, 6, 6, 5, 1, 0));
+    assert!((snap.cumulative.prevented_amount - 108.0).abs() < 1e-9);
+    assert!((snap.cumulative.false_decline_amount - 67.0).abs() < 1e-9);
+    let s = r.summary(Duration::from_secs(3600));
+    // 6 completed × (0.00002 + 0.00025) + 1 h × 1.20
+    assert!((s.business.total_cost - (6.0 * 0.000_27 + 1.2)).abs() < 1e-12);
+    assert!((s.fraud.precision - 1.0 / 3.0).abs() < 1e-12 && (s.fraud.recall - 0.5).abs() < 1e-12);
+    assert_eq!(s.errors.total, 1);
+    assert!(!s.errors.by_kind.contains_key(&ErrorKind::Dropped));
+    assert_eq!(s.load.dropped, 1);
+    assert_eq!(s.fraud.per_pattern["legit"].flagged, 1);
+}
+
+#[test]
+fn agent_figures_and_in_flight() {
+    let r = Recorder::new(MetricsConfig {
+        agent_concurrency: [("risk".to_owned(), 2.0)].into(),
+        ..MetricsConfig::default()
+    })
+    .unwrap();
+    let mut a = r.shard();
+    let mut b = r.shard();
+    let v = verdict(Decision::Approve, &[("risk", 100_000, true), ("analyzer", 50_000, false)]);
+    for i in 0..10 {
+        a.record_sent();
+        b.record_sent();
+        a.record(Timing::new(MS(i), MS(i), MS(i + 1)), &txn(i, Currency::USD), GroundTruth::Legit, Ok(&v));
+    }
+    assert_eq!(r.totals().in_flight, 10);
+    let snap = r.tick(Duration::from_secs(1));
+    assert_eq!(snap.in_flight, 10);
+    let risk = snap.agents.iter().find(|a| a.name == "risk").unwrap();
+    // 10 × 100 ms busy over 1 s with concurrency 2.
+    assert!((risk.utilization - 0.5).abs() < 1e-9 && (risk.mean_ms - 100.0).abs() < 1e-9);
+    assert_eq!(risk.health, 100.0);
+    let analyzer = snap.agents.iter().find(|a| a.name == "analyzer").unwrap();
+    assert_eq!((analyzer.success_rate, analyzer.health), (0.0, 0.0));
+    drop(b); // a dropped shard's counts are kept
+    assert_eq!(r.totals().sent, 20);
+}
+
+fn reference(sorted: &[u64], q: f64) -> Vec<u64> {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    [rank.saturating_sub(2), rank - 1, rank.min(sorted.len() - 1)].map(|i| sorted[i]).to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn percentiles_agree_with_a_sorted_array(values in prop::collection::vec(
+        prop_oneof![0u64..2_000, 2_000u64..1_000_000, 1_000_000u64..3_600_000_000], 1..2_000)) {
+        let r = Recorder::new(MetricsConfig::default()).unwrap();
+        let mut sh = r.shard();
+        let v = verdict(Decision::Approve, &[]);
+        for (i, us) in values.iter().enumerate() {
+            sh.record_sent();
+            sh.record(Timing::new(Duration::ZERO, Duration::ZERO, Duration::from_micros(*us)),
+                      &txn(i as u64, Currency::USD), GroundTruth::Legit, Ok(&v));
+        }
+        let p = r.tick(Duration::from_secs(1)).latency_ms;
+        let mut sorted = values.clone();
+        sorted.sort_unstable();
+        for (q, got) in [(0.5, p.p50), (0.9, p.p90), (0.99, p.p99), (0.999, p.p999), (1.0, p.max)] {
+            let got_us = got * 1000.0;
+            // 3 significant digits: within 1/1000 of an adjacent-rank reference value (+1 µs for rounding).
+            let ok = reference(&sorted, q).iter().any(|&want| (got_us - want as f64).abs() <= want as f64 / 1000.0 + 1.0);
+            prop_assert!(ok, "q={} got {} µs, reference {:?}", q, got_us, reference(&sorted, q));
+        }
+        let mean = values.iter().sum::<u64>() as f64 / values.len() as f64;
+        prop_assert!((p.mean * 1000.0 - mean).abs() <= mean / 1000.0 + 1.0);
+        prop_assert_eq!(p.count, values.len() as u64);
+    }
+}

@@ -1,0 +1,371 @@
+//! Reading scenarios: a built-in name or a TOML file, with errors that point at the file, line and
+//! column, and semantic checks on what was read.
+
+use crate::builtin::{BUILTIN_NAMES, builtin};
+use crate::error::ScenarioError;
+use crate::metric_paths;
+use models::{FaultKind, ScenarioSpec, Stage, TargetKind};
+use std::path::Path;
+
+/// A built-in name (`investor`) or a path to a `.toml` file.
+pub fn resolve(name_or_path: &str) -> Result<ScenarioSpec, ScenarioError> {
+    if let Some(spec) = builtin(name_or_path) {
+        return Ok(spec);
+    }
+    let path = Path::new(name_or_path);
+    if path.exists() || name_or_path.ends_with(".toml") {
+        return load_file(path);
+    }
+    Err(ScenarioError::Unknown { name: name_or_path.into(), known: BUILTIN_NAMES.join(", ") })
+}
+
+/// Reads and checks a scenario file.
+pub fn load_file(path: &Path) -> Result<ScenarioSpec, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.into(), source })?;
+    parse_str(&text, &path.display().to_string())
+}
+
+/// Parses and checks scenario TOML; `file` is the name used in error messages.
+pub fn parse_str(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
+    let spec: ScenarioSpec = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().to_owned();
+        let (line, column) = e.span().map(|s| refine(text, s.start, &message)).unwrap_or((1, 1));
+        ScenarioError::Parse { file: file.into(), line, column, message }
+    })?;
+    validate(&spec).map_err(|(field, message)| ScenarioError::Invalid {
+        file: file.into(),
+        position: locate(text, &field),
+        field,
+        message,
+    })?;
+    Ok(spec)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The position of an error the toml crate reported at `offset`. Errors inside a tagged table (a load
+/// stage) point at the table's header; when the message quotes a key (`` `rampp` ``) or a value
+/// (`"ten"`) found on a line of that table, the position of that line is more useful.
+fn refine(text: &str, offset: usize, message: &str) -> (usize, usize) {
+    let at = line_col(text, offset);
+    if !text[text.floor_char_boundary(offset)..].starts_with('[') {
+        return at;
+    }
+    let quoted = |open: char, close: char| {
+        let start = message.find(open)? + open.len_utf8();
+        let len = message[start..].find(close)?;
+        Some(&message[start..start + len])
+    };
+    let Some(token) = quoted('`', '`').or_else(|| quoted('"', '"')).filter(|t| !t.is_empty()) else {
+        return at;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate().skip(at.0) {
+        let trimmed = l.trim_start();
+        if trimmed.starts_with('[') {
+            break;
+        }
+        let (key, value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+        if key.trim() == token || value.contains(&format!("\"{token}\"")) {
+            return (i + 1, l.len() - trimmed.len() + 1);
+        }
+    }
+    at
+}
+
+/// Finds a field such as `criteria[2].metric` or `mix.legit` in TOML written in the usual layout
+/// (`[[criteria]]` headers, `key = value` lines). Best effort: `None` when the layout differs.
+pub fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
+    let (table, key) = match field.rsplit_once('.') {
+        Some((t, k)) => (Some(t), k),
+        None => (None, field),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    let mut end = lines.len();
+    if let Some(table) = table {
+        let (name, index) = match table.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (table, None),
+        };
+        let header = match index {
+            Some(_) => format!("[[{name}]]"),
+            None => format!("[{name}]"),
+        };
+        let heads: Vec<usize> =
+            lines.iter().enumerate().filter(|(_, l)| l.trim() == header).map(|(i, _)| i).collect();
+        start = *heads.get(index.unwrap_or(0))? + 1;
+    }
+    if let Some(next) = lines[start..].iter().position(|l| l.trim_start().starts_with('[')) {
+        end = start + next;
+    }
+    (start..end).find_map(|i| {
+        let l = lines[i];
+        let trimmed = l.trim_start();
+        let rest = trimmed.strip_prefix(key)?;
+        rest.trim_start().starts_with('=').then(|| (i + 1, l.len() - trimmed.len() + 1))
+    })
+}
+
+type Invalid = (String, String);
+
+fn bad(field: impl Into<String>, message: impl Into<String>) -> Invalid {
+    (field.into(), message.into())
+}
+
+fn rate(field: String, v: f64) -> Result<(), Invalid> {
+    if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(bad(field, format!("{v} must be a rate of 0 TPS or more"))) }
+}
+
+fn positive(field: String, d: std::time::Duration) -> Result<(), Invalid> {
+    if d.is_zero() { Err(bad(field, "must be longer than zero")) } else { Ok(()) }
+}
+
+fn share(field: String, v: f64) -> Result<(), Invalid> {
+    if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(bad(field, format!("{v} must be between 0 and 1"))) }
+}
+
+/// Checks what TOML cannot: rates, durations, the mix, criteria metric names and phases, faults, the
+/// cost model and limits. The error names the field (`load.stages[1].to_tps`) and what is wrong.
+pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
+    if spec.name.trim().is_empty() {
+        return Err(bad("name", "must not be empty"));
+    }
+    if spec.load.stages.is_empty() {
+        return Err(bad("load.stages", "a scenario needs at least one [[load.stages]] table"));
+    }
+    for (i, stage) in spec.load.stages.iter().enumerate() {
+        let f = |k: &str| format!("load.stages[{i}].{k}");
+        positive(f("duration"), stage.duration())?;
+        match stage {
+            Stage::Ramp { from_tps, to_tps, .. } => {
+                rate(f("from_tps"), *from_tps)?;
+                rate(f("to_tps"), *to_tps)?;
+            }
+            Stage::Sustained { tps, .. } => rate(f("tps"), *tps)?,
+            Stage::Burst { base_tps, burst_tps, every, burst_for, .. } => {
+                rate(f("base_tps"), *base_tps)?;
+                rate(f("burst_tps"), *burst_tps)?;
+                positive(f("every"), *every)?;
+                if burst_for > every {
+                    return Err(bad(f("burst_for"), "must not be longer than `every`"));
+                }
+            }
+            Stage::Wave { mean_tps, amplitude_tps, period, .. } => {
+                rate(f("mean_tps"), *mean_tps)?;
+                rate(f("amplitude_tps"), *amplitude_tps)?;
+                positive(f("period"), *period)?;
+                if amplitude_tps > mean_tps {
+                    return Err(bad(f("amplitude_tps"), "must not exceed mean_tps (the rate would go below zero)"));
+                }
+            }
+            Stage::Chaos { mean_tps, volatility, spike_tps, spike_probability, .. } => {
+                rate(f("mean_tps"), *mean_tps)?;
+                rate(f("spike_tps"), *spike_tps)?;
+                if !(volatility.is_finite() && *volatility >= 0.0) {
+                    return Err(bad(f("volatility"), format!("{volatility} must be 0 or more")));
+                }
+                share(f("spike_probability"), *spike_probability)?;
+            }
+        }
+    }
+    spec.mix.validate().map_err(|m| bad("mix", m))?;
+
+    let t = &spec.target;
+    if t.kind == TargetKind::Http && t.url.as_deref().is_none_or(str::is_empty) {
+        return Err(bad("target.url", "an http target needs a url (for example \"http://127.0.0.1:8080/v1/score\")"));
+    }
+    if t.connections == 0 {
+        return Err(bad("target.connections", "must be at least 1"));
+    }
+    if t.max_in_flight == 0 {
+        return Err(bad("target.max_in_flight", "must be at least 1"));
+    }
+    positive("target.timeout".into(), t.timeout)?;
+    if let Some(c) = t.capacity
+        && !(c.is_finite() && c > 0.0)
+    {
+        return Err(bad("target.capacity", format!("{c} must be a rate above 0 TPS")));
+    }
+
+    let total = spec.load.total_duration();
+    for (i, fault) in spec.faults.iter().enumerate() {
+        let f = |k: &str| format!("faults[{i}].{k}");
+        positive(f("duration"), fault.duration)?;
+        share(f("probability"), fault.probability)?;
+        if fault.at >= total {
+            return Err(bad(
+                f("at"),
+                format!(
+                    "the fault starts at {} but the load profile ends at {}",
+                    models::duration_serde::format(fault.at),
+                    models::duration_serde::format(total)
+                ),
+            ));
+        }
+        if fault.kind == FaultKind::ModelRateLimit
+            && let Some(r) = fault.rate_limit_tps
+        {
+            rate(f("rate_limit_tps"), r)?;
+        }
+    }
+
+    let phases: Vec<&str> = spec.load.stages.iter().filter_map(Stage::name).collect();
+    for (i, c) in spec.criteria.iter().enumerate() {
+        let f = |k: &str| format!("criteria[{i}].{k}");
+        if !metric_paths::is_supported(&c.metric) {
+            return Err(bad(
+                f("metric"),
+                format!(
+                    "unknown metric {:?}; did you mean {:?}? (the supported paths are listed in docs/results.md)",
+                    c.metric,
+                    metric_paths::closest(&c.metric)
+                ),
+            ));
+        }
+        if !c.threshold.is_finite() {
+            return Err(bad(f("threshold"), "must be a finite number"));
+        }
+        if let (Some(from), Some(to)) = (c.from, c.to)
+            && from >= to
+        {
+            return Err(bad(f("to"), "must be later than `from`"));
+        }
+        if let Some(p) = &c.phase
+            && !phases.contains(&p.as_str())
+        {
+            return Err(bad(f("phase"), format!("no stage is named {p:?}; the named stages are {phases:?}")));
+        }
+    }
+
+    let cost = &spec.cost;
+    for (k, v) in [
+        ("per_txn_infra", cost.per_txn_infra),
+        ("per_model_call", cost.per_model_call),
+        ("model_calls_per_txn", cost.model_calls_per_txn),
+        ("fixed_per_hour", cost.fixed_per_hour),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad(format!("cost.{k}"), format!("{v} must be 0 or more")));
+        }
+    }
+    if !cost.fx.0.contains_key(&cost.currency) {
+        return Err(bad("cost.fx", format!("has no rate for the reporting currency {}", cost.currency)));
+    }
+
+    let l = &spec.limits;
+    if !(l.max_tps.is_finite() && l.max_tps > 0.0) {
+        return Err(bad("limits.max_tps", format!("{} must be above 0", l.max_tps)));
+    }
+    positive("limits.max_duration".into(), l.max_duration)?;
+    if let Some(b) = l.budget
+        && !(b.is_finite() && b > 0.0)
+    {
+        return Err(bad("limits.budget", format!("{b} must be above 0")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"name = "t"
+
+[[load.stages]]
+shape = "sustained"
+tps = 100
+duration = "10s"
+name = "hold"
+
+[[criteria]]
+metric = "errors.rate"
+op = "<"
+threshold = 0.01
+
+[[criteria]]
+metric = "latency_ms.p99"
+op = "<"
+threshold = 500
+phase = "hold"
+"#;
+
+    #[test]
+    fn good_file_parses() {
+        let s = parse_str(GOOD, "good.toml").unwrap();
+        assert_eq!(s.criteria.len(), 2);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_column() {
+        let text = GOOD.replace("tps = 100", "tps = 100\nrampp = 3");
+        let err = parse_str(&text, "x.toml").unwrap_err();
+        let ScenarioError::Parse { line, column, ref message, .. } = err else { panic!("{err}") };
+        assert_eq!((line, column), (6, 1), "{message}");
+        assert!(err.to_string().starts_with("x.toml:6:1: "), "{err}");
+        assert!(message.contains("rampp"), "{message}");
+    }
+
+    #[test]
+    fn bad_values_have_positions() {
+        let text = GOOD.replace("duration = \"10s\"", "duration = \"ten\"");
+        let err = parse_str(&text, "x.toml").unwrap_err().to_string();
+        assert!(err.starts_with("x.toml:6:"), "{err}");
+        assert!(err.contains("ten"), "{err}");
+        let text = GOOD.replace("tps = 100", "tps = \"fast\"");
+        assert!(parse_str(&text, "x.toml").unwrap_err().to_string().starts_with("x.toml:5:"));
+        let err = parse_str("name = \n", "y.toml").unwrap_err().to_string();
+        assert!(err.starts_with("y.toml:1:"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_field_and_where_it_is() {
+        let cases = [
+            (GOOD.replace("tps = 100", "tps = -5"), "load.stages[0].tps", Some((5, 1))),
+            (GOOD.replace("latency_ms.p99", "latency_ms.99"), "criteria[1].metric", Some((15, 1))),
+            (GOOD.replace("phase = \"hold\"", "phase = \"peak\""), "criteria[1].phase", Some((18, 1))),
+            (format!("{GOOD}\n[mix]\nlegit = 0.5\nfraud = 0.1\nedge = 0.1\n"), "mix", None),
+            (format!("{GOOD}\n[limits]\nmax_tps = 0\n"), "limits.max_tps", Some((21, 1))),
+            (
+                format!("{GOOD}\n[[faults]]\nkind = \"agent_crash\"\nat = \"20s\"\nduration = \"5s\"\n"),
+                "faults[0].at",
+                Some((22, 1)),
+            ),
+            (format!("{GOOD}\n[target]\nkind = \"http\"\n"), "target.url", None),
+        ];
+        for (text, field, pos) in cases {
+            match parse_str(&text, "s.toml").unwrap_err() {
+                ScenarioError::Invalid { field: f, position, message, .. } => {
+                    assert_eq!(f, field, "{message}");
+                    assert_eq!(position, pos, "{field}: {message}");
+                }
+                other => panic!("{field}: {other}"),
+            }
+        }
+        let err = parse_str(&GOOD.replace("latency_ms.p99", "latency_ms.99"), "s.toml").unwrap_err().to_string();
+        assert!(err.contains("did you mean \"latency_ms.p99\""), "{err}");
+        assert!(err.starts_with("s.toml:15:1: criteria[1].metric"), "{err}");
+    }
+
+    #[test]
+    fn resolves_builtins_and_reports_unknown_names() {
+        assert_eq!(resolve("smoke").unwrap().name, "smoke");
+        let err = resolve("nonsense").unwrap_err().to_string();
+        assert!(err.contains("investor") && err.contains("nonsense"), "{err}");
+        assert!(matches!(resolve("/no/such/file.toml"), Err(ScenarioError::Read { .. })));
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+    }
+}

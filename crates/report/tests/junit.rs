@@ -1,0 +1,81 @@
+//! `junit.xml`: one test case per criterion, failures with threshold and actual, XML escaped.
+
+use expect_test::expect_file;
+use models::{CriterionResult, Summary, TargetInfo};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+fn summary() -> Summary {
+    let crit = |name: &str, threshold: &str, actual: f64, passed: bool| CriterionResult {
+        name: name.into(),
+        threshold: threshold.into(),
+        actual,
+        passed,
+    };
+    Summary {
+        run_id: "peak-load-20260101T120000Z".into(),
+        scenario: r#"peak <load> & "friends""#.into(),
+        seed: 7,
+        started_at: "2026-01-01T12:00:00Z".into(),
+        duration_s: 600.25,
+        target: TargetInfo { kind: "http".into(), url: Some("http://127.0.0.1:8080/v1/score?a=1&b=2".into()) },
+        criteria: vec![
+            crit("latency_ms.p99 < 500", "< 500", 612.4567891, false),
+            crit("errors.rate < 0.01", "< 0.01", 0.0023, true),
+            crit("fraud.recall >= 0.9 </failure><x>", ">= 0.9", 0.8, false),
+        ],
+        passed: false,
+        end_reason: "completed".into(),
+        ..Summary::default()
+    }
+}
+
+#[test]
+fn one_case_per_criterion_snapshot() {
+    expect_file!["snapshots/junit.xml"].assert_eq(&report::render_junit(&summary()));
+}
+
+/// Reads the XML back with a real parser: names and messages come back unescaped and intact.
+#[test]
+fn parses_back_with_the_names_intact() {
+    let xml = report::render_junit(&summary());
+    let mut reader = Reader::from_str(&xml);
+    let (mut suite, mut cases, mut failures) = (String::new(), Vec::new(), Vec::new());
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                let attr = |name: &str| {
+                    e.try_get_attribute(name).unwrap().map(|a| a.normalized_value(quick_xml::XmlVersion::default()).unwrap().into_owned())
+                };
+                match e.name().into_inner() {
+                    b"testsuite" => suite = attr("name").unwrap(),
+                    b"testcase" => cases.push(attr("name").unwrap()),
+                    b"failure" => failures.push(attr("message").unwrap()),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(suite, r#"peak <load> & "friends""#);
+    assert_eq!(cases, ["latency_ms.p99 < 500", "errors.rate < 0.01", "fraud.recall >= 0.9 </failure><x>"]);
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0], "latency_ms.p99 < 500: actual 612.456789 does not meet threshold < 500");
+}
+
+#[test]
+fn a_run_without_criteria_is_one_case() {
+    let mut s = summary();
+    s.criteria.clear();
+    s.passed = true;
+    let xml = report::render_junit(&s);
+    assert_eq!(xml.matches("<testcase ").count(), 1);
+    assert!(xml.contains(r#"name="run""#) && !xml.contains("<failure"));
+    s.passed = false;
+    s.end_reason = "interrupted".into();
+    assert!(report::render_junit(&s).contains("run did not pass (end reason: interrupted)"));
+    // Control characters cannot appear in XML 1.0, even escaped.
+    s.scenario = "bell\u{7}".into();
+    assert!(!report::render_junit(&s).contains('\u{7}'));
+}

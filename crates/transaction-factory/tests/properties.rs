@@ -1,0 +1,55 @@
+//! Invariants for any seed and any position in the stream.
+
+use models::{GroundTruth, Transaction};
+use proptest::prelude::*;
+use transaction_factory::currency::minor_to_usd;
+use transaction_factory::edge::MAX_AMOUNT_MINOR;
+use transaction_factory::geo::{COUNTRIES, country, country_of_ip};
+use transaction_factory::{FactoryConfig, TransactionFactory};
+
+const WIRE_FIELDS: [&str; 15] = [
+    "id", "timestamp", "amount_minor", "currency", "card_id", "customer_id", "merchant_id", "merchant_name", "mcc",
+    "channel", "country", "lat", "lon", "device_id", "ip",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn any_seed_keeps_the_invariants(seed in any::<u64>(), start in 0u64..(1 << 40), customers in 4096u32..12_000) {
+        let config = FactoryConfig { customers, ..FactoryConfig::default() };
+        let f = TransactionFactory::new(seed, config).unwrap();
+        let items: Vec<(Transaction, GroundTruth)> = f.iter_from(start).take(400).collect();
+        prop_assert_eq!(&f.at(start), &items[0]);
+        for (t, label) in &items {
+            // Labels never on the wire: only the wire fields, and the payload parses back strictly.
+            let json = serde_json::to_value(t).unwrap();
+            let obj = json.as_object().unwrap();
+            for key in obj.keys() {
+                prop_assert!(WIRE_FIELDS.contains(&key.as_str()), "unexpected field {}", key);
+            }
+            let text = json.to_string();
+            prop_assert!(!text.contains("\"kind\"") && !text.contains("\"label\"") && !text.contains("\"pattern\""));
+            let back: Transaction = serde_json::from_value(json.clone()).unwrap();
+            prop_assert_eq!(&back, t);
+
+            // Amounts within currency-sensible bounds.
+            let usd = minor_to_usd(t.amount_minor, t.currency);
+            match label {
+                GroundTruth::Edge { pattern: models::EdgeKind::ZeroAmount } => prop_assert_eq!(t.amount_minor, 0),
+                GroundTruth::Edge { pattern: models::EdgeKind::MaxAmount } => prop_assert_eq!(t.amount_minor, MAX_AMOUNT_MINOR),
+                _ => prop_assert!(t.amount_minor >= 1 && (0.2..=100_000.0).contains(&usd), "{} {} = ${}", t.amount_minor, t.currency, usd),
+            }
+
+            // Places from the table, paid in the local currency, IPs from the country blocks.
+            let c = country(t.country);
+            prop_assert!(c.is_some(), "country {} not in the table", t.country);
+            prop_assert_eq!(c.map(|c| c.currency), Some(t.currency));
+            prop_assert!((-90.0..=90.0).contains(&t.lat) && (-180.0..=180.0).contains(&t.lon));
+            if let Some(ip) = t.ip {
+                prop_assert!(country_of_ip(ip).is_some(), "ip {} outside the table's blocks", ip);
+            }
+            prop_assert!(COUNTRIES.iter().any(|c| c.code == f.customer(t.customer_id).unwrap().home_country()));
+        }
+    }
+}
