@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's AWS emulator on loopback, with the two adapters fraudstress's tests need.
+"""moto's AWS emulator on loopback, with the adapters fraudstress's tests need.
 
 Usage: python server.py [--port PORT] [--verbose]
 
@@ -11,6 +11,8 @@ See README.md for why the adapters exist:
    moto as JSON 1.0, and moto's JSON answer is encoded back to CBOR using botocore's output shapes.
 2. X-Ray: moto answers GetTraceSummaries with "Users": {} (a map) where the API has a list; the SDK's
    parser rejects it, so the backend is patched to return [].
+3. CloudWatch percentiles: moto computes no percentile statistic (p99 and the like) and crashes
+   serializing the missing value; the patch computes it (nearest rank) from the raw values it keeps.
 """
 
 import argparse
@@ -20,6 +22,8 @@ import gzip
 import io
 import json
 import logging
+import math
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -31,6 +35,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.cloudwatch import models as cw_models
 from moto.xray import models as xray_models
 from werkzeug.serving import make_server
 
@@ -51,6 +56,24 @@ def patch_xray_users():
         return result
 
     xray_models.XRayBackend.get_trace_summary = get_trace_summary
+
+
+def patch_cloudwatch_percentiles():
+    """GetMetricData with a percentile statistic (`p99`, `p99.9`): moto returns None and then fails to
+    serialize it; compute the nearest-rank percentile of the single values moto stores."""
+    original = cw_models.Statistics.get_statistics_for_type
+
+    def get_statistics_for_type(self, stat):
+        value = original(self, stat)
+        match = re.fullmatch(r"p(\d+(?:\.\d+)?)", stat or "")
+        if value is None and match:
+            values = sorted(self.metric_single_values_list)
+            if values:
+                rank = math.ceil(float(match.group(1)) / 100.0 * len(values))
+                value = values[min(max(rank, 1), len(values)) - 1]
+        return value
+
+    cw_models.Statistics.get_statistics_for_type = get_statistics_for_type
 
 
 def cbor_to_json_value(value):
@@ -213,6 +236,7 @@ def main():
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     patch_xray_users()
+    patch_cloudwatch_percentiles()
     app = CloudWatchCborAdapter(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
     print(f"ready {server.server_port}", flush=True)

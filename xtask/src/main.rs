@@ -5,6 +5,7 @@
 //!   installing what they need (headless Chromium, the AWS emulator) when it is missing.
 //! - `cargo xtask tidy`: the architecture rules alone (see `docs/architecture.md`).
 
+mod aws_emulator;
 mod tidy;
 mod tools;
 
@@ -17,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test            tidy, fmt --check, clippy -D warnings, cargo test --workspace, then the ignored end-to-end suites
   test --quick    the same without the ignored end-to-end suites
-  tidy            check the architecture rules only";
+  tidy            check the architecture rules only
+  aws-emulator    run the AWS API emulator (moto) on 127.0.0.1 in the foreground [--port P, default 5000]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +27,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, args.iter().any(|a| a == "--quick")),
         Some("tidy") => tidy::check(&root),
+        Some("aws-emulator") => aws_emulator::run(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())

@@ -25,6 +25,14 @@ enum Command {
     Generate(cmd::generate::Args),
     /// Print the planned rate for each second of a scenario or a shape, to preview it.
     Profile(cmd::profile::Args),
+    /// Rebuild report.html and junit.xml from a results folder (also of an interrupted run).
+    Report(cmd::report::Args),
+    /// Compare two runs' key figures; exit 1 when B regressed beyond --max-regression (a CI gate).
+    Compare(cmd::compare::Args),
+    /// Run a scenario (built-in or TOML) or a plain --tps/--duration load and write its results.
+    Run(cmd::run::Args),
+    /// List the built-in scenarios: name, duration, peak TPS, description.
+    Scenarios(cmd::scenarios::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +40,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Generate(args) => cmd::generate::run(args),
         Command::Profile(args) => cmd::profile::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Scenarios(args) => cmd::scenarios::run(args),
     };
     match result {
         Ok(code) => code,

@@ -53,42 +53,40 @@ pub fn decode(encoded: &str) -> Result<Histogram<u64>, String> {
 /// The histogram's distinct buckets as `(midpoint × scale, count)`, at most `max_values` of them.
 ///
 /// Each recorded bucket is represented by its midpoint (HdrHistogram's `median_equivalent`). When there
-/// are more buckets than `max_values`, neighbours are merged into log-spaced bins between the smallest
-/// and largest value, each represented by its count-weighted mean: the total count and the sum (hence
-/// the mean) are kept exactly, and a percentile moves by at most one bin's width
-/// (`(max/min)^(1/max_values)`, about 5% for values spanning three orders of magnitude).
+/// are more buckets than `max_values`, the lowest and highest buckets are kept as they are (so the
+/// minimum and maximum survive) and the ones between are merged into log-spaced bins, each represented
+/// by its count-weighted mean: the total count and the sum (hence the mean) are kept exactly, and a
+/// percentile moves by at most one bin's width (`(max/min)^(1/(max_values - 2))`, about 5% for values
+/// spanning three orders of magnitude).
 pub fn values_and_counts(hist: &Histogram<u64>, scale: f64, max_values: usize) -> ValuesCounts {
-    let max_values = max_values.max(1);
     let points: Vec<(f64, f64)> = hist
         .iter_recorded()
         .map(|v| (hist.median_equivalent(v.value_iterated_to()) as f64 * scale, v.count_at_value() as f64))
         .collect();
-    if points.len() <= max_values {
+    if points.len() <= max_values.max(3) {
         let (values, counts) = points.into_iter().unzip();
         return ValuesCounts { values, counts };
     }
-    // Zero gets a bin of its own, below the log-spaced range of positive values.
-    let positive_min = points.iter().map(|p| p.0).find(|v| *v > 0.0).unwrap_or(1.0);
-    let max = points.last().map_or(positive_min, |p| p.0).max(positive_min);
-    let has_zero = points[0].0 <= 0.0;
-    let bins = max_values - usize::from(has_zero);
-    let span = (max / positive_min).ln();
-    let mut sums = vec![(0.0f64, 0.0f64); max_values];
-    for (v, c) in points {
-        let index = if v <= 0.0 {
-            0
-        } else {
-            let pos = if span > 0.0 { ((v / positive_min).ln() / span * bins as f64) as usize } else { 0 };
-            pos.min(bins - 1) + usize::from(has_zero)
-        };
-        sums[index].0 += v * c;
-        sums[index].1 += c;
+    let (first, last) = (points[0], points[points.len() - 1]);
+    let middle = &points[1..points.len() - 1];
+    // Buckets are distinct and ascending, so only the first can be zero: the middle is positive.
+    let (lo, hi) = (middle[0].0, middle[middle.len() - 1].0);
+    let bins = max_values - 2;
+    let span = (hi / lo).ln();
+    let mut sums = vec![(0.0f64, 0.0f64); bins];
+    for &(v, c) in middle {
+        let pos = if span > 0.0 { ((v / lo).ln() / span * bins as f64) as usize } else { 0 };
+        let bin = &mut sums[pos.min(bins - 1)];
+        bin.0 += v * c;
+        bin.1 += c;
     }
-    let mut out = ValuesCounts::default();
+    let mut out = ValuesCounts { values: vec![first.0], counts: vec![first.1] };
     for (weighted, count) in sums.into_iter().filter(|(_, c)| *c > 0.0) {
         out.values.push(weighted / count);
         out.counts.push(count);
     }
+    out.values.push(last.0);
+    out.counts.push(last.1);
     out
 }
 
@@ -134,6 +132,9 @@ mod tests {
         let mean_ms = h.mean() / 1000.0;
         assert!((vc.sum() / vc.total_count() - mean_ms).abs() / mean_ms < 1e-3);
         assert!(vc.values.windows(2).all(|w| w[0] < w[1]), "values ascend");
+        // The extremes are the histogram's own buckets.
+        assert_eq!(vc.values[0], h.median_equivalent(h.min()) as f64 / 1000.0);
+        assert_eq!(*vc.values.last().unwrap(), h.median_equivalent(h.max()) as f64 / 1000.0);
         // Percentiles move by at most one bin: (2000/0.2)^(1/150) ≈ 6.3%.
         for q in [0.5, 0.9, 0.99, 0.999] {
             let exact = h.value_at_quantile(q) as f64 / 1000.0;
@@ -143,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn zero_latency_gets_its_own_bin() {
+    fn zero_latency_keeps_its_own_value() {
         let mut h = Histogram::<u64>::new(3).unwrap();
         h.record_n(0, 10).unwrap();
         for v in 1..5_000u64 {

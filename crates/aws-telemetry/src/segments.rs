@@ -66,7 +66,8 @@ pub struct EmitReport {
     pub last_error: Option<String>,
 }
 
-/// FNV-1a, 64 bits: a stable hash for ids (std's hasher may change between releases).
+/// FNV-1a, 64 bits, with MurmurHash3's finalizer so that every output bit depends on every input bit:
+/// a stable hash for ids (std's hasher may change between releases).
 fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
@@ -77,7 +78,11 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
         h ^= 0xff;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// True when the transaction falls in the sample.
@@ -328,6 +333,11 @@ mod tests {
         let ids: Vec<String> = (0..20_000).map(|i| format!("txn_{i:012x}")).collect();
         let picked = ids.iter().filter(|id| is_sampled(id, 0.1)).count();
         assert!((1_800..2_200).contains(&picked), "{picked}");
+        // Small runs of consecutive ids too (a weak hash clusters them).
+        for chunk in ids.chunks(200).take(20) {
+            let n = chunk.iter().filter(|id| is_sampled(id, 0.25)).count();
+            assert!((25..75).contains(&n), "{n} of 200 at 25%");
+        }
         assert!(ids.iter().all(|id| is_sampled(id, 1.0)));
         assert!(!ids.iter().any(|id| is_sampled(id, 0.0)));
         let again = ids.iter().filter(|id| is_sampled(id, 0.1)).count();

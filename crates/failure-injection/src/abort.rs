@@ -16,7 +16,11 @@ pub struct AbortThresholds {
 
 impl Default for AbortThresholds {
     fn default() -> Self {
-        Self { error_rate: Some(0.5), error_ticks: 10, unavailable_ticks: Some(30) }
+        Self {
+            error_rate: Some(0.5),
+            error_ticks: 10,
+            unavailable_ticks: Some(30),
+        }
     }
 }
 
@@ -49,7 +53,11 @@ pub struct AbortMonitor {
 
 impl AbortMonitor {
     pub fn new(thresholds: AbortThresholds) -> Self {
-        Self { thresholds, error_streak: 0, unavailable_streak: 0 }
+        Self {
+            thresholds,
+            error_streak: 0,
+            unavailable_streak: 0,
+        }
     }
 
     /// Takes one tick; returns a reason once a rule has held long enough (and on every tick after, while
@@ -61,18 +69,28 @@ impl AbortMonitor {
             Some(limit) if f.error_rate > limit => self.error_streak += 1,
             _ => self.error_streak = 0,
         }
-        self.unavailable_streak = if f.unavailable { self.unavailable_streak + 1 } else { 0 };
+        self.unavailable_streak = if f.unavailable {
+            self.unavailable_streak + 1
+        } else {
+            0
+        };
         if let Some(limit) = t.error_rate
             && t.error_ticks > 0
             && self.error_streak >= t.error_ticks
         {
-            return Some(AbortReason::ErrorRate { limit, ticks: self.error_streak, last: f.error_rate });
+            return Some(AbortReason::ErrorRate {
+                limit,
+                ticks: self.error_streak,
+                last: f.error_rate,
+            });
         }
         if let Some(ticks) = t.unavailable_ticks
             && ticks > 0
             && self.unavailable_streak >= ticks
         {
-            return Some(AbortReason::Unavailable { ticks: self.unavailable_streak });
+            return Some(AbortReason::Unavailable {
+                ticks: self.unavailable_streak,
+            });
         }
         None
     }
@@ -84,7 +102,12 @@ mod tests {
     use models::ErrorKind;
 
     fn tick(sent: u64, ok: u64, errors: u64) -> IntervalSnapshot {
-        let mut s = IntervalSnapshot { sent, ok, completed: ok + errors, ..Default::default() };
+        let mut s = IntervalSnapshot {
+            sent,
+            ok,
+            completed: ok + errors,
+            ..Default::default()
+        };
         s.errors.insert(ErrorKind::Http5xx, errors);
         s
     }
@@ -100,15 +123,32 @@ mod tests {
             assert!(m.observe(&tick(10, 4, 6)).is_none());
         }
         let r = m.observe(&tick(10, 4, 6)).unwrap();
-        assert_eq!(r, AbortReason::ErrorRate { limit: 0.5, ticks: 10, last: 0.6 });
+        assert_eq!(
+            r,
+            AbortReason::ErrorRate {
+                limit: 0.5,
+                ticks: 10,
+                last: 0.6
+            }
+        );
     }
 
     #[test]
     fn long_unavailability_aborts() {
-        let mut m = AbortMonitor::new(AbortThresholds { error_rate: None, unavailable_ticks: Some(3), error_ticks: 0 });
+        let mut m = AbortMonitor::new(AbortThresholds {
+            error_rate: None,
+            unavailable_ticks: Some(3),
+            error_ticks: 0,
+        });
         assert!(m.observe(&tick(10, 0, 0)).is_none());
         assert!(m.observe(&tick(10, 0, 10)).is_none());
-        assert_eq!(m.observe(&tick(10, 0, 0)), Some(AbortReason::Unavailable { ticks: 3 }));
-        assert!(m.observe(&tick(0, 0, 0)).is_none(), "nothing sent is not unavailability");
+        assert_eq!(
+            m.observe(&tick(10, 0, 0)),
+            Some(AbortReason::Unavailable { ticks: 3 })
+        );
+        assert!(
+            m.observe(&tick(0, 0, 0)).is_none(),
+            "nothing sent is not unavailability"
+        );
     }
 }

@@ -53,7 +53,12 @@ pub struct AdaptiveController {
 
 impl AdaptiveController {
     pub fn new(config: AdaptiveConfig) -> Self {
-        Self { config, multiplier: 1.0, healthy_streak: 0, since_backoff: u32::MAX }
+        Self {
+            config,
+            multiplier: 1.0,
+            healthy_streak: 0,
+            since_backoff: u32::MAX,
+        }
     }
 
     pub fn multiplier(&self) -> f64 {
@@ -104,10 +109,29 @@ mod tests {
             min_multiplier: 0.2,
             ..Default::default()
         });
-        let seq = [Critical, Critical, Critical, Critical, Critical, Severe, None, None, None, None, None, None];
+        let seq = [
+            Critical, Critical, Critical, Critical, Critical, Severe, None, None, None, None, None,
+            None,
+        ];
         let got: Vec<_> = seq.iter().map(|l| c.on_tick(*l)).collect();
         let o = Option::None;
-        assert_eq!(got, vec![Some(0.5), o, Some(0.25), o, Some(0.2), o, o, o, Some(0.45), o, o, Some(0.7)]);
+        assert_eq!(
+            got,
+            vec![
+                Some(0.5),
+                o,
+                Some(0.25),
+                o,
+                Some(0.2),
+                o,
+                o,
+                o,
+                Some(0.45),
+                o,
+                o,
+                Some(0.7)
+            ]
+        );
         for _ in 0..6 {
             c.on_tick(None);
         }
@@ -117,7 +141,10 @@ mod tests {
 
     #[test]
     fn moderate_ticks_interrupt_the_healthy_streak() {
-        let mut c = AdaptiveController::new(AdaptiveConfig { healthy_ticks: 2, ..Default::default() });
+        let mut c = AdaptiveController::new(AdaptiveConfig {
+            healthy_ticks: 2,
+            ..Default::default()
+        });
         c.on_tick(Critical);
         assert_eq!(c.on_tick(None), Option::None);
         assert_eq!(c.on_tick(Moderate), Option::None);

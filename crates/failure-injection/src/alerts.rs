@@ -94,7 +94,11 @@ pub struct AlertMonitor {
 
 impl AlertMonitor {
     pub fn new(thresholds: AlertThresholds) -> Self {
-        Self { thresholds, budget: None, active: BTreeMap::new() }
+        Self {
+            thresholds,
+            budget: None,
+            active: BTreeMap::new(),
+        }
     }
 
     /// The cost budget the cumulative cost is compared with (in the reporting currency). Call it again to
@@ -119,18 +123,34 @@ impl AlertMonitor {
                     state.healthy_streak = 0;
                     if state.severity != severity {
                         state.severity = severity;
-                        events.push(EventKind::AlertRaised { name: name.to_owned(), severity, message });
+                        events.push(EventKind::AlertRaised {
+                            name: name.to_owned(),
+                            severity,
+                            message,
+                        });
                     }
                 }
                 (Some((severity, message)), None) => {
-                    self.active.insert(name, AlertState { severity, healthy_streak: 0 });
-                    events.push(EventKind::AlertRaised { name: name.to_owned(), severity, message });
+                    self.active.insert(
+                        name,
+                        AlertState {
+                            severity,
+                            healthy_streak: 0,
+                        },
+                    );
+                    events.push(EventKind::AlertRaised {
+                        name: name.to_owned(),
+                        severity,
+                        message,
+                    });
                 }
                 (None, Some(state)) => {
                     state.healthy_streak += 1;
                     if state.healthy_streak >= self.thresholds.clear_after_ticks.max(1) {
                         self.active.remove(name);
-                        events.push(EventKind::AlertCleared { name: name.to_owned() });
+                        events.push(EventKind::AlertCleared {
+                            name: name.to_owned(),
+                        });
                     }
                 }
                 (None, None) => {}
@@ -142,7 +162,10 @@ impl AlertMonitor {
     /// Each alert's severity and message for this tick, `None` when it does not hold.
     fn judge(&self, f: &TickFigures) -> Vec<(&'static str, Option<(AlertSeverity, String)>)> {
         let t = &self.thresholds;
-        let pick = |value: Option<f64>, crit: Option<f64>, warn: Option<f64>, what: &dyn Fn(f64, f64) -> String| {
+        let pick = |value: Option<f64>,
+                    crit: Option<f64>,
+                    warn: Option<f64>,
+                    what: &dyn Fn(f64, f64) -> String| {
             let value = value?;
             let over = |limit: Option<f64>| limit.filter(|l| value > *l);
             if let Some(l) = over(crit) {
@@ -156,21 +179,30 @@ impl AlertMonitor {
         vec![
             (
                 names::ERROR_RATE,
-                pick(Some(f.error_rate), t.critical.error_rate, t.warning.error_rate, &|v, l| {
-                    format!("error rate {:.2}% is over {:.2}%", v * 100.0, l * 100.0)
-                }),
+                pick(
+                    Some(f.error_rate),
+                    t.critical.error_rate,
+                    t.warning.error_rate,
+                    &|v, l| format!("error rate {:.2}% is over {:.2}%", v * 100.0, l * 100.0),
+                ),
             ),
             (
                 names::LATENCY_P99,
-                pick(Some(f.p99_ms), t.critical.p99_ms, t.warning.p99_ms, &|v, l| {
-                    format!("p99 latency {v:.0} ms is over {l:.0} ms")
-                }),
+                pick(
+                    Some(f.p99_ms),
+                    t.critical.p99_ms,
+                    t.warning.p99_ms,
+                    &|v, l| format!("p99 latency {v:.0} ms is over {l:.0} ms"),
+                ),
             ),
             (
                 names::TARGET_CPU,
-                pick(f.target_cpu_pct.map(cpu(t.target_cores)), t.critical.resource_pct, t.warning.resource_pct, &|v, l| {
-                    format!("target CPU {v:.0}% is over {l:.0}%")
-                }),
+                pick(
+                    f.target_cpu_pct.map(cpu(t.target_cores)),
+                    t.critical.resource_pct,
+                    t.warning.resource_pct,
+                    &|v, l| format!("target CPU {v:.0}% is over {l:.0}%"),
+                ),
             ),
             (
                 names::GENERATOR_CPU,
@@ -178,15 +210,25 @@ impl AlertMonitor {
                     Some(cpu(t.generator_cores)(f.generator_cpu_pct)),
                     t.critical.resource_pct,
                     t.warning.resource_pct,
-                    &|v, l| format!("load generator CPU {v:.0}% is over {l:.0}%: the figures may be limited by the generator"),
+                    &|v, l| {
+                        format!(
+                            "load generator CPU {v:.0}% is over {l:.0}%: the figures may be limited by the generator"
+                        )
+                    },
                 ),
             ),
             (
                 names::TARGET_UNAVAILABLE,
                 if f.unavailable && t.critical.unavailable {
-                    Some((AlertSeverity::Critical, "requests were sent and none succeeded".to_owned()))
+                    Some((
+                        AlertSeverity::Critical,
+                        "requests were sent and none succeeded".to_owned(),
+                    ))
                 } else if f.unavailable && t.warning.unavailable {
-                    Some((AlertSeverity::Warning, "requests were sent and none succeeded".to_owned()))
+                    Some((
+                        AlertSeverity::Warning,
+                        "requests were sent and none succeeded".to_owned(),
+                    ))
                 } else {
                     None
                 },
@@ -218,7 +260,12 @@ mod tests {
     use models::{ErrorKind, ProcessSample};
 
     fn tick(ok: u64, errors: u64, p99: f64) -> IntervalSnapshot {
-        let mut s = IntervalSnapshot { sent: ok + errors, ok, completed: ok + errors, ..Default::default() };
+        let mut s = IntervalSnapshot {
+            sent: ok + errors,
+            ok,
+            completed: ok + errors,
+            ..Default::default()
+        };
         if errors > 0 {
             s.errors.insert(ErrorKind::Http5xx, errors);
         }
@@ -241,10 +288,10 @@ mod tests {
     fn raise_escalate_and_clear_sequence() {
         let mut m = AlertMonitor::default();
         let seq = [
-            tick(1000, 0, 10.0),  // healthy
-            tick(998, 2, 10.0),   // 0.2% errors: warning
-            tick(995, 5, 10.0),   // 0.5%: still warning, no event
-            tick(980, 20, 10.0),  // 2%: critical
+            tick(1000, 0, 10.0),    // healthy
+            tick(998, 2, 10.0),     // 0.2% errors: warning
+            tick(995, 5, 10.0),     // 0.5%: still warning, no event
+            tick(980, 20, 10.0),    // 2%: critical
             tick(1000, 0, 6_000.0), // errors gone, p99 warning
             tick(1000, 0, 11_000.0),
             tick(1000, 0, 10.0),
@@ -267,27 +314,57 @@ mod tests {
     fn messages_say_what_and_how_much() {
         let mut m = AlertMonitor::default();
         let e = m.observe(&tick(980, 20, 10.0));
-        let EventKind::AlertRaised { message, severity, .. } = &e[0] else { panic!("{e:?}") };
+        let EventKind::AlertRaised {
+            message, severity, ..
+        } = &e[0]
+        else {
+            panic!("{e:?}")
+        };
         assert_eq!(*severity, AlertSeverity::Critical);
         assert_eq!(message, "error rate 2.00% is over 1.00%");
     }
 
     #[test]
     fn clearing_waits_for_healthy_ticks() {
-        let mut m = AlertMonitor::new(AlertThresholds { clear_after_ticks: 2, ..Default::default() });
-        let down = IntervalSnapshot { sent: 10, ..Default::default() };
-        assert_eq!(summary(&m.observe(&down)), vec!["+target_unavailable:Critical"]);
-        assert!(m.observe(&tick(10, 0, 0.0)).is_empty(), "one healthy tick is not enough");
-        assert_eq!(summary(&m.observe(&tick(0, 5, 0.0))), vec!["+error_rate:Critical"], "still unavailable: no event");
+        let mut m = AlertMonitor::new(AlertThresholds {
+            clear_after_ticks: 2,
+            ..Default::default()
+        });
+        let down = IntervalSnapshot {
+            sent: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary(&m.observe(&down)),
+            vec!["+target_unavailable:Critical"]
+        );
+        assert!(
+            m.observe(&tick(10, 0, 0.0)).is_empty(),
+            "one healthy tick is not enough"
+        );
+        assert_eq!(
+            summary(&m.observe(&tick(0, 5, 0.0))),
+            vec!["+error_rate:Critical"],
+            "still unavailable: no event"
+        );
         assert!(m.observe(&tick(10, 0, 0.0)).is_empty());
-        assert_eq!(summary(&m.observe(&tick(10, 0, 0.0))), vec!["-error_rate", "-target_unavailable"]);
+        assert_eq!(
+            summary(&m.observe(&tick(10, 0, 0.0))),
+            vec!["-error_rate", "-target_unavailable"]
+        );
     }
 
     #[test]
     fn resources_and_cost() {
-        let mut m = AlertMonitor::new(AlertThresholds { target_cores: 2.0, ..Default::default() });
+        let mut m = AlertMonitor::new(AlertThresholds {
+            target_cores: 2.0,
+            ..Default::default()
+        });
         let mut s = tick(10, 0, 1.0);
-        s.resources.target = Some(ProcessSample { cpu_pct: 170.0, ..Default::default() });
+        s.resources.target = Some(ProcessSample {
+            cpu_pct: 170.0,
+            ..Default::default()
+        });
         s.resources.generator.cpu_pct = 50.0;
         assert_eq!(summary(&m.observe(&s)), vec!["+target_cpu:Warning"]);
         m.set_cost_budget(Some(100.0));

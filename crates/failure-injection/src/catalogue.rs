@@ -60,86 +60,91 @@ pub const CATALOGUE: [FaultInfo; 10] = [
         kind: FaultKind::AgentCrash,
         meaning: "an agent (Lambda function) crashes and its calls fail until it restarts",
         params: &[Stage, Probability, Status],
-        builtin: "crashes the agent named by `stage` (default `pattern_detector`); restarts it when the fault ends",
+        builtin: "the agent `stage` (default `pattern_detector`) fails at once (`p` unused: a crash is total); analyzer, pattern detector and risk assessor are skipped with a fallback, ingestion or decision maker down answers 503; restarted when the fault ends",
         proxy: "answers `status` (default 503) on the matching route at probability `p`",
     },
     FaultInfo {
         kind: FaultKind::DbThrottle,
         meaning: "the store (DynamoDB) throttles: a share of lookups fail",
         params: &[Stage, Probability, Status],
-        builtin: "throttles the store lookups of `stage` (default every stage) at probability `p`",
+        builtin: "the store of `stage` (default `pattern_detector`) refuses a share `p` with `status`",
         proxy: "answers `status` (default 429) at probability `p`",
     },
     FaultInfo {
         kind: FaultKind::StreamLag,
         meaning: "the stream (Kinesis) lags: the ingestion queue stalls",
         params: &[Stage, Probability, Latency, Jitter],
-        builtin: "stalls the queue in front of `stage` (default `ingestion`) by `latency` (default 2s)",
-        proxy: "holds requests for `latency` (default 2s) plus jitter before forwarding, at probability `p`",
+        builtin: "requests wait `latency` (default 1s) plus jitter in the ingestion queue (stage fixed: `ingestion`)",
+        proxy: "holds requests for `latency` (default 1s) plus jitter before forwarding, at probability `p`",
     },
     FaultInfo {
         kind: FaultKind::ModelRateLimit,
         meaning: "the model (Bedrock) is rate limited: calls above a rate are refused",
         params: &[Stage, Probability, Status, RateLimit],
-        builtin: "limits the model agent to `tps` calls per second (default 5); calls above it fail",
+        builtin: "the model call (stage fixed: `decision_maker`) allows `tps` calls per second (default 5); the rest get 429",
         proxy: "answers `status` (default 429) to requests above `tps` per second (default 5)",
     },
     FaultInfo {
         kind: FaultKind::NetworkPartition,
         meaning: "the target cannot be reached at all",
         params: &[Stage, Probability],
-        builtin: "drops every connection to the service (or refuses calls in process)",
+        builtin: "every connection closes without an answer (in process: a connection error)",
         proxy: "black-holes requests: accepts them and never answers until the fault ends",
     },
     FaultInfo {
         kind: FaultKind::LatencySpike,
         meaning: "extra latency, with jitter, on a stage or route",
         params: &[Stage, Probability, Latency, Jitter],
-        builtin: "adds `latency` (default 500ms) plus jitter to `stage` (default every stage)",
-        proxy: "adds `latency` (default 500ms) plus jitter before forwarding, at probability `p`",
+        builtin: "`latency` (default 200ms) plus jitter more service time on `stage` (default `pattern_detector`), holding its servers so capacity falls too",
+        proxy: "adds `latency` (default 200ms) plus jitter before forwarding, at probability `p`",
     },
     FaultInfo {
         kind: FaultKind::ConnectionReset,
         meaning: "connections are reset mid-request",
         params: &[Stage, Probability],
-        builtin: "drops connections without answering at probability `p`",
+        builtin: "a share `p` of connections close without an answer",
         proxy: "resets the connection (TCP RST) without answering, at probability `p`",
     },
     FaultInfo {
         kind: FaultKind::BandwidthLimit,
         meaning: "responses trickle through a bandwidth limit",
         params: &[Stage, Probability, Bandwidth],
-        builtin: "slows the store of `stage` (default every stage) by the time `bps` needs for a 1 KiB record",
+        builtin: "no hook in the target: modelled as `slow_response` with `latency` = 1 KiB / `bps` (an answer with its headers through the limit); `stage` unused",
         proxy: "throttles each response body to `bps` bytes per second (default 16384)",
     },
     FaultInfo {
         kind: FaultKind::SlowResponse,
         meaning: "responses are slow to start (time to first byte)",
         params: &[Stage, Probability, Latency, Jitter],
-        builtin: "adds `latency` (default 2s) plus jitter to the store of `stage` (default every stage)",
-        proxy: "holds the upstream's response headers for `latency` (default 2s) plus jitter",
+        builtin: "the answer waits `latency` (default 200ms) plus jitter after the decision",
+        proxy: "holds the upstream's response headers for `latency` (default 200ms) plus jitter",
     },
     FaultInfo {
         kind: FaultKind::HttpError,
         meaning: "the target answers an HTTP error status at a probability",
         params: &[Stage, Probability, Status],
-        builtin: "throttles `stage` (default `ingestion`) so that it answers `status` (default 503) at probability `p`",
+        builtin: "a share `p` is answered `status` (default 503) at ingestion",
         proxy: "answers `status` (default 503) at probability `p` without calling the upstream",
     },
 ];
 
 /// The catalogue row of `kind`.
 pub fn info(kind: FaultKind) -> &'static FaultInfo {
-    CATALOGUE.iter().find(|i| i.kind == kind).unwrap_or(&CATALOGUE[0])
+    CATALOGUE
+        .iter()
+        .find(|i| i.kind == kind)
+        .unwrap_or(&CATALOGUE[0])
 }
 
-/// The built-in target's stage a fault hits when its spec names none; `None` for faults that hit every
-/// stage (or the whole target). Used for the cascade check.
+/// The built-in target's stage a fault hits when its spec names none; `None` for faults that hit the whole
+/// target (at ingestion or on the answer). Used for the cascade check.
 pub fn default_stage(kind: FaultKind) -> Option<&'static str> {
     match kind {
-        FaultKind::AgentCrash => Some("pattern_detector"),
+        FaultKind::AgentCrash | FaultKind::DbThrottle | FaultKind::LatencySpike => {
+            Some("pattern_detector")
+        }
         FaultKind::StreamLag => Some("ingestion"),
-        FaultKind::ModelRateLimit => Some("risk_assessor"),
+        FaultKind::ModelRateLimit => Some("decision_maker"),
         _ => None,
     }
 }
@@ -147,8 +152,8 @@ pub fn default_stage(kind: FaultKind) -> Option<&'static str> {
 /// The added delay, from the spec or the kind's default (zero for kinds without one).
 pub fn effective_latency(spec: &FaultSpec) -> Duration {
     spec.latency.unwrap_or(match spec.kind {
-        FaultKind::LatencySpike => Duration::from_millis(500),
-        FaultKind::SlowResponse | FaultKind::StreamLag => Duration::from_secs(2),
+        FaultKind::LatencySpike | FaultKind::SlowResponse => Duration::from_millis(200),
+        FaultKind::StreamLag => Duration::from_secs(1),
         _ => Duration::ZERO,
     })
 }
@@ -184,7 +189,11 @@ pub fn parse_kind(text: &str) -> Option<FaultKind> {
 
 /// The valid kind names, for error messages.
 pub fn kind_names() -> String {
-    FaultKind::ALL.iter().map(|k| flag_name(*k)).collect::<Vec<_>>().join(", ")
+    FaultKind::ALL
+        .iter()
+        .map(|k| flag_name(*k))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -204,7 +213,10 @@ mod tests {
     #[test]
     fn kind_names_accept_dash_and_underscore() {
         assert_eq!(parse_kind("agent-crash"), Some(FaultKind::AgentCrash));
-        assert_eq!(parse_kind("Model_Rate_Limit"), Some(FaultKind::ModelRateLimit));
+        assert_eq!(
+            parse_kind("Model_Rate_Limit"),
+            Some(FaultKind::ModelRateLimit)
+        );
         assert_eq!(parse_kind("meltdown"), None);
     }
 }

@@ -21,7 +21,8 @@ impl LevelLimits {
         let over = |limit: Option<f64>, value: f64| limit.is_some_and(|l| value > l);
         over(self.error_rate, f.error_rate)
             || over(self.p99_ms, f.p99_ms)
-            || f.target_cpu_pct.is_some_and(|cpu| over(self.target_cpu_pct, cpu / cores.max(f64::MIN_POSITIVE)))
+            || f.target_cpu_pct
+                .is_some_and(|cpu| over(self.target_cpu_pct, cpu / cores.max(f64::MIN_POSITIVE)))
             || (self.unavailable && f.unavailable)
     }
 }
@@ -41,9 +42,19 @@ pub struct DegradationThresholds {
 impl Default for DegradationThresholds {
     fn default() -> Self {
         Self {
-            moderate: LevelLimits { target_cpu_pct: Some(90.0), ..Default::default() },
-            severe: LevelLimits { p99_ms: Some(5_000.0), ..Default::default() },
-            critical: LevelLimits { error_rate: Some(0.10), unavailable: true, ..Default::default() },
+            moderate: LevelLimits {
+                target_cpu_pct: Some(90.0),
+                ..Default::default()
+            },
+            severe: LevelLimits {
+                p99_ms: Some(5_000.0),
+                ..Default::default()
+            },
+            critical: LevelLimits {
+                error_rate: Some(0.10),
+                unavailable: true,
+                ..Default::default()
+            },
             target_cores: 1.0,
         }
     }
@@ -85,7 +96,10 @@ pub struct DegradationTracker {
 
 impl DegradationTracker {
     pub fn new(thresholds: DegradationThresholds) -> Self {
-        Self { thresholds, level: DegradationLevel::None }
+        Self {
+            thresholds,
+            level: DegradationLevel::None,
+        }
     }
 
     /// The current level.
@@ -97,7 +111,10 @@ impl DegradationTracker {
     pub fn observe(&mut self, snap: &IntervalSnapshot) -> (DegradationLevel, Option<EventKind>) {
         let to = self.thresholds.level(snap);
         let from = std::mem::replace(&mut self.level, to);
-        (to, (from != to).then_some(EventKind::Degradation { from, to }))
+        (
+            to,
+            (from != to).then_some(EventKind::Degradation { from, to }),
+        )
     }
 }
 
@@ -107,14 +124,23 @@ mod tests {
     use models::{ErrorKind, ProcessSample};
 
     fn tick(errors: u64, p99: f64, cpu: Option<f64>) -> IntervalSnapshot {
-        let mut snap =
-            IntervalSnapshot { t_s: 1.0, interval_s: 1.0, scheduled: 100, sent: 100, completed: 100, ..Default::default() };
+        let mut snap = IntervalSnapshot {
+            t_s: 1.0,
+            interval_s: 1.0,
+            scheduled: 100,
+            sent: 100,
+            completed: 100,
+            ..Default::default()
+        };
         snap.ok = 100 - errors;
         if errors > 0 {
             snap.errors.insert(ErrorKind::Http5xx, errors);
         }
         snap.latency_ms.p99 = p99;
-        snap.resources.target = cpu.map(|cpu_pct| ProcessSample { cpu_pct, ..Default::default() });
+        snap.resources.target = cpu.map(|cpu_pct| ProcessSample {
+            cpu_pct,
+            ..Default::default()
+        });
         snap
     }
 
@@ -122,36 +148,79 @@ mod tests {
     fn each_default_threshold_gives_its_level() {
         let t = DegradationThresholds::default();
         assert_eq!(t.level(&tick(0, 20.0, Some(50.0))), DegradationLevel::None);
-        assert_eq!(t.level(&tick(0, 20.0, Some(95.0))), DegradationLevel::Moderate);
-        assert_eq!(t.level(&tick(0, 6_000.0, Some(95.0))), DegradationLevel::Severe);
+        assert_eq!(
+            t.level(&tick(0, 20.0, Some(95.0))),
+            DegradationLevel::Moderate
+        );
+        assert_eq!(
+            t.level(&tick(0, 6_000.0, Some(95.0))),
+            DegradationLevel::Severe
+        );
         assert_eq!(t.level(&tick(11, 20.0, None)), DegradationLevel::Critical);
-        assert_eq!(t.level(&tick(10, 20.0, None)), DegradationLevel::None, "10% is not over 10%");
+        assert_eq!(
+            t.level(&tick(10, 20.0, None)),
+            DegradationLevel::None,
+            "10% is not over 10%"
+        );
         let mut down = tick(0, 0.0, None);
         down.ok = 0;
         down.completed = 0;
-        assert_eq!(t.level(&down), DegradationLevel::Critical, "sent but nothing succeeded");
-        assert_eq!(t.level(&IntervalSnapshot::default()), DegradationLevel::None, "an idle tick is fine");
+        assert_eq!(
+            t.level(&down),
+            DegradationLevel::Critical,
+            "sent but nothing succeeded"
+        );
+        assert_eq!(
+            t.level(&IntervalSnapshot::default()),
+            DegradationLevel::None,
+            "an idle tick is fine"
+        );
     }
 
     #[test]
     fn cpu_is_judged_per_core() {
-        let t = DegradationThresholds { target_cores: 2.0, ..Default::default() };
+        let t = DegradationThresholds {
+            target_cores: 2.0,
+            ..Default::default()
+        };
         assert_eq!(t.level(&tick(0, 20.0, Some(170.0))), DegradationLevel::None);
-        assert_eq!(t.level(&tick(0, 20.0, Some(190.0))), DegradationLevel::Moderate);
+        assert_eq!(
+            t.level(&tick(0, 20.0, Some(190.0))),
+            DegradationLevel::Moderate
+        );
     }
 
     #[test]
     fn events_only_on_change() {
         let mut tr = DegradationTracker::default();
-        let seq = [tick(0, 1.0, None), tick(50, 1.0, None), tick(50, 1.0, None), tick(0, 6_000.0, None), tick(0, 1.0, None)];
+        let seq = [
+            tick(0, 1.0, None),
+            tick(50, 1.0, None),
+            tick(50, 1.0, None),
+            tick(0, 6_000.0, None),
+            tick(0, 1.0, None),
+        ];
         let events: Vec<_> = seq.iter().filter_map(|s| tr.observe(s).1).collect();
-        let (none, severe, critical) = (DegradationLevel::None, DegradationLevel::Severe, DegradationLevel::Critical);
+        let (none, severe, critical) = (
+            DegradationLevel::None,
+            DegradationLevel::Severe,
+            DegradationLevel::Critical,
+        );
         assert_eq!(
             events,
             vec![
-                EventKind::Degradation { from: none, to: critical },
-                EventKind::Degradation { from: critical, to: severe },
-                EventKind::Degradation { from: severe, to: none },
+                EventKind::Degradation {
+                    from: none,
+                    to: critical
+                },
+                EventKind::Degradation {
+                    from: critical,
+                    to: severe
+                },
+                EventKind::Degradation {
+                    from: severe,
+                    to: none
+                },
             ]
         );
     }

@@ -30,7 +30,11 @@ pub struct TickFigures {
 impl TickFigures {
     pub fn of(snap: &IntervalSnapshot) -> Self {
         let errors = snap.error_total();
-        let error_rate = if snap.completed == 0 { 0.0 } else { errors as f64 / snap.completed as f64 };
+        let error_rate = if snap.completed == 0 {
+            0.0
+        } else {
+            errors as f64 / snap.completed as f64
+        };
         Self {
             t_s: snap.t_s,
             interval_s: snap.interval_s,

@@ -32,28 +32,63 @@ Durations: 250ms, 5s, 1m30s or a number of seconds. Examples:
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaultFlagError {
     #[error("--fault {flag:?}: unknown fault kind {kind:?}; valid kinds: {valid}")]
-    UnknownKind { flag: String, kind: String, valid: String },
+    UnknownKind {
+        flag: String,
+        kind: String,
+        valid: String,
+    },
     #[error("--fault {flag:?}: unknown key {key:?} for {kind}; valid keys: {valid}")]
-    UnknownKey { flag: String, kind: FaultKind, key: String, valid: String },
-    #[error("--fault {flag:?}: {item:?} is not KEY=VALUE; write it like p=0.2 (valid keys for {kind}: {valid})")]
-    NotKeyValue { flag: String, kind: FaultKind, item: String, valid: String },
+    UnknownKey {
+        flag: String,
+        kind: FaultKind,
+        key: String,
+        valid: String,
+    },
+    #[error(
+        "--fault {flag:?}: {item:?} is not KEY=VALUE; write it like p=0.2 (valid keys for {kind}: {valid})"
+    )]
+    NotKeyValue {
+        flag: String,
+        kind: FaultKind,
+        item: String,
+        valid: String,
+    },
     #[error("--fault {flag:?}: key {key:?} is given twice; keep one")]
     DuplicateKey { flag: String, key: String },
     #[error("--fault {flag:?}: bad value {value:?} for {key:?}: {reason}")]
-    BadValue { flag: String, key: String, value: String, reason: String },
-    #[error("--fault {flag:?}: missing `for=DURATION` (how long the fault lasts, for example for=30s)")]
+    BadValue {
+        flag: String,
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "--fault {flag:?}: missing `for=DURATION` (how long the fault lasts, for example for=30s)"
+    )]
     MissingDuration { flag: String },
     #[error("--fault {flag:?}: {source}")]
-    Invalid { flag: String, source: FaultSpecError },
+    Invalid {
+        flag: String,
+        source: FaultSpecError,
+    },
 }
 
 /// A fault spec whose parameters do not fit its kind.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaultSpecError {
     #[error("fault {kind}: `{key}` does not apply to it; valid keys: {valid}")]
-    ParamNotApplicable { kind: FaultKind, key: &'static str, valid: String },
+    ParamNotApplicable {
+        kind: FaultKind,
+        key: &'static str,
+        valid: String,
+    },
     #[error("fault {kind}: `{key}` = {value} is out of range: {expected}")]
-    OutOfRange { kind: FaultKind, key: &'static str, value: String, expected: &'static str },
+    OutOfRange {
+        kind: FaultKind,
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("fault {kind}: stage {stage:?} must not be empty or contain ',', '=' or ':'")]
     BadStage { kind: FaultKind, stage: String },
 }
@@ -102,12 +137,14 @@ pub fn parse_fault_flag(flag: &str) -> Result<FaultSpec, FaultFlagError> {
     let mut seen: Vec<String> = Vec::new();
     let mut duration = None;
     for item in rest.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (key, value) = item.split_once('=').ok_or_else(|| FaultFlagError::NotKeyValue {
-            flag: flag.to_owned(),
-            kind,
-            item: item.to_owned(),
-            valid: valid_keys(kind),
-        })?;
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| FaultFlagError::NotKeyValue {
+                flag: flag.to_owned(),
+                kind,
+                item: item.to_owned(),
+                valid: valid_keys(kind),
+            })?;
         let key = key.trim().to_ascii_lowercase().replace('-', "_");
         let value = value.trim();
         let canonical = match key.as_str() {
@@ -126,7 +163,10 @@ pub fn parse_fault_flag(flag: &str) -> Result<FaultSpec, FaultFlagError> {
             },
         };
         if seen.contains(&canonical) {
-            return Err(FaultFlagError::DuplicateKey { flag: flag.to_owned(), key: canonical });
+            return Err(FaultFlagError::DuplicateKey {
+                flag: flag.to_owned(),
+                key: canonical,
+            });
         }
         let bad = |reason: String| FaultFlagError::BadValue {
             flag: flag.to_owned(),
@@ -140,28 +180,44 @@ pub fn parse_fault_flag(flag: &str) -> Result<FaultSpec, FaultFlagError> {
             "for" => duration = Some(dur(value)?),
             "stage" => spec.stage = Some(value.to_owned()),
             "p" => {
-                spec.probability =
-                    value.parse().map_err(|_| bad("expected a number from 0 to 1, like 0.2".into()))?
+                spec.probability = value
+                    .parse()
+                    .map_err(|_| bad("expected a number from 0 to 1, like 0.2".into()))?
             }
             "latency" => spec.latency = Some(dur(value)?),
             "jitter" => spec.jitter = Some(dur(value)?),
             "status" => {
-                spec.status = Some(value.parse().map_err(|_| bad("expected an HTTP status such as 429 or 503".into()))?)
+                spec.status = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad("expected an HTTP status such as 429 or 503".into()))?,
+                )
             }
             "bps" => {
-                spec.bandwidth_bps =
-                    Some(value.parse().map_err(|_| bad("expected a whole number of bytes per second".into()))?)
+                spec.bandwidth_bps = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad("expected a whole number of bytes per second".into()))?,
+                )
             }
             "tps" => {
-                spec.rate_limit_tps =
-                    Some(value.parse().map_err(|_| bad("expected a number of calls per second".into()))?)
+                spec.rate_limit_tps = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad("expected a number of calls per second".into()))?,
+                )
             }
             _ => unreachable!("keys are canonicalised above"),
         }
         seen.push(canonical);
     }
-    spec.duration = duration.ok_or_else(|| FaultFlagError::MissingDuration { flag: flag.to_owned() })?;
-    check_spec(&spec).map_err(|source| FaultFlagError::Invalid { flag: flag.to_owned(), source })?;
+    spec.duration = duration.ok_or_else(|| FaultFlagError::MissingDuration {
+        flag: flag.to_owned(),
+    })?;
+    check_spec(&spec).map_err(|source| FaultFlagError::Invalid {
+        flag: flag.to_owned(),
+        source,
+    })?;
     Ok(spec)
 }
 
@@ -208,17 +264,34 @@ pub fn check_spec(spec: &FaultSpec) -> Result<(), FaultSpecError> {
     ];
     for (param, present) in given {
         if present && !params.contains(&param) {
-            return Err(FaultSpecError::ParamNotApplicable { kind, key: param.key(), valid: valid_keys(kind) });
+            return Err(FaultSpecError::ParamNotApplicable {
+                kind,
+                key: param.key(),
+                valid: valid_keys(kind),
+            });
         }
     }
-    let range = |key, value: String, expected| FaultSpecError::OutOfRange { kind, key, value, expected };
+    let range = |key, value: String, expected| FaultSpecError::OutOfRange {
+        kind,
+        key,
+        value,
+        expected,
+    };
     if !(0.0..=1.0).contains(&spec.probability) {
-        return Err(range("p", spec.probability.to_string(), "a share from 0 to 1"));
+        return Err(range(
+            "p",
+            spec.probability.to_string(),
+            "a share from 0 to 1",
+        ));
     }
     if let Some(s) = spec.status
         && !(400..=599).contains(&s)
     {
-        return Err(range("status", s.to_string(), "an error status from 400 to 599"));
+        return Err(range(
+            "status",
+            s.to_string(),
+            "an error status from 400 to 599",
+        ));
     }
     if let Some(b) = spec.bandwidth_bps
         && b == 0
@@ -228,12 +301,19 @@ pub fn check_spec(spec: &FaultSpec) -> Result<(), FaultSpecError> {
     if let Some(t) = spec.rate_limit_tps
         && !(t.is_finite() && t > 0.0)
     {
-        return Err(range("tps", t.to_string(), "a positive number of calls per second"));
+        return Err(range(
+            "tps",
+            t.to_string(),
+            "a positive number of calls per second",
+        ));
     }
     if let Some(stage) = &spec.stage
         && (stage.is_empty() || stage.contains([',', '=', ':']))
     {
-        return Err(FaultSpecError::BadStage { kind, stage: stage.clone() });
+        return Err(FaultSpecError::BadStage {
+            kind,
+            stage: stage.clone(),
+        });
     }
     Ok(())
 }
@@ -246,10 +326,17 @@ mod tests {
     #[test]
     fn the_issue_examples_parse() {
         let s = parse_fault_flag("http-error:status=429,p=0.2,at=5s,for=10s").unwrap();
-        assert_eq!((s.kind, s.status, s.probability), (FaultKind::HttpError, Some(429), 0.2));
-        assert_eq!((s.at, s.duration), (Duration::from_secs(5), Duration::from_secs(10)));
+        assert_eq!(
+            (s.kind, s.status, s.probability),
+            (FaultKind::HttpError, Some(429), 0.2)
+        );
+        assert_eq!(
+            (s.at, s.duration),
+            (Duration::from_secs(5), Duration::from_secs(10))
+        );
 
-        let s = parse_fault_flag("latency_spike:latency=200ms,jitter=50ms,p=0.5,at=10s,for=20s").unwrap();
+        let s = parse_fault_flag("latency_spike:latency=200ms,jitter=50ms,p=0.5,at=10s,for=20s")
+            .unwrap();
         assert_eq!(s.latency, Some(Duration::from_millis(200)));
         assert_eq!(s.jitter, Some(Duration::from_millis(50)));
         assert_eq!(s.end(), Duration::from_secs(30));
@@ -269,17 +356,26 @@ mod tests {
         assert!(e.to_string().contains("agent-crash") && e.to_string().contains("\"meltdown\""));
 
         let e = parse_fault_flag("http-error:bps=10,for=1s").unwrap_err();
-        assert!(matches!(&e, FaultFlagError::UnknownKey { key, .. } if key == "bps"), "{e}");
+        assert!(
+            matches!(&e, FaultFlagError::UnknownKey { key, .. } if key == "bps"),
+            "{e}"
+        );
         assert!(e.to_string().contains("at, for, stage, p, status"), "{e}");
 
         let e = parse_fault_flag("http-error:status,for=1s").unwrap_err();
         assert!(matches!(e, FaultFlagError::NotKeyValue { .. }), "{e}");
 
         let e = parse_fault_flag("http-error:p=0.1,probability=0.2,for=1s").unwrap_err();
-        assert!(matches!(&e, FaultFlagError::DuplicateKey { key, .. } if key == "p"), "{e}");
+        assert!(
+            matches!(&e, FaultFlagError::DuplicateKey { key, .. } if key == "p"),
+            "{e}"
+        );
 
         let e = parse_fault_flag("http-error:p=lots,for=1s").unwrap_err();
-        assert!(matches!(&e, FaultFlagError::BadValue { key, .. } if key == "p"), "{e}");
+        assert!(
+            matches!(&e, FaultFlagError::BadValue { key, .. } if key == "p"),
+            "{e}"
+        );
 
         let e = parse_fault_flag("http-error:at=soon,for=1s").unwrap_err();
         assert!(e.to_string().contains("250ms"), "{e}");
@@ -299,11 +395,18 @@ mod tests {
 
     #[test]
     fn scenario_specs_with_foreign_params_are_refused() {
-        let mut spec = FaultSpec::new(FaultKind::AgentCrash, Duration::ZERO, Duration::from_secs(1));
+        let mut spec = FaultSpec::new(
+            FaultKind::AgentCrash,
+            Duration::ZERO,
+            Duration::from_secs(1),
+        );
         assert!(check_spec(&spec).is_ok());
         spec.bandwidth_bps = Some(100);
         let e = check_spec(&spec).unwrap_err();
-        assert!(e.to_string().contains("`bps`") && e.to_string().contains("stage"), "{e}");
+        assert!(
+            e.to_string().contains("`bps`") && e.to_string().contains("stage"),
+            "{e}"
+        );
     }
 
     fn arb_spec() -> impl Strategy<Value = FaultSpec> {
@@ -323,11 +426,19 @@ mod tests {
                 let kind = FaultKind::ALL[k];
                 let params = catalogue::info(kind).params;
                 let keep = |param: Param| params.contains(&param);
-                let mut spec = FaultSpec::new(kind, Duration::from_millis(at_ms), Duration::from_micros(for_us));
+                let mut spec = FaultSpec::new(
+                    kind,
+                    Duration::from_millis(at_ms),
+                    Duration::from_micros(for_us),
+                );
                 spec.stage = stage;
                 spec.probability = p;
-                spec.latency = lat.filter(|_| keep(Param::Latency)).map(Duration::from_micros);
-                spec.jitter = jit.filter(|_| keep(Param::Jitter)).map(Duration::from_nanos);
+                spec.latency = lat
+                    .filter(|_| keep(Param::Latency))
+                    .map(Duration::from_micros);
+                spec.jitter = jit
+                    .filter(|_| keep(Param::Jitter))
+                    .map(Duration::from_nanos);
                 spec.status = status.filter(|_| keep(Param::Status));
                 spec.bandwidth_bps = bps.filter(|_| keep(Param::Bandwidth));
                 spec.rate_limit_tps = tps.filter(|_| keep(Param::RateLimit));

@@ -44,12 +44,27 @@ pub enum InjectError {
     InvalidSpec(#[from] FaultSpecError),
     #[error("{injector} injector: no active fault {id}; list the active ones with `active()`")]
     UnknownFault { injector: &'static str, id: FaultId },
-    #[error("{injector} injector: fault {kind} names unknown stage {stage:?}; valid stages: {valid}")]
-    UnknownStage { injector: &'static str, kind: FaultKind, stage: String, valid: String },
+    #[error(
+        "{injector} injector: fault {kind} names unknown stage {stage:?}; valid stages: {valid}"
+    )]
+    UnknownStage {
+        injector: &'static str,
+        kind: FaultKind,
+        stage: String,
+        valid: String,
+    },
     #[error("{injector} injector: cannot inject {kind}: {reason}")]
-    Unsupported { injector: &'static str, kind: FaultKind, reason: String },
+    Unsupported {
+        injector: &'static str,
+        kind: FaultKind,
+        reason: String,
+    },
     #[error("{injector} injector: the target refused fault {kind}: {reason}")]
-    Hook { injector: &'static str, kind: FaultKind, reason: String },
+    Hook {
+        injector: &'static str,
+        kind: FaultKind,
+        reason: String,
+    },
 }
 
 /// Applies faults to a system under test and takes them away again. The orchestrator's timeline and the

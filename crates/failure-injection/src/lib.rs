@@ -30,16 +30,16 @@
 //!
 //! | kind | parameters (defaults) | failure mode | built-in injector (fraud-sim hooks) | proxy |
 //! |---|---|---|---|---|
-//! | `agent_crash` | stage (`pattern_detector`), p, status (503) | an agent (Lambda) crashes | crashes the agent; restarts it when the fault ends | answers `status` at `p` |
-//! | `db_throttle` | stage (all), p, status (429) | the store (DynamoDB) throttles | store lookups of the stage fail at `p` | answers `status` at `p` |
-//! | `stream_lag` | stage (`ingestion`), p, latency (2s), jitter | the stream (Kinesis) lags | stalls the stage's queue by `latency` | holds requests for `latency` (+ jitter) before forwarding |
-//! | `model_rate_limit` | stage, p, status (429), tps (5) | the model (Bedrock) is rate limited | limits the model agent to `tps` calls/s | answers `status` to requests above `tps` per second (token bucket of one second) |
-//! | `network_partition` | stage, p | the target cannot be reached | drops every connection | black hole: accepts requests and never answers while the fault lasts, then drops the connection |
-//! | `latency_spike` | stage (all), p, latency (500ms), jitter | a latency spike | adds `latency` (+ jitter) to the stage | adds `latency` (+ uniform jitter) before forwarding |
-//! | `connection_reset` | stage, p | connections are reset | drops connections without answering | resets the connection (TCP RST) without answering |
-//! | `bandwidth_limit` | stage (all), p, bps (16384) | responses trickle | slows the stage's store by the time `bps` needs for 1 KiB | throttles each response body to `bps` bytes/s |
-//! | `slow_response` | stage (all), p, latency (2s), jitter | slow time to first byte | adds `latency` (+ jitter) to the stage's store | holds the upstream's response headers for `latency` (+ jitter) |
-//! | `http_error` | stage, p, status (503) | the target answers an error status | the stage answers `status` at `p` | answers `status` at `p` without calling the upstream |
+//! | `agent_crash` | stage (`pattern_detector`), p, status (503) | an agent (Lambda) crashes | the agent fails at once until the fault ends (`p` unused: a crash is total); analyzer, pattern detector and risk assessor are skipped with a fallback, ingestion or decision maker down answers 503 | answers `status` at `p` |
+//! | `db_throttle` | stage (`pattern_detector`), p, status (429) | the store (DynamoDB) throttles | the stage's store refuses a share `p` with `status` | answers `status` at `p` |
+//! | `stream_lag` | stage (`ingestion` only), p, latency (1s), jitter | the stream (Kinesis) lags | requests wait `latency` (+ jitter) in the ingestion queue | holds requests for `latency` (+ jitter) before forwarding |
+//! | `model_rate_limit` | stage (`decision_maker` only), p, status (429), tps (5) | the model (Bedrock) is rate limited | `tps` model calls per second; the rest get 429 | answers `status` to requests above `tps` per second (token bucket of one second) |
+//! | `network_partition` | stage, p | the target cannot be reached | every connection closes without an answer | black hole: accepts requests and never answers while the fault lasts, then drops the connection |
+//! | `latency_spike` | stage (`pattern_detector`), p, latency (200ms), jitter | a latency spike | `latency` (+ jitter) more service time on the stage, holding its servers | adds `latency` (+ uniform jitter) before forwarding |
+//! | `connection_reset` | stage, p | connections are reset | a share `p` of connections close without an answer | resets the connection (TCP RST) without answering |
+//! | `bandwidth_limit` | stage, p, bps (16384) | responses trickle | no hook: modelled as `slow_response` with `latency` = 1 KiB / `bps` | throttles each response body to `bps` bytes/s |
+//! | `slow_response` | stage, p, latency (200ms), jitter | slow time to first byte | the answer waits `latency` (+ jitter) after the decision | holds the upstream's response headers for `latency` (+ jitter) |
+//! | `http_error` | stage, p, status (503) | the target answers an error status | a share `p` is answered `status` at ingestion | answers `status` at `p` without calling the upstream |
 //!
 //! The built-in-only kinds map to the proxy's closest effect: `agent_crash` and `db_throttle` to an error
 //! status (503 and 429), `model_rate_limit` to a real rate limit answering 429, `stream_lag` to held requests.
@@ -87,6 +87,7 @@
 mod abort;
 mod adaptive;
 mod alerts;
+mod builtin;
 mod catalogue;
 mod degradation;
 mod figures;
@@ -100,17 +101,22 @@ mod webhook;
 pub use abort::{AbortMonitor, AbortReason, AbortThresholds};
 pub use adaptive::{AdaptiveConfig, AdaptiveController};
 pub use alerts::{AlertLimits, AlertMonitor, AlertThresholds, names as alert_names};
+pub use builtin::{BuiltinInjector, builtin_hook};
 pub use catalogue::{
-    CATALOGUE, FaultInfo, Param, default_stage, effective_bandwidth, effective_latency, effective_rate_limit,
-    effective_status, flag_name, info, parse_kind,
+    CATALOGUE, FaultInfo, Param, default_stage, effective_bandwidth, effective_latency,
+    effective_rate_limit, effective_status, flag_name, info, parse_kind,
 };
 pub use degradation::{DegradationThresholds, DegradationTracker, LevelLimits};
 pub use figures::TickFigures;
-pub use flag::{FAULT_FLAG_HELP, FaultFlagError, FaultSpecError, check_spec, format_fault_flag, parse_fault_flag, valid_keys};
+pub use flag::{
+    FAULT_FLAG_HELP, FaultFlagError, FaultSpecError, check_spec, format_fault_flag,
+    parse_fault_flag, valid_keys,
+};
 pub use injector::{ActiveFault, FaultId, InjectError, Injector, fault_label};
 pub use proxy::{FaultProxy, ProxyConfig, ProxyError, ProxyInjector, ProxyStats};
 pub use resilience::{
-    FaultWindow, RecoveryBand, ResilienceConfig, ResilienceFigures, analyze, fault_results, uptime_pct,
+    FaultWindow, RecoveryBand, ResilienceConfig, ResilienceFigures, analyze, fault_results,
+    uptime_pct,
 };
 pub use schedule::{Advance, FaultSchedule, FaultTimeline, ScheduleChange, Transition, labels};
 pub use webhook::{WebhookConfig, WebhookError, WebhookNotifier, WebhookStats};

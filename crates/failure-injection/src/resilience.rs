@@ -5,7 +5,10 @@
 use crate::catalogue;
 use crate::degradation::DegradationThresholds;
 use crate::figures::TickFigures;
-use models::{Baseline, DegradationLevel, FaultKind, FaultResult, FaultSpec, IntervalSnapshot, ResilienceSummary};
+use models::{
+    Baseline, DegradationLevel, FaultKind, FaultResult, FaultSpec, IntervalSnapshot,
+    ResilienceSummary,
+};
 
 /// When a fault really ran, in run seconds. `end_s` is `+inf` while it still runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +22,12 @@ pub struct FaultWindow {
 impl FaultWindow {
     /// A fault that started at `t_s` and has not ended yet.
     pub fn open(spec: &FaultSpec, t_s: f64) -> Self {
-        Self { kind: spec.kind, stage: spec.stage.clone(), start_s: t_s, end_s: f64::INFINITY }
+        Self {
+            kind: spec.kind,
+            stage: spec.stage.clone(),
+            start_s: t_s,
+            end_s: f64::INFINITY,
+        }
     }
 
     /// The window a spec asks for, with scenario time equal to run time.
@@ -65,7 +73,12 @@ pub struct RecoveryBand {
 
 impl Default for RecoveryBand {
     fn default() -> Self {
-        Self { tps_tolerance: 0.10, error_rate_points: 0.01, p99_factor: 1.5, p99_slack_ms: 5.0 }
+        Self {
+            tps_tolerance: 0.10,
+            error_rate_points: 0.01,
+            p99_factor: 1.5,
+            p99_slack_ms: 5.0,
+        }
     }
 }
 
@@ -111,7 +124,11 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let n = values.len();
-    Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
 }
 
 fn delivery(f: &TickFigures) -> Option<f64> {
@@ -126,7 +143,11 @@ impl Reference {
             p99_ms: median(ticks.iter().map(|f| f.p99_ms).collect())?,
         };
         let ratios: Vec<f64> = ticks.iter().filter_map(delivery).collect();
-        let delivery = if ratios.len() == ticks.len() { median(ratios) } else { None };
+        let delivery = if ratios.len() == ticks.len() {
+            median(ratios)
+        } else {
+            None
+        };
         Some(Self { baseline, delivery })
     }
 
@@ -137,7 +158,8 @@ impl Reference {
             _ => (f.tps - b.tps).abs() <= band.tps_tolerance * b.tps + EPS,
         };
         let errors_ok = f.error_rate <= b.error_rate + band.error_rate_points + EPS;
-        let p99_ok = f.p99_ms <= (b.p99_ms * band.p99_factor).max(b.p99_ms + band.p99_slack_ms) + EPS;
+        let p99_ok =
+            f.p99_ms <= (b.p99_ms * band.p99_factor).max(b.p99_ms + band.p99_slack_ms) + EPS;
         tps_ok && errors_ok && p99_ok
     }
 }
@@ -160,8 +182,15 @@ impl Reference {
 /// assert_eq!(summary.faults[0].time_to_recover_s, Some(0.0));
 /// assert!((summary.uptime_pct - 100.0 * 25.0 / 30.0).abs() < 1e-9);
 /// ```
-pub fn analyze(snaps: &[IntervalSnapshot], windows: &[FaultWindow], config: &ResilienceConfig) -> ResilienceSummary {
-    ResilienceSummary { faults: fault_results(snaps, windows, config), uptime_pct: uptime_pct(snaps) }
+pub fn analyze(
+    snaps: &[IntervalSnapshot],
+    windows: &[FaultWindow],
+    config: &ResilienceConfig,
+) -> ResilienceSummary {
+    ResilienceSummary {
+        faults: fault_results(snaps, windows, config),
+        uptime_pct: uptime_pct(snaps),
+    }
 }
 
 /// Share of ticks (in percent) in which the target served at least one request successfully or had
@@ -175,11 +204,21 @@ pub fn uptime_pct(snaps: &[IntervalSnapshot]) -> f64 {
 }
 
 /// One [`FaultResult`] per window, in the windows' order.
-pub fn fault_results(snaps: &[IntervalSnapshot], windows: &[FaultWindow], config: &ResilienceConfig) -> Vec<FaultResult> {
+pub fn fault_results(
+    snaps: &[IntervalSnapshot],
+    windows: &[FaultWindow],
+    config: &ResilienceConfig,
+) -> Vec<FaultResult> {
     let figures: Vec<TickFigures> = snaps.iter().map(TickFigures::of).collect();
-    let levels: Vec<DegradationLevel> =
-        snaps.iter().zip(&figures).map(|(s, f)| s.degradation.max(config.thresholds.level_of(f))).collect();
-    windows.iter().map(|w| judge_fault(snaps, &figures, &levels, windows, w, config)).collect()
+    let levels: Vec<DegradationLevel> = snaps
+        .iter()
+        .zip(&figures)
+        .map(|(s, f)| s.degradation.max(config.thresholds.level_of(f)))
+        .collect();
+    windows
+        .iter()
+        .map(|w| judge_fault(snaps, &figures, &levels, windows, w, config))
+        .collect()
 }
 
 fn judge_fault(
@@ -201,9 +240,16 @@ fn judge_fault(
     before.drain(..keep);
     let reference = Reference::of(&before.iter().map(|&i| figures[i]).collect::<Vec<_>>());
     // A target already degraded before the fault recovers when it is back to that level.
-    let base_level = before.iter().map(|&i| levels[i]).max().unwrap_or(DegradationLevel::None);
+    let base_level = before
+        .iter()
+        .map(|&i| levels[i])
+        .max()
+        .unwrap_or(DegradationLevel::None);
     let healthy = |i: usize| {
-        levels[i] <= base_level && reference.as_ref().is_none_or(|r| r.within(&figures[i], &config.band))
+        levels[i] <= base_level
+            && reference
+                .as_ref()
+                .is_none_or(|r| r.within(&figures[i], &config.band))
     };
 
     // Recovery: the first tick wholly after the end that starts K healthy ticks in a row.
@@ -214,14 +260,24 @@ fn judge_fault(
     let time_to_recover_s = recovery.map(|i| (figures[i].start_s() - w.end_s).max(0.0));
 
     // Affected ticks: from the first one overlapping the fault up to the recovery.
-    let first = figures.iter().position(|f| f.t_s > w.start_s + EPS).unwrap_or(figures.len());
+    let first = figures
+        .iter()
+        .position(|f| f.t_s > w.start_s + EPS)
+        .unwrap_or(figures.len());
     let last = recovery.unwrap_or(figures.len());
     let affected = first..last.max(first);
     let degraded = |i: usize| levels[i] > DegradationLevel::None || !healthy(i);
-    let time_to_detect_s = affected.clone().find(|&i| degraded(i)).map(|i| figures[i].t_s - w.start_s);
+    let time_to_detect_s = affected
+        .clone()
+        .find(|&i| degraded(i))
+        .map(|i| figures[i].t_s - w.start_s);
 
     let mut max_level = DegradationLevel::None;
-    let mut worst = Baseline { tps: f64::INFINITY, error_rate: 0.0, p99_ms: 0.0 };
+    let mut worst = Baseline {
+        tps: f64::INFINITY,
+        error_rate: 0.0,
+        p99_ms: 0.0,
+    };
     for i in affected.clone() {
         max_level = max_level.max(levels[i]);
         worst.tps = worst.tps.min(figures[i].tps);
@@ -235,11 +291,17 @@ fn judge_fault(
     // Cascade: an agent other than the faulted stage failing during the fault.
     let faulted = w.stage.as_deref().or(catalogue::default_stage(w.kind));
     let cascade = faulted.is_some_and(|stage| {
-        snaps.iter().zip(figures).filter(|(_, f)| w.overlaps(f)).any(|(s, _)| {
-            s.agents
-                .iter()
-                .any(|a| a.name != stage && a.requests > 0 && a.success_rate < config.cascade_success_rate)
-        })
+        snaps
+            .iter()
+            .zip(figures)
+            .filter(|(_, f)| w.overlaps(f))
+            .any(|(s, _)| {
+                s.agents.iter().any(|a| {
+                    a.name != stage
+                        && a.requests > 0
+                        && a.success_rate < config.cascade_success_rate
+                })
+            })
     });
 
     FaultResult {
@@ -285,14 +347,23 @@ impl ResilienceFigures {
 
     pub fn of(summary: &ResilienceSummary) -> Self {
         let faults = &summary.faults;
-        let unrecovered = faults.iter().filter(|f| f.time_to_recover_s.is_none()).count();
+        let unrecovered = faults
+            .iter()
+            .filter(|f| f.time_to_recover_s.is_none())
+            .count();
         Self {
             max_time_to_recover_s: if unrecovered > 0 {
                 f64::INFINITY
             } else {
-                faults.iter().filter_map(|f| f.time_to_recover_s).fold(0.0, f64::max)
+                faults
+                    .iter()
+                    .filter_map(|f| f.time_to_recover_s)
+                    .fold(0.0, f64::max)
             },
-            max_time_to_detect_s: faults.iter().filter_map(|f| f.time_to_detect_s).fold(0.0, f64::max),
+            max_time_to_detect_s: faults
+                .iter()
+                .filter_map(|f| f.time_to_detect_s)
+                .fold(0.0, f64::max),
             uptime_pct: summary.uptime_pct,
             unrecovered_faults: unrecovered as f64,
             cascades: faults.iter().filter(|f| f.cascade).count() as f64,

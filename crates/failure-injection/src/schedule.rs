@@ -64,7 +64,9 @@ pub struct FaultSchedule {
 
 impl FaultSchedule {
     pub fn new(specs: Vec<FaultSpec>) -> Self {
-        Self { slots: specs.into_iter().map(|s| (s, SlotState::Pending)).collect() }
+        Self {
+            slots: specs.into_iter().map(|s| (s, SlotState::Pending)).collect(),
+        }
     }
 
     /// Adds a fault (a manual injection: set `spec.at` to the current scenario time); returns its slot.
@@ -79,11 +81,21 @@ impl FaultSchedule {
         let mut changes = Vec::new();
         for (slot, (spec, state)) in self.slots.iter_mut().enumerate() {
             if *state == SlotState::Pending && spec.at <= now {
-                changes.push(ScheduleChange { slot, transition: Transition::Start, due: spec.at, spec: spec.clone() });
+                changes.push(ScheduleChange {
+                    slot,
+                    transition: Transition::Start,
+                    due: spec.at,
+                    spec: spec.clone(),
+                });
                 *state = SlotState::Active;
             }
             if *state == SlotState::Active && spec.end() <= now {
-                changes.push(ScheduleChange { slot, transition: Transition::End, due: spec.end(), spec: spec.clone() });
+                changes.push(ScheduleChange {
+                    slot,
+                    transition: Transition::End,
+                    due: spec.end(),
+                    spec: spec.clone(),
+                });
                 *state = SlotState::Done;
             }
         }
@@ -104,7 +116,12 @@ impl FaultSchedule {
         let mut changes = Vec::new();
         for (slot, (spec, state)) in self.slots.iter_mut().enumerate() {
             if *state == SlotState::Active {
-                changes.push(ScheduleChange { slot, transition: Transition::End, due: now, spec: spec.clone() });
+                changes.push(ScheduleChange {
+                    slot,
+                    transition: Transition::End,
+                    due: now,
+                    spec: spec.clone(),
+                });
             }
             *state = SlotState::Done;
         }
@@ -125,7 +142,10 @@ impl FaultSchedule {
 
     /// The faults started and not yet ended.
     pub fn active(&self) -> impl Iterator<Item = &FaultSpec> {
-        self.slots.iter().filter(|(_, s)| *s == SlotState::Active).map(|(spec, _)| spec)
+        self.slots
+            .iter()
+            .filter(|(_, s)| *s == SlotState::Active)
+            .map(|(spec, _)| spec)
     }
 
     pub fn is_finished(&self) -> bool {
@@ -158,7 +178,12 @@ pub struct FaultTimeline<I> {
 
 impl<I: Injector> FaultTimeline<I> {
     pub fn new(schedule: FaultSchedule, injector: I) -> Self {
-        Self { schedule, injector, ids: BTreeMap::new(), windows: BTreeMap::new() }
+        Self {
+            schedule,
+            injector,
+            ids: BTreeMap::new(),
+            windows: BTreeMap::new(),
+        }
     }
 
     pub fn injector(&self) -> &I {
@@ -195,13 +220,16 @@ impl<I: Injector> FaultTimeline<I> {
                 Transition::Start => match self.injector.apply(&change.spec).await {
                     Ok(id) => {
                         self.ids.insert(change.slot, id);
-                        self.windows.insert(change.slot, FaultWindow::open(&change.spec, t_s));
+                        self.windows
+                            .insert(change.slot, FaultWindow::open(&change.spec, t_s));
                         out.events.push(change.event());
                     }
                     Err(e) => out.errors.push(e),
                 },
                 Transition::End => {
-                    let Some(id) = self.ids.remove(&change.slot) else { continue };
+                    let Some(id) = self.ids.remove(&change.slot) else {
+                        continue;
+                    };
                     if let Some(w) = self.windows.get_mut(&change.slot) {
                         w.end_s = t_s;
                     }
@@ -217,7 +245,11 @@ impl<I: Injector> FaultTimeline<I> {
 
     /// Labels of the faults running now, for `IntervalSnapshot::active_faults`.
     pub fn active_labels(&self) -> Vec<String> {
-        self.ids.keys().filter_map(|slot| self.windows.get(slot)).map(|w| w.label()).collect()
+        self.ids
+            .keys()
+            .filter_map(|slot| self.windows.get(slot))
+            .map(|w| w.label())
+            .collect()
     }
 
     /// When each fault really ran, in run seconds; a fault still running ends at `+inf` until it ends.
@@ -249,7 +281,10 @@ mod tests {
         let c = schedule.poll(s(4));
         assert!(c.is_empty());
         let c = schedule.poll(s(10));
-        let got: Vec<_> = c.iter().map(|c| (c.spec.kind, c.transition, c.due)).collect();
+        let got: Vec<_> = c
+            .iter()
+            .map(|c| (c.spec.kind, c.transition, c.due))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -275,7 +310,10 @@ mod tests {
         assert_eq!(schedule.poll(s(1)).len(), 1);
         let c = schedule.finish(s(2));
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].slot, c[0].transition, c[0].due), (0, Transition::End, s(2)));
+        assert_eq!(
+            (c[0].slot, c[0].transition, c[0].due),
+            (0, Transition::End, s(2))
+        );
         assert!(schedule.is_finished());
         assert!(schedule.poll(s(60)).is_empty());
     }
@@ -286,7 +324,19 @@ mod tests {
             FaultSpec::new(FaultKind::HttpError, s(3), s(0)),
             FaultSpec::new(FaultKind::AgentCrash, s(1), s(2)),
         ]);
-        let got: Vec<_> = schedule.poll(s(3)).iter().map(|c| (c.slot, c.transition)).collect();
-        assert_eq!(got, vec![(1, Transition::Start), (1, Transition::End), (0, Transition::Start), (0, Transition::End)]);
+        let got: Vec<_> = schedule
+            .poll(s(3))
+            .iter()
+            .map(|c| (c.slot, c.transition))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, Transition::Start),
+                (1, Transition::End),
+                (0, Transition::Start),
+                (0, Transition::End)
+            ]
+        );
     }
 }

@@ -29,7 +29,12 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        Self { url: String::new(), allow_remote: false, queue_capacity: 64, timeout: Duration::from_secs(5) }
+        Self {
+            url: String::new(),
+            allow_remote: false,
+            queue_capacity: 64,
+            timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -37,7 +42,9 @@ impl Default for WebhookConfig {
 pub enum WebhookError {
     #[error("webhook URL: {0}")]
     Url(#[from] targets::TargetConfigError),
-    #[error("webhook URL {url:?}: only http:// is supported; use an http:// receiver (a local relay for https)")]
+    #[error(
+        "webhook URL {url:?}: only http:// is supported; use an http:// receiver (a local relay for https)"
+    )]
     Scheme { url: String },
     #[error("webhook: queue_capacity must be at least 1")]
     Capacity,
@@ -67,7 +74,9 @@ pub struct WebhookNotifier {
 impl WebhookNotifier {
     pub fn start(config: WebhookConfig) -> Result<Self, WebhookError> {
         targets::check_loopback(&config.url, config.allow_remote)?;
-        let uri: Uri = config.url.parse().map_err(|_| WebhookError::Scheme { url: config.url.clone() })?;
+        let uri: Uri = config.url.parse().map_err(|_| WebhookError::Scheme {
+            url: config.url.clone(),
+        })?;
         if uri.scheme_str() != Some("http") {
             return Err(WebhookError::Scheme { url: config.url });
         }
@@ -76,7 +85,11 @@ impl WebhookNotifier {
         }
         let (tx, rx) = mpsc::channel(config.queue_capacity);
         let task = tokio::spawn(post_loop(rx, uri, config.timeout));
-        Ok(Self { tx, dropped: Arc::new(AtomicU64::new(0)), task })
+        Ok(Self {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+            task,
+        })
     }
 
     /// Queues one event without waiting; returns false (and counts it) when the queue is full.
@@ -91,8 +104,14 @@ impl WebhookNotifier {
     /// Queues the alert events (`AlertRaised`, `AlertCleared`) among `events`, which happened at `t_s`.
     pub fn notify_alerts(&self, t_s: f64, events: &[EventKind]) {
         for kind in events {
-            if matches!(kind, EventKind::AlertRaised { .. } | EventKind::AlertCleared { .. }) {
-                self.notify(RunEvent { t_s, kind: kind.clone() });
+            if matches!(
+                kind,
+                EventKind::AlertRaised { .. } | EventKind::AlertCleared { .. }
+            ) {
+                self.notify(RunEvent {
+                    t_s,
+                    kind: kind.clone(),
+                });
             }
         }
     }
@@ -110,7 +129,8 @@ impl WebhookNotifier {
 }
 
 async fn post_loop(mut rx: mpsc::Receiver<RunEvent>, uri: Uri, timeout: Duration) -> WebhookStats {
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let mut stats = WebhookStats::default();
     while let Some(event) = rx.recv().await {
         let outcome = match serde_json::to_vec(&event) {
@@ -141,11 +161,18 @@ async fn post(
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| format!("request could not be built: {e}"))?;
     let exchange = async {
-        let resp = client.request(req).await.map_err(|e| format!("post to {uri} failed: {e}"))?;
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| format!("post to {uri} failed: {e}"))?;
         let status = resp.status();
         // Read the answer so that the connection can be reused.
         let _ = resp.into_body().collect().await;
-        if status.is_success() { Ok(()) } else { Err(format!("{uri} answered {status}")) }
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("{uri} answered {status}"))
+        }
     };
     tokio::time::timeout(timeout, exchange)
         .await

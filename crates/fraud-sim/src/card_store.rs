@@ -18,13 +18,8 @@ pub(crate) struct Recent {
     /// Transaction time, microseconds since the epoch.
     pub ts: i64,
     pub amount_usd: f64,
-    pub merchant: MerchantId,
-}
-
-/// Where and when the card was last used.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Place {
-    pub ts: i64,
+    pub device: Option<DeviceId>,
+    pub ip: Option<Ipv4Addr>,
     pub lat: f64,
     pub lon: f64,
     pub country: CountryCode,
@@ -94,13 +89,15 @@ impl<T: PartialEq> Recall<T> {
 pub(crate) struct CardState {
     /// Recent transactions, oldest first, ordered by transaction time.
     pub recent: VecDeque<Recent>,
-    pub last_place: Option<Place>,
     pub devices: Recall<DeviceId>,
     pub ips: Recall<Ipv4Addr>,
     pub countries: Recall<CountryCode>,
     pub merchants: Recall<MerchantId>,
     pub amounts: RunningStats,
-    /// Approved transactions the profile learned from.
+    /// A reviewed transaction not learned (yet): its time, country and network. If they come back
+    /// later, they are the cardholder's.
+    pub pending: Option<(i64, CountryCode, Option<Ipv4Addr>)>,
+    /// Transactions the profile learned from.
     pub profiled: u32,
 }
 
@@ -108,12 +105,12 @@ impl Default for CardState {
     fn default() -> Self {
         Self {
             recent: VecDeque::with_capacity(RECENT_CAP),
-            last_place: None,
             devices: Recall::new(DEVICES_CAP),
             ips: Recall::new(IPS_CAP),
             countries: Recall::new(COUNTRIES_CAP),
             merchants: Recall::new(MERCHANTS_CAP),
             amounts: RunningStats::default(),
+            pending: None,
             profiled: 0,
         }
     }
@@ -177,16 +174,20 @@ mod tests {
         assert!((s.std_dev() - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
     }
 
+    fn recent(ts: i64) -> Recent {
+        Recent { ts, amount_usd: 1.0, device: None, ip: None, lat: 0.0, lon: 0.0, country: CountryCode::new("FR") }
+    }
+
     #[test]
     fn recent_stays_ordered_and_bounded() {
         let mut c = CardState::default();
         for ts in [5, 1, 3, 2, 4] {
-            c.push_recent(Recent { ts, amount_usd: 1.0, merchant: MerchantId(1) });
+            c.push_recent(recent(ts));
         }
         let order: Vec<i64> = c.recent.iter().map(|r| r.ts).collect();
         assert_eq!(order, [1, 2, 3, 4, 5]);
         for ts in 10..100 {
-            c.push_recent(Recent { ts, amount_usd: 1.0, merchant: MerchantId(1) });
+            c.push_recent(recent(ts));
         }
         assert_eq!(c.recent.len(), RECENT_CAP);
         assert_eq!(c.recent.back().unwrap().ts, 99);

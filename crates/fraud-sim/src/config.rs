@@ -77,13 +77,15 @@ impl Default for SimConfig {
     fn default() -> Self {
         let mut pattern_detector = StageConfig::new(4.0, 1.0);
         pattern_detector.deadline = Some(Duration::from_millis(50));
+        let mut risk_assessor = StageConfig::new(3.0, 1.3);
+        risk_assessor.deadline = Some(Duration::from_millis(50));
         Self {
             capacity: DEFAULT_CAPACITY_TPS,
             service_time: ServiceTime::Simulated,
             ingestion: StageConfig::new(1.0, 2.0),
             transaction_analyzer: StageConfig::new(2.0, 1.5),
             pattern_detector,
-            risk_assessor: StageConfig::new(3.0, 1.3),
+            risk_assessor,
             decision_maker: StageConfig::new(2.0, 1.5),
             rules: RuleConfig::default(),
             store_shards: 64,

@@ -163,9 +163,7 @@ impl Pipeline {
         let (decided, timing) = self
             .stage_run(StageName::DecisionMaker, Duration::ZERO, || {
                 let decided = rules::decide(findings, &inner.rules);
-                if decided.0 == Decision::Approve {
-                    inner.store.with_card(txn.card_id, |card| rules::learn(txn, usd, card));
-                }
+                inner.store.with_card(txn.card_id, |card| rules::learn(txn, usd, decided.0, card, &inner.rules));
                 decided
             })
             .await?;

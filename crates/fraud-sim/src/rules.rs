@@ -2,7 +2,7 @@
 //! They never see a label. Each agent returns a [`Finding`]: a score in 0..1 and its reasons; scores
 //! combine as independent evidence (noisy-OR: `1 - Π(1 - s)`).
 
-use crate::card_store::{CardState, Place, Recent};
+use crate::card_store::{CardState, Recent};
 use models::{Decision, FxTable, Transaction};
 
 /// Thresholds and weights of the rules. The defaults are what the crate docs describe.
@@ -35,6 +35,8 @@ pub struct RuleConfig {
     pub amount_ratio_thin: f64,
     /// A raised amount, which strengthens other evidence.
     pub raised_ratio: f64,
+    /// A reviewed transaction's country and network are learned when they come back this much later.
+    pub confirm_after_s: f64,
 }
 
 impl Default for RuleConfig {
@@ -51,9 +53,10 @@ impl Default for RuleConfig {
             card_testing_window_s: 600.0,
             max_speed_kmh: 900.0,
             min_travel_km: 500.0,
-            amount_ratio: 6.0,
-            amount_ratio_thin: 8.0,
+            amount_ratio: 8.0,
+            amount_ratio_thin: 10.0,
             raised_ratio: 3.0,
+            confirm_after_s: 30.0,
         }
     }
 }
@@ -132,13 +135,20 @@ pub(crate) fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 }
 
 /// pattern_detector: velocity, card testing and impossible travel against the card's recent
-/// transactions and last approved place; records the transaction in the recent ones.
+/// transactions; records the transaction in them.
 pub(crate) fn detect_patterns(txn: &Transaction, usd: f64, card: &mut CardState, cfg: &RuleConfig) -> Finding {
     let mut f = Finding::default();
     let ts = txn.timestamp.micros;
     let within = |r: &Recent, window_s: f64| (secs(ts) - secs(r.ts)).abs() <= window_s;
+    // Velocity counts the card's use from this device or network: the cardholder's own purchases
+    // right after a burst are not part of it.
+    let same_source = |r: &Recent| match (txn.device_id, txn.ip) {
+        (None, None) => true,
+        (device, ip) => (device.is_some() && r.device == device) || (ip.is_some() && r.ip == ip),
+    };
 
-    let velocity = 1 + card.recent.iter().filter(|r| within(r, cfg.velocity_window_s)).count();
+    let velocity =
+        1 + card.recent.iter().filter(|r| within(r, cfg.velocity_window_s) && same_source(r)).count();
     if velocity >= cfg.velocity_count {
         f.add(0.9, "velocity");
     } else if velocity + 1 == cfg.velocity_count {
@@ -156,15 +166,26 @@ pub(crate) fn detect_patterns(txn: &Transaction, usd: f64, card: &mut CardState,
         }
     }
 
-    if let Some(last) = card.last_place {
-        let km = haversine_km(last.lat, last.lon, txn.lat, txn.lon);
-        let hours = (secs(ts) - secs(last.ts)).abs() / 3_600.0;
-        if km >= cfg.min_travel_km && km > cfg.max_speed_kmh * hours {
+    // Impossible travel from the card's previous transaction, except when coming back to a country the
+    // profile knows from one it does not (the cardholder home again after someone else's use).
+    if let Some(prev) = card.recent.iter().rev().find(|r| r.ts <= ts) {
+        let km = haversine_km(prev.lat, prev.lon, txn.lat, txn.lon);
+        let hours = (secs(ts) - secs(prev.ts)) / 3_600.0;
+        let returning = card.countries.contains(&txn.country) && !card.countries.contains(&prev.country);
+        if km >= cfg.min_travel_km && km > cfg.max_speed_kmh * hours && !returning {
             f.add(0.92, "impossible_travel");
         }
     }
 
-    card.push_recent(Recent { ts, amount_usd: usd, merchant: txn.merchant_id });
+    card.push_recent(Recent {
+        ts,
+        amount_usd: usd,
+        device: txn.device_id,
+        ip: txn.ip,
+        lat: txn.lat,
+        lon: txn.lon,
+        country: txn.country,
+    });
     f
 }
 
@@ -198,13 +219,27 @@ pub(crate) fn assess_risk(txn: &Transaction, usd: f64, card: &CardState, cfg: &R
     f
 }
 
-/// After an approved decision: the card's profile learns the transaction (place, country, device,
-/// network, merchant, amount). Declined and reviewed transactions teach it nothing.
-pub(crate) fn learn(txn: &Transaction, usd: f64, card: &mut CardState) {
+/// After the decision: an approved transaction teaches the card's profile (country, device, network,
+/// merchant, amount); a declined one teaches nothing; a reviewed one is held back, and learned only when
+/// a later reviewed transaction, at least `confirm_after_s` later, comes from the same country and
+/// network: the cardholder coming back, not a burst of someone else's use. Without that, a profile
+/// that learned a fraudster's first transaction would flag its owner for ever.
+pub(crate) fn learn(txn: &Transaction, usd: f64, decision: Decision, card: &mut CardState, cfg: &RuleConfig) {
     let ts = txn.timestamp.micros;
-    if card.last_place.is_none_or(|p| p.ts <= ts) {
-        card.last_place = Some(Place { ts, lat: txn.lat, lon: txn.lon, country: txn.country });
+    match decision {
+        Decision::Approve => {}
+        Decision::Decline => return,
+        Decision::Review => {
+            let confirmed = card.pending.is_some_and(|(at, country, ip)| {
+                country == txn.country && ip == txn.ip && secs(ts) - secs(at) >= cfg.confirm_after_s
+            });
+            if !confirmed {
+                card.pending = Some((ts, txn.country, txn.ip));
+                return;
+            }
+        }
     }
+    card.pending = None;
     card.profiled += 1;
     card.amounts.push(usd.max(0.0).ln_1p());
     card.countries.remember(txn.country);
@@ -282,15 +317,17 @@ mod tests {
     }
 
     #[test]
-    fn impossible_travel_is_judged_from_the_last_approved_place() {
+    fn impossible_travel_but_not_coming_home() {
         let cfg = RuleConfig::default();
         let mut card = CardState::default();
         let home = txn(0, 2_000, 48.85, 2.35);
         detect_patterns(&home, 20.0, &mut card, &cfg);
-        learn(&home, 20.0, &mut card);
-        let f = detect_patterns(&txn(3_600, 2_000, 40.71, -74.0), 20.0, &mut card, &cfg);
+        learn(&home, 20.0, Decision::Approve, &mut card, &cfg);
+        let mut far = txn(3_600, 2_000, 40.71, -74.0);
+        far.country = CountryCode::new("US");
+        let f = detect_patterns(&far, 20.0, &mut card, &cfg);
         assert!(f.reasons.contains(&"impossible_travel"));
-        // Not approved, so not learned: back in Paris is plausible.
+        // Back in France, a country the profile knows: not suspicious.
         let f = detect_patterns(&txn(3_700, 2_000, 48.86, 2.34), 20.0, &mut card, &cfg);
         assert!(!f.reasons.contains(&"impossible_travel"));
     }
@@ -302,7 +339,7 @@ mod tests {
         let big = txn(0, 5_000_000, 0.0, 0.0);
         assert_eq!(assess_risk(&big, 50_000.0, &card, &cfg).score, 0.0);
         for i in 0..5 {
-            learn(&txn(i, 3_000, 0.0, 0.0), 30.0, &mut card);
+            learn(&txn(i, 3_000, 0.0, 0.0), 30.0, Decision::Approve, &mut card, &cfg);
         }
         let f = assess_risk(&big, 50_000.0, &card, &cfg);
         assert!(f.reasons.contains(&"high_value_anomaly"), "{f:?}");
@@ -313,7 +350,7 @@ mod tests {
     fn new_country_device_and_network_together_look_like_takeover() {
         let cfg = RuleConfig::default();
         let mut card = CardState::default();
-        learn(&txn(0, 3_000, 0.0, 0.0), 30.0, &mut card);
+        learn(&txn(0, 3_000, 0.0, 0.0), 30.0, Decision::Approve, &mut card, &cfg);
         let mut t = txn(100, 30_000, 0.0, 0.0);
         t.country = CountryCode::new("BR");
         t.device_id = Some(DeviceId(99));

@@ -10,7 +10,12 @@ use std::sync::Arc;
 const N: u64 = 1_000_000;
 
 fn profile(shape: &str) -> Arc<Profile> {
-    Arc::new(ShapeSpec::parse(shape).expect("bench shape").profile(42).expect("bench profile"))
+    Arc::new(
+        ShapeSpec::parse(shape)
+            .expect("bench shape")
+            .profile(42)
+            .expect("bench profile"),
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -46,7 +51,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let seg = Segment::new(1, 4).expect("segment");
                 let mut last = None;
-                for a in Schedule::new(p.clone(), arrival, 7).segment(seg).take(N as usize) {
+                for a in Schedule::new(p.clone(), arrival, 7)
+                    .segment(seg)
+                    .take(N as usize)
+                {
                     last = Some(black_box(a));
                 }
                 last

@@ -29,7 +29,11 @@ pub(crate) fn walk(params: ChaosParams, seed: u64, steps: usize) -> Vec<f64> {
         let z: f64 = rng.sample(StandardNormal);
         let u: f64 = rng.random();
         let walk_rate = if params.mean > 0.0 { ln_v.exp() } else { 0.0 };
-        rates.push(if u < params.spike_probability { params.spike } else { walk_rate });
+        rates.push(if u < params.spike_probability {
+            params.spike
+        } else {
+            walk_rate
+        });
         if params.mean > 0.0 {
             ln_v += REVERSION * (ln_mean - ln_v) + params.volatility * z;
         }
@@ -40,7 +44,8 @@ pub(crate) fn walk(params: ChaosParams, seed: u64, steps: usize) -> Vec<f64> {
 /// Derives a stage's chaos seed from a profile seed and the stage's position, so that two chaos
 /// stages of one profile differ (SplitMix64 finaliser).
 pub fn derive_seed(profile_seed: u64, stage_index: usize) -> u64 {
-    let mut z = profile_seed.wrapping_add((stage_index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut z =
+        profile_seed.wrapping_add((stage_index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -50,7 +55,12 @@ pub fn derive_seed(profile_seed: u64, stage_index: usize) -> u64 {
 mod tests {
     use super::*;
 
-    const P: ChaosParams = ChaosParams { mean: 3000.0, volatility: 0.1, spike: 9000.0, spike_probability: 0.02 };
+    const P: ChaosParams = ChaosParams {
+        mean: 3000.0,
+        volatility: 0.1,
+        spike: 9000.0,
+        spike_probability: 0.02,
+    };
 
     #[test]
     fn same_seed_same_walk_other_seed_other_walk() {

@@ -10,15 +10,20 @@ use std::f64::consts::TAU;
 /// Chaos stages keep one rate per second; past this many seconds the spec is refused.
 pub(crate) const CHAOS_MAX_SECS: f64 = 7.0 * 24.0 * 3600.0;
 
-/// Inversions stop when the step is below this (seconds): well under the 1 ns of a `Duration`.
-const TOLERANCE_S: f64 = 1e-11;
+/// Inversions stop when the error is below this (seconds): a thousandth of the 1 ns of a `Duration`.
+const TOLERANCE_S: f64 = 1e-12;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Curve {
     /// `r0 + slope * s` (sustained: `slope == 0`).
     Linear { r0: f64, slope: f64 },
     /// `burst` for `burst_for` at the start of every `every`, `base` the rest of the time.
-    Burst { base: f64, burst: f64, every: f64, burst_for: f64 },
+    Burst {
+        base: f64,
+        burst: f64,
+        every: f64,
+        burst_for: f64,
+    },
     /// `mean + amp * sin(omega * s)` with `0 <= amp <= mean`.
     Wave { mean: f64, amp: f64, omega: f64 },
     /// Piecewise constant, one rate per second; `cum[i]` is the integral over `[0, i]`.
@@ -34,6 +39,8 @@ pub(crate) struct Hint {
     pub x: f64,
     /// The rate at `s`.
     pub r: f64,
+    /// The rate's derivative at `s` (waves only).
+    pub dr: f64,
     /// Step index, for `Steps`.
     pub idx: usize,
 }
@@ -44,25 +51,57 @@ impl Curve {
         let shape = stage.shape();
         let finite = |field: &'static str, value: f64| -> Result<f64, ProfileError> {
             if !value.is_finite() {
-                Err(ProfileError::NotFinite { index, shape, field, value })
+                Err(ProfileError::NotFinite {
+                    index,
+                    shape,
+                    field,
+                    value,
+                })
             } else if value < 0.0 {
-                Err(ProfileError::Negative { index, shape, field, value })
+                Err(ProfileError::Negative {
+                    index,
+                    shape,
+                    field,
+                    value,
+                })
             } else {
                 Ok(value)
             }
         };
         let positive = |field: &'static str, d: std::time::Duration| -> Result<f64, ProfileError> {
-            if d.is_zero() { Err(ProfileError::ZeroDuration { index, shape, field }) } else { Ok(d.as_secs_f64()) }
+            if d.is_zero() {
+                Err(ProfileError::ZeroDuration {
+                    index,
+                    shape,
+                    field,
+                })
+            } else {
+                Ok(d.as_secs_f64())
+            }
         };
         let len = positive("duration", stage.duration())?;
         Ok(match stage {
-            Stage::Ramp { from_tps, to_tps, .. } => {
+            Stage::Ramp {
+                from_tps, to_tps, ..
+            } => {
                 let r0 = finite("from_tps", *from_tps)?;
                 let r1 = finite("to_tps", *to_tps)?;
-                Curve::Linear { r0, slope: (r1 - r0) / len }
+                Curve::Linear {
+                    r0,
+                    slope: (r1 - r0) / len,
+                }
             }
-            Stage::Sustained { tps, .. } => Curve::Linear { r0: finite("tps", *tps)?, slope: 0.0 },
-            Stage::Burst { base_tps, burst_tps, every, burst_for, .. } => {
+            Stage::Sustained { tps, .. } => Curve::Linear {
+                r0: finite("tps", *tps)?,
+                slope: 0.0,
+            },
+            Stage::Burst {
+                base_tps,
+                burst_tps,
+                every,
+                burst_for,
+                ..
+            } => {
                 let base = finite("base_tps", *base_tps)?;
                 let burst = finite("burst_tps", *burst_tps)?;
                 let every = positive("every", *every)?;
@@ -74,18 +113,43 @@ impl Curve {
                         every_s: every,
                     });
                 }
-                Curve::Burst { base, burst, every, burst_for }
+                Curve::Burst {
+                    base,
+                    burst,
+                    every,
+                    burst_for,
+                }
             }
-            Stage::Wave { mean_tps, amplitude_tps, period, .. } => {
+            Stage::Wave {
+                mean_tps,
+                amplitude_tps,
+                period,
+                ..
+            } => {
                 let mean = finite("mean_tps", *mean_tps)?;
                 let amp = finite("amplitude_tps", *amplitude_tps)?;
                 let period = positive("period", *period)?;
                 if amp > mean {
-                    return Err(ProfileError::WaveBelowZero { index, mean, amplitude: amp });
+                    return Err(ProfileError::WaveBelowZero {
+                        index,
+                        mean,
+                        amplitude: amp,
+                    });
                 }
-                Curve::Wave { mean, amp, omega: TAU / period }
+                Curve::Wave {
+                    mean,
+                    amp,
+                    omega: TAU / period,
+                }
             }
-            Stage::Chaos { mean_tps, volatility, spike_tps, spike_probability, seed, .. } => {
+            Stage::Chaos {
+                mean_tps,
+                volatility,
+                spike_tps,
+                spike_probability,
+                seed,
+                ..
+            } => {
                 let mean = finite("mean_tps", *mean_tps)?;
                 let volatility = finite("volatility", *volatility)?;
                 let spike = finite("spike_tps", *spike_tps)?;
@@ -94,10 +158,23 @@ impl Curve {
                     return Err(ProfileError::Probability { index, value: p });
                 }
                 if len > CHAOS_MAX_SECS {
-                    return Err(ProfileError::ChaosTooLong { index, duration_s: len, max_s: CHAOS_MAX_SECS });
+                    return Err(ProfileError::ChaosTooLong {
+                        index,
+                        duration_s: len,
+                        max_s: CHAOS_MAX_SECS,
+                    });
                 }
                 let steps = len.ceil() as usize;
-                let rates = chaos::walk(chaos::ChaosParams { mean, volatility, spike, spike_probability: p }, *seed, steps);
+                let rates = chaos::walk(
+                    chaos::ChaosParams {
+                        mean,
+                        volatility,
+                        spike,
+                        spike_probability: p,
+                    },
+                    *seed,
+                    steps,
+                );
                 let mut cum = Vec::with_capacity(steps + 1);
                 let mut acc = 0.0;
                 cum.push(acc);
@@ -114,7 +191,12 @@ impl Curve {
     pub(crate) fn rate(&self, s: f64) -> f64 {
         match self {
             Curve::Linear { r0, slope } => (r0 + slope * s).max(0.0),
-            Curve::Burst { base, burst, every, burst_for } => {
+            Curve::Burst {
+                base,
+                burst,
+                every,
+                burst_for,
+            } => {
                 if s.rem_euclid(*every) < *burst_for {
                     *burst
                 } else {
@@ -130,7 +212,12 @@ impl Curve {
     pub(crate) fn integral(&self, s: f64) -> f64 {
         match self {
             Curve::Linear { r0, slope } => s * (r0 + 0.5 * slope * s),
-            Curve::Burst { base, burst, every, burst_for } => {
+            Curve::Burst {
+                base,
+                burst,
+                every,
+                burst_for,
+            } => {
                 let n = (s / every).floor();
                 let rem = (s - n * every).max(0.0);
                 let per_period = burst * burst_for + base * (every - burst_for);
@@ -149,13 +236,25 @@ impl Curve {
     /// [`Curve::start_hint`]); it is updated to this inversion.
     pub(crate) fn invert(&self, x: f64, len: f64, hint: &mut Hint) -> f64 {
         let s = match self {
+            Curve::Linear { r0, slope } if *slope == 0.0 => {
+                if *r0 > 0.0 {
+                    x / r0
+                } else {
+                    0.0
+                }
+            }
             Curve::Linear { r0, slope } => {
                 // Solve slope/2 s^2 + r0 s - x = 0 in the form that stays exact for slope -> 0.
                 let disc = (r0 * r0 + 2.0 * slope * x).max(0.0);
                 let denom = r0 + disc.sqrt();
                 if denom > 0.0 { 2.0 * x / denom } else { 0.0 }
             }
-            Curve::Burst { base, burst, every, burst_for } => {
+            Curve::Burst {
+                base,
+                burst,
+                every,
+                burst_for,
+            } => {
                 let per_period = burst * burst_for + base * (every - burst_for);
                 if per_period <= 0.0 {
                     return 0.0;
@@ -184,7 +283,12 @@ impl Curve {
                 }
                 hint.idx = i;
                 let r = rates[i];
-                i as f64 + if r > 0.0 { ((x - cum[i]) / r).min(1.0) } else { 0.0 }
+                i as f64
+                    + if r > 0.0 {
+                        ((x - cum[i]) / r).min(1.0)
+                    } else {
+                        0.0
+                    }
             }
         };
         s.clamp(0.0, len)
@@ -192,7 +296,18 @@ impl Curve {
 
     /// A hint for the first inversion in a piece.
     pub(crate) fn start_hint(&self) -> Hint {
-        Hint { s: 0.0, x: 0.0, r: self.rate(0.0), idx: 0 }
+        let dr = match self {
+            Curve::Linear { slope, .. } => *slope,
+            Curve::Wave { amp, omega, .. } => amp * omega,
+            _ => 0.0,
+        };
+        Hint {
+            s: 0.0,
+            x: 0.0,
+            r: self.rate(0.0),
+            dr,
+            idx: 0,
+        }
     }
 }
 
@@ -200,8 +315,10 @@ fn step_index(steps: usize, s: f64) -> usize {
     (s.max(0.0) as usize).min(steps - 1)
 }
 
-/// Newton's method on `F(s) - x`, started from a linear step off the hint and kept inside a bracket
-/// (falling back to bisection) so that it also converges where the rate touches zero.
+/// Newton's method on `F(s) - x`, started from a second-order step off the hint and kept inside a
+/// bracket (falling back to bisection) so that it also converges where the rate touches zero. From a
+/// close hint one evaluation of `sin_cos` usually suffices: the Newton step is accepted at once when
+/// its predicted error (`|r'| step^2 / 2r`) is below the tolerance.
 fn invert_wave(mean: f64, amp: f64, omega: f64, x: f64, len: f64, hint: &mut Hint) -> f64 {
     if mean <= 0.0 {
         return 0.0;
@@ -209,13 +326,26 @@ fn invert_wave(mean: f64, amp: f64, omega: f64, x: f64, len: f64, hint: &mut Hin
     // mean*s <= F(s) <= mean*s + 2 amp/omega bounds the answer.
     let mut lo = ((x - 2.0 * amp / omega) / mean).max(0.0);
     let mut hi = (x / mean).min(len);
-    if hint.x <= x && hint.s >= lo && hint.s <= hi {
+    let usable = hint.x <= x && hint.s >= lo && hint.s <= hi;
+    if usable {
         lo = hint.s;
     }
-    let mut s = if hint.x <= x && hint.r > 0.0 && hint.s >= lo { hint.s + (x - hint.x) / hint.r } else { lo };
+    let mut s = if usable && hint.r > 0.0 {
+        // Solve dr/2 d^2 + r d = dx for the step d (stable form).
+        let dx = x - hint.x;
+        let disc = hint.r * hint.r + 2.0 * hint.dr * dx;
+        if disc > 0.0 {
+            hint.s + 2.0 * dx / (hint.r + disc.sqrt())
+        } else {
+            hint.s + dx / hint.r
+        }
+    } else {
+        lo
+    };
     if !(s >= lo && s <= hi) {
         s = 0.5 * (lo + hi);
     }
+    let curvature = amp * omega;
     for _ in 0..200 {
         let (sin, cos) = (omega * s).sin_cos();
         let f = mean * s + amp / omega * (1.0 - cos) - x;
@@ -225,15 +355,33 @@ fn invert_wave(mean: f64, amp: f64, omega: f64, x: f64, len: f64, hint: &mut Hin
         } else {
             lo = s;
         }
-        let newton = if r > 0.0 { s - f / r } else { f64::NAN };
-        let next = if newton >= lo && newton <= hi { newton } else { 0.5 * (lo + hi) };
-        if (next - s).abs() <= TOLERANCE_S || hi - lo <= TOLERANCE_S || f == 0.0 {
-            *hint = Hint { s: next, x, r: r.max(0.0), idx: 0 };
+        let step = if r > 0.0 { f / r } else { f64::NAN };
+        let newton = s - step;
+        let in_bracket = newton >= lo && newton <= hi;
+        let next = if in_bracket { newton } else { 0.5 * (lo + hi) };
+        let settled = (in_bracket && curvature * step * step <= 2.0 * r * TOLERANCE_S)
+            || (next - s).abs() <= TOLERANCE_S
+            || hi - lo <= TOLERANCE_S
+            || f == 0.0;
+        if settled {
+            *hint = Hint {
+                s: next,
+                x,
+                r: r.max(0.0),
+                dr: curvature * cos,
+                idx: 0,
+            };
             return next;
         }
         s = next;
     }
-    *hint = Hint { s, x, r: mean, idx: 0 };
+    *hint = Hint {
+        s,
+        x,
+        r: mean,
+        dr: 0.0,
+        idx: 0,
+    };
     s
 }
 
@@ -248,7 +396,10 @@ mod tests {
         for i in 1..200 {
             let x = total * i as f64 / 200.0;
             let s = curve.invert(x, len, &mut hint);
-            assert!((curve.integral(s) - x).abs() < 1e-6 * total.max(1.0), "{curve:?} x={x} s={s}");
+            assert!(
+                (curve.integral(s) - x).abs() < 1e-6 * total.max(1.0),
+                "{curve:?} x={x} s={s}"
+            );
             // Random access (fresh hint) finds the same instant.
             let s2 = curve.invert(x, len, &mut curve.start_hint());
             assert!((s - s2).abs() < 1e-7, "{s} vs {s2}");
@@ -257,12 +408,22 @@ mod tests {
 
     #[test]
     fn ramp_integral_is_trapezoid_and_inverts() {
-        let stage = Stage::Ramp { from_tps: 100.0, to_tps: 300.0, duration: Duration::from_secs(10), name: None };
+        let stage = Stage::Ramp {
+            from_tps: 100.0,
+            to_tps: 300.0,
+            duration: Duration::from_secs(10),
+            name: None,
+        };
         let c = Curve::from_stage(0, &stage).unwrap();
         assert_eq!(c.rate(5.0), 200.0);
         assert_eq!(c.integral(10.0), 2000.0);
         check_inverse(&c, 10.0);
-        let down = Stage::Ramp { from_tps: 300.0, to_tps: 0.0, duration: Duration::from_secs(10), name: None };
+        let down = Stage::Ramp {
+            from_tps: 300.0,
+            to_tps: 0.0,
+            duration: Duration::from_secs(10),
+            name: None,
+        };
         let c = Curve::from_stage(0, &down).unwrap();
         assert_eq!(c.integral(10.0), 1500.0);
         check_inverse(&c, 10.0);
@@ -315,7 +476,9 @@ mod tests {
             name: None,
         };
         let c = Curve::from_stage(0, &stage).unwrap();
-        let Curve::Steps { rates, .. } = &c else { panic!("chaos builds steps") };
+        let Curve::Steps { rates, .. } = &c else {
+            panic!("chaos builds steps")
+        };
         assert_eq!(rates.len(), 31);
         let by_hand: f64 = rates[..30].iter().sum::<f64>() + rates[30] * 0.5;
         assert!((c.integral(30.5) - by_hand).abs() < 1e-6);
@@ -324,14 +487,47 @@ mod tests {
 
     #[test]
     fn validation_names_stage_and_field() {
-        let bad = Stage::Sustained { tps: f64::NAN, duration: Duration::from_secs(1), name: None };
+        let bad = Stage::Sustained {
+            tps: f64::NAN,
+            duration: Duration::from_secs(1),
+            name: None,
+        };
         let err = Curve::from_stage(3, &bad).unwrap_err();
-        assert!(matches!(err, ProfileError::NotFinite { index: 3, field: "tps", .. }));
+        assert!(matches!(
+            err,
+            ProfileError::NotFinite {
+                index: 3,
+                field: "tps",
+                ..
+            }
+        ));
         assert!(err.to_string().contains("load.stages[3]"));
-        let bad = Stage::Ramp { from_tps: -1.0, to_tps: 5.0, duration: Duration::from_secs(1), name: None };
-        assert!(matches!(Curve::from_stage(0, &bad), Err(ProfileError::Negative { field: "from_tps", .. })));
-        let bad = Stage::Sustained { tps: 5.0, duration: Duration::ZERO, name: None };
-        assert!(matches!(Curve::from_stage(1, &bad), Err(ProfileError::ZeroDuration { index: 1, field: "duration", .. })));
+        let bad = Stage::Ramp {
+            from_tps: -1.0,
+            to_tps: 5.0,
+            duration: Duration::from_secs(1),
+            name: None,
+        };
+        assert!(matches!(
+            Curve::from_stage(0, &bad),
+            Err(ProfileError::Negative {
+                field: "from_tps",
+                ..
+            })
+        ));
+        let bad = Stage::Sustained {
+            tps: 5.0,
+            duration: Duration::ZERO,
+            name: None,
+        };
+        assert!(matches!(
+            Curve::from_stage(1, &bad),
+            Err(ProfileError::ZeroDuration {
+                index: 1,
+                field: "duration",
+                ..
+            })
+        ));
         let bad = Stage::Wave {
             mean_tps: 10.0,
             amplitude_tps: 20.0,
@@ -339,7 +535,10 @@ mod tests {
             duration: Duration::from_secs(1),
             name: None,
         };
-        assert!(matches!(Curve::from_stage(0, &bad), Err(ProfileError::WaveBelowZero { .. })));
+        assert!(matches!(
+            Curve::from_stage(0, &bad),
+            Err(ProfileError::WaveBelowZero { .. })
+        ));
         let bad = Stage::Burst {
             base_tps: 1.0,
             burst_tps: 2.0,
@@ -348,7 +547,10 @@ mod tests {
             duration: Duration::from_secs(5),
             name: None,
         };
-        assert!(matches!(Curve::from_stage(0, &bad), Err(ProfileError::BurstLongerThanPeriod { .. })));
+        assert!(matches!(
+            Curve::from_stage(0, &bad),
+            Err(ProfileError::BurstLongerThanPeriod { .. })
+        ));
         let bad = Stage::Chaos {
             mean_tps: 1.0,
             volatility: 0.1,
@@ -358,6 +560,9 @@ mod tests {
             duration: Duration::from_secs(5),
             name: None,
         };
-        assert!(matches!(Curve::from_stage(0, &bad), Err(ProfileError::Probability { value: 1.5, .. })));
+        assert!(matches!(
+            Curve::from_stage(0, &bad),
+            Err(ProfileError::Probability { value: 1.5, .. })
+        ));
     }
 }

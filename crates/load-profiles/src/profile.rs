@@ -67,7 +67,11 @@ impl Profile {
             start += len;
             cum += total;
         }
-        Ok(Profile { pieces, duration: start, arrival: spec.arrival })
+        Ok(Profile {
+            pieces,
+            duration: start,
+            arrival: spec.arrival,
+        })
     }
 
     /// The profile cut at `at`: stages starting at or after it are dropped and the one running across it
@@ -119,7 +123,8 @@ impl Profile {
 
     /// Which stage runs at `t`: its index and name (or shape keyword). `None` at and after the end.
     pub fn stage_at(&self, t: Duration) -> Option<(usize, &str)> {
-        self.piece_at(t.as_secs_f64()).map(|i| (i, self.pieces[i].name.as_str()))
+        self.piece_at(t.as_secs_f64())
+            .map(|i| (i, self.pieces[i].name.as_str()))
     }
 
     /// The stages, in order, with their place on the timeline.
@@ -171,7 +176,10 @@ impl Profile {
         }
         let x = x.max(0.0);
         // The first piece whose end reaches x.
-        let i = self.pieces.partition_point(|p| p.cum_before + p.total < x).min(self.pieces.len() - 1);
+        let i = self
+            .pieces
+            .partition_point(|p| p.cum_before + p.total < x)
+            .min(self.pieces.len() - 1);
         let p = &self.pieces[i];
         let mut hint = p.curve.start_hint();
         Some(p.start + p.curve.invert(x - p.cum_before, p.len, &mut hint))
@@ -215,8 +223,17 @@ mod tests {
         Profile::new(&LoadProfile {
             arrival: Arrival::Uniform,
             stages: vec![
-                Stage::Ramp { from_tps: 0.0, to_tps: 100.0, duration: Duration::from_secs(10), name: Some("warm".into()) },
-                Stage::Sustained { tps: 100.0, duration: Duration::from_secs(20), name: None },
+                Stage::Ramp {
+                    from_tps: 0.0,
+                    to_tps: 100.0,
+                    duration: Duration::from_secs(10),
+                    name: Some("warm".into()),
+                },
+                Stage::Sustained {
+                    tps: 100.0,
+                    duration: Duration::from_secs(20),
+                    name: None,
+                },
             ],
         })
         .unwrap()
@@ -233,7 +250,10 @@ mod tests {
         assert_eq!(p.stage_at(Duration::from_secs(10)), Some((1, "sustained")));
         assert_eq!(p.stage_at(Duration::from_secs(30)), None);
         assert_eq!(p.total(), 500.0 + 2000.0);
-        assert_eq!(p.integral(Duration::from_secs(5), Duration::from_secs(15)), 375.0 + 500.0);
+        assert_eq!(
+            p.integral(Duration::from_secs(5), Duration::from_secs(15)),
+            375.0 + 500.0
+        );
         assert_eq!(p.integral(Duration::ZERO, Duration::from_secs(99)), 2500.0);
     }
 
@@ -260,6 +280,9 @@ mod tests {
 
     #[test]
     fn empty_profile_is_refused() {
-        assert_eq!(Profile::new(&LoadProfile::default()).unwrap_err(), ProfileError::NoStages);
+        assert_eq!(
+            Profile::new(&LoadProfile::default()).unwrap_err(),
+            ProfileError::NoStages
+        );
     }
 }

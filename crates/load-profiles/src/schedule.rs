@@ -23,9 +23,9 @@ use crate::error::ScheduleError;
 use crate::profile::Profile;
 use crate::segment::Segment;
 use models::Arrival;
+use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
-use rand::RngExt;
 use rand_distr::Exp1;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -69,7 +69,11 @@ impl Schedule {
     /// A schedule over the whole profile. `seed` drives the Poisson gaps (unused for uniform).
     pub fn new(profile: impl Into<Arc<Profile>>, arrival: Arrival, seed: u64) -> Schedule {
         let profile = profile.into();
-        let hint = profile.pieces.first().map(|p| p.curve.start_hint()).unwrap_or_default();
+        let hint = profile
+            .pieces
+            .first()
+            .map(|p| p.curve.start_hint())
+            .unwrap_or_default();
         Schedule {
             profile,
             arrival,
@@ -89,7 +93,9 @@ impl Schedule {
     }
 
     /// Keeps only `segment`'s share: global indices `k` with `k mod n == i`, unchanged instants.
-    /// Call it before pulling; the segments of one profile, arrival mode and seed partition the whole.
+    /// Call it before pulling; the segments of one profile, arrival mode and seed partition the whole:
+    /// the same global indices, at the same instants (to within 1 ns in wave stages, which are solved
+    /// numerically from different starting points).
     pub fn segment(mut self, segment: Segment) -> Schedule {
         self.segment = segment;
         self
@@ -201,7 +207,10 @@ impl Iterator for Schedule {
                         self.poisson_last = target;
                         self.poisson_drawn = None;
                     }
-                    return Some(ScheduledArrival { index: k, at: secs_to_duration(t) });
+                    return Some(ScheduledArrival {
+                        index: k,
+                        at: secs_to_duration(t),
+                    });
                 }
             }
         }
@@ -220,7 +229,11 @@ mod tests {
     fn sustained(tps: f64, secs: u64) -> Profile {
         Profile::new(&LoadProfile {
             arrival: Arrival::Uniform,
-            stages: vec![Stage::Sustained { tps, duration: Duration::from_secs(secs), name: None }],
+            stages: vec![Stage::Sustained {
+                tps,
+                duration: Duration::from_secs(secs),
+                name: None,
+            }],
         })
         .unwrap()
     }
@@ -230,7 +243,10 @@ mod tests {
         let got: Vec<_> = Schedule::new(sustained(4.0, 1), Arrival::Uniform, 0).collect();
         let at: Vec<u64> = got.iter().map(|a| a.at.as_millis() as u64).collect();
         assert_eq!(at, vec![125, 375, 625, 875]);
-        assert_eq!(got.iter().map(|a| a.index).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(
+            got.iter().map(|a| a.index).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
     }
 
     #[test]
@@ -241,7 +257,10 @@ mod tests {
         let first = got.iter().filter(|a| a.at < Duration::from_secs(1)).count();
         assert_eq!(first, 10);
         assert_eq!(got.len(), 30);
-        assert!(got.windows(2).all(|w| w[0].index + 1 == w[1].index && w[0].at <= w[1].at));
+        assert!(
+            got.windows(2)
+                .all(|w| w[0].index + 1 == w[1].index && w[0].at <= w[1].at)
+        );
     }
 
     #[test]
@@ -253,7 +272,10 @@ mod tests {
         s.set_multiplier_at(Duration::from_secs(5), 1.0).unwrap();
         let next = s.next().unwrap();
         assert_eq!(next.index, 5);
-        assert!(next.at >= Duration::from_secs(5) && next.at <= Duration::from_millis(5100), "{next:?}");
+        assert!(
+            next.at >= Duration::from_secs(5) && next.at <= Duration::from_millis(5100),
+            "{next:?}"
+        );
         // The pause (0.45 s to 5 s) dropped 45.5 of the 100 planned arrivals.
         assert_eq!(before.len() + 1 + s.count(), 54);
     }
@@ -261,7 +283,10 @@ mod tests {
     #[test]
     fn invalid_multiplier_is_refused() {
         let mut s = Schedule::new(sustained(10.0, 1), Arrival::Uniform, 0);
-        assert_eq!(s.set_multiplier(-1.0), Err(ScheduleError::InvalidMultiplier(-1.0)));
+        assert_eq!(
+            s.set_multiplier(-1.0),
+            Err(ScheduleError::InvalidMultiplier(-1.0))
+        );
         assert!(s.set_multiplier(f64::NAN).is_err());
     }
 

@@ -38,13 +38,20 @@ impl Segment {
 
     /// Whether global arrival `k` is this segment's.
     pub fn contains(&self, k: u64) -> bool {
-        k % self.count == self.index
+        self.count == 1 || k % self.count == self.index
     }
 
     /// The first global index `>= k` that is this segment's.
     pub fn first_from(&self, k: u64) -> u64 {
+        if self.count == 1 {
+            return k;
+        }
         let r = k % self.count;
-        if r <= self.index { k - r + self.index } else { k - r + self.count + self.index }
+        if r <= self.index {
+            k - r + self.index
+        } else {
+            k - r + self.count + self.index
+        }
     }
 }
 
@@ -65,13 +72,21 @@ impl FromStr for Segment {
 
     /// Parses `"i/n"`, for example `"2/8"`.
     fn from_str(text: &str) -> Result<Segment, SegmentError> {
-        let (i, n) = text.trim().split_once('/').ok_or_else(|| SegmentError::Syntax { text: text.to_string() })?;
-        let number = |part: &'static str, value: &str| {
-            value.trim().parse::<u64>().map_err(|_| SegmentError::Number {
+        let (i, n) = text
+            .trim()
+            .split_once('/')
+            .ok_or_else(|| SegmentError::Syntax {
                 text: text.to_string(),
-                part,
-                value: value.trim().to_string(),
-            })
+            })?;
+        let number = |part: &'static str, value: &str| {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| SegmentError::Number {
+                    text: text.to_string(),
+                    part,
+                    value: value.trim().to_string(),
+                })
         };
         Segment::new(number("index", i)?, number("count", n)?)
     }
@@ -83,11 +98,23 @@ mod tests {
 
     #[test]
     fn parses_and_checks() {
-        assert_eq!("2/8".parse::<Segment>().unwrap(), Segment::new(2, 8).unwrap());
+        assert_eq!(
+            "2/8".parse::<Segment>().unwrap(),
+            Segment::new(2, 8).unwrap()
+        );
         assert_eq!(" 0 / 1 ".parse::<Segment>().unwrap(), Segment::WHOLE);
-        assert!(matches!("3".parse::<Segment>(), Err(SegmentError::Syntax { .. })));
-        assert!(matches!("a/3".parse::<Segment>(), Err(SegmentError::Number { part: "index", .. })));
-        assert!(matches!("1/-3".parse::<Segment>(), Err(SegmentError::Number { part: "count", .. })));
+        assert!(matches!(
+            "3".parse::<Segment>(),
+            Err(SegmentError::Syntax { .. })
+        ));
+        assert!(matches!(
+            "a/3".parse::<Segment>(),
+            Err(SegmentError::Number { part: "index", .. })
+        ));
+        assert!(matches!(
+            "1/-3".parse::<Segment>(),
+            Err(SegmentError::Number { part: "count", .. })
+        ));
         assert_eq!("0/0".parse::<Segment>(), Err(SegmentError::ZeroCount));
         let err = "4/4".parse::<Segment>().unwrap_err();
         assert_eq!(err, SegmentError::IndexOutOfRange { index: 4, count: 4 });

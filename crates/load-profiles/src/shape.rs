@@ -48,10 +48,19 @@ pub enum ShapeError {
     Empty,
 
     #[error("shape stage {number} `{text}`: {problem}; for example `{example}`")]
-    Syntax { number: usize, text: String, problem: String, example: &'static str },
+    Syntax {
+        number: usize,
+        text: String,
+        problem: String,
+        example: &'static str,
+    },
 
     #[error("shape stage {number} `{text}`: {source}")]
-    Invalid { number: usize, text: String, source: ProfileError },
+    Invalid {
+        number: usize,
+        text: String,
+        source: ProfileError,
+    },
 }
 
 impl ShapeSpec {
@@ -92,7 +101,10 @@ impl ShapeSpec {
             .enumerate()
             .map(|(i, stage)| {
                 let mut stage = stage.clone();
-                if let Stage::Chaos { seed: stage_seed, .. } = &mut stage {
+                if let Stage::Chaos {
+                    seed: stage_seed, ..
+                } = &mut stage
+                {
                     *stage_seed = derive_seed(seed, i);
                 }
                 stage
@@ -119,21 +131,30 @@ type StageResult = Result<Stage, (String, &'static str)>;
 fn parse_stage(raw: &str) -> StageResult {
     const GENERIC: &str = "sustained:5000@240s";
     if raw.is_empty() {
-        return Err(("the stage is empty (two commas in a row, or a trailing comma?)".into(), GENERIC));
+        return Err((
+            "the stage is empty (two commas in a row, or a trailing comma?)".into(),
+            GENERIC,
+        ));
     }
     // `NAME=` prefix, as long as the `=` comes before the shape's `:`.
     let (name, body) = match raw.split_once('=') {
         Some((name, rest)) if !name.contains(':') => {
             let name = name.trim();
             if name.is_empty() {
-                return Err(("the name before `=` is empty".into(), "warmup=ramp:0..8000@60s"));
+                return Err((
+                    "the name before `=` is empty".into(),
+                    "warmup=ramp:0..8000@60s",
+                ));
             }
             (Some(name.to_string()), rest.trim())
         }
         _ => (None, raw),
     };
     let Some((keyword, params)) = body.split_once(':') else {
-        return Err((format!("expected SHAPE:PARAMETERS@DURATION, found no `:` in `{body}`"), GENERIC));
+        return Err((
+            format!("expected SHAPE:PARAMETERS@DURATION, found no `:` in `{body}`"),
+            GENERIC,
+        ));
     };
     let keyword = keyword.trim().to_ascii_lowercase();
     let example = match keyword.as_str() {
@@ -145,7 +166,9 @@ fn parse_stage(raw: &str) -> StageResult {
         "pause" => "pause:@10s",
         other => {
             return Err((
-                format!("unknown shape `{other}`; use ramp, sustained, burst, wave, chaos or pause"),
+                format!(
+                    "unknown shape `{other}`; use ramp, sustained, burst, wave, chaos or pause"
+                ),
                 GENERIC,
             ));
         }
@@ -164,7 +187,10 @@ fn parse_stage(raw: &str) -> StageResult {
     let dur = |what: &str, text: &str| -> Result<Duration, (String, &'static str)> {
         duration_serde::parse(text).map_err(|e| fail(format!("{what}: {e}")))
     };
-    let split = |text: &'_ str, sep: &str, what: &str| -> Result<(String, String), (String, &'static str)> {
+    let split = |text: &'_ str,
+                 sep: &str,
+                 what: &str|
+     -> Result<(String, String), (String, &'static str)> {
         text.split_once(sep)
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .ok_or_else(|| fail(format!("expected {what}, found `{text}`")))
@@ -172,9 +198,18 @@ fn parse_stage(raw: &str) -> StageResult {
     Ok(match keyword.as_str() {
         "ramp" => {
             let (from, to) = split(params, "..", "FROM..TO")?;
-            Stage::Ramp { from_tps: num("FROM", &from)?, to_tps: num("TO", &to)?, duration, name }
+            Stage::Ramp {
+                from_tps: num("FROM", &from)?,
+                to_tps: num("TO", &to)?,
+                duration,
+                name,
+            }
         }
-        "sustained" => Stage::Sustained { tps: num("TPS", params)?, duration, name },
+        "sustained" => Stage::Sustained {
+            tps: num("TPS", params)?,
+            duration,
+            name,
+        },
         "burst" => {
             let (rates, timing) = split(params, "~", "BASE/BURST~EVERY/FOR")?;
             let (base, burst) = split(&rates, "/", "BASE/BURST before `~`")?;
@@ -192,7 +227,11 @@ fn parse_stage(raw: &str) -> StageResult {
             let (levels, period) = split(params, "~", "MEAN+-AMP~PERIOD")?;
             let (mean, amp) = match levels.split_once("+-").or_else(|| levels.split_once('±')) {
                 Some(parts) => parts,
-                None => return Err(fail(format!("expected MEAN+-AMP before `~`, found `{levels}`"))),
+                None => {
+                    return Err(fail(format!(
+                        "expected MEAN+-AMP before `~`, found `{levels}`"
+                    )));
+                }
             };
             Stage::Wave {
                 mean_tps: num("MEAN", mean)?,
@@ -206,7 +245,9 @@ fn parse_stage(raw: &str) -> StageResult {
             let (mean, rest) = split(params, "~", "MEAN~VOL/SPIKE/PROB")?;
             let parts: Vec<&str> = rest.split('/').collect();
             let [vol, spike, prob] = parts[..] else {
-                return Err(fail(format!("expected VOL/SPIKE/PROB after `~` (three numbers), found `{rest}`")));
+                return Err(fail(format!(
+                    "expected VOL/SPIKE/PROB after `~` (three numbers), found `{rest}`"
+                )));
             };
             Stage::Chaos {
                 mean_tps: num("MEAN", &mean)?,
@@ -221,9 +262,15 @@ fn parse_stage(raw: &str) -> StageResult {
         _ => {
             // pause
             if !params.is_empty() {
-                return Err(fail(format!("a pause takes no parameters, found `{params}`")));
+                return Err(fail(format!(
+                    "a pause takes no parameters, found `{params}`"
+                )));
             }
-            Stage::Sustained { tps: 0.0, duration, name: Some(name.unwrap_or_else(|| "pause".into())) }
+            Stage::Sustained {
+                tps: 0.0,
+                duration,
+                name: Some(name.unwrap_or_else(|| "pause".into())),
+            }
         }
     })
 }
@@ -246,9 +293,21 @@ mod tests {
         let s = spec.stages();
         assert_eq!(
             s[0],
-            Stage::Ramp { from_tps: 0.0, to_tps: 8000.0, duration: secs(60), name: Some("warmup".into()) }
+            Stage::Ramp {
+                from_tps: 0.0,
+                to_tps: 8000.0,
+                duration: secs(60),
+                name: Some("warmup".into())
+            }
         );
-        assert_eq!(s[1], Stage::Sustained { tps: 5000.0, duration: secs(240), name: None });
+        assert_eq!(
+            s[1],
+            Stage::Sustained {
+                tps: 5000.0,
+                duration: secs(240),
+                name: None
+            }
+        );
         assert_eq!(
             s[2],
             Stage::Burst {
@@ -262,19 +321,47 @@ mod tests {
         );
         assert_eq!(
             s[3],
-            Stage::Wave { mean_tps: 5000.0, amplitude_tps: 2000.0, period: secs(60), duration: secs(600), name: None }
+            Stage::Wave {
+                mean_tps: 5000.0,
+                amplitude_tps: 2000.0,
+                period: secs(60),
+                duration: secs(600),
+                name: None
+            }
         );
-        assert!(matches!(s[4], Stage::Wave { mean_tps: 10.0, amplitude_tps: 5.0, .. }));
+        assert!(matches!(
+            s[4],
+            Stage::Wave {
+                mean_tps: 10.0,
+                amplitude_tps: 5.0,
+                ..
+            }
+        ));
         assert!(matches!(
             s[5],
-            Stage::Chaos { mean_tps: 3000.0, volatility: 0.1, spike_tps: 9000.0, spike_probability: 0.02, .. }
+            Stage::Chaos {
+                mean_tps: 3000.0,
+                volatility: 0.1,
+                spike_tps: 9000.0,
+                spike_probability: 0.02,
+                ..
+            }
         ));
-        assert_eq!(s[6], Stage::Sustained { tps: 0.0, duration: secs(10), name: Some("pause".into()) });
+        assert_eq!(
+            s[6],
+            Stage::Sustained {
+                tps: 0.0,
+                duration: secs(10),
+                name: Some("pause".into())
+            }
+        );
     }
 
     #[test]
     fn chaos_seed_comes_from_the_profile_seed() {
-        let spec: ShapeSpec = "chaos:3000~0.1/9000/0.02@1m,chaos:3000~0.1/9000/0.02@1m".parse().unwrap();
+        let spec: ShapeSpec = "chaos:3000~0.1/9000/0.02@1m,chaos:3000~0.1/9000/0.02@1m"
+            .parse()
+            .unwrap();
         let seeds = |seed| -> Vec<u64> {
             spec.load_profile(seed, Arrival::Uniform)
                 .stages
@@ -298,7 +385,12 @@ mod tests {
     fn errors_name_the_stage_and_show_an_example() {
         assert_eq!(ShapeSpec::parse("  "), Err(ShapeError::Empty));
         let e = err("sustained:5@1s,ramp:0-100@1m");
-        assert!(e.contains("stage 2 `ramp:0-100@1m`") && e.contains("FROM..TO") && e.contains("ramp:0..8000@60s"), "{e}");
+        assert!(
+            e.contains("stage 2 `ramp:0-100@1m`")
+                && e.contains("FROM..TO")
+                && e.contains("ramp:0..8000@60s"),
+            "{e}"
+        );
         let e = err("sustained:5@1s,,ramp:0..1@1s");
         assert!(e.contains("stage 2") && e.contains("empty"), "{e}");
         let e = err("square:5@1s");
@@ -308,7 +400,10 @@ mod tests {
         let e = err("sustained:five@1s");
         assert!(e.contains("`five`"), "{e}");
         let e = err("sustained:5@soon");
-        assert!(e.contains("invalid duration") && e.contains("sustained:5000@240s"), "{e}");
+        assert!(
+            e.contains("invalid duration") && e.contains("sustained:5000@240s"),
+            "{e}"
+        );
         let e = err("chaos:3000~0.1/9000@5m");
         assert!(e.contains("VOL/SPIKE/PROB"), "{e}");
         let e = err("wave:5000-2000~60s@10m");

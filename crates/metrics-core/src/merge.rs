@@ -1,9 +1,9 @@
 //! Merging the figures of several processes (segments of a distributed run) into what one recorder
 //! that saw every sample would have produced.
 //!
-//! Exact: counters, error counts, confusion matrices, money, latency and service-time percentiles
+//! Exact: counters, error counts, confusion matrices, latency and service-time percentiles
 //! (histograms are merged, never percentiles averaged), and every ratio (recomputed from the merged
-//! counts). The running cost is recomputed from the merged completions, with the fixed hourly part
+//! counts). Money and mean latencies are sums of floats, equal up to float rounding. The running cost is recomputed from the merged completions, with the fixed hourly part
 //! counted once for the run's duration.
 //!
 //! Not exact, because a snapshot carries no per-agent histograms: an agent's merged `p99_ms` is the
@@ -20,7 +20,7 @@ use crate::histogram::{SIGFIG, decode, encode, new_us, percentiles_ms};
 use crate::recorder::build_summary;
 use crate::tally::{Tally, pattern_index_of_name};
 use hdrhistogram::Histogram;
-use models::{AgentStats, Confusion, EncodedHistograms, ErrorKind, IntervalSnapshot, Summary};
+use models::{AgentStats, Confusion, EncodedHistograms, ErrorKind, IntervalSnapshot, Percentiles, Summary};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -86,11 +86,18 @@ pub struct SnapshotMerger {
     config: MetricsConfig,
     latency: Histogram<u64>,
     service: Histogram<u64>,
+    latency_sum_us: f64,
+    service_sum_us: f64,
+}
+
+/// The sum of the recorded µs behind a mean (exact up to float rounding).
+fn sum_us(p: &Percentiles) -> f64 {
+    p.mean * 1000.0 * p.count as f64
 }
 
 impl SnapshotMerger {
     pub fn new(config: MetricsConfig) -> Self {
-        Self { config, latency: new_us(SIGFIG), service: new_us(SIGFIG) }
+        Self { config, latency: new_us(SIGFIG), service: new_us(SIGFIG), latency_sum_us: 0.0, service_sum_us: 0.0 }
     }
 
     /// Merges one tick's snapshots (one per process). Every part needs its histograms.
@@ -100,13 +107,18 @@ impl SnapshotMerger {
         let first = parts.first().ok_or(MetricsError::Empty)?;
         let mut lat = new_us(SIGFIG);
         let mut svc = new_us(SIGFIG);
+        let (mut lat_sum, mut svc_sum) = (0.0, 0.0);
         for (i, p) in parts.iter().enumerate() {
             let (l, s) = decode_pair(p.histograms.as_ref(), i)?;
             let _ = lat.add(&l);
             let _ = svc.add(&s);
+            lat_sum += sum_us(&p.latency_ms);
+            svc_sum += sum_us(&p.service_time_ms);
         }
         let _ = self.latency.add(&lat);
         let _ = self.service.add(&svc);
+        self.latency_sum_us += lat_sum;
+        self.service_sum_us += svc_sum;
 
         let mut out = IntervalSnapshot {
             t_s: parts.iter().map(|p| p.t_s).fold(0.0, f64::max),
@@ -115,8 +127,8 @@ impl SnapshotMerger {
             phase: first.phase.clone(),
             active_faults: first.active_faults.clone(),
             degradation: parts.iter().map(|p| p.degradation).max().unwrap_or_default(),
-            latency_ms: percentiles_ms(&lat),
-            service_time_ms: percentiles_ms(&svc),
+            latency_ms: percentiles_ms(&lat, lat_sum),
+            service_time_ms: percentiles_ms(&svc, svc_sum),
             ..IntervalSnapshot::default()
         };
         out.resources.target = first.resources.target;
@@ -150,8 +162,8 @@ impl SnapshotMerger {
         out.achieved_tps = if out.interval_s > 0.0 { out.completed as f64 / out.interval_s } else { 0.0 };
         out.agents = merge_agents(parts.iter().map(|p| p.agents.as_slice()), &self.config);
         let cum = &mut out.cumulative;
-        cum.latency_ms = percentiles_ms(&self.latency);
-        cum.service_time_ms = percentiles_ms(&self.service);
+        cum.latency_ms = percentiles_ms(&self.latency, self.latency_sum_us);
+        cum.service_time_ms = percentiles_ms(&self.service, self.service_sum_us);
         cum.cost = running_cost(&self.config.cost, cum.completed, Duration::from_secs_f64(out.t_s));
         out.histograms = Some(EncodedHistograms { latency_us: encode(&lat), service_time_us: encode(&svc) });
         Ok(out)
@@ -170,6 +182,8 @@ pub fn merge_summaries(parts: &[Summary], config: &MetricsConfig) -> Result<Summ
         let (l, s) = decode_pair(p.histograms.as_ref(), i)?;
         let _ = t.latency.add(&l);
         let _ = t.service.add(&s);
+        t.latency_sum_us += sum_us(&p.latency_ms).round() as u128;
+        t.service_sum_us += sum_us(&p.service_time_ms).round() as u128;
         elapsed = elapsed.max(p.duration_s);
         peak += p.load.peak_tps;
         t.scheduled += p.load.scheduled;

@@ -13,7 +13,7 @@ use crate::agents::all_agent_stats;
 use crate::business::{business_summary, fraud_summary, per_pattern_map, running_cost};
 use crate::config::MetricsConfig;
 use crate::error::MetricsError;
-use crate::histogram::{encode, percentiles_ms};
+use crate::histogram::encode;
 use crate::tally::{ERROR_KINDS, Tally};
 use crate::timing::Timing;
 use models::{
@@ -114,6 +114,8 @@ impl Recorder {
     pub fn tick(&self, now: Duration) -> IntervalSnapshot {
         let mut c = lock(&self.shared.collector);
         self.harvest(&mut c);
+        let c = &mut *c;
+        c.cumulative.add(&c.interval, self.shared.config.max_agents);
         let cfg = &self.shared.config;
         let interval = now.saturating_sub(c.last_tick);
         let interval_s = interval.as_secs_f64();
@@ -130,8 +132,8 @@ impl Recorder {
             in_flight: cum.sent.saturating_sub(cum.completed),
             achieved_tps,
             errors: error_map(&i.errors, true),
-            latency_ms: percentiles_ms(&i.latency),
-            service_time_ms: percentiles_ms(&i.service),
+            latency_ms: i.latency_ms(),
+            service_time_ms: i.service_time_ms(),
             fraud: i.fraud(),
             per_pattern: per_pattern_map(i),
             agents: all_agent_stats(&i.agents, interval, cfg),
@@ -151,7 +153,17 @@ impl Recorder {
     pub fn totals(&self) -> Totals {
         let mut c = lock(&self.shared.collector);
         self.harvest(&mut c);
-        totals_of(&c.cumulative)
+        let (cum, i) = (&c.cumulative, &c.interval);
+        let mut t = totals_of(cum);
+        let more = totals_of(i);
+        t.scheduled += more.scheduled;
+        t.sent += more.sent;
+        t.completed += more.completed;
+        t.ok += more.ok;
+        t.errors += more.errors;
+        t.dropped += more.dropped;
+        t.in_flight = t.sent.saturating_sub(t.completed);
+        t
     }
 
     /// The latency, service-time, errors, fraud, business, agents and load parts of the run's
@@ -159,8 +171,8 @@ impl Recorder {
     /// fills the rest (ids, target, resilience, criteria).
     pub fn summary(&self, elapsed: Duration) -> Summary {
         let mut c = lock(&self.shared.collector);
-        self.harvest(&mut c);
-        build_summary(&c.cumulative, elapsed, c.peak_tps, &self.shared.config)
+        let run = self.run_so_far(&mut c);
+        build_summary(&run, elapsed, c.peak_tps, &self.shared.config)
     }
 
     /// Bytes held by the recorder's histograms and agent entries (a flat-memory check: constant
@@ -171,7 +183,8 @@ impl Recorder {
         cells + c.interval.heap_estimate() + c.cumulative.heap_estimate() + c.spare.heap_estimate()
     }
 
-    /// Moves every shard's figures into the interval and cumulative tallies.
+    /// Moves every shard's figures into the interval tally (the cumulative one takes the interval at
+    /// the tick).
     fn harvest(&self, c: &mut Collector) {
         let max_agents = self.shared.config.max_agents;
         let mut cells = lock(&self.shared.cells);
@@ -180,10 +193,17 @@ impl Recorder {
             let orphan = Arc::strong_count(cell) == 1;
             std::mem::swap(&mut *lock(cell), &mut c.spare);
             c.interval.add(&c.spare, max_agents);
-            c.cumulative.add(&c.spare, max_agents);
             c.spare.reset();
             !orphan
         });
+    }
+
+    /// The run so far: cumulative plus what the current interval has gathered.
+    fn run_so_far(&self, c: &mut Collector) -> Tally {
+        self.harvest(c);
+        let mut t = c.cumulative.clone();
+        t.add(&c.interval, self.shared.config.max_agents);
+        t
     }
 }
 
@@ -243,8 +263,8 @@ pub(crate) fn cumulative(cum: &Tally, now: Duration, cfg: &MetricsConfig) -> Cum
         completed: cum.completed,
         dropped: cum.dropped(),
         errors: error_map(&cum.errors, true),
-        latency_ms: percentiles_ms(&cum.latency),
-        service_time_ms: percentiles_ms(&cum.service),
+        latency_ms: cum.latency_ms(),
+        service_time_ms: cum.service_time_ms(),
         fraud: cum.fraud(),
         prevented_amount: cum.prevented,
         false_decline_amount: cum.false_declined,
@@ -267,8 +287,8 @@ pub(crate) fn build_summary(cum: &Tally, elapsed: Duration, peak_tps: f64, cfg: 
             achieved_tps_avg: per_s(cum.completed),
             peak_tps,
         },
-        latency_ms: percentiles_ms(&cum.latency),
-        service_time_ms: percentiles_ms(&cum.service),
+        latency_ms: cum.latency_ms(),
+        service_time_ms: cum.service_time_ms(),
         errors: ErrorSummary {
             total: errors_total,
             rate: if cum.sent == 0 { 0.0 } else { errors_total as f64 / cum.sent as f64 },

@@ -59,6 +59,9 @@ pub(crate) struct Tally {
     pub errors: [u64; ERROR_KINDS],
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
+    /// Exact sums of the recorded µs (before clamping), for the means.
+    pub latency_sum_us: u128,
+    pub service_sum_us: u128,
     /// By `pattern_index`.
     pub confusion: [Confusion; PATTERNS],
     /// Caught fraud, reporting currency.
@@ -78,11 +81,21 @@ impl Tally {
             errors: [0; ERROR_KINDS],
             latency: new_us(SIGFIG),
             service: new_us(SIGFIG),
+            latency_sum_us: 0,
+            service_sum_us: 0,
             confusion: [Confusion::default(); PATTERNS],
             prevented: 0.0,
             false_declined: 0.0,
             agents: Vec::new(),
         }
+    }
+
+    pub fn latency_ms(&self) -> models::Percentiles {
+        crate::histogram::percentiles_ms(&self.latency, self.latency_sum_us as f64)
+    }
+
+    pub fn service_time_ms(&self) -> models::Percentiles {
+        crate::histogram::percentiles_ms(&self.service, self.service_sum_us as f64)
     }
 
     pub fn dropped(&self) -> u64 {
@@ -113,8 +126,11 @@ impl Tally {
         max_agents: usize,
     ) {
         self.completed += 1;
-        self.latency.saturating_record(as_us(timing.latency()));
-        self.service.saturating_record(as_us(timing.service_time()));
+        let (lat, svc) = (as_us(timing.latency()), as_us(timing.service_time()));
+        self.latency.saturating_record(lat);
+        self.service.saturating_record(svc);
+        self.latency_sum_us += u128::from(lat);
+        self.service_sum_us += u128::from(svc);
         let verdict = match result {
             Ok(v) => v,
             Err(kind) => {
@@ -175,9 +191,14 @@ impl Tally {
         for (a, b) in self.errors.iter_mut().zip(other.errors) {
             *a += b;
         }
+        if other.scheduled == 0 && other.completed == 0 {
+            return; // nothing recorded (sent and dropped both count as scheduled)
+        }
         // Same fixed bounds on both sides: adding cannot fail.
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
+        self.latency_sum_us += other.latency_sum_us;
+        self.service_sum_us += other.service_sum_us;
         for (a, b) in self.confusion.iter_mut().zip(&other.confusion) {
             a.add(b);
         }
@@ -211,6 +232,9 @@ impl Tally {
 
     /// Back to zero, keeping the allocations (histogram arrays, agent names) for the next interval.
     pub fn reset(&mut self) {
+        if self.scheduled == 0 && self.completed == 0 {
+            return; // already empty
+        }
         self.scheduled = 0;
         self.sent = 0;
         self.completed = 0;
@@ -218,6 +242,8 @@ impl Tally {
         self.errors = [0; ERROR_KINDS];
         self.latency.reset();
         self.service.reset();
+        self.latency_sum_us = 0;
+        self.service_sum_us = 0;
         self.confusion = [Confusion::default(); PATTERNS];
         self.prevented = 0.0;
         self.false_declined = 0.0;

@@ -25,8 +25,8 @@ fn assert_agents_match(merged: &[AgentStats], single: &[AgentStats]) {
 fn assert_snapshots_match(m: &IntervalSnapshot, s: &IntervalSnapshot) {
     assert_eq!((m.scheduled, m.sent, m.completed, m.ok, m.dropped, m.in_flight), (s.scheduled, s.sent, s.completed, s.ok, s.dropped, s.in_flight));
     assert_eq!(m.errors, s.errors);
-    assert_eq!(m.latency_ms, s.latency_ms);
-    assert_eq!(m.service_time_ms, s.service_time_ms);
+    assert_percentiles(&m.latency_ms, &s.latency_ms);
+    assert_percentiles(&m.service_time_ms, &s.service_time_ms);
     assert_eq!(m.fraud, s.fraud);
     assert_eq!(m.per_pattern, s.per_pattern);
     assert!(close(m.achieved_tps, s.achieved_tps));
@@ -34,8 +34,8 @@ fn assert_snapshots_match(m: &IntervalSnapshot, s: &IntervalSnapshot) {
     let (mc, sc) = (&m.cumulative, &s.cumulative);
     assert_eq!((mc.scheduled, mc.sent, mc.completed, mc.dropped), (sc.scheduled, sc.sent, sc.completed, sc.dropped));
     assert_eq!(mc.errors, sc.errors);
-    assert_eq!(mc.latency_ms, sc.latency_ms);
-    assert_eq!(mc.service_time_ms, sc.service_time_ms);
+    assert_percentiles(&mc.latency_ms, &sc.latency_ms);
+    assert_percentiles(&mc.service_time_ms, &sc.service_time_ms);
     assert_eq!(mc.fraud, sc.fraud);
     assert!(close(mc.prevented_amount, sc.prevented_amount) && close(mc.false_decline_amount, sc.false_decline_amount));
     assert!(close(mc.cost, sc.cost));

@@ -12,6 +12,8 @@ pub enum Command {
     Pause,
     Resume,
     Stop,
+    /// Stops the run like `Stop`, recorded as interrupted (Ctrl+C).
+    Interrupt,
     /// Multiplies the profile's rate (1.0 = as planned).
     SetRateMultiplier(f64),
     /// Starts a fault now (its `at` is ignored) for its `duration`.
@@ -110,6 +112,11 @@ impl RunControl {
     /// Stops the run gracefully; results are still written. Stopping twice is harmless.
     pub fn stop(&self) -> Result<(), ControlError> {
         self.send(Command::Stop)
+    }
+
+    /// Stops the run gracefully and records it as interrupted (what Ctrl+C does).
+    pub fn interrupt(&self) -> Result<(), ControlError> {
+        self.send(Command::Interrupt)
     }
 
     pub fn set_rate_multiplier(&self, value: f64) -> Result<(), ControlError> {

@@ -118,7 +118,11 @@
     }, errCols);
 
     chart("chart-detection", {
-      scales: { x: { time: false }, ratio: { range: [0, 1.02] } }, plugins: [faultBands(faults)],
+      scales: { x: { time: false }, ratio: { range: function (u, min, max) {
+        // From a little below the worst value to 100 %, so that small dips stay visible.
+        var lo = min == null ? 0 : Math.max(0, Math.floor((Math.min(min, 0.8) - 0.05) * 20) / 20);
+        return [lo, 1.005];
+      } } }, plugins: [faultBands(faults)],
       series: [{ label: "t", value: function (u, v) { return clock(v); } },
         line("precision", COLORS.precision, { scale: "ratio", width: 2, value: fixed(4) }),
         line("recall", COLORS.recall, { scale: "ratio", width: 2, value: fixed(4) }),

@@ -26,7 +26,10 @@ pub struct CompareConfig {
 
 impl Default for CompareConfig {
     fn default() -> Self {
-        Self { max_regression_pct: 10.0, error_rate_floor: 0.001 }
+        Self {
+            max_regression_pct: 10.0,
+            error_rate_floor: 0.001,
+        }
     }
 }
 
@@ -75,15 +78,20 @@ pub struct Comparison {
 /// Compares B against A on throughput, latency p50/p95/p99, error rate, recall, precision and cost per
 /// transaction.
 pub fn compare(a: &Summary, b: &Summary, config: &CompareConfig) -> Comparison {
-    let rows: [(&'static str, &'static str, Better, fn(&Summary) -> f64); 8] = [
-        ("throughput", "TPS", Better::Higher, |s| s.load.achieved_tps_avg),
+    type Figure = (&'static str, &'static str, Better, fn(&Summary) -> f64);
+    let rows: [Figure; 8] = [
+        ("throughput", "TPS", Better::Higher, |s| {
+            s.load.achieved_tps_avg
+        }),
         ("latency p50", "ms", Better::Lower, |s| s.latency_ms.p50),
         ("latency p95", "ms", Better::Lower, |s| s.latency_ms.p95),
         ("latency p99", "ms", Better::Lower, |s| s.latency_ms.p99),
         ("error rate", "%", Better::Lower, |s| s.errors.rate),
         ("recall", "%", Better::Higher, |s| s.fraud.recall),
         ("precision", "%", Better::Higher, |s| s.fraud.precision),
-        ("cost per txn", "", Better::Lower, |s| s.business.cost_per_txn),
+        ("cost per txn", "", Better::Lower, |s| {
+            s.business.cost_per_txn
+        }),
     ];
     let figures = rows
         .into_iter()
@@ -96,12 +104,31 @@ pub fn compare(a: &Summary, b: &Summary, config: &CompareConfig) -> Comparison {
                 Better::Lower => delta,
             };
             let allowed = va.abs() * config.max_regression_pct / 100.0;
-            let allowed = if name == "error rate" { allowed.max(config.error_rate_floor) } else { allowed };
-            let regression = worse_by > allowed || (worse_by > 0.0 && va == 0.0 && name != "error rate");
-            FigureDelta { name, unit, better, a: va, b: vb, delta, delta_pct, regression }
+            let allowed = if name == "error rate" {
+                allowed.max(config.error_rate_floor)
+            } else {
+                allowed
+            };
+            let regression =
+                worse_by > allowed || (worse_by > 0.0 && va == 0.0 && name != "error rate");
+            FigureDelta {
+                name,
+                unit,
+                better,
+                a: va,
+                b: vb,
+                delta,
+                delta_pct,
+                regression,
+            }
         })
         .collect();
-    Comparison { a_label: a.scenario.clone(), b_label: b.scenario.clone(), config: *config, figures }
+    Comparison {
+        a_label: a.scenario.clone(),
+        b_label: b.scenario.clone(),
+        config: *config,
+        figures,
+    }
 }
 
 impl Comparison {
@@ -121,11 +148,19 @@ impl Comparison {
         let mut rows: Vec<[String; 7]> = vec![header.map(str::to_owned)];
         for f in &self.figures {
             let (a, b, d) = if f.unit == "%" {
-                (numbers::pct(f.a), numbers::pct(f.b), format!("{:+} pp", numbers::trim(f.delta * 100.0, 3)))
+                (
+                    numbers::pct(f.a),
+                    numbers::pct(f.b),
+                    format!("{} pp", signed_trim(f.delta * 100.0, 3)),
+                )
             } else {
-                (sig(f.a), sig(f.b), signed(f.delta))
+                (sig(f.a), sig(f.b), signed(f.delta, f.a, f.b))
             };
-            let name = if f.unit.is_empty() || f.unit == "%" { f.name.to_owned() } else { format!("{} ({})", f.name, f.unit) };
+            let name = if f.unit.is_empty() || f.unit == "%" {
+                f.name.to_owned()
+            } else {
+                format!("{} ({})", f.name, f.unit)
+            };
             rows.push([
                 name,
                 match f.better {
@@ -135,7 +170,8 @@ impl Comparison {
                 a,
                 b,
                 d,
-                f.delta_pct.map_or_else(|| "n/a".into(), |p| format!("{}%", signed_trim(p, 1))),
+                f.delta_pct
+                    .map_or_else(|| "n/a".into(), |p| format!("{}%", signed_trim(p, 1))),
                 if f.regression {
                     "REGRESSION".into()
                 } else if f.worse() {
@@ -147,13 +183,15 @@ impl Comparison {
                 },
             ]);
         }
-        let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..7)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
         let mut out = String::new();
         for row in &rows {
             let mut line = String::new();
             for (c, cell) in row.iter().enumerate() {
                 let pad = widths[c] - cell.chars().count();
-                if c >= 2 && c <= 5 {
+                if (2..=5).contains(&c) {
                     let _ = write!(line, "{}{}  ", " ".repeat(pad), cell);
                 } else {
                     let _ = write!(line, "{}{}  ", cell, " ".repeat(pad));
@@ -177,14 +215,25 @@ impl Comparison {
     }
 }
 
-fn signed(v: f64) -> String {
-    let s = sig(v);
-    if v > 0.0 { format!("+{s}") } else { s }
+/// A delta with as many decimals as the figures it is the difference of (four significant digits of the
+/// larger), so that float noise does not print as `-0.000000002925`.
+fn signed(v: f64, a: f64, b: f64) -> String {
+    let scale = a.abs().max(b.abs());
+    let decimals = if scale > 0.0 {
+        (3 - scale.log10().floor() as i32).clamp(0, 12) as usize
+    } else {
+        0
+    };
+    signed_trim(v, decimals)
 }
 
 fn signed_trim(v: f64, decimals: usize) -> String {
     let s = numbers::trim(v, decimals);
-    if v > 0.0 && s != "0" { format!("+{s}") } else { s }
+    if v > 0.0 && s != "0" {
+        format!("+{s}")
+    } else {
+        s
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -207,9 +256,18 @@ struct CompareBlob {
 pub fn render_compare_html(a: &RunData, b: &RunData, cmp: &Comparison) -> String {
     let overlay = |d: &RunData, tag: &str| {
         let s = Series::from_intervals(&d.intervals);
-        Overlay { label: format!("{tag}: {}", d.summary.scenario), t: s.t, achieved_tps: s.achieved_tps, lat_p99: s.lat_p99 }
+        Overlay {
+            label: format!("{tag}: {}", d.summary.scenario),
+            t: s.t,
+            achieved_tps: s.achieved_tps,
+            lat_p99: s.lat_p99,
+        }
     };
-    let blob = CompareBlob { mode: "compare", a: overlay(a, "A"), b: overlay(b, "B") };
+    let blob = CompareBlob {
+        mode: "compare",
+        a: overlay(a, "A"),
+        b: overlay(b, "B"),
+    };
     let mut body = String::new();
     let regressed = cmp.regressed();
     let _ = write!(
@@ -220,7 +278,11 @@ pub fn render_compare_html(a: &RunData, b: &RunData, cmp: &Comparison) -> String
 <section id="compare"><h2>Figures</h2><table id="compare-table"><thead><tr><th>Figure</th><th>Better</th><th>A</th><th>B</th><th>Delta</th><th>Delta %</th><th>Verdict</th></tr></thead><tbody>
 "#,
         cls = if regressed { "fail" } else { "pass" },
-        verdict = if regressed { "REGRESSION" } else { "NO REGRESSION" },
+        verdict = if regressed {
+            "REGRESSION"
+        } else {
+            "NO REGRESSION"
+        },
         a_name = esc(&a.summary.scenario),
         a_id = esc(&a.summary.run_id),
         a_dur = numbers::duration(a.summary.duration_s),
@@ -232,22 +294,44 @@ pub fn render_compare_html(a: &RunData, b: &RunData, cmp: &Comparison) -> String
     );
     for f in &cmp.figures {
         let (va, vb, d) = if f.unit == "%" {
-            (numbers::pct(f.a), numbers::pct(f.b), format!("{} pp", signed_trim(f.delta * 100.0, 3)))
+            (
+                numbers::pct(f.a),
+                numbers::pct(f.b),
+                format!("{} pp", signed_trim(f.delta * 100.0, 3)),
+            )
         } else {
-            (sig(f.a), sig(f.b), signed(f.delta))
+            (sig(f.a), sig(f.b), signed(f.delta, f.a, f.b))
         };
         let _ = writeln!(
             body,
             "<tr class=\"{cls}\"><td>{name}{unit}</td><td>{better}</td><td>{va}</td><td>{vb}</td><td>{d}</td><td>{p}</td><td>{verdict}</td></tr>",
-            cls = if f.regression { "fail" } else if f.worse() { "warn" } else { "pass" },
+            cls = if f.regression {
+                "fail"
+            } else if f.worse() {
+                "warn"
+            } else {
+                "pass"
+            },
             name = f.name,
-            unit = if f.unit.is_empty() || f.unit == "%" { String::new() } else { format!(" ({})", f.unit) },
+            unit = if f.unit.is_empty() || f.unit == "%" {
+                String::new()
+            } else {
+                format!(" ({})", f.unit)
+            },
             better = match f.better {
                 Better::Higher => "higher ↑",
                 Better::Lower => "lower ↓",
             },
-            p = f.delta_pct.map_or_else(|| "n/a".into(), |p| format!("{}%", signed_trim(p, 1))),
-            verdict = if f.regression { "REGRESSION" } else if f.worse() { "worse (within limit)" } else { "ok" },
+            p = f
+                .delta_pct
+                .map_or_else(|| "n/a".into(), |p| format!("{}%", signed_trim(p, 1))),
+            verdict = if f.regression {
+                "REGRESSION"
+            } else if f.worse() {
+                "worse (within limit)"
+            } else {
+                "ok"
+            },
         );
     }
     body.push_str(
@@ -257,7 +341,10 @@ pub fn render_compare_html(a: &RunData, b: &RunData, cmp: &Comparison) -> String
 "#,
     );
     page(
-        &format!("fraudstress comparison: {} vs {}", a.summary.scenario, b.summary.scenario),
+        &format!(
+            "fraudstress comparison: {} vs {}",
+            a.summary.scenario, b.summary.scenario
+        ),
         &body,
         &script_json(&blob),
     )

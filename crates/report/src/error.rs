@@ -6,8 +6,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A results file exists but could not be read.
-    #[error("cannot read {path}: {source}; check that the results folder exists and is readable")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {cause}; check that the results folder exists and is readable")]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
 
     /// The folder holds neither `summary.json` nor `intervals.jsonl`.
     #[error(
@@ -16,16 +19,28 @@ pub enum ReportError {
     NoResults { dir: PathBuf },
 
     /// `summary.json` is unreadable and there are no intervals to rebuild the figures from.
-    #[error("{path}: not a valid run summary ({source}); rerun the scenario or restore the file")]
-    BadSummary { path: PathBuf, source: serde_json::Error },
+    #[error("{path}: not a valid run summary ({cause}); rerun the scenario or restore the file")]
+    BadSummary {
+        path: PathBuf,
+        cause: serde_json::Error,
+    },
 
     /// A JSON-lines file (`intervals.jsonl`, `events.jsonl`) has lines but not one of them parses.
-    #[error("{path}: line {line}: not a valid record ({source}); the file is not a fraudstress results log")]
-    BadJsonLines { path: PathBuf, line: usize, source: serde_json::Error },
+    #[error(
+        "{path}: line {line}: not a valid record ({cause}); the file is not a fraudstress results log"
+    )]
+    BadJsonLines {
+        path: PathBuf,
+        line: usize,
+        cause: serde_json::Error,
+    },
 
     /// A report file could not be written.
-    #[error("cannot write {path}: {source}; check free space and permissions on the results folder")]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {cause}; check free space and permissions on the results folder")]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
 
     /// The XML writer failed (only on an I/O error of its in-memory buffer, which should not happen).
     #[error("cannot build junit.xml: {0}")]

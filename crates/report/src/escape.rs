@@ -42,7 +42,23 @@ mod tests {
 
     #[test]
     fn html_escapes_markup() {
-        assert_eq!(html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            html(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a name holds, the blob has no markup characters and parses back to the same text;
+        /// escaped HTML has no `<` or `>`.
+        #[test]
+        fn any_text_stays_data(text in "\\PC*") {
+            let out = script_json(&text);
+            proptest::prop_assert!(!out.contains('<') && !out.contains('>'));
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), text.clone());
+            let escaped = html(&text);
+            proptest::prop_assert!(!escaped.contains('<') && !escaped.contains('>') && !escaped.contains('"'));
+        }
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub fn parse_hgrm(text: &str) -> Vec<CurvePoint> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let cols: Vec<&str> = trimmed.split(|c: char| c.is_whitespace() || c == ',').filter(|c| !c.is_empty()).collect();
+        let cols: Vec<&str> = trimmed
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|c| !c.is_empty())
+            .collect();
         let (Some(value), Some(quantile), Some(count)) = (
             cols.first().and_then(|c| c.parse::<f64>().ok()),
             cols.get(1).and_then(|c| c.parse::<f64>().ok()),
@@ -49,7 +52,11 @@ pub fn parse_hgrm(text: &str) -> Vec<CurvePoint> {
         if points.last().is_some_and(|p| p.quantile >= quantile) {
             continue;
         }
-        points.push(CurvePoint { value_ms: value * scale, quantile, total_count: count as u64 });
+        points.push(CurvePoint {
+            value_ms: value * scale,
+            quantile,
+            total_count: count as u64,
+        });
     }
     points
 }
@@ -57,9 +64,12 @@ pub fn parse_hgrm(text: &str) -> Vec<CurvePoint> {
 /// Decodes a V2 + deflate base64 histogram of microseconds and walks its quantiles the way
 /// HdrHistogram's percentile output does (five ticks per half distance). `None` when it does not decode.
 pub fn curve_from_encoded(base64_text: &str) -> Option<Vec<CurvePoint>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(base64_text.trim()).ok()?;
-    let hist: hdrhistogram::Histogram<u64> =
-        hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_text.trim())
+        .ok()?;
+    let hist: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()?;
     if hist.is_empty() {
         return Some(Vec::new());
     }
@@ -101,7 +111,14 @@ mod tests {
     fn parses_the_java_layout() {
         let curve = parse_hgrm(SAMPLE);
         assert_eq!(curve.len(), 5);
-        assert_eq!(curve[2], CurvePoint { value_ms: 9.8, quantile: 0.9, total_count: 900 });
+        assert_eq!(
+            curve[2],
+            CurvePoint {
+                value_ms: 9.8,
+                quantile: 0.9,
+                total_count: 900
+            }
+        );
         assert_eq!(curve[4].quantile, 1.0);
     }
 
@@ -121,12 +138,18 @@ mod tests {
             h.record(v * 100).unwrap();
         }
         let mut buf = Vec::new();
-        hdrhistogram::serialization::V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
+        hdrhistogram::serialization::V2DeflateSerializer::new()
+            .serialize(&h, &mut buf)
+            .unwrap();
         let encoded = base64::engine::general_purpose::STANDARD.encode(&buf);
         let curve = curve_from_encoded(&encoded).unwrap();
         let last = curve.last().unwrap();
         assert_eq!(last.total_count, 1000);
-        assert!((last.value_ms - 100.0).abs() < 0.1, "max is 100 ms, got {}", last.value_ms);
+        assert!(
+            (last.value_ms - 100.0).abs() < 0.1,
+            "max is 100 ms, got {}",
+            last.value_ms
+        );
         let median = curve.iter().find(|p| p.quantile >= 0.5).unwrap();
         assert!((median.value_ms - 50.0).abs() < 0.1);
         assert!(curve_from_encoded("not base64!").is_none());

@@ -38,7 +38,10 @@ pub(crate) struct Curve {
 
 impl Curve {
     pub(crate) fn new(points: &[CurvePoint]) -> Self {
-        let mut c = Curve { max_ms: points.last().map(|p| p.value_ms), ..Curve::default() };
+        let mut c = Curve {
+            max_ms: points.last().map(|p| p.value_ms),
+            ..Curve::default()
+        };
         for p in points.iter().filter(|p| p.quantile < 1.0) {
             c.x.push(numbers::round_to(1.0 / (1.0 - p.quantile), 3));
             c.v.push(numbers::round_to(p.value_ms, 3));
@@ -75,14 +78,22 @@ pub fn render_html(data: &RunData) -> String {
 "#,
         bucketed = bucket_note(&data.intervals),
         pct_table = percentile_table(s),
-        curve_note = if data.curve.is_empty() { " No histogram was recorded for this run." } else { "" },
+        curve_note = if data.curve.is_empty() {
+            " No histogram was recorded for this run."
+        } else {
+            ""
+        },
     );
     errors(&mut body, s, &faults);
     detection(&mut body, data, &faults);
     business(&mut body, data);
     agents(&mut body, s);
     notes(&mut body, data);
-    page(&format!("fraudstress report: {}", s.scenario), &body, &script_json(&blob))
+    page(
+        &format!("fraudstress report: {}", s.scenario),
+        &body,
+        &script_json(&blob),
+    )
 }
 
 /// Wraps a body into the self-contained page with uPlot, the styles and the chart script.
@@ -132,26 +143,50 @@ fn header(out: &mut String, data: &RunData) {
         (None, true) => ("pass", "PASS"),
         (None, false) => ("fail", "FAIL"),
     };
+    // An interrupted run whose summary was written still has its criteria judged: show that too.
+    let criteria_badge = match (&data.partial, data.summary_derived, s.passed) {
+        (Some(_), false, true) => " <span id=\"criteria-verdict\" class=\"badge pass\">PASS</span>",
+        (Some(_), false, false) => {
+            " <span id=\"criteria-verdict\" class=\"badge fail\">FAIL</span>"
+        }
+        _ => "",
+    };
     let target = match &s.target.url {
         Some(url) => format!("{} ({})", s.target.kind, url),
         None => s.target.kind.clone(),
     };
     let _ = write!(
         out,
-        r#"<header><h1><span class="label">Scenario</span> <span id="scenario">{scenario}</span> <span id="verdict" class="badge {class}">{verdict}</span></h1>
+        r#"<header><h1><span class="label">Scenario</span> <span id="scenario">{scenario}</span> <span id="verdict" class="badge {class}">{verdict}</span>{criteria_badge}</h1>
 <table class="meta"><tr><th>Run</th><td id="run-id">{run_id}</td><th>Target</th><td id="target">{target}</td><th>Seed</th><td id="seed">{seed}</td></tr>
 <tr><th>Started</th><td>{started}</td><th>Duration</th><td id="duration">{duration}</td><th>End reason</th><td id="end-reason">{end_reason}</td></tr></table>
 "#,
         scenario = esc(&s.scenario),
         run_id = esc(&s.run_id),
         target = esc(&target),
-        seed = if data.partial.is_some() { "unknown".into() } else { s.seed.to_string() },
-        started = if s.started_at.is_empty() { "unknown".into() } else { esc(&s.started_at) },
+        seed = if data.summary_derived {
+            "unknown".into()
+        } else {
+            s.seed.to_string()
+        },
+        started = if s.started_at.is_empty() {
+            "unknown".into()
+        } else {
+            esc(&s.started_at)
+        },
         duration = numbers::duration(s.duration_s),
-        end_reason = if s.end_reason.is_empty() { "completed".into() } else { esc(&s.end_reason) },
+        end_reason = if s.end_reason.is_empty() {
+            "completed".into()
+        } else {
+            esc(&s.end_reason)
+        },
     );
     if let Some(reason) = &data.partial {
-        let _ = write!(out, "<p class=\"warning\" id=\"partial\">{}</p>\n", esc(reason));
+        let _ = writeln!(
+            out,
+            "<p class=\"warning\" id=\"partial\">{}</p>",
+            esc(reason)
+        );
     }
     out.push_str("<h2>Success criteria</h2>\n<table id=\"criteria\"><thead><tr><th>Criterion</th><th>Threshold</th><th>Actual</th><th>Verdict</th></tr></thead><tbody>\n");
     if s.criteria.is_empty() {
@@ -205,7 +240,10 @@ fn percentile_table(s: &Summary) -> String {
     let mut t = String::from(
         "<table id=\"percentiles\"><thead><tr><th></th><th>count</th><th>mean</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr></thead><tbody>\n",
     );
-    for (name, p) in [("latency (ms)", &s.latency_ms), ("service time (ms)", &s.service_time_ms)] {
+    for (name, p) in [
+        ("latency (ms)", &s.latency_ms),
+        ("service time (ms)", &s.service_time_ms),
+    ] {
         let _ = writeln!(
             t,
             "<tr><th>{name}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -233,15 +271,27 @@ fn level(l: DegradationLevel) -> &'static str {
 }
 
 fn opt_s(v: Option<f64>, missing: &str) -> String {
-    v.map_or_else(|| missing.to_owned(), |v| format!("{} s", numbers::trim(v, 1)))
+    v.map_or_else(
+        || missing.to_owned(),
+        |v| format!("{} s", numbers::trim(v, 1)),
+    )
 }
 
 fn errors(out: &mut String, s: &Summary, faults: &[FaultWindow]) {
     out.push_str("<section id=\"errors\"><h2>Errors and faults</h2>\n<p class=\"note\">Errors per second by kind; shaded bands are fault windows (on every time chart).</p>\n<div class=\"chart\" id=\"chart-errors\"></div>\n");
     out.push_str("<table id=\"errors-by-kind\"><thead><tr><th>Kind</th><th>Count</th><th>Share of sent</th></tr></thead><tbody>\n");
     for (kind, n) in &s.errors.by_kind {
-        let share = if s.load.sent == 0 { 0.0 } else { *n as f64 / s.load.sent as f64 };
-        let _ = writeln!(out, "<tr><td>{kind}</td><td>{}</td><td>{}</td></tr>", count(*n), pct(share));
+        let share = if s.load.sent == 0 {
+            0.0
+        } else {
+            *n as f64 / s.load.sent as f64
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{kind}</td><td>{}</td><td>{}</td></tr>",
+            count(*n),
+            pct(share)
+        );
     }
     let _ = writeln!(
         out,
@@ -314,7 +364,11 @@ fn detection(out: &mut String, data: &RunData, faults: &[FaultWindow]) {
         accuracy = pct(f.accuracy),
         f1 = numbers::trim(f.f1, 4),
     );
-    heatmap(out, &Heatmap::from_intervals(&data.intervals, HEATMAP_COLUMNS), faults);
+    heatmap(
+        out,
+        &Heatmap::from_intervals(&data.intervals, HEATMAP_COLUMNS),
+        faults,
+    );
     out.push_str("<table id=\"per-pattern\"><thead><tr><th>Pattern</th><th>Count</th><th>Flagged</th><th>Flagged rate</th><th>Meaning</th></tr></thead><tbody>\n");
     for (name, p) in &f.per_pattern {
         let fraud = is_fraud_pattern(name, data);
@@ -325,7 +379,11 @@ fn detection(out: &mut String, data: &RunData, faults: &[FaultWindow]) {
             count(p.count),
             count(p.flagged),
             pct(p.flagged_rate),
-            if fraud { "detection rate" } else { "false-alarm rate" }
+            if fraud {
+                "detection rate"
+            } else {
+                "false-alarm rate"
+            }
         );
     }
     out.push_str("</tbody></table></section>\n");
@@ -333,7 +391,10 @@ fn detection(out: &mut String, data: &RunData, faults: &[FaultWindow]) {
 
 /// Fraud patterns have true positives or false negatives somewhere; legitimate kinds never do.
 fn is_fraud_pattern(name: &str, data: &RunData) -> bool {
-    data.intervals.iter().filter_map(|i| i.per_pattern.get(name)).any(|c| c.tp + c.fn_ > 0)
+    data.intervals
+        .iter()
+        .filter_map(|i| i.per_pattern.get(name))
+        .any(|c| c.tp + c.fn_ > 0)
         || (data.intervals.is_empty() && name != "legit")
 }
 
@@ -345,7 +406,11 @@ fn heatmap(out: &mut String, map: &Heatmap, faults: &[FaultWindow]) {
     out.push_str("<table id=\"heatmap\" class=\"heatmap\"><thead><tr><th>pattern \\ time</th>");
     for (i, (start, end)) in map.columns.iter().enumerate() {
         let in_fault = faults.iter().any(|f| f.start_s < *end && f.end_s > *start);
-        let label = if i % 5 == 0 { numbers::duration(*start) } else { String::new() };
+        let label = if i % 5 == 0 {
+            numbers::duration(*start)
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
             "<th class=\"{cls}\" title=\"{} to {}{}\">{label}</th>",
@@ -404,7 +469,7 @@ fn business(out: &mut String, data: &RunData) {
         roi = numbers::trim(b.roi_pct, 1),
         mcur = m.currency,
     );
-    if data.partial.is_some() {
+    if data.summary_derived {
         out.push_str("<p id=\"cost-model\" class=\"warning\">Cost model inputs: not recorded (summary.json missing). The cost above is the running cost the run had accumulated.</p>\n");
     } else {
         let _ = write!(
@@ -431,8 +496,16 @@ fn business(out: &mut String, data: &RunData) {
 fn money(v: f64) -> String {
     let whole = v.trunc().abs() as u64;
     let cents = ((v.abs() - v.abs().trunc()) * 100.0).round() as u64;
-    let (whole, cents) = if cents == 100 { (whole + 1, 0) } else { (whole, cents) };
-    format!("{}{}.{cents:02}", if v < 0.0 { "-" } else { "" }, count(whole))
+    let (whole, cents) = if cents == 100 {
+        (whole + 1, 0)
+    } else {
+        (whole, cents)
+    };
+    format!(
+        "{}{}.{cents:02}",
+        if v < 0.0 { "-" } else { "" },
+        count(whole)
+    )
 }
 
 fn agents(out: &mut String, s: &Summary) {
@@ -488,7 +561,10 @@ mod tests {
     #[test]
     fn vendored_scripts_cannot_close_their_element() {
         for (name, text) in [("uPlot", UPLOT_JS), ("report.js", REPORT_JS)] {
-            assert!(!text.to_ascii_lowercase().contains("</script"), "{name} contains </script");
+            assert!(
+                !text.to_ascii_lowercase().contains("</script"),
+                "{name} contains </script"
+            );
         }
         assert!(!uplot_without_banner().contains("http"));
     }

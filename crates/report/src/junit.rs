@@ -23,10 +23,20 @@ struct Case {
 fn cases(summary: &Summary) -> Vec<Case> {
     if summary.criteria.is_empty() {
         let failure = (!summary.passed).then(|| {
-            let reason = if summary.end_reason.is_empty() { "no reason recorded" } else { &summary.end_reason };
-            (format!("run did not pass (end reason: {reason})"), format!("end reason: {reason}"))
+            let reason = if summary.end_reason.is_empty() {
+                "no reason recorded"
+            } else {
+                &summary.end_reason
+            };
+            (
+                format!("run did not pass (end reason: {reason})"),
+                format!("end reason: {reason}"),
+            )
         });
-        return vec![Case { name: "run".into(), failure }];
+        return vec![Case {
+            name: "run".into(),
+            failure,
+        }];
     }
     summary
         .criteria
@@ -35,18 +45,28 @@ fn cases(summary: &Summary) -> Vec<Case> {
             let actual = numbers::trim(c.actual, 6);
             let failure = (!c.passed).then(|| {
                 (
-                    format!("{}: actual {actual} does not meet threshold {}", c.name, c.threshold),
+                    format!(
+                        "{}: actual {actual} does not meet threshold {}",
+                        c.name, c.threshold
+                    ),
                     format!("threshold: {}\nactual: {actual}", c.threshold),
                 )
             });
-            Case { name: c.name.clone(), failure }
+            Case {
+                name: c.name.clone(),
+                failure,
+            }
         })
         .collect()
 }
 
 fn write(summary: &Summary) -> io::Result<String> {
     let cases = cases(summary);
-    let failures = cases.iter().filter(|c| c.failure.is_some()).count().to_string();
+    let failures = cases
+        .iter()
+        .filter(|c| c.failure.is_some())
+        .count()
+        .to_string();
     let tests = cases.len().to_string();
     let time = numbers::trim(summary.duration_s, 3);
     let suite = xml_text(&summary.scenario);
@@ -77,7 +97,16 @@ fn write(summary: &Summary) -> io::Result<String> {
                 let props = [
                     ("run_id", xml_text(&summary.run_id)),
                     ("seed", summary.seed.to_string()),
-                    ("target", xml_text(summary.target.url.as_deref().unwrap_or(&summary.target.kind))),
+                    (
+                        "target",
+                        xml_text(
+                            summary
+                                .target
+                                .url
+                                .as_deref()
+                                .unwrap_or(&summary.target.kind),
+                        ),
+                    ),
                     ("end_reason", xml_text(&summary.end_reason)),
                 ];
                 w.create_element("properties").write_inner_content(|w| {
@@ -125,6 +154,12 @@ fn write(summary: &Summary) -> io::Result<String> {
 /// XML 1.0 cannot carry most control characters even escaped: replace them so the file stays valid.
 fn xml_text(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() && !matches!(c, '\n' | '\t') { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect()
 }

@@ -10,8 +10,8 @@
 //! - [`render_junit`] gives one JUnit test case per success criterion.
 //! - [`compare()`] compares two runs for a CI regression gate; [`render_compare_html`] draws both.
 //!
-//! An interrupted run (no `summary.json`, or a truncated last line) still gets a report: its figures
-//! come from the last interval's cumulative figures and the header says "interrupted / partial".
+//! An interrupted run (no `summary.json`, or a truncated last line) still gets a report marked
+//! "interrupted / partial"; without a summary its figures come from the last interval's cumulative ones.
 //!
 //! ```
 //! use models::{CriterionResult, Summary};
@@ -75,7 +75,11 @@ pub fn write_all(dir: &Path) -> Result<Written, ReportError> {
     let junit = dir.join(JUNIT_FILE);
     write_atomically(&html, &render_html(&data))?;
     write_atomically(&junit, &render_junit(&data.summary))?;
-    Ok(Written { html, junit, partial: data.partial.is_some() })
+    Ok(Written {
+        html,
+        junit,
+        partial: data.partial.is_some(),
+    })
 }
 
 /// Writes `text` to `path` through a temporary file in the same folder.
@@ -83,6 +87,12 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), ReportError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(|source| ReportError::Write { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| ReportError::Write { path: path.to_path_buf(), source })
+    std::fs::write(&tmp, text).map_err(|source| ReportError::Write {
+        path: tmp.clone(),
+        cause: source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        cause: source,
+    })
 }

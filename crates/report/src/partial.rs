@@ -3,23 +3,43 @@
 //! criteria and seed are unknown and left at their empty values.
 
 use models::{
-    AgentStats, Confusion, DegradationLevel, ErrorKind, ErrorSummary, EventKind, FaultResult, FraudSummary,
-    IntervalSnapshot, LoadSummary, PatternSummary, ResilienceSummary, RunEvent, Summary, TargetInfo,
+    AgentStats, Confusion, DegradationLevel, ErrorKind, ErrorSummary, EventKind, FaultResult,
+    FraudSummary, IntervalSnapshot, LoadSummary, PatternSummary, ResilienceSummary, RunEvent,
+    Summary, TargetInfo,
 };
 use std::collections::BTreeMap;
 
 /// The figures an interrupted run's intervals support. `name` (the folder name) stands in for the
 /// scenario and run id, which only `summary.json` records.
-pub fn summary_from_intervals(name: String, intervals: &[IntervalSnapshot], events: &[RunEvent]) -> Summary {
+pub fn summary_from_intervals(
+    name: String,
+    intervals: &[IntervalSnapshot],
+    events: &[RunEvent],
+) -> Summary {
     let Some(last) = intervals.last() else {
-        return Summary { run_id: name.clone(), scenario: name, end_reason: "interrupted".into(), ..Summary::default() };
+        return Summary {
+            run_id: name.clone(),
+            scenario: name,
+            end_reason: "interrupted".into(),
+            ..Summary::default()
+        };
     };
     let c = &last.cumulative;
     let duration_s = last.t_s;
-    let per_second = |n: f64| if duration_s > 0.0 { n / duration_s } else { 0.0 };
+    let per_second = |n: f64| {
+        if duration_s > 0.0 {
+            n / duration_s
+        } else {
+            0.0
+        }
+    };
 
-    let by_kind: BTreeMap<ErrorKind, u64> =
-        c.errors.iter().filter(|(k, _)| **k != ErrorKind::Dropped).map(|(k, v)| (*k, *v)).collect();
+    let by_kind: BTreeMap<ErrorKind, u64> = c
+        .errors
+        .iter()
+        .filter(|(k, _)| **k != ErrorKind::Dropped)
+        .map(|(k, v)| (*k, *v))
+        .collect();
     let error_total: u64 = by_kind.values().sum();
 
     let mut per_pattern: BTreeMap<String, Confusion> = BTreeMap::new();
@@ -33,8 +53,19 @@ pub fn summary_from_intervals(name: String, intervals: &[IntervalSnapshot], even
         .map(|(k, m)| {
             let count = m.total();
             let flagged = m.tp + m.fp;
-            let flagged_rate = if count == 0 { 0.0 } else { flagged as f64 / count as f64 };
-            (k, PatternSummary { count, flagged, flagged_rate })
+            let flagged_rate = if count == 0 {
+                0.0
+            } else {
+                flagged as f64 / count as f64
+            };
+            (
+                k,
+                PatternSummary {
+                    count,
+                    flagged,
+                    flagged_rate,
+                },
+            )
         })
         .collect();
 
@@ -45,13 +76,18 @@ pub fn summary_from_intervals(name: String, intervals: &[IntervalSnapshot], even
         seed: 0,
         started_at: String::new(),
         duration_s,
-        target: TargetInfo { kind: "unknown".into(), url: None },
+        target: TargetInfo {
+            kind: "unknown".into(),
+            url: None,
+        },
         load: LoadSummary {
             scheduled: c.scheduled,
             sent: c.sent,
             completed: c.completed,
             dropped: c.dropped,
-            target_tps_avg: per_second(intervals.iter().map(|i| i.planned_tps * i.interval_s).sum()),
+            target_tps_avg: per_second(
+                intervals.iter().map(|i| i.planned_tps * i.interval_s).sum(),
+            ),
             achieved_tps_avg: per_second(c.completed as f64),
             peak_tps: intervals.iter().map(|i| i.achieved_tps).fold(0.0, f64::max),
         },
@@ -59,7 +95,11 @@ pub fn summary_from_intervals(name: String, intervals: &[IntervalSnapshot], even
         service_time_ms: c.service_time_ms,
         errors: ErrorSummary {
             total: error_total,
-            rate: if c.sent == 0 { 0.0 } else { error_total as f64 / c.sent as f64 },
+            rate: if c.sent == 0 {
+                0.0
+            } else {
+                error_total as f64 / c.sent as f64
+            },
             by_kind,
         },
         fraud: FraudSummary {
@@ -77,13 +117,24 @@ pub fn summary_from_intervals(name: String, intervals: &[IntervalSnapshot], even
             ..FraudSummary::default()
         },
         business: models::BusinessSummary {
-            cost_per_txn: if c.completed == 0 { 0.0 } else { total_cost / c.completed as f64 },
+            cost_per_txn: if c.completed == 0 {
+                0.0
+            } else {
+                total_cost / c.completed as f64
+            },
             total_cost,
-            roi_pct: if total_cost > 0.0 { (c.prevented_amount - total_cost) / total_cost * 100.0 } else { 0.0 },
+            roi_pct: if total_cost > 0.0 {
+                (c.prevented_amount - total_cost) / total_cost * 100.0
+            } else {
+                0.0
+            },
             cost_model: models::CostModel::default(),
         },
         agents: agents_over_run(intervals),
-        resilience: ResilienceSummary { faults: faults_from_events(intervals, events), uptime_pct: uptime(intervals) },
+        resilience: ResilienceSummary {
+            faults: faults_from_events(intervals, events),
+            uptime_pct: uptime(intervals),
+        },
         criteria: Vec::new(),
         passed: false,
         end_reason: "interrupted".into(),
@@ -109,7 +160,10 @@ pub fn agents_over_run(intervals: &[IntervalSnapshot]) -> Vec<AgentStats> {
             let entry = acc.entry(a.name.clone()).or_insert_with(|| {
                 order.push(a.name.clone());
                 Acc {
-                    stats: AgentStats { name: a.name.clone(), ..AgentStats::default() },
+                    stats: AgentStats {
+                        name: a.name.clone(),
+                        ..AgentStats::default()
+                    },
                     weighted_mean: 0.0,
                     weighted_success: 0.0,
                     weighted_util: 0.0,
@@ -134,7 +188,11 @@ pub fn agents_over_run(intervals: &[IntervalSnapshot]) -> Vec<AgentStats> {
             AgentStats {
                 mean_ms: if n > 0.0 { a.weighted_mean / n } else { 0.0 },
                 success_rate: if n > 0.0 { a.weighted_success / n } else { 1.0 },
-                utilization: if a.time > 0.0 { a.weighted_util / a.time } else { 0.0 },
+                utilization: if a.time > 0.0 {
+                    a.weighted_util / a.time
+                } else {
+                    0.0
+                },
                 ..a.stats
             }
         })
@@ -145,7 +203,10 @@ fn uptime(intervals: &[IntervalSnapshot]) -> f64 {
     if intervals.is_empty() {
         return 0.0;
     }
-    let up = intervals.iter().filter(|i| i.ok > 0 || i.scheduled == 0).count();
+    let up = intervals
+        .iter()
+        .filter(|i| i.ok > 0 || i.scheduled == 0)
+        .count();
     up as f64 / intervals.len() as f64 * 100.0
 }
 
@@ -155,15 +216,26 @@ fn faults_from_events(intervals: &[IntervalSnapshot], events: &[RunEvent]) -> Ve
     let run_end = intervals.last().map_or(0.0, |i| i.t_s);
     let mut out: Vec<FaultResult> = Vec::new();
     for (idx, event) in events.iter().enumerate() {
-        let EventKind::FaultStarted { fault, stage } = &event.kind else { continue };
+        let EventKind::FaultStarted { fault, stage } = &event.kind else {
+            continue;
+        };
         let end_s = events[idx + 1..]
             .iter()
             .find(|e| matches!(&e.kind, EventKind::FaultEnded { fault: f, stage: s } if f == fault && s == stage))
             .map_or(run_end, |e| e.t_s);
-        let window: Vec<&IntervalSnapshot> =
-            intervals.iter().filter(|i| i.t_s > event.t_s && i.t_s - i.interval_s < end_s).collect();
-        let max_level = window.iter().map(|i| i.degradation).max().unwrap_or(DegradationLevel::None);
-        let time_to_detect_s = window.iter().find(|i| i.degradation > DegradationLevel::None).map(|i| i.t_s - event.t_s);
+        let window: Vec<&IntervalSnapshot> = intervals
+            .iter()
+            .filter(|i| i.t_s > event.t_s && i.t_s - i.interval_s < end_s)
+            .collect();
+        let max_level = window
+            .iter()
+            .map(|i| i.degradation)
+            .max()
+            .unwrap_or(DegradationLevel::None);
+        let time_to_detect_s = window
+            .iter()
+            .find(|i| i.degradation > DegradationLevel::None)
+            .map(|i| i.t_s - event.t_s);
         out.push(FaultResult {
             kind: *fault,
             stage: stage.clone(),

@@ -22,8 +22,12 @@ pub struct RunData {
     pub events: Vec<RunEvent>,
     /// The whole-run latency percentile curve; empty when no histogram was recorded.
     pub curve: Vec<CurvePoint>,
-    /// Why the figures are partial (`summary.json` missing or unreadable); `None` for a finished run.
+    /// Why the run counts as interrupted / partial (`summary.json` missing or unreadable, a truncated
+    /// last line in `intervals.jsonl`, or the summary's end reason); `None` for a finished run.
     pub partial: Option<String>,
+    /// The summary was rebuilt from the intervals (`summary.json` missing or unreadable): seed, cost
+    /// model and criteria are unknown.
+    pub summary_derived: bool,
     /// Things skipped while reading (truncated or malformed lines), shown at the end of the report.
     pub notes: Vec<String>,
 }
@@ -39,34 +43,42 @@ pub struct FaultWindow {
 impl RunData {
     /// A finished run's data without events or histogram, for building reports in code.
     pub fn new(summary: Summary, intervals: Vec<IntervalSnapshot>) -> Self {
-        Self { summary, intervals, ..Self::default() }
+        Self {
+            summary,
+            intervals,
+            ..Self::default()
+        }
     }
 
     /// Reads the result files in `dir`. An interrupted run (no readable `summary.json`, or a truncated last
-    /// line in `intervals.jsonl`) still loads: its figures are derived from the intervals and `partial`
-    /// says why. Fails only when there is nothing to report on.
+    /// line in `intervals.jsonl`) still loads and `partial` says why; without a readable summary its
+    /// figures are derived from the intervals. Fails only when there is nothing to report on.
     pub fn load(dir: &Path) -> Result<Self, ReportError> {
         let mut notes = Vec::new();
         let intervals_path = dir.join(INTERVALS_FILE);
-        let intervals: Vec<IntervalSnapshot> = match read_optional(&intervals_path)? {
-            Some(text) => read_jsonl(&intervals_path, &text, &mut notes)?,
-            None => Vec::new(),
-        };
+        let (intervals, truncated): (Vec<IntervalSnapshot>, bool) =
+            match read_optional(&intervals_path)? {
+                Some(text) => read_jsonl(&intervals_path, &text, &mut notes)?,
+                None => (Vec::new(), false),
+            };
         let events_path = dir.join(EVENTS_FILE);
         let events: Vec<RunEvent> = match read_optional(&events_path)? {
-            Some(text) => read_jsonl(&events_path, &text, &mut notes).unwrap_or_else(|e| {
-                notes.push(format!("events.jsonl ignored: {e}"));
-                Vec::new()
-            }),
+            Some(text) => match read_jsonl(&events_path, &text, &mut notes) {
+                Ok((events, _)) => events,
+                Err(e) => {
+                    notes.push(format!("events.jsonl ignored: {e}"));
+                    Vec::new()
+                }
+            },
             None => Vec::new(),
         };
 
         let summary_path = dir.join(SUMMARY_FILE);
-        let (summary, partial) = match read_optional(&summary_path)? {
+        let (summary, mut partial) = match read_optional(&summary_path)? {
             Some(text) => match serde_json::from_str::<Summary>(&text) {
                 Ok(summary) => (summary, None),
                 Err(source) if intervals.is_empty() => {
-                    return Err(ReportError::BadSummary { path: summary_path, source });
+                    return Err(ReportError::BadSummary { path: summary_path, cause: source });
                 }
                 Err(source) => (
                     partial::summary_from_intervals(dir_name(dir), &intervals, &events),
@@ -80,6 +92,14 @@ impl RunData {
             ),
         };
 
+        let summary_derived = partial.is_some();
+        if partial.is_none() && truncated {
+            partial = Some("intervals.jsonl ends with an incomplete line: the run was interrupted while writing".into());
+        }
+        if partial.is_none() && summary.end_reason.starts_with("interrupted") {
+            partial = Some("the run was interrupted (end reason in summary.json); figures cover the part that ran".into());
+        }
+
         let mut curve = match read_optional(&dir.join(HGRM_FILE))? {
             Some(text) => hgrm::parse_hgrm(&text),
             None => Vec::new(),
@@ -92,7 +112,15 @@ impl RunData {
                 Vec::new()
             });
         }
-        Ok(Self { summary, intervals, events, curve, partial, notes })
+        Ok(Self {
+            summary,
+            intervals,
+            events,
+            curve,
+            partial,
+            summary_derived,
+            notes,
+        })
     }
 
     /// Fault windows: from the summary's resilience section, else from fault events, else from the
@@ -107,28 +135,45 @@ impl RunData {
             .resilience
             .faults
             .iter()
-            .map(|f| FaultWindow { label: label(f.kind, &f.stage), start_s: f.start_s, end_s: f.end_s })
+            .map(|f| FaultWindow {
+                label: label(f.kind, &f.stage),
+                start_s: f.start_s,
+                end_s: f.end_s,
+            })
             .collect();
         if !from_summary.is_empty() {
             return from_summary;
         }
-        let run_end = self.intervals.last().map_or(self.summary.duration_s, |i| i.t_s);
+        let run_end = self
+            .intervals
+            .last()
+            .map_or(self.summary.duration_s, |i| i.t_s);
         let mut open: Vec<(String, f64)> = Vec::new();
         let mut windows = Vec::new();
         for event in &self.events {
             match &event.kind {
-                EventKind::FaultStarted { fault, stage } => open.push((label(*fault, stage), event.t_s)),
+                EventKind::FaultStarted { fault, stage } => {
+                    open.push((label(*fault, stage), event.t_s))
+                }
                 EventKind::FaultEnded { fault, stage } => {
                     let name = label(*fault, stage);
                     if let Some(pos) = open.iter().position(|(l, _)| *l == name) {
                         let (label, start_s) = open.remove(pos);
-                        windows.push(FaultWindow { label, start_s, end_s: event.t_s });
+                        windows.push(FaultWindow {
+                            label,
+                            start_s,
+                            end_s: event.t_s,
+                        });
                     }
                 }
                 _ => {}
             }
         }
-        windows.extend(open.into_iter().map(|(label, start_s)| FaultWindow { label, start_s, end_s: run_end }));
+        windows.extend(open.into_iter().map(|(label, start_s)| FaultWindow {
+            label,
+            start_s,
+            end_s: run_end,
+        }));
         if !windows.is_empty() {
             return windows;
         }
@@ -144,10 +189,16 @@ fn windows_from_active_faults(intervals: &[IntervalSnapshot]) -> Vec<FaultWindow
         for name in &snap.active_faults {
             match open.iter_mut().find(|w| w.label == *name) {
                 Some(w) => w.end_s = snap.t_s,
-                None => open.push(FaultWindow { label: name.clone(), start_s: start, end_s: snap.t_s }),
+                None => open.push(FaultWindow {
+                    label: name.clone(),
+                    start_s: start,
+                    end_s: snap.t_s,
+                }),
             }
         }
-        let (still, ended): (Vec<_>, Vec<_>) = open.into_iter().partition(|w| snap.active_faults.contains(&w.label));
+        let (still, ended): (Vec<_>, Vec<_>) = open
+            .into_iter()
+            .partition(|w| snap.active_faults.contains(&w.label));
         open = still;
         done.extend(ended);
     }
@@ -170,27 +221,40 @@ fn read_optional(path: &Path) -> Result<Option<String>, ReportError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ReportError::Read { path: path.to_path_buf(), source }),
+        Err(source) => Err(ReportError::Read {
+            path: path.to_path_buf(),
+            cause: source,
+        }),
     }
 }
 
 /// Parses JSON lines, skipping blank lines and lines that do not parse (a truncated last line is what
-/// an interrupted run leaves). Fails only when there were lines and none of them parsed.
+/// an interrupted run leaves), and tells whether the last line was one of them. Fails only when there
+/// were lines and none of them parsed.
 fn read_jsonl<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
     notes: &mut Vec<String>,
-) -> Result<Vec<T>, ReportError> {
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let lines: Vec<(usize, &str)> =
-        text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l)).collect();
+) -> Result<(Vec<T>, bool), ReportError> {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
     let mut items = Vec::with_capacity(lines.len());
     let mut first_error: Option<(usize, serde_json::Error)> = None;
+    let mut last_bad = false;
     for (idx, (line_no, line)) in lines.iter().enumerate() {
         match serde_json::from_str::<T>(line) {
             Ok(item) => items.push(item),
             Err(e) => {
                 let last = idx + 1 == lines.len();
+                last_bad |= last;
                 notes.push(if last {
                     format!("{name}: last line {line_no} is incomplete (run interrupted while writing); skipped")
                 } else {
@@ -201,9 +265,11 @@ fn read_jsonl<T: serde::de::DeserializeOwned>(
         }
     }
     match first_error {
-        Some((line, source)) if items.is_empty() => {
-            Err(ReportError::BadJsonLines { path: PathBuf::from(path), line, source })
-        }
-        _ => Ok(items),
+        Some((line, source)) if items.is_empty() => Err(ReportError::BadJsonLines {
+            path: PathBuf::from(path),
+            line,
+            cause: source,
+        }),
+        _ => Ok((items, last_bad)),
     }
 }

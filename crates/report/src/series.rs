@@ -42,29 +42,57 @@ impl Series {
         let kinds: Vec<ErrorKind> = ErrorKind::ALL
             .into_iter()
             .filter(|k| *k != ErrorKind::Dropped)
-            .filter(|k| intervals.iter().any(|i| i.errors.get(k).is_some_and(|n| *n > 0)))
+            .filter(|k| {
+                intervals
+                    .iter()
+                    .any(|i| i.errors.get(k).is_some_and(|n| *n > 0))
+            })
             .collect();
-        let mut s = Series { bucket, ..Series::default() };
+        let mut s = Series {
+            bucket,
+            ..Series::default()
+        };
         for kind in &kinds {
             s.errors_per_s.insert(kind.as_str().to_owned(), Vec::new());
         }
         for chunk in intervals.chunks(bucket) {
             let time: f64 = chunk.iter().map(|i| i.interval_s).sum();
-            let per_s = |n: u64| if time > 0.0 { round_to(n as f64 / time, 2) } else { 0.0 };
+            let per_s = |n: u64| {
+                if time > 0.0 {
+                    round_to(n as f64 / time, 2)
+                } else {
+                    0.0
+                }
+            };
             let completed: u64 = chunk.iter().map(|i| i.completed).sum();
             s.t.push(round_to(chunk.last().map_or(0.0, |i| i.t_s), 3));
-            s.planned_tps.push(round_to(chunk.iter().map(|i| i.planned_tps).sum::<f64>() / chunk.len() as f64, 2));
+            s.planned_tps.push(round_to(
+                chunk.iter().map(|i| i.planned_tps).sum::<f64>() / chunk.len() as f64,
+                2,
+            ));
             s.achieved_tps.push(per_s(completed));
-            s.dropped_per_s.push(per_s(chunk.iter().map(|i| i.dropped).sum()));
+            s.dropped_per_s
+                .push(per_s(chunk.iter().map(|i| i.dropped).sum()));
 
             let weighted_p50 = |f: fn(&IntervalSnapshot) -> f64| {
                 (completed > 0).then(|| {
-                    round_to(chunk.iter().map(|i| f(i) * i.completed as f64).sum::<f64>() / completed as f64, 3)
+                    round_to(
+                        chunk.iter().map(|i| f(i) * i.completed as f64).sum::<f64>()
+                            / completed as f64,
+                        3,
+                    )
                 })
             };
             let worst = |f: fn(&IntervalSnapshot) -> f64| {
                 (completed > 0).then(|| {
-                    round_to(chunk.iter().filter(|i| i.completed > 0).map(f).fold(0.0, f64::max), 3)
+                    round_to(
+                        chunk
+                            .iter()
+                            .filter(|i| i.completed > 0)
+                            .map(f)
+                            .fold(0.0, f64::max),
+                        3,
+                    )
                 })
             };
             s.lat_p50.push(weighted_p50(|i| i.latency_ms.p50));
@@ -75,7 +103,10 @@ impl Series {
             s.svc_p99.push(worst(|i| i.service_time_ms.p99));
 
             for kind in &kinds {
-                let n = chunk.iter().map(|i| i.errors.get(kind).copied().unwrap_or(0)).sum();
+                let n = chunk
+                    .iter()
+                    .map(|i| i.errors.get(kind).copied().unwrap_or(0))
+                    .sum();
                 if let Some(v) = s.errors_per_s.get_mut(kind.as_str()) {
                     v.push(per_s(n));
                 }
@@ -85,8 +116,10 @@ impl Series {
             for i in chunk {
                 conf.add(&i.fraud);
             }
-            s.precision.push((conf.tp + conf.fp > 0).then(|| round_to(conf.precision(), 4)));
-            s.recall.push((conf.tp + conf.fn_ > 0).then(|| round_to(conf.recall(), 4)));
+            s.precision
+                .push((conf.tp + conf.fp > 0).then(|| round_to(conf.precision(), 4)));
+            s.recall
+                .push((conf.tp + conf.fn_ > 0).then(|| round_to(conf.recall(), 4)));
         }
         s
     }

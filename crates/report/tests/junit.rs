@@ -18,7 +18,10 @@ fn summary() -> Summary {
         seed: 7,
         started_at: "2026-01-01T12:00:00Z".into(),
         duration_s: 600.25,
-        target: TargetInfo { kind: "http".into(), url: Some("http://127.0.0.1:8080/v1/score?a=1&b=2".into()) },
+        target: TargetInfo {
+            kind: "http".into(),
+            url: Some("http://127.0.0.1:8080/v1/score?a=1&b=2".into()),
+        },
         criteria: vec![
             crit("latency_ms.p99 < 500", "< 500", 612.4567891, false),
             crit("errors.rate < 0.01", "< 0.01", 0.0023, true),
@@ -46,12 +49,16 @@ fn parses_back_with_the_names_intact() {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => {
                 let attr = |name: &str| {
-                    e.try_get_attribute(name).unwrap().map(|a| a.normalized_value(quick_xml::XmlVersion::default()).unwrap().into_owned())
+                    e.try_get_attribute(name).unwrap().map(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::default())
+                            .unwrap()
+                            .into_owned()
+                    })
                 };
                 match e.name().into_inner() {
-                    b"testsuite" => suite = attr("name").unwrap(),
-                    b"testcase" => cases.push(attr("name").unwrap()),
-                    b"failure" => failures.push(attr("message").unwrap()),
+                    "testsuite" => suite = attr("name").unwrap(),
+                    "testcase" => cases.push(attr("name").unwrap()),
+                    "failure" => failures.push(attr("message").unwrap()),
                     _ => {}
                 }
             }
@@ -59,9 +66,19 @@ fn parses_back_with_the_names_intact() {
         }
     }
     assert_eq!(suite, r#"peak <load> & "friends""#);
-    assert_eq!(cases, ["latency_ms.p99 < 500", "errors.rate < 0.01", "fraud.recall >= 0.9 </failure><x>"]);
+    assert_eq!(
+        cases,
+        [
+            "latency_ms.p99 < 500",
+            "errors.rate < 0.01",
+            "fraud.recall >= 0.9 </failure><x>"
+        ]
+    );
     assert_eq!(failures.len(), 2);
-    assert_eq!(failures[0], "latency_ms.p99 < 500: actual 612.456789 does not meet threshold < 500");
+    assert_eq!(
+        failures[0],
+        "latency_ms.p99 < 500: actual 612.456789 does not meet threshold < 500"
+    );
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn sel(css: &str) -> Selector {
 }
 
 fn text(doc: &Html, css: &str) -> String {
-    doc.select(&sel(css)).next().unwrap_or_else(|| panic!("{css} is missing")).text().collect::<String>()
+    doc.select(&sel(css))
+        .next()
+        .unwrap_or_else(|| panic!("{css} is missing"))
+        .text()
+        .collect::<String>()
 }
 
 fn blob(doc: &Html) -> Value {
@@ -29,7 +33,11 @@ fn blob(doc: &Html) -> Value {
 
 fn rows(doc: &Html, css: &str) -> Vec<Vec<String>> {
     doc.select(&sel(&format!("{css} tbody tr")))
-        .map(|tr| tr.select(&sel("td, th")).map(|c| c.text().collect::<String>()).collect())
+        .map(|tr| {
+            tr.select(&sel("td, th"))
+                .map(|c| c.text().collect::<String>())
+                .collect()
+        })
         .collect()
 }
 
@@ -57,27 +65,54 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
         assert_eq!(row[0], c.name);
         assert_eq!(row[1], c.threshold);
         let shown: f64 = row[2].parse().unwrap();
-        assert!((shown - c.actual).abs() <= c.actual.abs() * 1e-3 + 1e-9, "{} shown as {}", c.actual, row[2]);
+        assert!(
+            (shown - c.actual).abs() <= c.actual.abs() * 1e-3 + 1e-9,
+            "{} shown as {}",
+            c.actual,
+            row[2]
+        );
         assert_eq!(row[3], if c.passed { "pass" } else { "FAIL" });
     }
     // The fixture's faults push drops over its 500 limit: that criterion fails, so the run fails.
-    assert!(crit.iter().any(|r| r[0] == "load.dropped <= 500" && r[3] == "FAIL"));
+    assert!(
+        crit.iter()
+            .any(|r| r[0] == "load.dropped <= 500" && r[3] == "FAIL")
+    );
     assert_eq!(verdict, "FAIL");
 
     // Charts.
-    for id in ["chart-throughput", "chart-latency", "chart-hdr", "chart-errors", "chart-detection"] {
-        assert_eq!(doc.select(&sel(&format!("div.chart#{id}"))).count(), 1, "{id}");
+    for id in [
+        "chart-throughput",
+        "chart-latency",
+        "chart-hdr",
+        "chart-errors",
+        "chart-detection",
+    ] {
+        assert_eq!(
+            doc.select(&sel(&format!("div.chart#{id}"))).count(),
+            1,
+            "{id}"
+        );
     }
     let data = blob(&doc);
     let series = &data["series"];
     assert_eq!(series["t"].as_array().unwrap().len(), 600);
     assert_eq!(series["bucket"], 1);
     let i = 200; // in the hold phase
-    assert_eq!(series["achieved_tps"][i].as_f64().unwrap(), fx.intervals[i].achieved_tps);
-    assert_eq!(series["planned_tps"][i].as_f64().unwrap(), fx.intervals[i].planned_tps);
+    assert_eq!(
+        series["achieved_tps"][i].as_f64().unwrap(),
+        fx.intervals[i].achieved_tps
+    );
+    assert_eq!(
+        series["planned_tps"][i].as_f64().unwrap(),
+        fx.intervals[i].planned_tps
+    );
     let p99 = series["lat_p99"][i].as_f64().unwrap();
     assert!((p99 - fx.intervals[i].latency_ms.p99).abs() < 1e-3);
-    assert!(series["svc_p99"][i].as_f64().unwrap() < p99, "service time is below latency");
+    assert!(
+        series["svc_p99"][i].as_f64().unwrap() < p99,
+        "service time is below latency"
+    );
     // Errors by kind: 5xx only during the agent crash, 429 only during the throttle.
     let e5 = series["errors_per_s"]["http_5xx"].as_array().unwrap();
     let e429 = series["errors_per_s"]["http_429"].as_array().unwrap();
@@ -92,28 +127,56 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
     let faults = data["faults"].as_array().unwrap();
     assert_eq!(faults.len(), 2);
     assert_eq!(faults[0]["label"], "agent_crash (pattern_detector)");
-    assert_eq!((faults[0]["start_s"].as_f64(), faults[0]["end_s"].as_f64()), (Some(300.0), Some(330.0)));
+    assert_eq!(
+        (faults[0]["start_s"].as_f64(), faults[0]["end_s"].as_f64()),
+        (Some(300.0), Some(330.0))
+    );
     // HDR curve: x = 1/(1-q), increasing, last latency near the whole-run p99.9 and above.
-    let x: Vec<f64> = data["curve"]["x"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    let v: Vec<f64> = data["curve"]["v"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let x: Vec<f64> = data["curve"]["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let v: Vec<f64> = data["curve"]["v"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     assert!(x.len() > 20 && x.windows(2).all(|w| w[1] > w[0]) && x[0] >= 1.0);
     assert!(v.windows(2).all(|w| w[1] >= w[0]));
     let at_99 = v[x.iter().position(|x| *x >= 100.0).unwrap()];
-    assert!((at_99 - s.latency_ms.p99).abs() / s.latency_ms.p99 < 0.02, "curve {at_99} vs p99 {}", s.latency_ms.p99);
+    assert!(
+        (at_99 - s.latency_ms.p99).abs() / s.latency_ms.p99 < 0.02,
+        "curve {at_99} vs p99 {}",
+        s.latency_ms.p99
+    );
 
     // Heatmap: one row per fraud pattern, 30 columns, fault columns marked, low cells during the crash.
     let heat = rows(&doc, "#heatmap");
     assert_eq!(heat.len(), 5);
     assert!(heat.iter().all(|r| r.len() == 31));
-    assert_eq!(doc.select(&sel("#heatmap thead th.fault")).count(), 4, "300-330 s and 420-450 s");
+    assert_eq!(
+        doc.select(&sel("#heatmap thead th.fault")).count(),
+        4,
+        "300-330 s and 420-450 s"
+    );
     let card = heat.iter().find(|r| r[0] == "card_testing").unwrap();
     let col: usize = 1 + 300 / 20;
-    assert!(card[col].parse::<u32>().unwrap() < 60, "card testing is missed during the crash: {}", card[col]);
+    assert!(
+        card[col].parse::<u32>().unwrap() < 60,
+        "card testing is missed during the crash: {}",
+        card[col]
+    );
     assert!(card[1].parse::<u32>().unwrap() > 90);
 
     // Business figures and the declared cost model beside them.
     let cost = text(&doc, "#cost-per-txn");
-    assert!(cost.starts_with(&format!("{:.6}", s.business.cost_per_txn)[..7]), "{cost}");
+    assert!(
+        cost.starts_with(&format!("{:.6}", s.business.cost_per_txn)[..7]),
+        "{cost}"
+    );
     let model = rows(&doc, "#cost-model");
     assert_eq!(model[1], ["Infrastructure per transaction", "0.00002"]);
     assert_eq!(model[2], ["Per model call", "0.00025"]);
@@ -127,7 +190,11 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
 
     // Errors table and overview.
     let errs = rows(&doc, "#errors-by-kind");
-    assert!(errs.iter().any(|r| r[0] == "http_5xx" && r[1] == format_count(s.errors.by_kind[&ErrorKind::Http5xx])));
+    assert!(
+        errs.iter()
+            .any(|r| r[0] == "http_5xx"
+                && r[1] == format_count(s.errors.by_kind[&ErrorKind::Http5xx]))
+    );
     assert_eq!(text(&doc, "#kpi-dropped"), format_count(s.load.dropped));
     assert_eq!(rows(&doc, "#faults").len(), 2);
 
@@ -140,7 +207,7 @@ fn format_count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -162,13 +229,23 @@ fn nothing_points_to_the_network() {
     assert!(!html.contains("@import") && !html.contains("url(http"));
     // The only URL-like text is the target's address, printed as data in the header.
     let target = text(&doc, "#target");
-    assert_eq!(html.matches("http://").count(), target.matches("http://").count(), "URL outside the target cell");
+    assert_eq!(
+        html.matches("http://").count(),
+        target.matches("http://").count(),
+        "URL outside the target cell"
+    );
     assert!(!html.contains("https://"));
 }
 
 #[test]
 fn data_cannot_inject_markup_or_script() {
-    let mut fx = Fixture::generate(&FixtureSpec { duration_s: 120, ramp_up_s: 10, ramp_down_s: 10, faults: vec![], ..FixtureSpec::ten_minutes() });
+    let mut fx = Fixture::generate(&FixtureSpec {
+        duration_s: 120,
+        ramp_up_s: 10,
+        ramp_down_s: 10,
+        faults: vec![],
+        ..FixtureSpec::ten_minutes()
+    });
     let evil = r#"</script><script>alert(1)</script><!-- "quoted" & 'single'"#;
     fx.summary.scenario = evil.into();
     fx.summary.run_id = "<img src=x onerror=alert(2)>".into();
@@ -176,11 +253,18 @@ fn data_cannot_inject_markup_or_script() {
     fx.summary.agents[0].name = "<svg onload=alert(3)>".into();
     let html = report::render_html(&RunData::new(fx.summary.clone(), fx.intervals.clone()));
     let doc = Html::parse_document(&html);
-    assert_eq!(doc.select(&sel("script")).count(), 3, "blob, uPlot, report.js and nothing else");
+    assert_eq!(
+        doc.select(&sel("script")).count(),
+        3,
+        "blob, uPlot, report.js and nothing else"
+    );
     assert_eq!(doc.select(&sel("img, svg, #criteria b")).count(), 0);
     assert_eq!(text(&doc, "#scenario"), evil);
     assert_eq!(text(&doc, "#run-id"), "<img src=x onerror=alert(2)>");
-    assert_eq!(rows(&doc, "#criteria")[0][0], "</td></tr></table><b>boom</b>");
+    assert_eq!(
+        rows(&doc, "#criteria")[0][0],
+        "</td></tr></table><b>boom</b>"
+    );
     assert_eq!(blob(&doc)["scenario"], evil);
     assert!(html.contains("<title>fraudstress report: &lt;/script&gt;"));
 }
@@ -200,15 +284,30 @@ fn a_two_hour_run_is_downsampled_and_small_enough_to_mail() {
     assert_eq!(data["series"]["bucket"], 8);
     assert_eq!(t.last().unwrap().as_f64(), Some(7200.0));
     for key in ["achieved_tps", "lat_p99", "recall"] {
-        assert_eq!(data["series"][key].as_array().unwrap().len(), t.len(), "{key}");
+        assert_eq!(
+            data["series"][key].as_array().unwrap().len(),
+            t.len(),
+            "{key}"
+        );
     }
     // A bucket's p99 is the worst interval's, so the fault spikes survive downsampling.
-    let worst = fx.intervals.iter().map(|i| i.latency_ms.p99).fold(0.0, f64::max);
-    let shown = data["series"]["lat_p99"].as_array().unwrap().iter().filter_map(Value::as_f64).fold(0.0, f64::max);
+    let worst = fx
+        .intervals
+        .iter()
+        .map(|i| i.latency_ms.p99)
+        .fold(0.0, f64::max);
+    let shown = data["series"]["lat_p99"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .fold(0.0, f64::max);
     assert!((worst - shown).abs() < 1e-3);
     // A bucket's throughput is its completions over its time.
     let first8: u64 = fx.intervals[..8].iter().map(|i| i.completed).sum();
-    assert!((data["series"]["achieved_tps"][0].as_f64().unwrap() - first8 as f64 / 8.0).abs() <= 0.005);
+    assert!(
+        (data["series"]["achieved_tps"][0].as_f64().unwrap() - first8 as f64 / 8.0).abs() <= 0.005
+    );
     assert_eq!(data["faults"].as_array().unwrap().len(), 5);
     assert_eq!(rows(&doc, "#heatmap")[0].len(), 31);
 }
@@ -218,7 +317,12 @@ fn an_interrupted_run_still_renders_from_its_intervals() {
     let fx = ten_minutes();
     let dir = fx.write(
         "interrupted",
-        WriteOpts { summary: false, hgrm: false, intervals: Some(250), truncate_last_line: true },
+        WriteOpts {
+            summary: false,
+            hgrm: false,
+            intervals: Some(250),
+            truncate_last_line: true,
+        },
     );
     let written = write_all(&dir).unwrap();
     assert!(written.partial);
@@ -227,7 +331,10 @@ fn an_interrupted_run_still_renders_from_its_intervals() {
     assert!(text(&doc, "#partial").contains("summary.json is missing"));
     assert_eq!(text(&doc, "#end-reason"), "interrupted");
     let last = &fx.intervals[249];
-    assert_eq!(text(&doc, "#kpi-dropped"), format_count(last.cumulative.dropped));
+    assert_eq!(
+        text(&doc, "#kpi-dropped"),
+        format_count(last.cumulative.dropped)
+    );
     assert_eq!(text(&doc, "#duration"), "4m 10s");
     let data = blob(&doc);
     assert_eq!(data["series"]["t"].as_array().unwrap().len(), 250);
@@ -238,40 +345,82 @@ fn an_interrupted_run_still_renders_from_its_intervals() {
     assert!(junit.contains(r#"<testcase classname="fraudstress.interrupted" name="run""#));
     assert!(junit.contains("run did not pass (end reason: interrupted)"));
 
+    // Killed while writing a line, but the summary made it: figures from the summary, marked partial.
+    let dir = fx.write(
+        "truncated-with-summary",
+        WriteOpts {
+            truncate_last_line: true,
+            ..WriteOpts::default()
+        },
+    );
+    let data = RunData::load(&dir).unwrap();
+    assert!(data.partial.as_deref().unwrap().contains("incomplete line") && !data.summary_derived);
+    assert_eq!(data.intervals.len(), 600);
+    let doc = Html::parse_document(&report::render_html(&data));
+    assert_eq!(text(&doc, "#verdict"), "INTERRUPTED / PARTIAL");
+    assert_eq!(text(&doc, "#criteria-verdict"), "FAIL");
+    assert_eq!(text(&doc, "#seed"), "42");
+
     // Interrupted during the crash: the fault window comes from the events and runs to the last tick.
-    let dir = fx.write("interrupted-in-fault", WriteOpts { summary: false, intervals: Some(315), ..WriteOpts::default() });
+    let dir = fx.write(
+        "interrupted-in-fault",
+        WriteOpts {
+            summary: false,
+            intervals: Some(315),
+            ..WriteOpts::default()
+        },
+    );
     let data = RunData::load(&dir).unwrap();
     let faults = data.fault_windows();
     assert_eq!(faults.len(), 1);
     assert_eq!((faults[0].start_s, faults[0].end_s), (300.0, 315.0));
-    assert_eq!(data.summary.resilience.faults[0].max_level, models::DegradationLevel::Severe);
-    assert!(data.curve.is_empty() || !data.curve.is_empty());
+    assert_eq!(
+        data.summary.resilience.faults[0].max_level,
+        models::DegradationLevel::Severe
+    );
 }
 
 #[test]
 fn bad_folders_give_clear_errors() {
-    let missing = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixtures/does-not-exist");
+    let missing =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixtures/does-not-exist");
     let err = RunData::load(&missing).unwrap_err().to_string();
-    assert!(err.contains("no results found") && err.contains("does-not-exist"), "{err}");
+    assert!(
+        err.contains("no results found") && err.contains("does-not-exist"),
+        "{err}"
+    );
 
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixtures/garbage");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("intervals.jsonl"), "hello\nworld\n").unwrap();
     let err = RunData::load(&dir).unwrap_err().to_string();
-    assert!(err.contains("intervals.jsonl: line 1: not a valid record"), "{err}");
+    assert!(
+        err.contains("intervals.jsonl: line 1: not a valid record"),
+        "{err}"
+    );
 
     std::fs::remove_file(dir.join("intervals.jsonl")).unwrap();
     std::fs::write(dir.join("summary.json"), "{\"run_id\": 3}").unwrap();
     let err = RunData::load(&dir).unwrap_err().to_string();
-    assert!(err.contains("summary.json: not a valid run summary"), "{err}");
+    assert!(
+        err.contains("summary.json: not a valid run summary"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_curve_falls_back_to_the_encoded_histogram() {
     let fx = ten_minutes();
     let with_hgrm = RunData::load(&fx.write("curve-hgrm", WriteOpts::default())).unwrap();
-    let without = RunData::load(&fx.write("curve-encoded", WriteOpts { hgrm: false, ..WriteOpts::default() })).unwrap();
+    let without = RunData::load(&fx.write(
+        "curve-encoded",
+        WriteOpts {
+            hgrm: false,
+            ..WriteOpts::default()
+        },
+    ))
+    .unwrap();
     assert!(!with_hgrm.curve.is_empty());
     assert_eq!(with_hgrm.curve.len(), without.curve.len());
     for (a, b) in with_hgrm.curve.iter().zip(&without.curve) {

@@ -4,15 +4,15 @@
 use crate::currency::usd_to_minor;
 use crate::factory::TransactionFactory;
 use crate::geo::{COUNTRIES, country_index};
-use crate::plan::{BLOCK, legit_customer, legit_may_use};
+use crate::plan::{BLOCK, BlockPlan, Slot, legit_customer, legit_may_use};
 use crate::rng::SplitMix64;
 use models::{CountryCode, EdgeKind, Timestamp, Transaction, TxnId};
 use rand_distr::Distribution;
 
 /// The largest amount generated: twelve digits of minor units, the width of the ISO 8583 amount field.
 pub const MAX_AMOUNT_MINOR: u64 = 999_999_999_999;
-/// Replayed ids point at most this far back.
-pub const REPLAY_MAX_DISTANCE: u64 = 1000;
+/// Replayed ids point at most this far back (they stay inside the block, whose plan is at hand).
+pub const REPLAY_MAX_DISTANCE: u64 = BLOCK as u64 - 1;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -67,10 +67,27 @@ impl TransactionFactory {
         k: u64,
         ts: Timestamp,
         kind: EdgeKind,
+        plan: &BlockPlan,
         rng: &mut SplitMix64,
     ) -> (Transaction, EdgeKind) {
-        // Transaction 0 has nothing before it to replay.
-        let kind = if kind == EdgeKind::ReplayedId && k == 0 { EdgeKind::MissingOptionalFields } else { kind };
+        // A replay re-sends the id of an earlier index of the block that carried its own id (not a
+        // replay itself). The first index of a block has nothing before it: it drops its optional
+        // fields instead.
+        let offset = (k % BLOCK as u64) as usize;
+        let replay_of = if kind == EdgeKind::ReplayedId && offset > 0 {
+            let pick = rng.index(offset);
+            (0..=pick)
+                .rev()
+                .find(|&j| plan.slots[j] != Slot::Edge(EdgeKind::ReplayedId) || j == 0)
+                .map(|j| k - (offset - j) as u64)
+        } else {
+            None
+        };
+        let kind = if kind == EdgeKind::ReplayedId && replay_of.is_none() {
+            EdgeKind::MissingOptionalFields
+        } else {
+            kind
+        };
         let block = k / BLOCK as u64;
         let wanted_country = match kind {
             EdgeKind::ZeroDecimalCurrency => country_index(CountryCode::new("JP")),
@@ -113,7 +130,7 @@ impl TransactionFactory {
                 txn.merchant_name = std::borrow::Cow::Borrowed(name);
                 txn.mcc = mcc;
             }
-            EdgeKind::ReplayedId => txn.id = TxnId(k - 1 - rng.below(k.min(REPLAY_MAX_DISTANCE))),
+            EdgeKind::ReplayedId => txn.id = TxnId(replay_of.unwrap_or(k)),
             EdgeKind::DayBoundary => txn.timestamp = start_of_day(ts),
             EdgeKind::MonthBoundary => txn.timestamp = start_of_month(ts),
         }

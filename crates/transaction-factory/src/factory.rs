@@ -17,6 +17,8 @@ const LEGIT_SIGMA: f64 = 0.6;
 /// Legitimate amounts are capped at this multiple of the customer's median.
 const LEGIT_MAX_FACTOR: f64 = 50.0;
 const LEGIT_CHANNELS: [Channel; 4] = [Channel::CardPresent, Channel::Contactless, Channel::Ecommerce, Channel::Mobile];
+/// How many transactions ahead the iterator loads customers (a power of two dividing [`BLOCK`]).
+const WARM_AHEAD: u64 = 16;
 const LEGIT_CHANNEL_WEIGHTS: [u32; 4] = [30, 35, 22, 13];
 
 /// Builds the stream: transaction `k` and its label, the same in every process for the same seed and
@@ -67,7 +69,7 @@ impl TransactionFactory {
     pub fn at(&self, k: u64) -> (Transaction, GroundTruth) {
         let mut plan = BlockPlan::empty();
         plan.fill(self.seed, k / BLOCK as u64, &self.config.mix, u64::from(self.config.customers));
-        self.make(k, plan.slots[(k % BLOCK as u64) as usize])
+        self.make(k, &plan)
     }
 
     /// The stream from transaction 0 (endless; use `take`).
@@ -105,7 +107,31 @@ impl TransactionFactory {
         self.catalogue.info(id)
     }
 
-    pub(crate) fn make(&self, k: u64, slot: Slot) -> (Transaction, GroundTruth) {
+    /// Loads the customers of the next few transactions together, so their cache misses overlap
+    /// instead of stalling each transaction in turn (the population is larger than the L2 cache).
+    fn warm_customers(&self, k: u64, plan: &BlockPlan) {
+        let end = (k | (WARM_AHEAD - 1)).min(k | (BLOCK as u64 - 1));
+        let mut acc = 0u64;
+        for j in k..=end {
+            let c = match plan.slots[(j % BLOCK as u64) as usize] {
+                Slot::Legit => {
+                    // The same first draws as `make`, so this is the customer `make` will use.
+                    let mut rng = SplitMix64::for_index(self.seed, Domain::Txn, j);
+                    legit_customer(j / BLOCK as u64, u64::from(self.config.customers), &mut rng)
+                }
+                Slot::Anchor(episode) | Slot::Fraud { episode, .. } => u64::from(episode.customer),
+                Slot::Edge(_) => continue,
+            };
+            if let Some(customer) = self.population.customers.get(c as usize) {
+                acc ^= customer.median_amount_minor();
+            }
+        }
+        std::hint::black_box(acc);
+    }
+
+    /// Transaction `k` from its block's plan.
+    pub(crate) fn make(&self, k: u64, plan: &BlockPlan) -> (Transaction, GroundTruth) {
+        let slot = plan.slots[(k % BLOCK as u64) as usize];
         let mut rng = SplitMix64::for_index(self.seed, Domain::Txn, k);
         let ts = self.timestamp_of(k);
         match slot {
@@ -125,7 +151,7 @@ impl TransactionFactory {
                 (txn, GroundTruth::Fraud { pattern: episode.pattern })
             }
             Slot::Edge(kind) => {
-                let (txn, kind) = self.edge_txn(k, ts, kind, &mut rng);
+                let (txn, kind) = self.edge_txn(k, ts, kind, plan, &mut rng);
                 (txn, GroundTruth::Edge { pattern: kind })
             }
         }
@@ -223,8 +249,11 @@ impl Iterator for Iter<'_> {
             let f = self.factory;
             self.plan.fill(f.seed, block, &f.config.mix, u64::from(f.config.customers));
         }
+        if k % WARM_AHEAD == 0 {
+            self.factory.warm_customers(k, &self.plan);
+        }
         self.next = k.checked_add(1);
-        Some(self.factory.make(k, self.plan.slots[(k % BLOCK as u64) as usize]))
+        Some(self.factory.make(k, &self.plan))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

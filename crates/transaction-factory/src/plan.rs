@@ -166,38 +166,50 @@ pub(crate) fn layout(seed: u64, block: u64, mix: &MixSpec, customers: u64) -> La
 }
 
 /// Everything at the indices of one block.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct BlockPlan {
     pub block: u64,
     pub slots: [Slot; BLOCK],
+    /// This block's own layout, kept so that the next block (the iterator's usual step) reuses it.
+    own: Layout,
 }
 
 impl BlockPlan {
     pub(crate) fn empty() -> Self {
-        Self { block: u64::MAX, slots: [Slot::Legit; BLOCK] }
+        Self {
+            block: u64::MAX,
+            slots: [Slot::Legit; BLOCK],
+            own: Layout { placed: [(0, Slot::Legit); BLOCK], count: 0, n_edge: 0 },
+        }
     }
 
     /// Rebuilds this plan for `block`.
     pub(crate) fn fill(&mut self, seed: u64, block: u64, mix: &MixSpec, customers: u64) {
+        let follows = block > 0 && self.block == block - 1;
+        let own = layout(seed, block, mix, customers);
+        let prev = if follows {
+            Some(std::mem::replace(&mut self.own, own))
+        } else {
+            self.own = own;
+            (block > 0).then(|| layout(seed, block - 1, mix, customers))
+        };
         self.block = block;
         self.slots = [Slot::Legit; BLOCK];
-        if block > 0 {
-            let prev = layout(seed, block - 1, mix, customers);
+        if let Some(prev) = prev {
             for &(pos, slot) in &prev.placed[..prev.count] {
                 if let Some(rel) = (pos as usize).checked_sub(BLOCK) {
                     self.slots[rel] = slot;
                 }
             }
         }
-        let own = layout(seed, block, mix, customers);
-        for &(pos, slot) in &own.placed[..own.count] {
+        for &(pos, slot) in &self.own.placed[..self.own.count] {
             if (pos as usize) < BLOCK {
                 self.slots[pos as usize] = slot;
             }
         }
         let free = self.slots.iter().filter(|s| **s == Slot::Legit).count();
         let mut rng = SplitMix64::for_index(seed, Domain::Plan, block);
-        for _ in 0..own.n_edge.min(free) {
+        for _ in 0..self.own.n_edge.min(free) {
             let start = rng.index(BLOCK);
             let kind = EdgeKind::ALL[rng.index(EdgeKind::ALL.len())];
             if let Some(pos) = (start..BLOCK).chain(0..start).find(|&x| self.slots[x] == Slot::Legit) {
@@ -222,6 +234,18 @@ mod tests {
             for &(pos, _) in &own.placed[..own.count] {
                 assert!(!spill.contains(&(pos as usize)), "block {b}: slot {pos} used twice");
             }
+        }
+    }
+
+    #[test]
+    fn a_plan_reached_step_by_step_equals_one_built_directly() {
+        let mix = MixSpec::default();
+        let mut stepping = BlockPlan::empty();
+        for b in 0..30 {
+            stepping.fill(5, b, &mix, 50_000);
+            let mut direct = BlockPlan::empty();
+            direct.fill(5, b, &mix, 50_000);
+            assert_eq!(stepping.slots, direct.slots, "block {b}");
         }
     }
 

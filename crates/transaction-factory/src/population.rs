@@ -120,12 +120,16 @@ pub(crate) fn owner_of(card: CardId) -> CustomerId {
     CustomerId(card.0 / 2)
 }
 
-/// All customers plus per-country lists and the per-country merchant popularity laws.
+/// Size of each country's pool of popular-merchant draws.
+const POPULAR_POOL: usize = 1024;
+
+/// All customers plus per-country lists and, per country, a pool of merchants drawn from the Zipf
+/// popularity law at construction (so the hot path picks one without evaluating `powf`).
 #[derive(Debug, Clone)]
 pub(crate) struct Population {
     pub customers: Vec<Customer>,
     pub by_country: Vec<Vec<u32>>,
-    pub merchant_zipf: Vec<Zipf<f64>>,
+    popular: Vec<Vec<MerchantId>>,
 }
 
 impl Population {
@@ -185,7 +189,21 @@ impl Population {
                 usual_merchants,
             });
         }
-        Self { customers, by_country, merchant_zipf }
+        let popular = catalogue
+            .ranges
+            .iter()
+            .enumerate()
+            .map(|(ci, &(start, len))| {
+                let mut rng = SplitMix64::for_index(seed, Domain::Population, u64::MAX - ci as u64);
+                (0..POPULAR_POOL)
+                    .map(|_| {
+                        let rank = merchant_zipf.get(ci).map_or(1.0, |z| z.sample(&mut rng));
+                        MerchantId(start + (rank as u64).saturating_sub(1).min(len - 1))
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { customers, by_country, popular }
     }
 
     /// A popular merchant of the given country (Zipf over its range).
@@ -195,9 +213,10 @@ impl Population {
         country_index: usize,
         rng: &mut SplitMix64,
     ) -> MerchantId {
-        let (start, len) = catalogue.ranges[country_index];
-        let rank = self.merchant_zipf.get(country_index).map_or(1.0, |z| z.sample(rng));
-        MerchantId(start + (rank as u64).saturating_sub(1).min(len - 1))
+        match self.popular.get(country_index) {
+            Some(pool) if !pool.is_empty() => pool[rng.index(pool.len())],
+            _ => any_merchant(catalogue, country_index, rng),
+        }
     }
 }
 

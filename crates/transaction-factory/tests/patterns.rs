@@ -119,7 +119,7 @@ fn amounts_have_each_currencys_scale() {
         }
     }
     assert!(medians.len() >= 10, "{} currencies", medians.len());
-    let median = |c| {
+    let mut median = |c| {
         let v: &mut Vec<f64> = medians.get_mut(&c).unwrap();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]

@@ -1,8 +1,16 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`;
 //! an `Err` is reported as a usage or configuration error (exit code 2).
 
+// The `--cloudwatch`/`--xray` options, wired into `run` later.
+#[cfg(feature = "aws")]
+#[allow(dead_code)]
+pub mod aws;
 pub mod generate;
 pub mod profile;
+pub mod report;
+pub mod compare;
+pub mod run;
+pub mod scenarios;
 
 /// Criteria failed.
 #[allow(dead_code)]

@@ -68,7 +68,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn parse_step(text: &str) -> Result<Duration, String> {
     let step = duration_serde::parse(text)?;
     if step < Duration::from_millis(1) {
-        return Err(format!("step {text:?} is too small; give at least 1ms, for example \"1s\""));
+        return Err(format!(
+            "step {text:?} is too small; give at least 1ms, for example \"1s\""
+        ));
     }
     Ok(step)
 }
@@ -112,9 +114,10 @@ fn scenario_profile(path: &Path) -> anyhow::Result<Profile> {
             path.display()
         );
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading scenario file {}", path.display()))?;
-    let spec: ScenarioSpec =
-        toml::from_str(&text).with_context(|| format!("scenario file {} is not a valid scenario", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading scenario file {}", path.display()))?;
+    let spec: ScenarioSpec = toml::from_str(&text)
+        .with_context(|| format!("scenario file {} is not a valid scenario", path.display()))?;
     Profile::new(&spec.load).with_context(|| format!("scenario file {}", path.display()))
 }
 
@@ -127,7 +130,10 @@ fn plan(profile: &Profile, step: Duration) -> Vec<Row> {
         let next = (t + step).min(end);
         let width = (next - t).as_secs_f64();
         let tps = profile.integral(t, next) / width;
-        rows.push(Row { t_s: t.as_secs_f64(), tps: (tps * 1000.0).round() / 1000.0 });
+        rows.push(Row {
+            t_s: t.as_secs_f64(),
+            tps: (tps * 1000.0).round() / 1000.0,
+        });
         t = next;
     }
     rows
@@ -156,11 +162,20 @@ mod tests {
 
     #[test]
     fn rows_are_mean_rates_per_step() {
-        let rows = plan(&shape("ramp:0..10@10s,sustained:5@2500ms"), Duration::from_secs(1));
+        let rows = plan(
+            &shape("ramp:0..10@10s,sustained:5@2500ms"),
+            Duration::from_secs(1),
+        );
         assert_eq!(rows.len(), 13);
         assert_eq!(rows[0], Row { t_s: 0.0, tps: 0.5 });
         assert_eq!(rows[9], Row { t_s: 9.0, tps: 9.5 });
-        assert_eq!(rows[12], Row { t_s: 12.0, tps: 5.0 });
+        assert_eq!(
+            rows[12],
+            Row {
+                t_s: 12.0,
+                tps: 5.0
+            }
+        );
     }
 
     #[test]
@@ -180,12 +195,20 @@ mod tests {
         let mut json = Vec::new();
         write_json(&mut json, &rows).unwrap();
         let back: serde_json::Value = serde_json::from_slice(&json).unwrap();
-        assert_eq!(back, serde_json::json!([{"t_s": 0.0, "tps": 5.0}, {"t_s": 1.5, "tps": 5.0}]));
+        assert_eq!(
+            back,
+            serde_json::json!([{"t_s": 0.0, "tps": 5.0}, {"t_s": 1.5, "tps": 5.0}])
+        );
     }
 
     #[test]
     fn missing_scenario_file_says_what_to_do() {
-        let err = scenario_profile(Path::new("peak-load")).unwrap_err().to_string();
-        assert!(err.contains("not available yet") && err.contains("TOML"), "{err}");
+        let err = scenario_profile(Path::new("peak-load"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not available yet") && err.contains("TOML"),
+            "{err}"
+        );
     }
 }

@@ -69,12 +69,17 @@ pub enum ProxyError {
     )]
     Scheme { url: String },
     #[error("proxy: could not listen on {addr}: {source}; pick another address or port 0")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Counts of what the proxy did, since it started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProxyStats {
+    /// Client connections accepted (fewer than requests when keep-alive works).
+    pub connections: u64,
     pub requests: u64,
     /// Passed to the upstream (possibly delayed or throttled).
     pub forwarded: u64,
@@ -92,6 +97,7 @@ pub struct ProxyStats {
 
 #[derive(Debug, Default)]
 struct Counters {
+    connections: AtomicU64,
     requests: AtomicU64,
     forwarded: AtomicU64,
     injected_status: AtomicU64,
@@ -157,17 +163,31 @@ impl FaultProxy {
     /// Binds the listener and starts serving. Must be called inside a tokio runtime.
     pub async fn start(config: ProxyConfig) -> Result<Self, ProxyError> {
         targets::check_loopback(&config.upstream, config.allow_remote)?;
-        let uri: Uri = config.upstream.parse().map_err(|_| ProxyError::Scheme { url: config.upstream.clone() })?;
-        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned()) else {
-            return Err(ProxyError::Scheme { url: config.upstream });
+        let uri: Uri = config.upstream.parse().map_err(|_| ProxyError::Scheme {
+            url: config.upstream.clone(),
+        })?;
+        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
+        else {
+            return Err(ProxyError::Scheme {
+                url: config.upstream,
+            });
         };
         if scheme.as_str() != "http" {
-            return Err(ProxyError::Scheme { url: config.upstream });
+            return Err(ProxyError::Scheme {
+                url: config.upstream,
+            });
         }
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ProxyError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| ProxyError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ProxyError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
+            addr: config.listen,
+            source,
+        })?;
 
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -183,7 +203,12 @@ impl FaultProxy {
             shutdown: shutdown_rx,
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone(), config.shutdown_grace));
-        Ok(Self { addr, injector: ProxyInjector { shared }, shutdown_tx, accept: Some(accept) })
+        Ok(Self {
+            addr,
+            injector: ProxyInjector { shared },
+            shutdown_tx,
+            accept: Some(accept),
+        })
     }
 
     /// The address the proxy listens on.
@@ -199,7 +224,9 @@ impl FaultProxy {
     /// `target_url` with its scheme and authority replaced by the proxy's, keeping path and query:
     /// `http://127.0.0.1:8080/v1/score` becomes `http://127.0.0.1:PORT/v1/score`.
     pub fn proxied_url(&self, target_url: &str) -> Result<String, ProxyError> {
-        let uri: Uri = target_url.parse().map_err(|_| ProxyError::Scheme { url: target_url.to_owned() })?;
+        let uri: Uri = target_url.parse().map_err(|_| ProxyError::Scheme {
+            url: target_url.to_owned(),
+        })?;
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         Ok(format!("{}{path}", self.url()))
     }
@@ -235,6 +262,7 @@ impl ProxyInjector {
         let c = &self.shared.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         ProxyStats {
+            connections: get(&c.connections),
             requests: get(&c.requests),
             forwarded: get(&c.forwarded),
             injected_status: get(&c.injected_status),
@@ -263,7 +291,10 @@ impl Injector for ProxyInjector {
 
     async fn clear(&self, id: FaultId) -> Result<(), InjectError> {
         if !self.shared.rules.remove(id) {
-            return Err(InjectError::UnknownFault { injector: "proxy", id });
+            return Err(InjectError::UnknownFault {
+                injector: "proxy",
+                id,
+            });
         }
         self.shared.changed.send_modify(|v| *v += 1);
         Ok(())
@@ -313,6 +344,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, grace: Duration
                     continue;
                 };
                 let _ = tcp.set_nodelay(true);
+                bump(&shared.counters.connections);
                 conns.spawn(serve_connection(tcp, shared.clone(), grace));
             }
         }
@@ -335,7 +367,9 @@ async fn serve_connection(tcp: tokio::net::TcpStream, shared: Arc<Shared>, grace
     let io = TokioIo::new(ResettableStream::new(tcp, reset.clone()));
     let svc_shared = shared.clone();
     let svc = service_fn(move |req| handle(svc_shared.clone(), reset.clone(), req));
-    let conn = http1::Builder::new().keep_alive(true).serve_connection(io, svc);
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, svc);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
@@ -375,10 +409,18 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
-    let mut resp = Response::new(Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed_unsync());
+    let mut resp = Response::new(
+        Full::new(Bytes::from(text))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
     *resp.status_mut() = status;
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    resp.headers_mut().insert("x-fraudstress-fault", HeaderValue::from_static("injected"));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert("x-fraudstress-fault", HeaderValue::from_static("injected"));
     resp
 }
 
@@ -424,7 +466,10 @@ async fn handle(
             bump(&c.injected_status);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let names: Vec<&str> = plan.faults.iter().map(|k: &FaultKind| k.as_str()).collect();
-            return Ok(text_response(status, format!("injected fault: {}\n", names.join(", "))));
+            return Ok(text_response(
+                status,
+                format!("injected fault: {}\n", names.join(", ")),
+            ));
         }
         None => {}
     }
@@ -432,19 +477,36 @@ async fn handle(
     let (mut parts, body) = req.into_parts();
     let (scheme, authority) = &shared.upstream;
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = match Uri::builder().scheme(scheme.clone()).authority(authority.clone()).path_and_query(path).build() {
+    parts.uri = match Uri::builder()
+        .scheme(scheme.clone())
+        .authority(authority.clone())
+        .path_and_query(path)
+        .build()
+    {
         Ok(uri) => uri,
-        Err(e) => return Ok(text_response(StatusCode::BAD_REQUEST, format!("proxy: bad request path: {e}\n"))),
+        Err(e) => {
+            return Ok(text_response(
+                StatusCode::BAD_REQUEST,
+                format!("proxy: bad request path: {e}\n"),
+            ));
+        }
     };
     strip_hop_by_hop(&mut parts.headers);
     // The client sets Host from the upstream URI, as a reverse proxy should.
     parts.headers.remove(hyper::header::HOST);
     bump(&c.forwarded);
-    let resp = match shared.client.request(Request::from_parts(parts, body)).await {
+    let resp = match shared
+        .client
+        .request(Request::from_parts(parts, body))
+        .await
+    {
         Ok(resp) => resp,
         Err(e) => {
             bump(&c.upstream_errors);
-            return Ok(text_response(StatusCode::BAD_GATEWAY, format!("proxy: upstream {authority} failed: {e}\n")));
+            return Ok(text_response(
+                StatusCode::BAD_GATEWAY,
+                format!("proxy: upstream {authority} failed: {e}\n"),
+            ));
         }
     };
     if !plan.delay_headers.is_zero() {

@@ -44,12 +44,17 @@ struct Bucket {
 
 impl Bucket {
     fn new(rate: f64) -> Self {
-        Self { rate, tokens: rate.max(1.0), at: Instant::now() }
+        Self {
+            rate,
+            tokens: rate.max(1.0),
+            at: Instant::now(),
+        }
     }
 
     fn take(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.rate.max(1.0));
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate)
+            .min(self.rate.max(1.0));
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -93,7 +98,9 @@ fn delay(spec: &FaultSpec, rng: &mut SmallRng) -> Duration {
 
 impl RuleSet {
     pub fn new(seed: u64) -> Self {
-        Self { rules: Mutex::new((Vec::new(), SmallRng::seed_from_u64(seed))) }
+        Self {
+            rules: Mutex::new((Vec::new(), SmallRng::seed_from_u64(seed))),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Rule>, SmallRng)> {
@@ -102,7 +109,8 @@ impl RuleSet {
     }
 
     pub fn add(&self, id: FaultId, spec: FaultSpec) {
-        let bucket = (spec.kind == FaultKind::ModelRateLimit).then(|| Bucket::new(catalogue::effective_rate_limit(&spec)));
+        let bucket = (spec.kind == FaultKind::ModelRateLimit)
+            .then(|| Bucket::new(catalogue::effective_rate_limit(&spec)));
         self.lock().0.push(Rule { id, spec, bucket });
     }
 
@@ -118,7 +126,14 @@ impl RuleSet {
     }
 
     pub fn active(&self) -> Vec<ActiveFault> {
-        self.lock().0.iter().map(|r| ActiveFault { id: r.id, spec: r.spec.clone() }).collect()
+        self.lock()
+            .0
+            .iter()
+            .map(|r| ActiveFault {
+                id: r.id,
+                spec: r.spec.clone(),
+            })
+            .collect()
     }
 
     /// Rolls each matching fault's probability and adds up the effects for a request to `path`.

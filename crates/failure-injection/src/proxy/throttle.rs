@@ -48,7 +48,10 @@ where
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.get_mut();
         loop {
             if let Some(n) = this.waiting {
@@ -60,7 +63,8 @@ where
             if !this.pending.is_empty() {
                 let n = this.pending.len().min(this.chunk);
                 let start = *this.start.get_or_insert_with(Instant::now);
-                let due = start + Duration::from_secs_f64((this.sent + n as u64) as f64 / this.bps as f64);
+                let due = start
+                    + Duration::from_secs_f64((this.sent + n as u64) as f64 / this.bps as f64);
                 this.sleep.as_mut().reset(due);
                 this.waiting = Some(n);
                 continue;

@@ -46,8 +46,18 @@ impl FixtureSpec {
             ramp_up_s: 60,
             ramp_down_s: 60,
             faults: vec![
-                Fault { kind: FaultKind::AgentCrash, stage: Some("pattern_detector"), start_s: 300.0, end_s: 330.0 },
-                Fault { kind: FaultKind::DbThrottle, stage: None, start_s: 420.0, end_s: 450.0 },
+                Fault {
+                    kind: FaultKind::AgentCrash,
+                    stage: Some("pattern_detector"),
+                    start_s: 300.0,
+                    end_s: 330.0,
+                },
+                Fault {
+                    kind: FaultKind::DbThrottle,
+                    stage: None,
+                    start_s: 420.0,
+                    end_s: 450.0,
+                },
             ],
             latency_factor: 1.0,
             recall_factor: 1.0,
@@ -58,13 +68,28 @@ impl FixtureSpec {
     pub fn two_hours() -> Self {
         let faults = (1..6)
             .map(|i| Fault {
-                kind: if i % 2 == 0 { FaultKind::DbThrottle } else { FaultKind::AgentCrash },
-                stage: if i % 2 == 0 { None } else { Some("pattern_detector") },
+                kind: if i % 2 == 0 {
+                    FaultKind::DbThrottle
+                } else {
+                    FaultKind::AgentCrash
+                },
+                stage: if i % 2 == 0 {
+                    None
+                } else {
+                    Some("pattern_detector")
+                },
                 start_s: i as f64 * 1200.0,
                 end_s: i as f64 * 1200.0 + 60.0,
             })
             .collect();
-        Self { scenario: "soak".into(), duration_s: 7200, ramp_up_s: 300, ramp_down_s: 300, faults, ..Self::ten_minutes() }
+        Self {
+            scenario: "soak".into(),
+            duration_s: 7200,
+            ramp_up_s: 300,
+            ramp_down_s: 300,
+            faults,
+            ..Self::ten_minutes()
+        }
     }
 }
 
@@ -98,7 +123,11 @@ const Z: [(f64, f64); 17] = [
 const SIGMA: f64 = 0.55;
 
 fn z_at(q: f64) -> f64 {
-    let i = Z.iter().position(|(zq, _)| *zq >= q).unwrap_or(Z.len() - 1).max(1);
+    let i = Z
+        .iter()
+        .position(|(zq, _)| *zq >= q)
+        .unwrap_or(Z.len() - 1)
+        .max(1);
     let ((q0, z0), (q1, z1)) = (Z[i - 1], Z[i]);
     z0 + (z1 - z0) * (q - q0) / (q1 - q0)
 }
@@ -163,8 +192,12 @@ const PATTERNS: [(&str, f64, f64); 5] = [
     ("impossible_travel", 0.15, 0.90),
     ("high_value_anomaly", 0.10, 0.97),
 ];
-const AGENTS: [(&str, f64); 4] =
-    [("transaction_analyzer", 1.8), ("pattern_detector", 3.5), ("risk_assessor", 2.6), ("decision_maker", 0.9)];
+const AGENTS: [(&str, f64); 4] = [
+    ("transaction_analyzer", 1.8),
+    ("pattern_detector", 3.5),
+    ("risk_assessor", 2.6),
+    ("decision_maker", 0.9),
+];
 
 fn label(f: &Fault) -> String {
     match f.stage {
@@ -182,34 +215,59 @@ impl Fixture {
         let mut intervals = Vec::with_capacity(spec.duration_s as usize);
         let mut events = vec![RunEvent {
             t_s: 0.0,
-            kind: EventKind::StateChanged { from: RunState::Initializing, to: RunState::RampingUp },
+            kind: EventKind::StateChanged {
+                from: RunState::Initializing,
+                to: RunState::RampingUp,
+            },
         }];
         let refresh = (spec.duration_s as usize / 600).max(1);
         let dur = spec.duration_s as f64;
         for i in 0..spec.duration_s {
             let (t0, t1) = (i as f64, i as f64 + 1.0);
             let (phase, planned) = if t1 <= spec.ramp_up_s as f64 {
-                ("ramp-up", spec.peak_tps * (0.1 + 0.9 * t1 / spec.ramp_up_s as f64))
+                (
+                    "ramp-up",
+                    spec.peak_tps * (0.1 + 0.9 * t1 / spec.ramp_up_s as f64),
+                )
             } else if t1 > dur - spec.ramp_down_s as f64 {
-                ("ramp-down", spec.peak_tps * (1.0 - 0.7 * (t1 - (dur - spec.ramp_down_s as f64)) / spec.ramp_down_s as f64))
+                (
+                    "ramp-down",
+                    spec.peak_tps
+                        * (1.0
+                            - 0.7 * (t1 - (dur - spec.ramp_down_s as f64))
+                                / spec.ramp_down_s as f64),
+                )
             } else {
                 ("hold", spec.peak_tps)
             };
             if t0 == spec.ramp_up_s as f64 || (t0 == dur - spec.ramp_down_s as f64 && i > 0) {
-                events.push(RunEvent { t_s: t0, kind: EventKind::PhaseStarted { name: phase.into() } });
+                events.push(RunEvent {
+                    t_s: t0,
+                    kind: EventKind::PhaseStarted { name: phase.into() },
+                });
             }
-            let active: Vec<&Fault> = spec.faults.iter().filter(|f| f.start_s < t1 && f.end_s > t0).collect();
+            let active: Vec<&Fault> = spec
+                .faults
+                .iter()
+                .filter(|f| f.start_s < t1 && f.end_s > t0)
+                .collect();
             for f in &spec.faults {
                 if f.start_s >= t0 && f.start_s < t1 {
                     events.push(RunEvent {
                         t_s: f.start_s,
-                        kind: EventKind::FaultStarted { fault: f.kind, stage: f.stage.map(str::to_owned) },
+                        kind: EventKind::FaultStarted {
+                            fault: f.kind,
+                            stage: f.stage.map(str::to_owned),
+                        },
                     });
                 }
                 if f.end_s >= t0 && f.end_s < t1 {
                     events.push(RunEvent {
                         t_s: f.end_s,
-                        kind: EventKind::FaultEnded { fault: f.kind, stage: f.stage.map(str::to_owned) },
+                        kind: EventKind::FaultEnded {
+                            fault: f.kind,
+                            stage: f.stage.map(str::to_owned),
+                        },
                     });
                 }
             }
@@ -217,7 +275,11 @@ impl Fixture {
             let throttle = active.iter().any(|f| f.kind == FaultKind::DbThrottle);
 
             let scheduled = (planned * rng.jitter(0.02)).round() as u64;
-            let dropped = if crash { (scheduled as f64 * 0.03 * rng.jitter(0.3)) as u64 } else { 0 };
+            let dropped = if crash {
+                (scheduled as f64 * 0.03 * rng.jitter(0.3)) as u64
+            } else {
+                0
+            };
             let sent = scheduled - dropped;
             let completed = sent;
             let mut errors = BTreeMap::new();
@@ -238,12 +300,26 @@ impl Fixture {
             if dropped > 0 {
                 errors.insert(ErrorKind::Dropped, dropped);
             }
-            let err_total: u64 = errors.iter().filter(|(k, _)| **k != ErrorKind::Dropped).map(|(_, v)| v).sum();
+            let err_total: u64 = errors
+                .iter()
+                .filter(|(k, _)| **k != ErrorKind::Dropped)
+                .map(|(_, v)| v)
+                .sum();
             let ok = completed - err_total;
 
             let load = planned / spec.peak_tps;
-            let fault_factor = if crash { 2.6 } else if throttle { 1.7 } else { 1.0 };
-            let svc_median = 7.5 * (1.0 + 0.6 * load.powi(3)) * fault_factor * spec.latency_factor * rng.jitter(0.04);
+            let fault_factor = if crash {
+                2.6
+            } else if throttle {
+                1.7
+            } else {
+                1.0
+            };
+            let svc_median = 7.5
+                * (1.0 + 0.6 * load.powi(3))
+                * fault_factor
+                * spec.latency_factor
+                * rng.jitter(0.04);
             let queue = if crash { 9.0 } else { 0.4 * load };
             let lat_median = svc_median + queue * spec.latency_factor;
             record(&mut lat_all, lat_median, completed);
@@ -255,16 +331,30 @@ impl Fixture {
             for (name, share, rate) in PATTERNS {
                 let n = (fraud_n * share * rng.jitter(0.2)).round() as u64;
                 let hit = crash && matches!(name, "card_testing" | "velocity");
-                let r = (rate * spec.recall_factor * if hit { 0.4 } else { 1.0 } * rng.jitter(0.03)).min(1.0);
+                let r =
+                    (rate * spec.recall_factor * if hit { 0.4 } else { 1.0 } * rng.jitter(0.03))
+                        .min(1.0);
                 let tp = (n as f64 * r).round() as u64;
-                let c = Confusion { tp, fn_: n - tp, ..Confusion::default() };
+                let c = Confusion {
+                    tp,
+                    fn_: n - tp,
+                    ..Confusion::default()
+                };
                 fraud.add(&c);
                 per_pattern.insert(name.to_owned(), c);
             }
-            for (name, share, fp_rate) in [("legit", 0.80, 0.012), ("zero_amount", 0.03, 0.02), ("unicode_merchant_name", 0.02, 0.01)] {
+            for (name, share, fp_rate) in [
+                ("legit", 0.80, 0.012),
+                ("zero_amount", 0.03, 0.02),
+                ("unicode_merchant_name", 0.02, 0.01),
+            ] {
                 let n = (ok as f64 * share).round() as u64;
                 let fp = (n as f64 * fp_rate * rng.jitter(0.3)).round() as u64;
-                let c = Confusion { fp, tn: n - fp, ..Confusion::default() };
+                let c = Confusion {
+                    fp,
+                    tn: n - fp,
+                    ..Confusion::default()
+                };
                 fraud.add(&c);
                 per_pattern.insert(name.to_owned(), c);
             }
@@ -273,15 +363,33 @@ impl Fixture {
                 .iter()
                 .map(|(name, mean)| {
                     let down = crash && *name == "pattern_detector";
-                    let f = if down { 3.0 } else if throttle { 1.5 } else { 1.0 };
+                    let f = if down {
+                        3.0
+                    } else if throttle {
+                        1.5
+                    } else {
+                        1.0
+                    };
                     AgentStats {
                         name: (*name).to_owned(),
                         requests: completed,
                         mean_ms: mean * f * spec.latency_factor * rng.jitter(0.05),
                         p99_ms: mean * f * spec.latency_factor * 4.2 * rng.jitter(0.08),
-                        success_rate: if down { 0.22 } else if throttle { 0.95 } else { 0.9995 },
+                        success_rate: if down {
+                            0.22
+                        } else if throttle {
+                            0.95
+                        } else {
+                            0.9995
+                        },
                         utilization: (0.65 * load * f).min(1.0),
-                        health: if down { 24.0 } else if throttle { 71.0 } else { 97.0 },
+                        health: if down {
+                            24.0
+                        } else if throttle {
+                            71.0
+                        } else {
+                            97.0
+                        },
                     }
                 })
                 .collect();
@@ -297,9 +405,10 @@ impl Fixture {
             cum.prevented_amount += fraud.tp as f64 * 182.4;
             cum.false_decline_amount += fraud.fp as f64 * 74.9;
             let model = CostModel::default();
-            cum.cost += completed as f64 * (model.per_txn_infra + model.per_model_call * model.model_calls_per_txn)
+            cum.cost += completed as f64
+                * (model.per_txn_infra + model.per_model_call * model.model_calls_per_txn)
                 + model.fixed_per_hour / 3600.0;
-            if i as usize % refresh == 0 || i + 1 == spec.duration_s {
+            if (i as usize).is_multiple_of(refresh) || i + 1 == spec.duration_s {
                 cum.latency_ms = from_hist(&lat_all);
                 cum.service_time_ms = from_hist(&svc_all);
             }
@@ -310,14 +419,30 @@ impl Fixture {
             } else {
                 DegradationLevel::None
             };
-            if intervals.last().is_some_and(|p: &IntervalSnapshot| p.degradation != degradation) {
-                let from = intervals.last().map(|p: &IntervalSnapshot| p.degradation).unwrap_or_default();
-                events.push(RunEvent { t_s: t1, kind: EventKind::Degradation { from, to: degradation } });
+            if intervals
+                .last()
+                .is_some_and(|p: &IntervalSnapshot| p.degradation != degradation)
+            {
+                let from = intervals
+                    .last()
+                    .map(|p: &IntervalSnapshot| p.degradation)
+                    .unwrap_or_default();
+                events.push(RunEvent {
+                    t_s: t1,
+                    kind: EventKind::Degradation {
+                        from,
+                        to: degradation,
+                    },
+                });
             }
             intervals.push(IntervalSnapshot {
                 t_s: t1,
                 interval_s: 1.0,
-                state: if phase == "ramp-up" { RunState::RampingUp } else { RunState::Running },
+                state: if phase == "ramp-up" {
+                    RunState::RampingUp
+                } else {
+                    RunState::Running
+                },
                 phase: Some(phase.into()),
                 planned_tps: planned,
                 scheduled,
@@ -334,7 +459,12 @@ impl Fixture {
                 per_pattern,
                 agents,
                 resources: Resources {
-                    generator: ProcessSample { pid: 4242, cpu_pct: 35.0 * load, rss_bytes: 48 << 20, ..Default::default() },
+                    generator: ProcessSample {
+                        pid: 4242,
+                        cpu_pct: 35.0 * load,
+                        rss_bytes: 48 << 20,
+                        ..Default::default()
+                    },
                     target: None,
                 },
                 active_faults: active.iter().map(|f| label(f)).collect(),
@@ -343,16 +473,29 @@ impl Fixture {
                 histograms: None,
             });
         }
-        events.push(RunEvent { t_s: dur, kind: EventKind::StateChanged { from: RunState::Running, to: RunState::Completed } });
+        events.push(RunEvent {
+            t_s: dur,
+            kind: EventKind::StateChanged {
+                from: RunState::Running,
+                to: RunState::Completed,
+            },
+        });
 
         let summary = summarize(spec, &intervals, &lat_all, &svc_all);
         let hgrm = hgrm_text(&lat_all);
-        Fixture { summary, intervals, events, hgrm }
+        Fixture {
+            summary,
+            intervals,
+            events,
+            hgrm,
+        }
     }
 
     /// Writes the result files into a fresh folder under the test target directory.
     pub fn write(&self, name: &str, opts: WriteOpts) -> PathBuf {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixtures").join(name);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("report-fixtures")
+            .join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let take = opts.intervals.unwrap_or(self.intervals.len());
@@ -362,7 +505,8 @@ impl Fixture {
             jsonl.push('\n');
         }
         if opts.truncate_last_line {
-            let partial = serde_json::to_string(&self.intervals[take.min(self.intervals.len() - 1)]).unwrap();
+            let partial =
+                serde_json::to_string(&self.intervals[take.min(self.intervals.len() - 1)]).unwrap();
             jsonl.push_str(&partial[..partial.len() / 2]);
         }
         std::fs::write(dir.join("intervals.jsonl"), jsonl).unwrap();
@@ -375,7 +519,11 @@ impl Fixture {
             .collect();
         std::fs::write(dir.join("events.jsonl"), events).unwrap();
         if opts.summary {
-            std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&self.summary).unwrap()).unwrap();
+            std::fs::write(
+                dir.join("summary.json"),
+                serde_json::to_string_pretty(&self.summary).unwrap(),
+            )
+            .unwrap();
         }
         if opts.hgrm {
             std::fs::write(dir.join("latency.hgrm"), &self.hgrm).unwrap();
@@ -396,13 +544,20 @@ pub struct WriteOpts {
 
 impl Default for WriteOpts {
     fn default() -> Self {
-        Self { summary: true, hgrm: true, intervals: None, truncate_last_line: false }
+        Self {
+            summary: true,
+            hgrm: true,
+            intervals: None,
+            truncate_last_line: false,
+        }
     }
 }
 
 fn encode(h: &Histogram<u64>) -> String {
     let mut buf = Vec::new();
-    hdrhistogram::serialization::V2DeflateSerializer::new().serialize(h, &mut buf).unwrap();
+    hdrhistogram::serialization::V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .unwrap();
     base64::engine::general_purpose::STANDARD.encode(buf)
 }
 
@@ -416,36 +571,65 @@ pub fn hgrm_text(h: &Histogram<u64>) -> String {
         let q = v.quantile_iterated_to();
         let value = h.highest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
         if q < 1.0 {
-            let _ = writeln!(out, "{value:12.3} {q:2.12} {total:10} {:14.2}", 1.0 / (1.0 - q));
+            let _ = writeln!(
+                out,
+                "{value:12.3} {q:2.12} {total:10} {:14.2}",
+                1.0 / (1.0 - q)
+            );
         } else {
-            let _ = writeln!(out, "{value:12.3} {q:2.12} {total:10}", );
+            let _ = writeln!(out, "{value:12.3} {q:2.12} {total:10}",);
         }
     }
-    let _ = writeln!(out, "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]", h.mean() / 1000.0, h.stdev() / 1000.0);
-    let _ = writeln!(out, "#[Max     = {:12.3}, Total count    = {:12}]", h.max() as f64 / 1000.0, h.len());
+    let _ = writeln!(
+        out,
+        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]",
+        h.mean() / 1000.0,
+        h.stdev() / 1000.0
+    );
+    let _ = writeln!(
+        out,
+        "#[Max     = {:12.3}, Total count    = {:12}]",
+        h.max() as f64 / 1000.0,
+        h.len()
+    );
     out
 }
 
-fn summarize(spec: &FixtureSpec, intervals: &[IntervalSnapshot], lat: &Histogram<u64>, svc: &Histogram<u64>) -> Summary {
+fn summarize(
+    spec: &FixtureSpec,
+    intervals: &[IntervalSnapshot],
+    lat: &Histogram<u64>,
+    svc: &Histogram<u64>,
+) -> Summary {
     let last = intervals.last().unwrap();
     let c = &last.cumulative;
     let mut s = report::partial::summary_from_intervals(spec.scenario.clone(), intervals, &[]);
     s.run_id = format!("{}-20260101T120000Z", spec.scenario);
     s.seed = spec.seed;
     s.started_at = "2026-01-01T12:00:00Z".into();
-    s.target = TargetInfo { kind: "builtin".into(), url: Some("http://127.0.0.1:38211/v1/score".into()) };
+    s.target = TargetInfo {
+        kind: "builtin".into(),
+        url: Some("http://127.0.0.1:38211/v1/score".into()),
+    };
     s.latency_ms = from_hist(lat);
     s.service_time_ms = from_hist(svc);
-    s.histograms = Some(EncodedHistograms { latency_us: encode(lat), service_time_us: encode(svc) });
+    s.histograms = Some(EncodedHistograms {
+        latency_us: encode(lat),
+        service_time_us: encode(svc),
+    });
     s.end_reason = "completed".into();
     s.resilience.faults = spec
         .faults
         .iter()
         .map(|f| {
-            let during: Vec<&IntervalSnapshot> =
-                intervals.iter().filter(|i| i.t_s > f.start_s && i.t_s <= f.end_s).collect();
-            let before: Vec<&IntervalSnapshot> =
-                intervals.iter().filter(|i| i.t_s > f.start_s - 30.0 && i.t_s <= f.start_s).collect();
+            let during: Vec<&IntervalSnapshot> = intervals
+                .iter()
+                .filter(|i| i.t_s > f.start_s && i.t_s <= f.end_s)
+                .collect();
+            let before: Vec<&IntervalSnapshot> = intervals
+                .iter()
+                .filter(|i| i.t_s > f.start_s - 30.0 && i.t_s <= f.start_s)
+                .collect();
             let base = |v: &[&IntervalSnapshot]| Baseline {
                 tps: v.iter().map(|i| i.achieved_tps).sum::<f64>() / v.len().max(1) as f64,
                 error_rate: v.iter().map(|i| i.error_total()).sum::<u64>() as f64
@@ -457,13 +641,20 @@ fn summarize(spec: &FixtureSpec, intervals: &[IntervalSnapshot], lat: &Histogram
                 stage: f.stage.map(str::to_owned),
                 start_s: f.start_s,
                 end_s: f.end_s,
-                max_level: during.iter().map(|i| i.degradation).max().unwrap_or_default(),
+                max_level: during
+                    .iter()
+                    .map(|i| i.degradation)
+                    .max()
+                    .unwrap_or_default(),
                 time_to_detect_s: Some(2.0),
                 time_to_recover_s: Some(6.0),
                 cascade: f.kind == FaultKind::AgentCrash,
                 baseline: base(&before),
                 worst: Baseline {
-                    tps: during.iter().map(|i| i.achieved_tps).fold(f64::INFINITY, f64::min),
+                    tps: during
+                        .iter()
+                        .map(|i| i.achieved_tps)
+                        .fold(f64::INFINITY, f64::min),
                     ..base(&during)
                 },
             }
@@ -478,9 +669,24 @@ fn summarize(spec: &FixtureSpec, intervals: &[IntervalSnapshot], lat: &Histogram
     let p99 = s.latency_ms.p99;
     s.criteria = vec![
         crit("latency_ms.p99 < 40", "< 40", p99, p99 < 40.0),
-        crit("errors.rate < 0.01", "< 0.01", s.errors.rate, s.errors.rate < 0.01),
-        crit("fraud.recall >= 0.9", ">= 0.9", s.fraud.recall, s.fraud.recall >= 0.9),
-        crit("load.dropped <= 500", "<= 500", c.dropped as f64, c.dropped <= 500),
+        crit(
+            "errors.rate < 0.01",
+            "< 0.01",
+            s.errors.rate,
+            s.errors.rate < 0.01,
+        ),
+        crit(
+            "fraud.recall >= 0.9",
+            ">= 0.9",
+            s.fraud.recall,
+            s.fraud.recall >= 0.9,
+        ),
+        crit(
+            "load.dropped <= 500",
+            "<= 500",
+            c.dropped as f64,
+            c.dropped <= 500,
+        ),
     ];
     s.passed = s.criteria.iter().all(|c| c.passed);
     s

@@ -1,0 +1,70 @@
+//! The AWS options shared by the subcommands that run scenarios (`--cloudwatch`, `--xray`,
+//! `--aws-endpoint-url`, `--aws-region`), merged over the scenario's `[aws]` table.
+
+use aws_telemetry::AwsOverrides;
+use models::AwsSpec;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// Publish run metrics to CloudWatch (namespace from the scenario, default StressRunner).
+    #[arg(long)]
+    pub cloudwatch: bool,
+    /// Read X-Ray traces for the run window and break latency down per agent.
+    #[arg(long)]
+    pub xray: bool,
+    /// Send AWS calls to this endpoint (an emulator such as `cargo xtask aws-emulator`, a VPC endpoint).
+    #[arg(long, value_name = "URL")]
+    pub aws_endpoint_url: Option<String>,
+    /// AWS region; default: the standard chain (AWS_REGION, profile, instance metadata).
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn overrides(&self) -> AwsOverrides {
+        AwsOverrides {
+            cloudwatch: self.cloudwatch,
+            xray: self.xray,
+            endpoint_url: self.aws_endpoint_url.clone(),
+            region: self.aws_region.clone(),
+        }
+    }
+
+    /// The scenario's `[aws]` table with these options on top; `None` when neither asks for anything.
+    pub fn merge_into(&self, spec: Option<AwsSpec>) -> anyhow::Result<Option<AwsSpec>> {
+        if let Some(url) = &self.aws_endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            anyhow::bail!("--aws-endpoint-url {url:?} must be an http:// or https:// URL");
+        }
+        Ok(self.overrides().apply_to(spec))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        aws: AwsArgs,
+    }
+
+    #[test]
+    fn flags_merge_over_the_scenario_table() {
+        let cli = Cli::parse_from(["x", "--xray", "--aws-endpoint-url", "http://127.0.0.1:5000", "--aws-region", "eu-west-1"]);
+        let scenario = AwsSpec { cloudwatch: true, lambda_functions: vec!["score".into()], ..Default::default() };
+        let merged = cli.aws.merge_into(Some(scenario)).unwrap().unwrap();
+        assert!(merged.cloudwatch && merged.xray);
+        assert_eq!(merged.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(merged.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(merged.lambda_functions, ["score"]);
+
+        let none = Cli::parse_from(["x"]);
+        assert_eq!(none.aws.merge_into(None).unwrap(), None);
+        let bad = Cli::parse_from(["x", "--aws-endpoint-url", "127.0.0.1:5000"]);
+        assert!(bad.aws.merge_into(None).unwrap_err().to_string().contains("http://"));
+    }
+}

@@ -1,0 +1,215 @@
+//! `HttpTarget` against a small hyper server on 127.0.0.1 that answers each path in its own way:
+//! every failure must come back as a typed error with the right `ErrorKind`, never a panic.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use models::{
+    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, MerchantId, Timestamp, Transaction,
+    TxnId,
+};
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+use targets::{HttpTarget, HttpTargetConfig, Target, TargetConfigError, TargetError};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+fn txn() -> Transaction {
+    Transaction {
+        id: TxnId(42),
+        timestamp: Timestamp::from_secs(1_767_225_600),
+        amount_minor: 12_345,
+        currency: Currency::EUR,
+        card_id: CardId(7),
+        customer_id: CustomerId(3),
+        merchant_id: MerchantId(99),
+        merchant_name: Cow::Borrowed("Café Zürich"),
+        mcc: 5812,
+        channel: Channel::Contactless,
+        country: CountryCode::new("CH"),
+        lat: 47.37,
+        lon: 8.54,
+        device_id: None,
+        ip: None,
+    }
+}
+
+/// Answers by path; `/hang` never answers, `/close` closes the connection without an answer,
+/// `/echo` answers a verdict only if the body is `{"payload": <transaction>}`.
+async fn answer(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let path = req.uri().path().to_owned();
+    let auth = req.headers().get("x-api-key").map(|v| v.as_bytes().to_vec());
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let reply = |status: StatusCode, text: &str| {
+        Ok(Response::builder().status(status).body(Full::new(Bytes::from(text.to_owned()))).unwrap())
+    };
+    match path.as_str() {
+        "/ok" => {
+            let parsed: Result<Transaction, _> = serde_json::from_slice(&body);
+            match parsed {
+                Ok(t) if t == txn() => reply(
+                    StatusCode::OK,
+                    r#"{"decision":"review","risk_score":0.6,"reasons":["x"],"agents":[{"name":"a","duration_us":5}]}"#,
+                ),
+                _ => reply(StatusCode::BAD_REQUEST, "not the transaction"),
+            }
+        }
+        "/echo" => {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let ok = serde_json::from_value::<Transaction>(v["payload"].clone()).is_ok_and(|t| t == txn());
+            let key_ok = auth.as_deref() == Some(b"secret".as_slice());
+            if ok && key_ok {
+                reply(StatusCode::OK, r#"{"result":{"action":"DECLINE","p":"0.97"}}"#)
+            } else {
+                reply(StatusCode::BAD_REQUEST, "unexpected body or key")
+            }
+        }
+        "/429" => reply(StatusCode::TOO_MANY_REQUESTS, "slow down"),
+        "/500" => reply(StatusCode::INTERNAL_SERVER_ERROR, "oops"),
+        "/404" => reply(StatusCode::NOT_FOUND, "no"),
+        "/malformed" => reply(StatusCode::OK, "<html>definitely not json"),
+        "/wrong-shape" => reply(StatusCode::OK, r#"{"decision":"maybe","risk_score":0.5}"#),
+        "/hang" => std::future::pending().await,
+        "/close" => Err(std::io::Error::other("close without an answer")),
+        _ => reply(StatusCode::NOT_FOUND, "no route"),
+    }
+}
+
+/// Serves `answer` until the test's runtime ends; connection tasks live in the JoinSet the server
+/// task owns, so they end with it.
+async fn server() -> (SocketAddr, tokio::task::JoinHandle<Infallible>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            conns.spawn(async move {
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(answer)).await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+fn target(addr: SocketAddr, path: &str) -> HttpTarget {
+    let config = HttpTargetConfig {
+        url: format!("http://{addr}{path}"),
+        connections: 4,
+        timeout: Duration::from_secs(5),
+        ..HttpTargetConfig::default()
+    };
+    HttpTarget::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn scores_and_maps_the_answer() {
+    let (addr, server) = server().await;
+    let t = target(addr, "/ok");
+    for _ in 0..3 {
+        let v = t.score(&txn()).await.unwrap();
+        assert_eq!(v.decision, Decision::Review);
+        assert_eq!(v.risk_score, 0.6);
+        assert_eq!(v.agents.len(), 1);
+    }
+    assert_eq!(t.info().kind, "http");
+    server.abort();
+}
+
+#[tokio::test]
+async fn template_pointers_and_headers() {
+    let (addr, server) = server().await;
+    let config = HttpTargetConfig {
+        url: format!("http://{addr}/echo"),
+        body_template: Some(r#"{"payload": {{transaction}}}"#.into()),
+        decision_pointer: "/result/action".into(),
+        score_pointer: "/result/p".into(),
+        headers: vec![("x-api-key".into(), "secret".into())],
+        ..HttpTargetConfig::default()
+    };
+    let v = HttpTarget::new(config).unwrap().score(&txn()).await.unwrap();
+    assert_eq!(v.decision, Decision::Decline);
+    assert_eq!(v.risk_score, 0.97);
+    server.abort();
+}
+
+#[tokio::test]
+async fn error_statuses_and_bad_bodies_are_typed() {
+    let (addr, server) = server().await;
+    let cases = [
+        ("/429", ErrorKind::Http429),
+        ("/500", ErrorKind::Http5xx),
+        ("/404", ErrorKind::Http4xx),
+        ("/malformed", ErrorKind::Malformed),
+        ("/wrong-shape", ErrorKind::Malformed),
+        ("/close", ErrorKind::Connection),
+    ];
+    for (path, kind) in cases {
+        let t = target(addr, path);
+        // Twice: the pool must stay usable after each kind of failure.
+        for _ in 0..2 {
+            let err = t.score(&txn()).await.unwrap_err();
+            assert_eq!(err.kind(), kind, "{path}: {err}");
+        }
+    }
+    let err = target(addr, "/429").score(&txn()).await.unwrap_err();
+    assert_eq!(err, TargetError::Status { status: 429 });
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_closed_port_is_a_connection_error() {
+    // Bind, learn the port, close it: nothing listens there now.
+    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let err = target(addr, "/ok").score(&txn()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert!(err.to_string().contains("connect"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_times_out() {
+    let (addr, server) = server().await;
+    let config = HttpTargetConfig {
+        url: format!("http://{addr}/hang"),
+        timeout: Duration::from_millis(300),
+        ..HttpTargetConfig::default()
+    };
+    let err = HttpTarget::new(config).unwrap().score(&txn()).await.unwrap_err();
+    assert_eq!(err, TargetError::Timeout { timeout_ms: 300 });
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    server.abort();
+}
+
+#[tokio::test]
+async fn remote_hosts_are_refused_before_anything_is_sent() {
+    for url in ["http://10.0.0.1/v1/score", "http://example.com/", "http://[2001:db8::1]:80/x"] {
+        let config = HttpTargetConfig { url: url.into(), ..HttpTargetConfig::default() };
+        let err = HttpTarget::new(config).unwrap_err();
+        assert!(matches!(err, TargetConfigError::RemoteRefused { .. }), "{url}: {err}");
+        assert!(err.to_string().contains("--allow-remote"), "{err}");
+    }
+    // With the flag the target is built (nothing is sent until score is called).
+    let config = HttpTargetConfig { url: "http://10.0.0.1/".into(), allow_remote: true, ..HttpTargetConfig::default() };
+    assert!(HttpTarget::new(config).is_ok());
+}
+
+#[test]
+fn bad_settings_are_named() {
+    let base = HttpTargetConfig::default();
+    let cases = [
+        (HttpTargetConfig { url: "https://127.0.0.1/".into(), ..base.clone() }, "http://"),
+        (HttpTargetConfig { connections: 0, ..base.clone() }, "connections"),
+        (HttpTargetConfig { timeout: Duration::ZERO, ..base.clone() }, "timeout"),
+        (HttpTargetConfig { body_template: Some("{}".into()), ..base.clone() }, "{{transaction}}"),
+        (HttpTargetConfig { decision_pointer: "decision".into(), ..base.clone() }, "JSON pointer"),
+    ];
+    for (config, needle) in cases {
+        let err = HttpTarget::new(config).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+}
