@@ -33,6 +33,8 @@ enum Command {
     Run(cmd::run::Args),
     /// List the built-in scenarios: name, duration, peak TPS, description.
     Scenarios(cmd::scenarios::Args),
+    /// Serve the built-in reference fraud-detection service on 127.0.0.1 until Ctrl+C; prints its URL and admin token.
+    ServeTarget(cmd::serve_target::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
+        Command::ServeTarget(args) => cmd::serve_target::run(args),
     };
     match result {
         Ok(code) => code,

@@ -49,7 +49,7 @@
 //!   **False-decline amount** = Σ amount of legit or edge transactions that were *declined* (a review
 //!   is not a decline: the customer is not refused), converted the same way.
 //! * **Cost** ([`running_cost`]) = completed × (per_txn_infra + model_calls_per_txn × per_model_call)
-//!   + elapsed_hours × fixed_per_hour (pro rata); cost_per_txn = cost / completed;
+//!   plus elapsed_hours × fixed_per_hour (the fixed part pro rata); cost_per_txn = cost / completed;
 //!   ROI % = (prevented − cost) / cost × 100 ([`roi_pct`]).
 //! * **Agents** (from `Verdict.agents`): requests; mean and p99 time (p99 from a 2-significant-digit
 //!   histogram); success rate = ok / requests; utilization = busy time / (wall time × concurrency), with

@@ -31,23 +31,38 @@ fn a_one_second_stall_shows_in_latency_not_in_service_time() {
     assert_eq!(s.latency_ms.p50, s.service_time_ms.p50);
 }
 
-#[test]
-fn memory_stays_flat_over_7200_ticks() {
+/// Runs `ticks` one-second ticks of 20 varied samples each and returns the heap estimate every
+/// `ticks / 12` ticks.
+fn heap_over(ticks: u64) -> Vec<usize> {
     let r = Recorder::new(MetricsConfig::default()).unwrap();
     let mut shard = r.shard();
     let mut i = 0;
     let mut sizes = vec![];
-    for tick in 1..=7_200u64 {
+    for tick in 1..=ticks {
         for _ in 0..20 {
             i += 1;
             record_sample(&mut shard, i, Duration::from_secs(tick - 1));
         }
         let snap = r.tick(Duration::from_secs(tick));
         assert_eq!(snap.cumulative.completed + snap.cumulative.dropped, i);
-        if tick % 600 == 0 {
+        if tick.is_multiple_of(ticks / 12) {
             sizes.push(r.heap_estimate());
         }
     }
+    sizes
+}
+
+#[test]
+fn memory_stays_flat_over_many_ticks() {
+    let sizes = heap_over(360);
+    assert!(sizes.iter().all(|s| *s == sizes[0]), "heap estimate changed: {sizes:?}");
+}
+
+/// Two simulated hours; slow in a debug build (histogram arithmetic is unoptimized there).
+#[test]
+#[ignore = "long soak: run with `cargo xtask test` or `cargo test -p metrics-core -- --ignored`"]
+fn memory_stays_flat_over_7200_ticks() {
+    let sizes = heap_over(7_200);
     assert!(sizes.iter().all(|s| *s == sizes[0]), "heap estimate changed: {sizes:?}");
 }
 
@@ -126,10 +141,10 @@ fn reference(sorted: &[u64], q: f64) -> Vec<u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
     fn percentiles_agree_with_a_sorted_array(values in prop::collection::vec(
-        prop_oneof![0u64..2_000, 2_000u64..1_000_000, 1_000_000u64..3_600_000_000], 1..2_000)) {
+        prop_oneof![0u64..2_000, 2_000u64..1_000_000, 1_000_000u64..3_600_000_000], 1..1_000)) {
         let r = Recorder::new(MetricsConfig::default()).unwrap();
         let mut sh = r.shard();
         let v = verdict(Decision::Approve, &[]);

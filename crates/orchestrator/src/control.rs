@@ -47,6 +47,12 @@ pub struct RunControl {
 #[derive(Debug)]
 pub(crate) struct ControlPorts {
     pub commands: mpsc::UnboundedReceiver<Command>,
+    pub out: Outlets,
+}
+
+/// Where the orchestrator publishes.
+#[derive(Debug)]
+pub(crate) struct Outlets {
     pub events: broadcast::Sender<RunEvent>,
     pub frames: broadcast::Sender<IntervalSnapshot>,
     pub state: watch::Sender<RunState>,
@@ -70,7 +76,7 @@ pub(crate) fn channel() -> (RunControl, ControlPorts) {
             state: state_rx,
             latest: latest_rx,
         },
-        ControlPorts { commands: cmd_rx, events, frames, state: state_tx, latest: latest_tx },
+        ControlPorts { commands: cmd_rx, out: Outlets { events, frames, state: state_tx, latest: latest_tx } },
     )
 }
 
@@ -164,13 +170,13 @@ mod tests {
         assert_eq!(control.set_rate_multiplier(-1.0), Err(ControlError::BadMultiplier(-1.0)));
         control.start().unwrap();
         assert_eq!(ports.commands.recv().await, Some(Command::Start));
-        ports.state.send_replace(RunState::Running);
+        ports.out.state.send_replace(RunState::Running);
         let clone = control.clone();
         clone.pause().unwrap();
         clone.set_rate_multiplier(1.5).unwrap();
         assert_eq!(ports.commands.recv().await, Some(Command::Pause));
         assert_eq!(ports.commands.recv().await, Some(Command::SetRateMultiplier(1.5)));
-        ports.state.send_replace(RunState::Completed);
+        ports.out.state.send_replace(RunState::Completed);
         assert_eq!(control.stop(), Err(ControlError::Ended));
     }
 
@@ -179,10 +185,10 @@ mod tests {
         let (control, ports) = channel();
         let mut events = control.subscribe_events();
         let ev = RunEvent { t_s: 1.0, kind: models::EventKind::Message { text: "hi".into() } };
-        ports.events.send(ev.clone()).unwrap();
+        ports.out.events.send(ev.clone()).unwrap();
         assert_eq!(events.recv().await.unwrap(), ev);
         let frame = IntervalSnapshot { t_s: 2.0, ..Default::default() };
-        ports.latest.send_replace(Some(frame.clone()));
+        ports.out.latest.send_replace(Some(frame.clone()));
         assert_eq!(control.latest_frame().borrow().as_ref(), Some(&frame));
     }
 }

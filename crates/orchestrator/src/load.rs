@@ -49,6 +49,11 @@ pub(crate) struct LoadRun {
 
 const WORKERS: usize = 4;
 
+fn mean_tps(profile: &Profile) -> f64 {
+    let secs = profile.duration_secs();
+    if secs > 0.0 { profile.total() / secs } else { 0.0 }
+}
+
 type Job = (u64, Instant, tokio::sync::OwnedSemaphorePermit);
 
 impl LoadRun {
@@ -58,7 +63,9 @@ impl LoadRun {
         let load_err = |e: &dyn std::fmt::Display| OrchestratorError::Load(e.to_string());
         let profile = Arc::new(Profile::new(&spec.load).map_err(|e| load_err(&e))?);
         let factory = Arc::new(
-            TransactionFactory::new(spec.seed, FactoryConfig { mix: spec.mix, ..FactoryConfig::default() })
+            // Stamp transactions at the profile's mean rate, so the stream's clock (which the fraud
+            // patterns' timings live on) runs about as fast as the wall clock.
+            TransactionFactory::new(spec.seed, FactoryConfig { mix: spec.mix, rate_tps: mean_tps(&profile).max(10.0), ..FactoryConfig::default() })
                 .map_err(|e| load_err(&e))?,
         );
         let recorder = Recorder::new(MetricsConfig { cost: spec.cost.clone(), encode_histograms: true, ..MetricsConfig::default() })

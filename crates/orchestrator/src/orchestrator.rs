@@ -1,6 +1,6 @@
 //! [`StressTestOrchestrator`]: one run of one scenario, from setup to the results folder.
 
-use crate::control::{self, Command, ControlPorts, RunControl};
+use crate::control::{self, Command, ControlPorts, Outlets, RunControl};
 use crate::criteria;
 use crate::error::OrchestratorError;
 use crate::faults::FaultInjector;
@@ -154,7 +154,8 @@ impl StressTestOrchestrator {
     /// Carries out the run and writes its results. Criteria failing is not an error: see
     /// [`RunOutcome::exit_code`].
     pub async fn run(self) -> Result<RunOutcome, OrchestratorError> {
-        let Self { spec, options, control: _, mut ports, target } = self;
+        let Self { spec, options, control: _, ports, target } = self;
+        let ControlPorts { mut commands, out } = ports;
         let mut sm = StateMachine::new();
         let run_id = options.run_id.clone().unwrap_or_else(|| results::run_id(&spec.name, SystemTime::now()));
         let dir = options.out_dir.clone().unwrap_or_else(|| options.results_root.join(&run_id));
@@ -162,7 +163,7 @@ impl StressTestOrchestrator {
         let mut cancelled = None;
         if !options.auto_start {
             cancelled = loop {
-                match ports.commands.recv().await {
+                match commands.recv().await {
                     Some(Command::Start) => break None,
                     Some(Command::Stop) | None => break Some(EndReason::Stopped),
                     Some(Command::Interrupt) => break Some(EndReason::Interrupted),
@@ -171,7 +172,7 @@ impl StressTestOrchestrator {
             };
         }
         let writer = ResultsWriter::create(&dir)?;
-        let mut emitter = Emitter { ports: &ports, writer: &writer };
+        let mut emitter = Emitter { out: &out, writer: &writer };
         emitter.transition(&mut sm, RunState::Initializing, 0.0)?;
         if let Some(reason) = cancelled {
             // Stopped before it started: no load, but a complete (empty) results folder.
@@ -236,7 +237,7 @@ impl StressTestOrchestrator {
                 text: format!("the profile peaks at {peak:.0} TPS, above the {:.0} TPS ceiling: the rate is capped", spec.limits.max_tps),
             });
         }
-        let end_reason = run.drive(&mut sm, &mut emitter, &mut ports).await;
+        let end_reason = run.drive(&mut sm, &mut emitter, &mut commands).await;
         let result = run.finish(&mut sm, &mut emitter, end_reason, run_id, started_at, target.info.clone()).await;
         let shutdown = target.shutdown().await;
         let (summary, hgrm, end_reason) = match result {
@@ -258,7 +259,7 @@ impl StressTestOrchestrator {
 
 /// Sends events to subscribers and the results writer, and keeps the state channel current.
 struct Emitter<'a> {
-    ports: &'a ControlPorts,
+    out: &'a Outlets,
     writer: &'a ResultsWriter,
 }
 
@@ -266,20 +267,20 @@ impl Emitter<'_> {
     fn emit(&mut self, t_s: f64, kind: EventKind) {
         let ev = RunEvent { t_s, kind };
         self.writer.event(&ev);
-        let _ = self.ports.events.send(ev);
+        let _ = self.out.events.send(ev);
     }
 
     fn transition(&mut self, sm: &mut StateMachine, to: RunState, t_s: f64) -> Result<(), OrchestratorError> {
         let ev = sm.transition(to, t_s)?;
-        self.ports.state.send_replace(to);
+        self.out.state.send_replace(to);
         self.emit(ev.t_s, ev.kind);
         Ok(())
     }
 
     fn frame(&mut self, s: &IntervalSnapshot) {
         self.writer.tick(s);
-        let _ = self.ports.frames.send(s.clone());
-        self.ports.latest.send_replace(Some(s.clone()));
+        let _ = self.out.frames.send(s.clone());
+        self.out.latest.send_replace(Some(s.clone()));
     }
 }
 
@@ -330,30 +331,47 @@ impl Running<'_> {
         (rate * self.multiplier).min(self.spec.limits.max_tps)
     }
 
-    /// The next instant (timeline position) at which a fault starts or ends.
-    fn next_fault_edge(&self) -> Option<Duration> {
+    /// The next timeline position at which a fault starts or ends or a stage begins.
+    fn next_edge(&self) -> Option<Duration> {
         let starts = self.schedule.iter().map(|f| f.at);
         let ends = self.active.iter().map(|a| Duration::from_secs_f64(a.end_s));
-        starts.chain(ends).min()
+        let pos = self.timeline_pos();
+        let stage = timeline::stage_at(&self.spec.load, pos)
+            .map(|(i, start)| start + self.spec.load.stages[i].duration())
+            .filter(|end| *end > pos && *end < self.spec.load.total_duration());
+        starts.chain(ends).chain(stage).min()
+    }
+
+    /// Moves to the state the current stage calls for (unless paused) and announces a new phase.
+    fn follow_stage(&mut self, sm: &mut StateMachine, em: &mut Emitter<'_>, t: f64) {
+        if sm.state() != RunState::Paused {
+            let want = self.stage_state();
+            if sm.state() != want
+                && let Err(e) = em.transition(sm, want, t)
+            {
+                em.emit(t, EventKind::Message { text: e.to_string() });
+            }
+        }
+        self.enter_stage(em, t);
     }
 
     async fn drive(
         &mut self,
         sm: &mut StateMachine,
         em: &mut Emitter<'_>,
-        ports: &mut ControlPorts,
+        commands: &mut tokio::sync::mpsc::UnboundedReceiver<Command>,
     ) -> EndReason {
         self.start = self.load.started_at();
         let first = self.stage_state();
         if let Err(e) = em.transition(sm, first, 0.0) {
             em.emit(0.0, EventKind::Message { text: e.to_string() });
         }
-        self.enter_stage(em);
+        self.enter_stage(em, 0.0);
         let mut ticker = tokio::time::interval_at(self.start + self.tick, self.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let deadline = self.start + self.spec.limits.max_duration;
         loop {
-            let edge = self.next_fault_edge().filter(|_| self.paused_at.is_none());
+            let edge = self.next_edge().filter(|_| self.paused_at.is_none());
             let edge_at = edge.map(|e| self.start + self.paused_total + e);
             tokio::select! {
                 _ = ticker.tick() => {
@@ -361,13 +379,15 @@ impl Running<'_> {
                         return reason;
                     }
                 }
-                cmd = ports.commands.recv() => {
+                cmd = commands.recv() => {
                     if let Some(reason) = self.on_command(cmd, sm, em) {
                         return reason;
                     }
                 }
                 _ = async { tokio::time::sleep_until(edge_at.unwrap_or(deadline)).await }, if edge_at.is_some() => {
                     self.fault_edges(em);
+                    let t = self.now_s();
+                    self.follow_stage(sm, em, t);
                 }
                 () = self.load.finished() => return EndReason::Completed,
                 _ = tokio::time::sleep_until(deadline) => return EndReason::MaxDuration,
@@ -375,7 +395,7 @@ impl Running<'_> {
         }
     }
 
-    fn enter_stage(&mut self, em: &mut Emitter<'_>) {
+    fn enter_stage(&mut self, em: &mut Emitter<'_>, t: f64) {
         let pos = self.timeline_pos();
         if let Some((i, _)) = timeline::stage_at(&self.spec.load, pos)
             && self.stage != Some(i)
@@ -383,7 +403,7 @@ impl Running<'_> {
             self.stage = Some(i);
             let stage = &self.spec.load.stages[i];
             let name = stage.name().map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned);
-            em.emit(self.now_s(), EventKind::PhaseStarted { name });
+            em.emit(t, EventKind::PhaseStarted { name });
         }
     }
 
@@ -493,13 +513,7 @@ impl Running<'_> {
     fn on_tick(&mut self, sm: &mut StateMachine, em: &mut Emitter<'_>) -> Option<EndReason> {
         let now = self.start.elapsed();
         let t = now.as_secs_f64();
-        self.enter_stage(em);
-        if sm.state() != RunState::Paused {
-            let want = self.stage_state();
-            if sm.state() != want && em.transition(sm, want, t).is_err() {
-                em.emit(t, EventKind::Message { text: format!("cannot move from {} to {want}", sm.state()) });
-            }
-        }
+        self.follow_stage(sm, em, t);
         let mut snap = self.load.tick(now);
         snap.state = sm.state();
         snap.phase = self.phase_name();

@@ -56,7 +56,9 @@ fn combine(
     if let Some(encoded) = encoded
         && let Ok(h) = histogram::merge(encoded)
     {
-        return histogram::percentiles_ms(&h);
+        // The exact mean: the ticks' exact means weighted by their counts.
+        let sum_us: f64 = ticks.iter().map(|t| pct(t).mean * 1000.0 * pct(t).count as f64).sum();
+        return histogram::percentiles_ms(&h, sum_us);
     }
     let mut out = Percentiles::default();
     let mut weighted = 0.0;

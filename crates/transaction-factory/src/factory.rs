@@ -2,7 +2,7 @@
 
 use crate::config::{FactoryConfig, FactoryError};
 use crate::fraud::IMPOSSIBLE_TRAVEL_MIN_KM;
-use crate::geo::Geo;
+use crate::geo::{Geo, jitter};
 use crate::merchants::{Catalogue, MerchantInfo};
 use crate::plan::{BLOCK, BlockPlan, Slot, legit_customer};
 use crate::population::{Customer, Population, owner_of};
@@ -179,8 +179,8 @@ impl TransactionFactory {
         let mut txn = self.blank(k, ts, customer, card, merchant);
         txn.amount_minor = amount;
         txn.channel = channel;
-        txn.lat = lat + rng.range(-0.02, 0.02);
-        txn.lon = lon + rng.range(-0.02, 0.02);
+        txn.lat = jitter(lat, 0.02, rng);
+        txn.lon = jitter(lon, 0.02, rng);
         txn.device_id = Some(device);
         txn.ip = Some(customer.ip());
         txn

@@ -3,9 +3,9 @@
 
 use crate::currency::usd_to_minor;
 use crate::factory::TransactionFactory;
-use crate::geo::{COUNTRIES, ip_in};
+use crate::geo::{COUNTRIES, ip_in, jitter};
 use crate::plan::Episode;
-use crate::population::{FRAUD_DEVICE_BASE, any_merchant};
+use crate::population::{DEVICE_ID_MASK, any_merchant};
 use crate::rng::{Domain, SplitMix64, mix64};
 use models::{CardId, Channel, DeviceId, FraudPattern, Timestamp, Transaction};
 
@@ -40,7 +40,8 @@ impl TransactionFactory {
         let customer = &self.population.customers[episode.customer as usize];
         let mut rng = SplitMix64::for_index(self.seed, Domain::Episode, episode.key());
         let card = customer.cards()[rng.index(customer.cards().len())];
-        let device = DeviceId(FRAUD_DEVICE_BASE | (mix64(rng.next_u64()) & (FRAUD_DEVICE_BASE - 1)));
+        // Drawn from the same id space as customers' devices, so only history tells them apart.
+        let device = DeviceId(mix64(rng.next_u64()) & DEVICE_ID_MASK);
         EpisodeContext { card, device, rng }
     }
 
@@ -63,8 +64,8 @@ impl TransactionFactory {
             let country = &COUNTRIES[place.country];
             txn.country = country.code;
             txn.currency = country.currency;
-            txn.lat = place.city.lat + rng.range(-0.05, 0.05);
-            txn.lon = place.city.lon + rng.range(-0.05, 0.05);
+            txn.lat = jitter(place.city.lat, 0.05, rng);
+            txn.lon = jitter(place.city.lon, 0.05, rng);
         };
         let city_in = |country: usize, rng: &mut SplitMix64| {
             self.geo.first_city[country] + rng.index(COUNTRIES[country].cities.len())
@@ -116,8 +117,8 @@ impl TransactionFactory {
                 let mut txn = self.blank(k, ts, customer, card, merchant);
                 txn.amount_minor = (median_minor * rng.range(0.3, 2.0)).round().max(1.0) as u64;
                 txn.channel = Channel::Ecommerce;
-                txn.lat += rng.range(-0.02, 0.02);
-                txn.lon += rng.range(-0.02, 0.02);
+                txn.lat = jitter(txn.lat, 0.02, rng);
+                txn.lon = jitter(txn.lon, 0.02, rng);
                 txn.device_id = Some(device);
                 txn.ip = Some(ip);
                 txn

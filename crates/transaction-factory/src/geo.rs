@@ -100,6 +100,11 @@ pub(crate) fn ip_in(country_idx: usize, offset: u64) -> Ipv4Addr {
     Ipv4Addr::from(IP_BASE + country_idx as u32 * IP_BLOCK_SIZE + (offset % u64::from(IP_BLOCK_SIZE)) as u32)
 }
 
+/// `base` moved by up to `spread` degrees either way, rounded to 4 decimals (about 11 m).
+pub(crate) fn jitter(base: f64, spread: f64, rng: &mut crate::rng::SplitMix64) -> f64 {
+    ((base + rng.range(-spread, spread)) * 1e4).round() / 1e4
+}
+
 /// Great-circle distance in kilometres (haversine, mean Earth radius 6371 km).
 pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());

@@ -73,4 +73,4 @@ pub use config::{FactoryConfig, FactoryError, MAX_CUSTOMERS, MAX_MERCHANTS, MIN_
 pub use factory::{Iter, TransactionFactory};
 pub use merchants::{MerchantInfo, MerchantKind};
 pub use plan::BLOCK;
-pub use population::{Customer, FRAUD_DEVICE_BASE, SpendSegment, USUAL_MERCHANTS};
+pub use population::{Customer, SpendSegment, USUAL_MERCHANTS};

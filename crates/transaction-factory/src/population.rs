@@ -2,7 +2,7 @@
 //! and how much they usually spend.
 
 use crate::currency::usd_to_minor;
-use crate::geo::{COUNTRIES, Geo, ip_in};
+use crate::geo::{COUNTRIES, Geo, ip_in, jitter};
 use crate::merchants::Catalogue;
 use crate::rng::{Domain, SplitMix64};
 use models::{CardId, CountryCode, Currency, CustomerId, DeviceId, MerchantId};
@@ -12,8 +12,8 @@ use std::net::Ipv4Addr;
 /// How many usual merchants each customer has.
 pub const USUAL_MERCHANTS: usize = 6;
 
-/// Device ids at or above this value belong to fraudsters; customers' own devices are below it.
-pub const FRAUD_DEVICE_BASE: u64 = 1 << 47;
+/// Device ids are random 48-bit numbers (customers' and fraudsters' alike).
+pub(crate) const DEVICE_ID_MASK: u64 = (1 << 48) - 1;
 
 /// A customer's spending level: the centre of their log-normal amount distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,6 +110,10 @@ impl Customer {
     }
 }
 
+fn mix64_salt(x: u64) -> u64 {
+    crate::rng::mix64(x ^ 0xD3E1_1CE5_0000_0000)
+}
+
 /// The card id of a customer's `j`-th card.
 pub(crate) fn card_of(customer: u64, j: u64) -> CardId {
     CardId(customer * 2 + j)
@@ -151,12 +155,12 @@ impl Population {
             let country = &COUNTRIES[country_index];
             let city_index = geo.first_city[country_index] + rng.index(country.cities.len());
             let city = geo.cities[city_index].city;
-            let lat = city.lat + rng.range(-0.05, 0.05);
-            let lon = city.lon + rng.range(-0.05, 0.05);
+            let lat = jitter(city.lat, 0.05, &mut rng);
+            let lon = jitter(city.lon, 0.05, &mut rng);
             let device_count = 1 + rng.below(3);
             let mut devices = [DeviceId(0); 3];
             for (j, d) in devices.iter_mut().enumerate() {
-                *d = DeviceId(c * 4 + j as u64);
+                *d = DeviceId(crate::rng::mix64(seed ^ mix64_salt(c * 4 + j as u64)) & DEVICE_ID_MASK);
             }
             let card_count = 1 + rng.below(2);
             let cards = [card_of(c, 0), card_of(c, 1)];

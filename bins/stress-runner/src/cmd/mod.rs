@@ -11,6 +11,7 @@ pub mod report;
 pub mod compare;
 pub mod run;
 pub mod scenarios;
+pub mod serve_target;
 
 /// Criteria failed.
 #[allow(dead_code)]

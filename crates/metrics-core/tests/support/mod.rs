@@ -51,12 +51,12 @@ pub fn record_sample(shard: &mut Shard, i: u64, base: Duration) {
     let intended = base + Duration::from_micros(h % 900_000);
     let sent = intended + Duration::from_micros(h / 3 % 2_000);
     let completed = sent + Duration::from_micros(200 + h / 5 % 80_000);
-    if h % 50 == 0 {
+    if h.is_multiple_of(50) {
         shard.record_dropped();
         return;
     }
     shard.record_sent();
-    let agents = [("analyzer", 100 + h % 900, true), ("risk", 300 + h % 3_000, h % 13 != 0)];
+    let agents = [("analyzer", 100 + h % 900, true), ("risk", 300 + h % 3_000, !h.is_multiple_of(13))];
     let v = verdict(decision, &agents[..(h % 3) as usize]);
     let result = match h % 40 {
         0 => Err(ErrorKind::Http429),
