@@ -42,7 +42,7 @@ async fn scores_over_http_with_the_simulated_timing() {
     let target = http_target(&sim);
     let factory = TransactionFactory::new(1, FactoryConfig::default()).unwrap();
     let mut flagged_fraud = 0;
-    for (txn, label) in factory.iter().take(200) {
+    for (txn, label) in factory.iter().take(60) {
         let v = target.score(&txn).await.unwrap();
         assert!((0.0..=1.0).contains(&v.risk_score));
         let names: Vec<&str> = v.agents.iter().map(|a| a.name.as_str()).collect();
@@ -57,7 +57,7 @@ async fn scores_over_http_with_the_simulated_timing() {
     }
     assert!(flagged_fraud > 0);
     let pd = sim.pipeline().stage(StageName::PatternDetector);
-    assert_eq!(pd.requests, 200);
+    assert_eq!(pd.requests, 60);
     assert_eq!(pd.concurrency, 22, "5,500 TPS x 4 ms");
     sim.shutdown().await.unwrap();
 }

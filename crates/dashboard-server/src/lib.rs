@@ -1,0 +1,1 @@
+//! Dashboard server (work in progress).

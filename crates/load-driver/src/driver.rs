@@ -1,0 +1,310 @@
+//! The [`Driver`]: a dispatcher that walks the arrival schedule on tokio's clock and hands due
+//! arrivals to lanes, which send them and record the outcome.
+
+use crate::ceiling::Ceiling;
+use crate::config::DriverConfig;
+use crate::control::{DriverControl, DriverPhase};
+use crate::error::DriverError;
+use crate::lane::{Job, LaneCounts, LaneCtx, LaneMsg, lane};
+use load_profiles::{Schedule, ScheduledArrival};
+use metrics_core::{Recorder, Shard};
+use models::{GroundTruth, Transaction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+use targets::Target;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use transaction_factory::TransactionFactory;
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The schedule ran to the end of the profile.
+    Completed,
+    /// [`DriverControl::stop`] was called.
+    Stopped,
+}
+
+/// What the driver itself counted (the recorder holds the same counts and every distribution).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DriverReport {
+    /// Arrivals that came due: `sent + dropped`.
+    pub scheduled: u64,
+    pub sent: u64,
+    /// Arrivals not sent because `max_in_flight` requests were out.
+    pub dropped: u64,
+    /// Sent requests that ended (`ok + errors`), abandoned ones included.
+    pub completed: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// Requests still out at the end of the grace period, recorded as timeouts.
+    pub abandoned: u64,
+    /// How far the schedule clock got (paused time excluded).
+    pub schedule_elapsed: Duration,
+    pub paused_for: Duration,
+    /// From `run` to its return, on tokio's clock.
+    pub wall_elapsed: Duration,
+    pub end: EndReason,
+}
+
+/// One run of the open-model driver. See the crate docs.
+pub struct Driver {
+    schedule: Schedule,
+    factory: Arc<TransactionFactory>,
+    target: Arc<dyn Target>,
+    recorder: Recorder,
+    config: DriverConfig,
+    control: DriverControl,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// `schedule`: the arrivals to send (built by `load-profiles` from a profile, an arrival mode, a
+    /// seed and optionally a segment); `factory` makes transaction `k` for the arrival with index `k`;
+    /// `control`: a clone of the handle the caller keeps.
+    pub fn new(
+        schedule: Schedule,
+        factory: Arc<TransactionFactory>,
+        target: Arc<dyn Target>,
+        recorder: Recorder,
+        config: DriverConfig,
+        control: DriverControl,
+    ) -> Result<Self, DriverError> {
+        config.validate()?;
+        Ok(Self { schedule, factory, target, recorder, config, control })
+    }
+
+    /// Runs to the end of the profile or until stopped, then waits for in-flight requests (up to
+    /// the grace period). Every task it spawns has ended when it returns. Call it inside a tokio
+    /// runtime; the time offsets it records are from the instant it is called.
+    pub async fn run(self) -> Result<DriverReport, DriverError> {
+        let Driver { mut schedule, factory, target, recorder, config, control } = self;
+        let origin = Instant::now();
+        let lanes = if config.lanes > 0 {
+            config.lanes
+        } else {
+            tokio::runtime::Handle::current().metrics().num_workers().max(1)
+        };
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let ctx = Arc::new(LaneCtx {
+            origin,
+            wall_origin: SystemTime::now(),
+            target,
+            in_flight: in_flight.clone(),
+            timeout: config.request_timeout,
+            rebase: config.rebase_timestamps,
+        });
+        let mut senders = Vec::with_capacity(lanes);
+        let mut handles = Vec::with_capacity(lanes);
+        for _ in 0..lanes {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.push(tx);
+            handles.push(tokio::spawn(lane(ctx.clone(), rx, recorder.shard())));
+        }
+        let mut dispatcher = Dispatcher {
+            origin,
+            paused_total: Duration::ZERO,
+            in_flight,
+            max_in_flight: config.max_in_flight,
+            ceiling: Ceiling::new(config.max_tps, origin),
+            shard: recorder.shard(),
+            batches: (0..lanes).map(|_| Vec::new()).collect(),
+            next_lane: 0,
+            scheduled: 0,
+            sent: 0,
+            dropped: 0,
+        };
+        let outcome = dispatcher.run(&mut schedule, &factory, &senders, &control).await;
+
+        control.publish(|s| s.phase = DriverPhase::Draining);
+        let deadline = Instant::now() + config.grace_period;
+        for tx in &senders {
+            // A lane that is gone has failed; its join error is reported below.
+            let _ = tx.send(LaneMsg::Drain(deadline));
+        }
+        drop(senders);
+        let mut counts = LaneCounts::default();
+        let mut lane_error = None;
+        for h in handles {
+            match h.await {
+                Ok(c) => {
+                    counts.completed += c.completed;
+                    counts.ok += c.ok;
+                    counts.errors += c.errors;
+                    counts.abandoned += c.abandoned;
+                }
+                Err(e) => lane_error = Some(DriverError::Lane { reason: e.to_string() }),
+            }
+        }
+        let (end, schedule_elapsed) = outcome?;
+        if let Some(e) = lane_error {
+            return Err(e);
+        }
+        let paused_for = dispatcher.paused_total;
+        control.publish(|s| {
+            s.phase = DriverPhase::Finished;
+            s.schedule_offset = schedule_elapsed;
+            s.paused_for = paused_for;
+        });
+        Ok(DriverReport {
+            scheduled: dispatcher.scheduled,
+            sent: dispatcher.sent,
+            dropped: dispatcher.dropped,
+            completed: counts.completed,
+            ok: counts.ok,
+            errors: counts.errors,
+            abandoned: counts.abandoned,
+            schedule_elapsed,
+            paused_for,
+            wall_elapsed: origin.elapsed(),
+            end,
+        })
+    }
+}
+
+struct Dispatcher {
+    origin: Instant,
+    paused_total: Duration,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: usize,
+    ceiling: Ceiling,
+    /// Records the dropped arrivals (lanes record everything else).
+    shard: Shard,
+    batches: Vec<Vec<Job>>,
+    next_lane: usize,
+    scheduled: u64,
+    sent: u64,
+    dropped: u64,
+}
+
+/// Makes transaction `k`, reusing the factory's sequential iterator when `k` follows the last one.
+struct Source<'a> {
+    factory: &'a TransactionFactory,
+    iter: transaction_factory::Iter<'a>,
+}
+
+impl<'a> Source<'a> {
+    fn new(factory: &'a TransactionFactory) -> Self {
+        Self { factory, iter: factory.iter() }
+    }
+
+    fn make(&mut self, k: u64) -> (Transaction, GroundTruth) {
+        if self.iter.position() != Some(k) {
+            self.iter = self.factory.iter_from(k);
+        }
+        self.iter.next().unwrap_or_else(|| self.factory.at(k))
+    }
+}
+
+impl Dispatcher {
+    /// The schedule clock: time since the start, paused time excluded.
+    fn schedule_now(&self) -> Duration {
+        self.origin.elapsed().saturating_sub(self.paused_total)
+    }
+
+    async fn run(
+        &mut self,
+        schedule: &mut Schedule,
+        factory: &TransactionFactory,
+        lanes: &[mpsc::UnboundedSender<LaneMsg>],
+        control: &DriverControl,
+    ) -> Result<(EndReason, Duration), DriverError> {
+        let mut commands = control.commands();
+        let mut source = Source::new(factory);
+        let duration = schedule.profile().duration();
+        let mut multiplier = 1.0;
+        let mut next: Option<ScheduledArrival> = None;
+        let mut pulled = false;
+        loop {
+            let c = *commands.borrow_and_update();
+            if c.stop {
+                return Ok((EndReason::Stopped, self.schedule_now()));
+            }
+            if c.paused {
+                control.publish(|s| s.phase = DriverPhase::Paused);
+                let since = Instant::now();
+                while commands.changed().await.is_ok() {
+                    let c = *commands.borrow();
+                    if c.stop || !c.paused {
+                        break;
+                    }
+                }
+                self.paused_total += since.elapsed();
+                continue;
+            }
+            let now = self.schedule_now();
+            if c.multiplier != multiplier {
+                schedule
+                    .set_multiplier_at(now, c.multiplier)
+                    .map_err(|_| DriverError::Multiplier { value: c.multiplier })?;
+                multiplier = c.multiplier;
+                if next.is_none() {
+                    pulled = false;
+                }
+            }
+            if !pulled {
+                next = schedule.next();
+                pulled = true;
+            }
+
+            // Send (or drop) every arrival whose instant has passed.
+            let mut ceiling_wait = None;
+            while let Some(a) = next.filter(|a| a.at <= now) {
+                if self.in_flight.load(Ordering::Relaxed) >= self.max_in_flight {
+                    self.shard.record_dropped();
+                    self.dropped += 1;
+                } else if let Some(at) = self.ceiling.try_take() {
+                    ceiling_wait = Some(at);
+                    break;
+                } else {
+                    let (txn, truth) = source.make(a.index);
+                    self.in_flight.fetch_add(1, Ordering::Relaxed);
+                    self.sent += 1;
+                    let intended = a.at + self.paused_total;
+                    self.batches[self.next_lane].push(Job { intended, txn, truth });
+                    self.next_lane = (self.next_lane + 1) % self.batches.len();
+                }
+                self.scheduled += 1;
+                next = schedule.next();
+            }
+            self.flush(lanes);
+
+            let wake = match (ceiling_wait, next) {
+                (Some(at), _) => at,
+                (None, Some(a)) => self.origin + self.paused_total + a.at,
+                (None, None) if now >= duration => return Ok((EndReason::Completed, now)),
+                // Nothing more under this multiplier: wait for the profile's end or a change.
+                (None, None) => {
+                    pulled = false;
+                    self.origin + self.paused_total + duration
+                }
+            };
+            control.publish(|s| {
+                s.phase = DriverPhase::Running;
+                s.schedule_offset = now;
+                s.paused_for = self.paused_total;
+                s.multiplier = multiplier;
+            });
+            tokio::select! {
+                biased;
+                _ = commands.changed() => {}
+                () = tokio::time::sleep_until(wake) => {}
+            }
+        }
+    }
+
+    fn flush(&mut self, lanes: &[mpsc::UnboundedSender<LaneMsg>]) {
+        for (batch, tx) in self.batches.iter_mut().zip(lanes) {
+            if !batch.is_empty() {
+                // A lane only goes away by panicking; its join error is reported when the run ends.
+                let _ = tx.send(LaneMsg::Jobs(std::mem::take(batch)));
+            }
+        }
+    }
+}
