@@ -24,7 +24,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .status()
         .with_context(|| format!("could not start {python} {}", script.display()))?;
     if !status.success() {
-        bail!("the AWS emulator exited with {status} (is port {port} already in use? try --port 0 for a free one)");
+        bail!(
+            "the AWS emulator exited with {status} (is port {port} already in use? try --port 0 for a free one)"
+        );
     }
     Ok(())
 }
@@ -34,13 +36,20 @@ fn parse_port(args: &[String]) -> Result<u16> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let value = match arg.as_str() {
-            "--port" => it.next().context("--port needs a value, for example --port 5000")?.as_str(),
+            "--port" => it
+                .next()
+                .context("--port needs a value, for example --port 5000")?
+                .as_str(),
             other => match other.strip_prefix("--port=") {
                 Some(v) => v,
-                None => bail!("unknown aws-emulator option {other:?}; usage: cargo xtask aws-emulator [--port P]"),
+                None => bail!(
+                    "unknown aws-emulator option {other:?}; usage: cargo xtask aws-emulator [--port P]"
+                ),
             },
         };
-        port = value.parse().with_context(|| format!("--port {value:?} is not a port number (0 to 65535)"))?;
+        port = value
+            .parse()
+            .with_context(|| format!("--port {value:?} is not a port number (0 to 65535)"))?;
     }
     Ok(port)
 }

@@ -41,8 +41,12 @@ fn bench(c: &mut Criterion) {
         high_resolution: false,
     };
     let s = snapshot(50_000);
-    c.bench_function("snapshot_datums_50k_samples", |b| b.iter(|| snapshot_datums(black_box(&s), &ctx)));
-    let datums: Vec<_> = (0..450).flat_map(|_| snapshot_datums(&s, &ctx).datums).collect();
+    c.bench_function("snapshot_datums_50k_samples", |b| {
+        b.iter(|| snapshot_datums(black_box(&s), &ctx))
+    });
+    let datums: Vec<_> = (0..450)
+        .flat_map(|_| snapshot_datums(&s, &ctx).datums)
+        .collect();
     c.bench_function("batch_3600_datums", |b| {
         b.iter(|| batch_datums(black_box(datums.clone()), BatchLimits::default()))
     });

@@ -12,7 +12,10 @@ pub struct BatchLimits {
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        Self { max_datums: 1000, max_payload_bytes: 900_000 }
+        Self {
+            max_datums: 1000,
+            max_payload_bytes: 900_000,
+        }
     }
 }
 
@@ -28,7 +31,9 @@ pub fn batch_datums(datums: Vec<Datum>, limits: BatchLimits) -> Vec<Vec<Datum>> 
     let mut bytes = ENVELOPE_BYTES;
     for d in datums {
         let size = d.estimated_bytes();
-        if !current.is_empty() && (current.len() == max_datums || bytes + size > limits.max_payload_bytes) {
+        if !current.is_empty()
+            && (current.len() == max_datums || bytes + size > limits.max_payload_bytes)
+        {
             batches.push(std::mem::take(&mut current));
             bytes = ENVELOPE_BYTES;
         }
@@ -51,12 +56,18 @@ mod tests {
         Datum {
             name: "Latency",
             unit: Unit::Milliseconds,
-            dimensions: vec![("RunId".into(), "r".into()), ("Scenario".into(), "s".into())],
+            dimensions: vec![
+                ("RunId".into(), "r".into()),
+                ("Scenario".into(), "s".into()),
+            ],
             timestamp: SystemTime::now(),
             value: if values == 0 {
                 DatumValue::Single(1.0)
             } else {
-                DatumValue::Distribution { values: vec![1.0; values], counts: vec![1.0; values] }
+                DatumValue::Distribution {
+                    values: vec![1.0; values],
+                    counts: vec![1.0; values],
+                }
             },
             storage_resolution: 60,
         }
@@ -64,7 +75,10 @@ mod tests {
 
     #[test]
     fn at_most_1000_datums_per_request() {
-        let batches = batch_datums((0..2500).map(|_| datum(0)).collect(), BatchLimits::default());
+        let batches = batch_datums(
+            (0..2500).map(|_| datum(0)).collect(),
+            BatchLimits::default(),
+        );
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [1000, 1000, 500]);
     }
@@ -86,14 +100,23 @@ mod tests {
     #[test]
     fn order_is_kept_and_nothing_is_lost() {
         let datums: Vec<Datum> = (0..37).map(|i| datum(i % 5)).collect();
-        let limits = BatchLimits { max_datums: 4, max_payload_bytes: 2_000 };
-        let flat: Vec<Datum> = batch_datums(datums.clone(), limits).into_iter().flatten().collect();
+        let limits = BatchLimits {
+            max_datums: 4,
+            max_payload_bytes: 2_000,
+        };
+        let flat: Vec<Datum> = batch_datums(datums.clone(), limits)
+            .into_iter()
+            .flatten()
+            .collect();
         assert_eq!(flat, datums);
     }
 
     #[test]
     fn oversized_datum_gets_its_own_batch() {
-        let limits = BatchLimits { max_datums: 10, max_payload_bytes: 1_000 };
+        let limits = BatchLimits {
+            max_datums: 10,
+            max_payload_bytes: 1_000,
+        };
         let batches = batch_datums(vec![datum(0), datum(150), datum(0)], limits);
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [1, 1, 1]);

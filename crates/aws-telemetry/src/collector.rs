@@ -14,7 +14,9 @@ use crate::config::AwsResources;
 use crate::error::AwsError;
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +33,10 @@ pub struct RunWindow {
 impl RunWindow {
     /// A window starting at `start` and lasting `duration`.
     pub fn new(start: SystemTime, duration: Duration) -> Self {
-        Self { start, end: start + duration }
+        Self {
+            start,
+            end: start + duration,
+        }
     }
 
     fn offset_s(&self, t: SystemTime) -> f64 {
@@ -77,12 +82,19 @@ pub struct InfraMetrics {
 impl InfraMetrics {
     /// The series of a resource's metric (the first statistic read for it).
     pub fn series(&self, resource: &str, metric: &str) -> Option<&InfraSeries> {
-        self.series.iter().find(|s| s.resource == resource && s.metric == metric)
+        self.series
+            .iter()
+            .find(|s| s.resource == resource && s.metric == metric)
     }
 }
 
 /// Which metrics of which services: `(service, namespace, dimension, [(metric, stat)])`.
-type Catalogue = [(&'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]); 4];
+type Catalogue = [(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+); 4];
 
 const CATALOGUE: Catalogue = [
     (
@@ -102,10 +114,24 @@ const CATALOGUE: Catalogue = [
         "dynamodb",
         "AWS/DynamoDB",
         "TableName",
-        &[("ConsumedReadCapacityUnits", "Sum"), ("ConsumedWriteCapacityUnits", "Sum"), ("ThrottledRequests", "Sum")],
+        &[
+            ("ConsumedReadCapacityUnits", "Sum"),
+            ("ConsumedWriteCapacityUnits", "Sum"),
+            ("ThrottledRequests", "Sum"),
+        ],
     ),
-    ("kinesis", "AWS/Kinesis", "StreamName", &[("GetRecords.IteratorAgeMilliseconds", "Maximum")]),
-    ("bedrock", "AWS/Bedrock", "ModelId", &[("Invocations", "Sum"), ("InvocationThrottles", "Sum")]),
+    (
+        "kinesis",
+        "AWS/Kinesis",
+        "StreamName",
+        &[("GetRecords.IteratorAgeMilliseconds", "Maximum")],
+    ),
+    (
+        "bedrock",
+        "AWS/Bedrock",
+        "ModelId",
+        &[("Invocations", "Sum"), ("InvocationThrottles", "Sum")],
+    ),
 ];
 
 /// One query the collector makes.
@@ -158,7 +184,10 @@ pub struct InfraCollector {
 
 impl InfraCollector {
     pub fn new(client: aws_sdk_cloudwatch::Client) -> Self {
-        Self { client, period_s: 60 }
+        Self {
+            client,
+            period_s: 60,
+        }
     }
 
     pub fn with_period(mut self, period_s: u32) -> Self {
@@ -168,9 +197,16 @@ impl InfraCollector {
 
     /// Every catalogue metric of every named resource over the window. Resources with no data get
     /// empty series.
-    pub async fn collect(&self, resources: &AwsResources, window: RunWindow) -> Result<InfraMetrics, AwsError> {
+    pub async fn collect(
+        &self,
+        resources: &AwsResources,
+        window: RunWindow,
+    ) -> Result<InfraMetrics, AwsError> {
         if self.period_s == 0 {
-            return Err(AwsError::Config { field: "period_s", reason: "must be at least 1 second".into() });
+            return Err(AwsError::Config {
+                field: "period_s",
+                reason: "must be at least 1 second".into(),
+            });
         }
         let queries = infra_queries(resources);
         let mut series: Vec<InfraSeries> = queries
@@ -185,7 +221,8 @@ impl InfraCollector {
             })
             .collect();
         for (chunk_index, chunk) in queries.chunks(MAX_QUERIES_PER_CALL).enumerate() {
-            let sdk_queries: Vec<MetricDataQuery> = chunk.iter().map(|q| self.sdk_query(q)).collect();
+            let sdk_queries: Vec<MetricDataQuery> =
+                chunk.iter().map(|q| self.sdk_query(q)).collect();
             let mut next_token: Option<String> = None;
             loop {
                 let out = self
@@ -213,7 +250,10 @@ impl InfraCollector {
                     };
                     let s = &mut series[index];
                     for (t, v) in result.timestamps().iter().zip(result.values()) {
-                        s.points.push(InfraPoint { t_s: window.offset_s(to_system_time(t)), value: *v });
+                        s.points.push(InfraPoint {
+                            t_s: window.offset_s(to_system_time(t)),
+                            value: *v,
+                        });
                     }
                     if !matches!(result.status_code(), Some(StatusCode::Complete) | None) {
                         s.complete = false;
@@ -240,13 +280,22 @@ impl InfraCollector {
         let metric = Metric::builder()
             .namespace(q.namespace)
             .metric_name(q.metric)
-            .dimensions(Dimension::builder().name(q.dimension).value(&q.resource).build())
+            .dimensions(
+                Dimension::builder()
+                    .name(q.dimension)
+                    .value(&q.resource)
+                    .build(),
+            )
             .build();
         MetricDataQuery::builder()
             .id(&q.id)
             .label(format!("{} {} {}", q.resource, q.metric, q.stat))
             .metric_stat(
-                MetricStat::builder().metric(metric).period(self.period_s.min(i32::MAX as u32) as i32).stat(q.stat).build(),
+                MetricStat::builder()
+                    .metric(metric)
+                    .period(self.period_s.min(i32::MAX as u32) as i32)
+                    .stat(q.stat)
+                    .build(),
             )
             .return_data(true)
             .build()
@@ -255,14 +304,20 @@ impl InfraCollector {
 
 impl RunWindow {
     fn offset_from_epoch(&self) -> f64 {
-        self.start.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+        self.start
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
     }
 }
 
 /// The SDK's timestamp as a `SystemTime`.
 pub(crate) fn to_system_time(t: &DateTime) -> SystemTime {
     let secs = t.as_secs_f64();
-    if secs >= 0.0 { UNIX_EPOCH + Duration::from_secs_f64(secs) } else { UNIX_EPOCH }
+    if secs >= 0.0 {
+        UNIX_EPOCH + Duration::from_secs_f64(secs)
+    } else {
+        UNIX_EPOCH
+    }
 }
 
 #[cfg(test)]
@@ -282,7 +337,9 @@ mod tests {
         let ids: std::collections::BTreeSet<&str> = q.iter().map(|q| q.id.as_str()).collect();
         assert_eq!(ids.len(), q.len());
         assert!(q.iter().any(|q| q.resource == "events" && q.metric == "GetRecords.IteratorAgeMilliseconds"));
-        assert!(q.iter().any(|q| q.resource == "txns" && q.metric == "ThrottledRequests" && q.dimension == "TableName"));
+        assert!(q.iter().any(|q| q.resource == "txns"
+            && q.metric == "ThrottledRequests"
+            && q.dimension == "TableName"));
         assert!(q.iter().all(|q| q.id.starts_with('q')));
         assert!(infra_queries(&AwsResources::default()).is_empty());
     }

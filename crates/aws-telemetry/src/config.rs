@@ -66,7 +66,10 @@ impl AwsConfig {
         Self {
             cloudwatch: spec.cloudwatch,
             xray: spec.xray,
-            namespace: spec.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
+            namespace: spec
+                .namespace
+                .clone()
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
             region: spec.region.clone(),
             endpoint_url: spec.endpoint_url.clone(),
             resources: AwsResources {
@@ -167,19 +170,33 @@ mod tests {
         assert_eq!(config.resources.lambda_functions, ["score"]);
         assert!(!config.xray);
 
-        let overrides =
-            AwsOverrides { xray: true, endpoint_url: Some("http://127.0.0.1:4566".into()), ..Default::default() };
+        let overrides = AwsOverrides {
+            xray: true,
+            endpoint_url: Some("http://127.0.0.1:4566".into()),
+            ..Default::default()
+        };
         let config = config.with_overrides(&overrides);
         assert!(config.cloudwatch && config.xray);
         assert_eq!(config.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(config.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(
+            config.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
 
         let merged = overrides.apply_to(Some(spec.clone())).unwrap();
         assert!(merged.cloudwatch && merged.xray);
         assert_eq!(merged.lambda_functions, ["score"]);
         assert_eq!(AwsOverrides::default().apply_to(None), None);
-        assert_eq!(AwsOverrides::default().apply_to(Some(spec.clone())), Some(spec));
-        let created = AwsOverrides { cloudwatch: true, ..Default::default() }.apply_to(None).unwrap();
+        assert_eq!(
+            AwsOverrides::default().apply_to(Some(spec.clone())),
+            Some(spec)
+        );
+        let created = AwsOverrides {
+            cloudwatch: true,
+            ..Default::default()
+        }
+        .apply_to(None)
+        .unwrap();
         assert!(created.cloudwatch && !created.xray);
     }
 }

@@ -45,8 +45,16 @@ impl Unit {
 pub enum DatumValue {
     Single(f64),
     /// `counts[i]` samples of `values[i]` (at most 150 pairs).
-    Distribution { values: Vec<f64>, counts: Vec<f64> },
-    Statistics { sample_count: f64, sum: f64, minimum: f64, maximum: f64 },
+    Distribution {
+        values: Vec<f64>,
+        counts: Vec<f64>,
+    },
+    Statistics {
+        sample_count: f64,
+        sum: f64,
+        minimum: f64,
+        maximum: f64,
+    },
 }
 
 /// One metric datum, before it becomes the SDK's `MetricDatum`.
@@ -65,7 +73,11 @@ impl Datum {
     /// An upper estimate of the datum's size in a PutMetricData request, for keeping requests under the
     /// payload limit whatever the wire format (query, JSON or CBOR).
     pub fn estimated_bytes(&self) -> usize {
-        let dims: usize = self.dimensions.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
+        let dims: usize = self
+            .dimensions
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 64)
+            .sum();
         let values = match &self.value {
             DatumValue::Single(_) => 1,
             DatumValue::Distribution { values, counts } => values.len() + counts.len(),
@@ -87,9 +99,16 @@ impl Datum {
         match &self.value {
             DatumValue::Single(v) => b = b.value(*v),
             DatumValue::Distribution { values, counts } => {
-                b = b.set_values(Some(values.clone())).set_counts(Some(counts.clone()));
+                b = b
+                    .set_values(Some(values.clone()))
+                    .set_counts(Some(counts.clone()));
             }
-            DatumValue::Statistics { sample_count, sum, minimum, maximum } => {
+            DatumValue::Statistics {
+                sample_count,
+                sum,
+                minimum,
+                maximum,
+            } => {
                 b = b.statistic_values(
                     StatisticSet::builder()
                         .sample_count(*sample_count)
@@ -125,7 +144,10 @@ pub struct DatumContext {
 
 impl DatumContext {
     pub fn dimensions(&self) -> Vec<(String, String)> {
-        let mut dims = vec![("RunId".to_string(), self.run_id.clone()), ("Scenario".to_string(), self.scenario.clone())];
+        let mut dims = vec![
+            ("RunId".to_string(), self.run_id.clone()),
+            ("Scenario".to_string(), self.scenario.clone()),
+        ];
         if let Some(worker) = &self.worker {
             dims.push(("Worker".to_string(), worker.clone()));
         }
@@ -166,13 +188,21 @@ pub fn snapshot_datums(s: &IntervalSnapshot, ctx: &DatumContext) -> SnapshotDatu
         single("FraudMissed", Unit::Count, s.fraud.fn_ as f64),
     ];
     if s.sent > 0 {
-        out.push(single("ErrorRate", Unit::Percent, 100.0 * errors as f64 / s.sent as f64));
+        out.push(single(
+            "ErrorRate",
+            Unit::Percent,
+            100.0 * errors as f64 / s.sent as f64,
+        ));
     }
 
     let mut histogram_error = None;
     let from_histogram = match &s.histograms {
         Some(h) if !h.latency_us.is_empty() => match histogram::decode(&h.latency_us) {
-            Ok(hist) => Some(histogram::values_and_counts(&hist, 0.001, MAX_VALUES_PER_DATUM)),
+            Ok(hist) => Some(histogram::values_and_counts(
+                &hist,
+                0.001,
+                MAX_VALUES_PER_DATUM,
+            )),
             Err(e) => {
                 histogram_error = Some(e);
                 None
@@ -181,16 +211,20 @@ pub fn snapshot_datums(s: &IntervalSnapshot, ctx: &DatumContext) -> SnapshotDatu
         _ => None,
     };
     let latency = match from_histogram {
-        Some(vc) if !vc.values.is_empty() => {
-            Some(DatumValue::Distribution { values: vc.values, counts: vc.counts })
-        }
+        Some(vc) if !vc.values.is_empty() => Some(DatumValue::Distribution {
+            values: vc.values,
+            counts: vc.counts,
+        }),
         Some(_) => None,
         None => statistics_from_percentiles(&s.latency_ms),
     };
     if let Some(value) = latency {
         out.push(datum("Latency", Unit::Milliseconds, value));
     }
-    SnapshotDatums { datums: out, histogram_error }
+    SnapshotDatums {
+        datums: out,
+        histogram_error,
+    }
 }
 
 /// A statistic set from the percentile summary. The summary carries no minimum, so the set uses the
@@ -230,30 +264,63 @@ mod tests {
             sent: 200,
             completed: 190,
             achieved_tps: 190.0,
-            errors: [(ErrorKind::Timeout, 6), (ErrorKind::Http5xx, 4), (ErrorKind::Dropped, 3)].into(),
+            errors: [
+                (ErrorKind::Timeout, 6),
+                (ErrorKind::Http5xx, 4),
+                (ErrorKind::Dropped, 3),
+            ]
+            .into(),
             dropped: 3,
-            fraud: Confusion { tp: 25, fp: 3, tn: 160, fn_: 2 },
-            latency_ms: Percentiles { count: 190, mean: 12.0, p50: 10.0, p99: 40.0, max: 55.0, ..Default::default() },
+            fraud: Confusion {
+                tp: 25,
+                fp: 3,
+                tn: 160,
+                fn_: 2,
+            },
+            latency_ms: Percentiles {
+                count: 190,
+                mean: 12.0,
+                p50: 10.0,
+                p99: 40.0,
+                max: 55.0,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
 
     fn find<'a>(d: &'a [Datum], name: &str) -> &'a Datum {
-        d.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no datum {name}"))
+        d.iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("no datum {name}"))
     }
 
     #[test]
     fn figures_and_dimensions_come_from_the_snapshot() {
         let out = snapshot_datums(&snapshot(), &ctx(Some("2/4")));
         let d = &out.datums;
-        assert_eq!(find(d, "CompletedTransactions").value, DatumValue::Single(190.0));
-        assert_eq!(find(d, "Errors").value, DatumValue::Single(10.0), "dropped is not an error");
+        assert_eq!(
+            find(d, "CompletedTransactions").value,
+            DatumValue::Single(190.0)
+        );
+        assert_eq!(
+            find(d, "Errors").value,
+            DatumValue::Single(10.0),
+            "dropped is not an error"
+        );
         assert_eq!(find(d, "ErrorRate").value, DatumValue::Single(5.0));
         assert_eq!(find(d, "FraudCaught").value, DatumValue::Single(25.0));
         assert_eq!(find(d, "Throughput").unit, Unit::CountPerSecond);
-        let names: Vec<&str> = find(d, "Latency").dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<&str> = find(d, "Latency")
+            .dimensions
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
         assert_eq!(names, ["RunId", "Scenario", "Worker"]);
-        assert_eq!(find(d, "Latency").timestamp, ctx(None).run_started_at + Duration::from_secs(5));
+        assert_eq!(
+            find(d, "Latency").timestamp,
+            ctx(None).run_started_at + Duration::from_secs(5)
+        );
         assert!(d.iter().all(|d| d.storage_resolution == 60));
     }
 
@@ -262,7 +329,12 @@ mod tests {
         let out = snapshot_datums(&snapshot(), &ctx(None));
         assert_eq!(
             find(&out.datums, "Latency").value,
-            DatumValue::Statistics { sample_count: 190.0, sum: 2280.0, minimum: 10.0, maximum: 55.0 }
+            DatumValue::Statistics {
+                sample_count: 190.0,
+                sum: 2280.0,
+                minimum: 10.0,
+                maximum: 55.0
+            }
         );
         assert_eq!(find(&out.datums, "Latency").dimensions.len(), 2);
     }
@@ -282,22 +354,36 @@ mod tests {
             service_time_us: String::new(),
         });
         let out = snapshot_datums(&s, &ctx(None));
-        let DatumValue::Distribution { values, counts } = &find(&out.datums, "Latency").value else {
+        let DatumValue::Distribution { values, counts } = &find(&out.datums, "Latency").value
+        else {
             panic!("expected a distribution")
         };
         assert_eq!(counts, &[100.0, 90.0]);
-        assert!((values[0] - 8.0).abs() < 0.01 && (values[1] - 20.0).abs() < 0.02, "{values:?}");
+        assert!(
+            (values[0] - 8.0).abs() < 0.01 && (values[1] - 20.0).abs() < 0.02,
+            "{values:?}"
+        );
 
         s.histograms.as_mut().unwrap().latency_us = "%%%".into();
         let out = snapshot_datums(&s, &ctx(None));
         assert!(out.histogram_error.is_some());
-        assert!(matches!(find(&out.datums, "Latency").value, DatumValue::Statistics { .. }));
+        assert!(matches!(
+            find(&out.datums, "Latency").value,
+            DatumValue::Statistics { .. }
+        ));
     }
 
     #[test]
     fn nothing_sent_means_no_error_rate_and_no_latency() {
-        let s = IntervalSnapshot { t_s: 1.0, ..Default::default() };
+        let s = IntervalSnapshot {
+            t_s: 1.0,
+            ..Default::default()
+        };
         let out = snapshot_datums(&s, &ctx(None));
-        assert!(out.datums.iter().all(|d| d.name != "ErrorRate" && d.name != "Latency"));
+        assert!(
+            out.datums
+                .iter()
+                .all(|d| d.name != "ErrorRate" && d.name != "Latency")
+        );
     }
 }

@@ -21,18 +21,30 @@ pub enum AwsError {
         "CloudWatch {operation} failed: {message}; check the endpoint URL, the region and the \
          credentials (the standard AWS chain: environment, profile, instance role)"
     )]
-    CloudWatch { operation: &'static str, message: String },
+    CloudWatch {
+        operation: &'static str,
+        message: String,
+    },
 
     /// An X-Ray call failed for good (after any retries).
     #[error(
         "X-Ray {operation} failed: {message}; check the endpoint URL, the region and the credentials \
          (the standard AWS chain: environment, profile, instance role)"
     )]
-    Xray { operation: &'static str, message: String },
+    Xray {
+        operation: &'static str,
+        message: String,
+    },
 
     /// A segment document returned by BatchGetTraces is not the JSON X-Ray documents.
-    #[error("X-Ray segment {segment_id} of trace {trace_id} is not a valid segment document: {reason}")]
-    SegmentDocument { trace_id: String, segment_id: String, reason: String },
+    #[error(
+        "X-Ray segment {segment_id} of trace {trace_id} is not a valid segment document: {reason}"
+    )]
+    SegmentDocument {
+        trace_id: String,
+        segment_id: String,
+        reason: String,
+    },
 
     /// A results file could not be written.
     #[error("could not write {}: {source}; check that the folder exists and is writable", path.display())]

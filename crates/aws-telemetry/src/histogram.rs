@@ -21,7 +21,11 @@ impl ValuesCounts {
     }
 
     pub fn sum(&self) -> f64 {
-        self.values.iter().zip(&self.counts).map(|(v, c)| v * c).sum()
+        self.values
+            .iter()
+            .zip(&self.counts)
+            .map(|(v, c)| v * c)
+            .sum()
     }
 
     /// The smallest value with at least `q` of the samples at or below it (nearest rank).
@@ -47,7 +51,9 @@ pub fn decode(encoded: &str) -> Result<Histogram<u64>, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("not an HdrHistogram: {e:?}"))
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram: {e:?}"))
 }
 
 /// The histogram's distinct buckets as `(midpoint × scale, count)`, at most `max_values` of them.
@@ -61,7 +67,12 @@ pub fn decode(encoded: &str) -> Result<Histogram<u64>, String> {
 pub fn values_and_counts(hist: &Histogram<u64>, scale: f64, max_values: usize) -> ValuesCounts {
     let points: Vec<(f64, f64)> = hist
         .iter_recorded()
-        .map(|v| (hist.median_equivalent(v.value_iterated_to()) as f64 * scale, v.count_at_value() as f64))
+        .map(|v| {
+            (
+                hist.median_equivalent(v.value_iterated_to()) as f64 * scale,
+                v.count_at_value() as f64,
+            )
+        })
         .collect();
     if points.len() <= max_values.max(3) {
         let (values, counts) = points.into_iter().unzip();
@@ -75,12 +86,19 @@ pub fn values_and_counts(hist: &Histogram<u64>, scale: f64, max_values: usize) -
     let span = (hi / lo).ln();
     let mut sums = vec![(0.0f64, 0.0f64); bins];
     for &(v, c) in middle {
-        let pos = if span > 0.0 { ((v / lo).ln() / span * bins as f64) as usize } else { 0 };
+        let pos = if span > 0.0 {
+            ((v / lo).ln() / span * bins as f64) as usize
+        } else {
+            0
+        };
         let bin = &mut sums[pos.min(bins - 1)];
         bin.0 += v * c;
         bin.1 += c;
     }
-    let mut out = ValuesCounts { values: vec![first.0], counts: vec![first.1] };
+    let mut out = ValuesCounts {
+        values: vec![first.0],
+        counts: vec![first.1],
+    };
     for (weighted, count) in sums.into_iter().filter(|(_, c)| *c > 0.0) {
         out.values.push(weighted / count);
         out.counts.push(count);
@@ -127,19 +145,29 @@ mod tests {
         let h = hist(values.iter().copied());
         let vc = values_and_counts(&h, 0.001, MAX_VALUES_PER_DATUM);
         assert!(vc.values.len() <= MAX_VALUES_PER_DATUM);
-        assert!(vc.values.len() > 100, "bins should mostly be used: {}", vc.values.len());
+        assert!(
+            vc.values.len() > 100,
+            "bins should mostly be used: {}",
+            vc.values.len()
+        );
         assert_eq!(vc.total_count() as u64, h.len());
         let mean_ms = h.mean() / 1000.0;
         assert!((vc.sum() / vc.total_count() - mean_ms).abs() / mean_ms < 1e-3);
         assert!(vc.values.windows(2).all(|w| w[0] < w[1]), "values ascend");
         // The extremes are the histogram's own buckets.
         assert_eq!(vc.values[0], h.median_equivalent(h.min()) as f64 / 1000.0);
-        assert_eq!(*vc.values.last().unwrap(), h.median_equivalent(h.max()) as f64 / 1000.0);
+        assert_eq!(
+            *vc.values.last().unwrap(),
+            h.median_equivalent(h.max()) as f64 / 1000.0
+        );
         // Percentiles move by at most one bin: (2000/0.2)^(1/150) ≈ 6.3%.
         for q in [0.5, 0.9, 0.99, 0.999] {
             let exact = h.value_at_quantile(q) as f64 / 1000.0;
             let approx = vc.quantile(q).unwrap();
-            assert!((approx - exact).abs() / exact < 0.07, "q{q}: {approx} vs {exact}");
+            assert!(
+                (approx - exact).abs() / exact < 0.07,
+                "q{q}: {approx} vs {exact}"
+            );
         }
     }
 

@@ -31,14 +31,23 @@ pub fn write_aws_json(dir: &Path, report: &AwsReport) -> Result<PathBuf, AwsErro
     let path = dir.join(AWS_JSON);
     let tmp = dir.join(format!(".{AWS_JSON}.tmp"));
     let text = serde_json::to_string_pretty(report).expect("the report is plain data");
-    std::fs::write(&tmp, text + "\n").map_err(|source| AwsError::Write { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, &path).map_err(|source| AwsError::Write { path: path.clone(), source })?;
+    std::fs::write(&tmp, text + "\n").map_err(|source| AwsError::Write {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| AwsError::Write {
+        path: path.clone(),
+        source,
+    })?;
     Ok(path)
 }
 
 /// Reads an `aws.json` back.
 pub fn read_aws_json(path: &Path) -> Result<AwsReport, AwsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AwsError::Write { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| AwsError::Write {
+        path: path.into(),
+        source,
+    })?;
     serde_json::from_str(&text).map_err(|e| AwsError::Write {
         path: path.into(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
@@ -56,7 +65,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let report = AwsReport {
             run_id: "r1".into(),
-            cloudwatch_sink: Some(SinkReport { published_datums: 42, ..Default::default() }),
+            cloudwatch_sink: Some(SinkReport {
+                published_datums: 42,
+                ..Default::default()
+            }),
             infra: Some(InfraMetrics {
                 start_unix_s: 1.8e9,
                 duration_s: 120.0,
@@ -66,7 +78,10 @@ mod tests {
                     resource: "score".into(),
                     metric: "Invocations".into(),
                     stat: "Sum".into(),
-                    points: vec![InfraPoint { t_s: 0.0, value: 10.0 }],
+                    points: vec![InfraPoint {
+                        t_s: 0.0,
+                        value: 10.0,
+                    }],
                     complete: true,
                 }],
             }),
@@ -79,7 +94,12 @@ mod tests {
         assert!(!text.contains("xray"), "absent parts are left out");
         std::fs::remove_dir_all(&dir).unwrap();
 
-        let err = write_aws_json(Path::new("/nonexistent/folder"), &report).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/folder") && err.contains("writable"), "{err}");
+        let err = write_aws_json(Path::new("/nonexistent/folder"), &report)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/folder") && err.contains("writable"),
+            "{err}"
+        );
     }
 }

@@ -34,14 +34,20 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_retries: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+        Self {
+            max_retries: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
 impl RetryPolicy {
     /// The wait before retry number `attempt + 1`; `jitter` in `[0, 1)` picks the point in the upper half.
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
-        let exp = self.base_delay.saturating_mul(2u32.saturating_pow(attempt.min(31)));
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.min(31)));
         let cap = exp.min(self.max_delay);
         cap.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
     }
@@ -60,8 +66,12 @@ where
     R: HasStatus,
 {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(service) => is_retryable_answer(service.raw().status(), service.err().code()),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            is_retryable_answer(service.raw().status(), service.err().code())
+        }
         _ => false,
     }
 }

@@ -108,11 +108,20 @@ pub fn trace_id(run_id: &str, txn_id: &str, start: SystemTime) -> String {
 
 /// A 16-hex-digit segment id.
 pub fn segment_id(run_id: &str, txn_id: &str, part: &str) -> String {
-    format!("{:016x}", fnv1a(&[b"segment", run_id.as_bytes(), txn_id.as_bytes(), part.as_bytes()]))
+    format!(
+        "{:016x}",
+        fnv1a(&[
+            b"segment",
+            run_id.as_bytes(),
+            txn_id.as_bytes(),
+            part.as_bytes()
+        ])
+    )
 }
 
 fn epoch_s(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The segment document of one transaction (see the module docs).
@@ -179,7 +188,10 @@ impl SegmentEmitter {
             });
         }
         if config.batch_size == 0 {
-            return Err(AwsError::Config { field: "batch_size", reason: "must be at least 1".into() });
+            return Err(AwsError::Config {
+                field: "batch_size",
+                reason: "must be at least 1".into(),
+            });
         }
         let client = aws_sdk_xray::Client::from_conf(
             client
@@ -189,7 +201,14 @@ impl SegmentEmitter {
                 .build(),
         );
         let jitter = Jitter::new(fnv1a(&[config.run_id.as_bytes()]));
-        Ok(Self { client, config, pending: Vec::new(), pending_bytes: 0, jitter, report: EmitReport::default() })
+        Ok(Self {
+            client,
+            config,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            jitter,
+            report: EmitReport::default(),
+        })
     }
 
     /// Offers a finished transaction; returns true when it was sampled (and buffered).
@@ -207,7 +226,8 @@ impl SegmentEmitter {
 
     /// True when a full batch is waiting: call [`flush`](Self::flush).
     pub fn should_flush(&self) -> bool {
-        self.pending.len() >= self.config.batch_size || self.pending_bytes >= self.config.max_batch_bytes
+        self.pending.len() >= self.config.batch_size
+            || self.pending_bytes >= self.config.max_batch_bytes
     }
 
     /// Sends everything buffered.
@@ -218,7 +238,8 @@ impl SegmentEmitter {
         let mut bytes = 0;
         for doc in docs {
             if !batch.is_empty()
-                && (batch.len() >= self.config.batch_size || bytes + doc.len() > self.config.max_batch_bytes)
+                && (batch.len() >= self.config.batch_size
+                    || bytes + doc.len() > self.config.max_batch_bytes)
             {
                 self.send(std::mem::take(&mut batch)).await;
                 bytes = 0;
@@ -235,8 +256,12 @@ impl SegmentEmitter {
         let n = batch.len() as u64;
         let mut attempt = 0;
         loop {
-            let result =
-                self.client.put_trace_segments().set_trace_segment_documents(Some(batch.clone())).send().await;
+            let result = self
+                .client
+                .put_trace_segments()
+                .set_trace_segment_documents(Some(batch.clone()))
+                .send()
+                .await;
             match result {
                 Ok(out) => {
                     let unprocessed = out.unprocessed_trace_segments();
@@ -253,14 +278,18 @@ impl SegmentEmitter {
                     self.report.failed_segments += failed;
                     return;
                 }
-                Err(err) if retry::is_retryable(&err) && attempt < self.config.retry.max_retries => {
+                Err(err)
+                    if retry::is_retryable(&err) && attempt < self.config.retry.max_retries =>
+                {
                     self.report.retries += 1;
-                    tokio::time::sleep(self.config.retry.delay(attempt, self.jitter.next_unit())).await;
+                    tokio::time::sleep(self.config.retry.delay(attempt, self.jitter.next_unit()))
+                        .await;
                     attempt += 1;
                 }
                 Err(err) => {
                     self.report.failed_segments += n;
-                    self.report.last_error = Some(format!("PutTraceSegments: {}", DisplayErrorContext(&err)));
+                    self.report.last_error =
+                        Some(format!("PutTraceSegments: {}", DisplayErrorContext(&err)));
                     return;
                 }
             }
@@ -292,21 +321,40 @@ mod tests {
             start,
             end: start + Duration::from_millis(40),
             agents: vec![
-                AgentTiming { name: "pattern_detector".into(), duration_us: 12_000, ok: true },
-                AgentTiming { name: "ml_scorer".into(), duration_us: 30_000, ok: false },
+                AgentTiming {
+                    name: "pattern_detector".into(),
+                    duration_us: 12_000,
+                    ok: true,
+                },
+                AgentTiming {
+                    name: "ml_scorer".into(),
+                    duration_us: 30_000,
+                    ok: false,
+                },
             ],
         }
     }
 
     #[test]
     fn ids_have_x_ray_formats() {
-        let t = trace_id("run-1", "txn_1", UNIX_EPOCH + Duration::from_secs(0x6900_0000));
+        let t = trace_id(
+            "run-1",
+            "txn_1",
+            UNIX_EPOCH + Duration::from_secs(0x6900_0000),
+        );
         assert!(t.starts_with("1-69000000-"), "{t}");
         let parts: Vec<&str> = t.split('-').collect();
         assert_eq!(parts.len(), 3);
         assert_eq!(parts[2].len(), 24);
         assert!(parts[2].chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(t, trace_id("run-1", "txn_2", UNIX_EPOCH + Duration::from_secs(0x6900_0000)));
+        assert_ne!(
+            t,
+            trace_id(
+                "run-1",
+                "txn_2",
+                UNIX_EPOCH + Duration::from_secs(0x6900_0000)
+            )
+        );
         let s = segment_id("r", "t", "");
         assert_eq!(s.len(), 16);
         assert_ne!(s, segment_id("r", "t", "0:agent"));

@@ -63,12 +63,20 @@ impl Default for SinkConfig {
 
 impl SinkConfig {
     fn validate(&self) -> Result<(), AwsError> {
-        let bad = |field, reason: &str| Err(AwsError::Config { field, reason: reason.into() });
+        let bad = |field, reason: &str| {
+            Err(AwsError::Config {
+                field,
+                reason: reason.into(),
+            })
+        };
         if self.namespace.is_empty() || self.namespace.len() > 255 {
             return bad("namespace", "must be 1 to 255 characters");
         }
         if self.namespace.starts_with("AWS/") {
-            return bad("namespace", "must not start with `AWS/`, which AWS reserves for its services");
+            return bad(
+                "namespace",
+                "must not start with `AWS/`, which AWS reserves for its services",
+            );
         }
         for (field, value) in [("run_id", &self.run_id), ("scenario", &self.scenario)] {
             if value.is_empty() || value.len() > 1024 {
@@ -112,14 +120,25 @@ pub struct CloudWatchSink;
 impl CloudWatchSink {
     /// Spawns the sink on the current tokio runtime. The client's own retries are turned off for the
     /// sink (it retries itself, to count them).
-    pub fn spawn(config: SinkConfig, client: &aws_sdk_cloudwatch::Client) -> Result<SinkHandle, AwsError> {
+    pub fn spawn(
+        config: SinkConfig,
+        client: &aws_sdk_cloudwatch::Client,
+    ) -> Result<SinkHandle, AwsError> {
         config.validate()?;
         let client = aws_sdk_cloudwatch::Client::from_conf(
-            client.config().to_builder().retry_config(RetryConfig::disabled()).build(),
+            client
+                .config()
+                .to_builder()
+                .retry_config(RetryConfig::disabled())
+                .build(),
         );
         let (tx, rx) = mpsc::channel(config.channel_capacity);
         let task = tokio::spawn(run(rx, config, client));
-        Ok(SinkHandle { tx, dropped: AtomicU64::new(0), task })
+        Ok(SinkHandle {
+            tx,
+            dropped: AtomicU64::new(0),
+            task,
+        })
     }
 }
 
@@ -172,7 +191,11 @@ struct Publisher {
     report: SinkReport,
 }
 
-async fn run(mut rx: mpsc::Receiver<IntervalSnapshot>, config: SinkConfig, client: aws_sdk_cloudwatch::Client) -> SinkReport {
+async fn run(
+    mut rx: mpsc::Receiver<IntervalSnapshot>,
+    config: SinkConfig,
+    client: aws_sdk_cloudwatch::Client,
+) -> SinkReport {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (&config.run_id, &config.worker).hash(&mut hasher);
     let mut p = Publisher {
@@ -261,7 +284,8 @@ impl Publisher {
                 }
                 Err(err) => {
                     self.report.failed_datums += n;
-                    self.report.last_error = Some(format!("PutMetricData: {}", DisplayErrorContext(&err)));
+                    self.report.last_error =
+                        Some(format!("PutMetricData: {}", DisplayErrorContext(&err)));
                     return;
                 }
             }
@@ -277,11 +301,26 @@ mod tests {
     fn config_is_checked() {
         assert!(SinkConfig::default().validate().is_ok());
         let bad = [
-            SinkConfig { namespace: "AWS/Lambda".into(), ..Default::default() },
-            SinkConfig { namespace: String::new(), ..Default::default() },
-            SinkConfig { run_id: String::new(), ..Default::default() },
-            SinkConfig { channel_capacity: 0, ..Default::default() },
-            SinkConfig { flush_interval: Duration::ZERO, ..Default::default() },
+            SinkConfig {
+                namespace: "AWS/Lambda".into(),
+                ..Default::default()
+            },
+            SinkConfig {
+                namespace: String::new(),
+                ..Default::default()
+            },
+            SinkConfig {
+                run_id: String::new(),
+                ..Default::default()
+            },
+            SinkConfig {
+                channel_capacity: 0,
+                ..Default::default()
+            },
+            SinkConfig {
+                flush_interval: Duration::ZERO,
+                ..Default::default()
+            },
         ];
         for c in bad {
             let err = c.validate().unwrap_err().to_string();

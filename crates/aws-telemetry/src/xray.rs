@@ -49,7 +49,9 @@ pub struct TraceBreakdown {
 
 impl TraceBreakdown {
     pub fn get(&self, kind: SegmentKind, name: &str) -> Option<&SegmentStats> {
-        self.segments.iter().find(|s| s.kind == kind && s.name == name)
+        self.segments
+            .iter()
+            .find(|s| s.kind == kind && s.name == name)
     }
 }
 
@@ -68,11 +70,20 @@ impl BreakdownBuilder {
     }
 
     fn add_value(&mut self, v: &Value, kind: SegmentKind) -> Result<(), String> {
-        let name = v.get("name").and_then(Value::as_str).ok_or("a segment has no `name`")?;
-        let start = v.get("start_time").and_then(Value::as_f64).ok_or("a segment has no numeric `start_time`")?;
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("a segment has no `name`")?;
+        let start = v
+            .get("start_time")
+            .and_then(Value::as_f64)
+            .ok_or("a segment has no numeric `start_time`")?;
         // In-progress segments have no end yet; they carry no duration.
         if let Some(end) = v.get("end_time").and_then(Value::as_f64) {
-            self.durations.entry((kind, name.to_string())).or_default().push(((end - start) * 1000.0).max(0.0));
+            self.durations
+                .entry((kind, name.to_string()))
+                .or_default()
+                .push(((end - start) * 1000.0).max(0.0));
         }
         if let Some(subs) = v.get("subsegments").and_then(Value::as_array) {
             for sub in subs {
@@ -103,7 +114,11 @@ impl BreakdownBuilder {
                 }
             })
             .collect();
-        TraceBreakdown { traces: self.traces, unprocessed_traces, segments }
+        TraceBreakdown {
+            traces: self.traces,
+            unprocessed_traces,
+            segments,
+        }
     }
 }
 
@@ -125,7 +140,11 @@ impl TraceReader {
     }
 
     /// Ids of the traces that started and ended in the window, matching `filter` when given.
-    pub async fn trace_ids(&self, window: RunWindow, filter: Option<&str>) -> Result<Vec<String>, AwsError> {
+    pub async fn trace_ids(
+        &self,
+        window: RunWindow,
+        filter: Option<&str>,
+    ) -> Result<Vec<String>, AwsError> {
         let mut ids = Vec::new();
         let mut from = window.start;
         while from < window.end {
@@ -145,7 +164,11 @@ impl TraceReader {
                         operation: "GetTraceSummaries",
                         message: DisplayErrorContext(&e).to_string(),
                     })?;
-                ids.extend(out.trace_summaries().iter().filter_map(|s| s.id().map(String::from)));
+                ids.extend(
+                    out.trace_summaries()
+                        .iter()
+                        .filter_map(|s| s.id().map(String::from)),
+                );
                 match out.next_token() {
                     Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
                     _ => break,
@@ -159,7 +182,11 @@ impl TraceReader {
     }
 
     /// The latency breakdown of the window's traces (see the module docs).
-    pub async fn breakdown(&self, window: RunWindow, filter: Option<&str>) -> Result<TraceBreakdown, AwsError> {
+    pub async fn breakdown(
+        &self,
+        window: RunWindow,
+        filter: Option<&str>,
+    ) -> Result<TraceBreakdown, AwsError> {
         let ids = self.trace_ids(window, filter).await?;
         self.breakdown_of(&ids).await
     }
@@ -186,11 +213,15 @@ impl TraceReader {
                 for trace in out.traces() {
                     builder.count_trace();
                     for segment in trace.segments() {
-                        let Some(document) = segment.document() else { continue };
-                        builder.add_document(document).map_err(|reason| AwsError::SegmentDocument {
-                            trace_id: trace.id().unwrap_or("?").to_string(),
-                            segment_id: segment.id().unwrap_or("?").to_string(),
-                            reason,
+                        let Some(document) = segment.document() else {
+                            continue;
+                        };
+                        builder.add_document(document).map_err(|reason| {
+                            AwsError::SegmentDocument {
+                                trace_id: trace.id().unwrap_or("?").to_string(),
+                                segment_id: segment.id().unwrap_or("?").to_string(),
+                                reason,
+                            }
                         })?;
                     }
                 }
@@ -234,16 +265,30 @@ mod tests {
         assert!((agent.mean_ms - 50.5).abs() < 1e-3, "{agent:?}");
         assert!((agent.p50_ms - 50.0).abs() < 1e-3);
         assert!((agent.p99_ms - 99.0).abs() < 1e-3);
-        assert_eq!(r.get(SegmentKind::Subsegment, "dynamodb").unwrap().count, 100);
-        assert!(r.get(SegmentKind::Subsegment, "ml_scorer").is_none(), "in progress: no duration");
+        assert_eq!(
+            r.get(SegmentKind::Subsegment, "dynamodb").unwrap().count,
+            100
+        );
+        assert!(
+            r.get(SegmentKind::Subsegment, "ml_scorer").is_none(),
+            "in progress: no duration"
+        );
     }
 
     #[test]
     fn bad_documents_are_errors() {
         let mut b = BreakdownBuilder::default();
         assert!(b.add_document("{").is_err());
-        assert!(b.add_document(r#"{"start_time": 1.0}"#).unwrap_err().contains("name"));
-        assert!(b.add_document(r#"{"name": "x"}"#).unwrap_err().contains("start_time"));
+        assert!(
+            b.add_document(r#"{"start_time": 1.0}"#)
+                .unwrap_err()
+                .contains("name")
+        );
+        assert!(
+            b.add_document(r#"{"name": "x"}"#)
+                .unwrap_err()
+                .contains("start_time")
+        );
     }
 
     #[test]

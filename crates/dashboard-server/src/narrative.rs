@@ -30,7 +30,7 @@ const STEADY: f64 = 0.10;
 pub fn held_stretch(ticks: &[IntervalSnapshot]) -> Option<Held> {
     let mut best: Option<Held> = None;
     let (mut sum, mut n, mut dur, mut start) = (0.0, 0u32, 0.0, 0.0);
-    let mut close = |sum: f64, n: u32, dur: f64, start: f64, best: &mut Option<Held>| {
+    let close = |sum: f64, n: u32, dur: f64, start: f64, best: &mut Option<Held>| {
         if n == 0 {
             return;
         }

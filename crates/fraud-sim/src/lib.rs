@@ -7,7 +7,8 @@
 //! use fraud_sim::{FraudSim, SimConfig};
 //! # async fn demo() -> Result<(), fraud_sim::SimError> {
 //! let sim = FraudSim::start(SimConfig::default()).await?; // 127.0.0.1, a free port
-//! println!("scoring at {} (admin token {})", sim.score_url(), sim.admin_token());
+//! assert!(sim.score_url().starts_with("http://127.0.0.1:"));
+//! let admin_token = sim.admin_token().to_owned(); // for `Authorization: Bearer ...` on /admin/faults
 //! sim.shutdown().await?;
 //! # Ok(()) }
 //! ```
@@ -30,33 +31,58 @@
 //! stage to `round(capacity × mean × headroom)`: the pattern detector (headroom 1.0, 4 ms) saturates at
 //! `capacity`, the others later (ingestion 1 ms ×2.0, analyzer 2 ms ×1.5, risk assessor 3 ms ×1.3,
 //! decision maker 2 ms ×1.5). Below capacity a request takes about 12 ms; near it queues grow and
-//! latency climbs; a queue past `queue_limit` (5,000) sheds requests with 503.
+//! latency climbs; a queue past `queue_limit` (5,000) sheds requests with 503. tokio timers fire on
+//! the millisecond tick after their deadline, so each sleep is shortened by the mean lateness (0.5 ms).
+//! On the paused clock (`tests/timing.rs`) the mean latency is 12.0 ms at 2,000 TPS, 12.2 ms at 5,000
+//! and 92 ms at 8,000, where 28% of requests skip the pattern detector.
 //! [`ServiceTime::Zero`] removes all simulated time, for driver benchmarks and quality tests.
+//!
+//! Why 5,500: on this 2-core machine, HTTP client and server together in one release process carry
+//! 5,000 to 7,000 requests/s in a closed loop with no simulated time (`tests/http_throughput.rs`,
+//! ignored by default), so a load generator plus this service can serve 5,000 TPS and saturate,
+//! in CPU as in the model, during an 8,000 TPS peak.
 //!
 //! # Detection rules
 //! The agents see the transaction and what the service remembers of its card (never a label). Scores
-//! combine as independent evidence, `risk = 1 - Π(1 - s)`; `review` from 0.5, `decline` from 0.8.
-//! - transaction_analyzer: risky merchant category (gambling, lotteries, quasi-cash/crypto, wires) 0.35;
-//!   amount of $10,000 or more 0.2.
-//! - pattern_detector (per-card recent transactions and last place): velocity, 5 or more transactions
-//!   on the card within 10 minutes 0.9 (4: 0.3); card testing, 3 or more amounts under $5 within an hour
-//!   0.9 (2: 0.3); impossible travel, more than 500 km from the last place at more than 900 km/h 0.92
-//!   (the flagged place is not remembered as the card's).
-//! - risk_assessor (per-card profile: countries, devices, merchants, running statistics of log amounts,
-//!   judged after 3 profiled transactions): new country and new device together (account takeover) 0.9
-//!   with a raised amount, else 0.55; new country or new device alone 0.3; amount 8× the card's typical
-//!   (geometric mean) 0.85, 4× 0.25; risky category at a merchant new to the card 0.45. The profile
-//!   learns only from transactions whose evidence so far stays below the review threshold.
-//! - decision_maker: combines the findings; reasons list every rule that fired.
+//! combine as independent evidence, `risk = 1 - Π(1 - s)`; `review` from 0.5, `decline` from 0.8
+//! (review and decline count as flagged). Thresholds are in [`RuleConfig`].
+//! - transaction_analyzer (the transaction alone): risky merchant category (gambling, lotteries,
+//!   quasi-cash/crypto, wires) 0.5; a micro amount (under $2.50) at a category card testers probe
+//!   (digital goods, software, charities) 0.5; $10,000 or more 0.2.
+//! - pattern_detector (the card's last 24 transactions): velocity, 4 or more on the card from the same
+//!   device or network within 10 s, 0.9 (3: 0.35); card testing, 2 or more micro amounts within 10
+//!   minutes, 0.9; impossible travel, more than 500 km from the card's previous transaction at more
+//!   than 900 km/h, 0.92, unless the card comes back to a country its profile knows from one it does not.
+//! - risk_assessor (the card's profile, once it has learned one transaction): new country, device or
+//!   network (IP) alone 0.25; new device and network 0.55 (0.75 with an amount 3× the card's typical);
+//!   new country with a new device or network, account takeover, 0.75 (0.9 with 3×); an amount 8× the
+//!   card's typical (geometric mean), 10× while the profile has fewer than 3 transactions, 0.85 (0.6).
+//! - decision_maker: combines the findings and lists every rule that fired as a reason. Then the
+//!   profile learns: from approved transactions; never from declined ones; from a reviewed one only
+//!   when a later reviewed transaction, 30 s or more after it, comes from the same country and network
+//!   (the cardholder again, not a burst), so that a profile that once learned a fraudster's first
+//!   transaction does not flag its owner for ever.
+//!
+//! Measured on the transaction factory's default stream (seed 42, `tests/detection_quality.rs`), after
+//! a warm-up of 200,000 transactions (about three per card; profiles need history): recall 0.949,
+//! precision 0.854 over the next 20,000 (seed 7: 0.962 and 0.853). From a cold start, with no card
+//! history at all, recall over the first 20,000 is 0.68 (precision 0.95): account takeovers and
+//! high-value anomalies need a profile to stand out from.
 //!
 //! # Degradation under load and faults
-//! A request that waited longer than the pattern detector's deadline (50 ms) in its queue skips it:
-//! the timing says `ok: false`, the reasons say `fallback:pattern_detector`, and the decision is made
-//! from the other agents alone, so velocity, card testing and impossible travel go unseen, and the
-//! card's history misses the transaction. Accuracy under load is therefore a real curve: it holds until
-//! the pattern detector saturates and falls as the share of skips rises.
+//! A request that waited longer than the deadline (50 ms) in the pattern detector's or the risk
+//! assessor's queue skips that agent: its timing says `ok: false`, the reasons say
+//! `fallback:<agent>`, and the decision is made from the other agents alone; a skipped pattern
+//! detector also leaves the transaction out of the card's recent history. Accuracy under load is
+//! therefore a real curve. The pattern detector saturates first (at `capacity`); its loss costs
+//! little recall, because the risk assessor's novelty rules catch much of the same fraud. Past
+//! 1.3 × `capacity` the risk assessor is skipped too, and only the transaction-only rules remain
+//! (recall about 0.37 with both agents down, same test).
 //!
-//! Fault hooks ([`Faults`], also `POST /admin/faults`), identified by kind and stage:
+//! # Fault hooks
+//! [`Faults`] (from [`Pipeline::faults`] or [`FraudSim::faults`]) or `POST /admin/faults`; each fault
+//! is identified by kind and stage ([`FaultKey`]), replaces one with the same key, and stays until
+//! cleared:
 //! - `agent_crash`: the transaction analyzer, pattern detector or risk assessor fail at once and are
 //!   skipped (`ok: false`, same fallback as above); ingestion or the decision maker down means 503.
 //! - `db_throttle`: the stage's store refuses a share of requests with 429 (or `status`).

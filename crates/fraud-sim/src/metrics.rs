@@ -14,10 +14,13 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// Reads one figure off a stage snapshot.
+type StageValue = fn(&crate::StageSnapshot) -> f64;
+
 pub(crate) fn render(p: &Pipeline) -> String {
     let mut out = String::with_capacity(8 * 1024);
     let stages = p.stages();
-    let per_stage: [(&str, &str, &str, fn(&crate::StageSnapshot) -> f64); 7] = [
+    let per_stage: [(&str, &str, &str, StageValue); 7] = [
         ("fraudsim_stage_requests_total", "counter", "Requests that left the stage (served, skipped or failed).", |s| {
             s.requests as f64
         }),

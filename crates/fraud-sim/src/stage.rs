@@ -182,7 +182,7 @@ impl StageRuntime {
             failures: self.failures.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
             busy: Duration::from_micros(self.busy_us.load(Ordering::Relaxed)),
-            mean_latency: if requests == 0 { Duration::ZERO } else { Duration::from_micros(sum / requests) },
+            mean_latency: Duration::from_micros(sum.checked_div(requests).unwrap_or(0)),
         }
     }
 }

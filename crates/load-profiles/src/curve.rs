@@ -13,6 +13,9 @@ pub(crate) const CHAOS_MAX_SECS: f64 = 7.0 * 24.0 * 3600.0;
 /// Inversions stop when the error is below this (seconds): a thousandth of the 1 ns of a `Duration`.
 const TOLERANCE_S: f64 = 1e-12;
 
+/// Wave inversions rotate the phase forward at most this many times before computing it exactly.
+const MAX_ROTATIONS: u32 = 64;
+
 #[derive(Debug, Clone)]
 pub(crate) enum Curve {
     /// `r0 + slope * s` (sustained: `slope == 0`).
@@ -41,6 +44,11 @@ pub(crate) struct Hint {
     pub r: f64,
     /// The rate's derivative at `s` (waves only).
     pub dr: f64,
+    /// `sin` and `cos` of the wave's phase at `s`, and how many inversions ago they were computed
+    /// exactly rather than rotated forward (waves only).
+    pub sin: f64,
+    pub cos: f64,
+    pub rotations: u32,
     /// Step index, for `Steps`.
     pub idx: usize,
 }
@@ -307,6 +315,9 @@ impl Curve {
             r: self.rate(0.0),
             dr,
             idx: 0,
+            sin: 0.0,
+            cos: 1.0,
+            rotations: 0,
         }
     }
 }
@@ -346,8 +357,26 @@ fn invert_wave(mean: f64, amp: f64, omega: f64, x: f64, len: f64, hint: &mut Hin
         s = 0.5 * (lo + hi);
     }
     let curvature = amp * omega;
-    for _ in 0..200 {
-        let (sin, cos) = (omega * s).sin_cos();
+    for iteration in 0..200 {
+        let delta = omega * (s - hint.s);
+        let (sin, cos, rotations) =
+            if iteration == 0 && usable && hint.rotations < MAX_ROTATIONS && delta.abs() < 1e-2 {
+                // Rotate the hint's phase by the small angle `delta` (Taylor series exact to f64
+                // precision for |delta| < 0.01) instead of calling sin and cos; recomputed exactly
+                // every MAX_ROTATIONS inversions so rounding cannot build up.
+                let d2 = delta * delta;
+                let sin_d = delta * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0)));
+                let cos_d =
+                    1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)));
+                (
+                    hint.sin * cos_d + hint.cos * sin_d,
+                    hint.cos * cos_d - hint.sin * sin_d,
+                    hint.rotations + 1,
+                )
+            } else {
+                let (sin, cos) = (omega * s).sin_cos();
+                (sin, cos, 0)
+            };
         let f = mean * s + amp / omega * (1.0 - cos) - x;
         let r = mean + amp * sin;
         if f > 0.0 {
@@ -364,23 +393,29 @@ fn invert_wave(mean: f64, amp: f64, omega: f64, x: f64, len: f64, hint: &mut Hin
             || hi - lo <= TOLERANCE_S
             || f == 0.0;
         if settled {
+            // The hint is the point just evaluated, so its count, rate and phase agree exactly.
             *hint = Hint {
-                s: next,
-                x,
+                s,
+                x: x + f,
                 r: r.max(0.0),
                 dr: curvature * cos,
                 idx: 0,
+                sin,
+                cos,
+                rotations,
             };
             return next;
         }
         s = next;
     }
+    // Not settled in 200 steps (not seen in practice): keep a hint that forces exact evaluation.
+    let count = mean * s + amp / omega * (1.0 - (omega * s).cos());
     *hint = Hint {
         s,
-        x,
+        x: count,
         r: mean,
-        dr: 0.0,
-        idx: 0,
+        rotations: MAX_ROTATIONS,
+        ..Hint::default()
     };
     s
 }

@@ -281,6 +281,33 @@ mod tests {
     }
 
     #[test]
+    fn long_wave_schedule_matches_random_access_inversion() {
+        // 600k arrivals solved incrementally (rotated phase, Newton from the previous arrival) land
+        // where a fresh inversion of the integral puts them.
+        let p = Profile::new(&LoadProfile {
+            arrival: Arrival::Uniform,
+            stages: vec![Stage::Wave {
+                mean_tps: 1000.0,
+                amplitude_tps: 1000.0,
+                period: Duration::from_secs(7),
+                duration: Duration::from_secs(600),
+                name: None,
+            }],
+        })
+        .unwrap();
+        let mut n = 0;
+        for a in Schedule::new(p.clone(), Arrival::Uniform, 0) {
+            n += 1;
+            if a.index % 997 == 0 {
+                let exact = p.time_for_cumulative(a.index as f64 + 0.5).unwrap();
+                let diff = (a.at.as_secs_f64() - exact).abs();
+                assert!(diff < 2e-9, "arrival {} at {:?}, exact {exact}", a.index, a.at);
+            }
+        }
+        assert_eq!(n, 600_000);
+    }
+
+    #[test]
     fn invalid_multiplier_is_refused() {
         let mut s = Schedule::new(sustained(10.0, 1), Arrival::Uniform, 0);
         assert_eq!(

@@ -81,6 +81,16 @@ impl MetricsConfig {
         }
         out
     }
+
+    /// Units of the reporting currency per *minor* unit of each currency (cent, yen, fils), so that
+    /// the hot path converts `amount_minor` with one multiplication.
+    pub(crate) fn fx_minor_rates(&self) -> [f64; Currency::ALL.len()] {
+        let mut out = self.fx_rates();
+        for c in Currency::ALL {
+            out[c as usize] /= 10f64.powi(i32::from(c.minor_units()));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +116,8 @@ mod tests {
         let r = c.fx_rates();
         assert!((r[Currency::EUR as usize] - 1.0).abs() < 1e-12);
         assert!((r[Currency::USD as usize] - 1.0 / 1.08).abs() < 1e-12);
+        let m = c.fx_minor_rates();
+        assert!((m[Currency::USD as usize] - 0.01 / 1.08).abs() < 1e-12);
+        assert!((m[Currency::JPY as usize] - 0.0067 / 1.08).abs() < 1e-12);
     }
 }

@@ -31,7 +31,8 @@
 //! * **Clock**: samples carry [`Timing`], offsets from the run's start on the driver's clock (tokio's,
 //!   which tests pause). Latency = completed − intended send; service time = completed − actual send.
 //!   Both go into HDR histograms of µs (3 significant digits, 1 µs to 1 h; larger values are clamped to
-//!   1 h and still counted). Every completion is recorded, success or error; dropped arrivals are not.
+//!   1 h and still counted); percentiles come from the histograms, means from exact sums. Every
+//!   completion is recorded, success or error; dropped arrivals are not.
 //! * **Outcomes**: ok (a verdict), or a [`models::ErrorKind`]: HTTP 429 apart from other 4xx and from
 //!   5xx, timeout, connection (refused/reset), malformed, and dropped (never sent because the in-flight
 //!   bound was reached: counted as scheduled and dropped, never silently skipped).

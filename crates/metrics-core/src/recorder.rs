@@ -89,7 +89,7 @@ impl Recorder {
             Collector { last_tick: Duration::ZERO, interval: Tally::new(), cumulative: Tally::new(), spare: Tally::new(), peak_tps: 0.0 };
         Ok(Self {
             shared: Arc::new(Shared {
-                fx: config.fx_rates(),
+                fx: config.fx_minor_rates(),
                 config,
                 cells: Mutex::new(Vec::new()),
                 collector: Mutex::new(collector),

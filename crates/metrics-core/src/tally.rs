@@ -114,7 +114,7 @@ impl Tally {
     }
 
     /// A completed request: both histograms, the outcome, and for a verdict the business and agent
-    /// figures. `fx` converts `txn.currency` to the reporting currency.
+    /// figures. `fx` converts minor units of `txn.currency` to the reporting currency.
     #[inline]
     pub fn record(
         &mut self,
@@ -144,13 +144,13 @@ impl Tally {
         match (truth.is_fraud(), flagged) {
             (true, true) => {
                 c.tp += 1;
-                self.prevented += txn.amount_major() * fx[txn.currency as usize];
+                self.prevented += txn.amount_minor as f64 * fx[txn.currency as usize];
             }
             (true, false) => c.fn_ += 1,
             (false, true) => {
                 c.fp += 1;
                 if verdict.decision == models::Decision::Decline {
-                    self.false_declined += txn.amount_major() * fx[txn.currency as usize];
+                    self.false_declined += txn.amount_minor as f64 * fx[txn.currency as usize];
                 }
             }
             (false, false) => c.tn += 1,

@@ -1,7 +1,8 @@
 //! The results folder: `intervals.jsonl` and `events.jsonl` written line by line as the run goes (each
 //! line flushed, so a crash loses at most the line being written), then `summary.json` and
-//! `latency.hgrm` at the end. Writing happens on a blocking thread fed by a channel, so a slow disk
-//! never holds up the load.
+//! `latency.hgrm` at the end. Writing happens on its own thread fed by a channel, so a slow disk
+//! never holds up the load. (A plain thread rather than `spawn_blocking`: a blocking task that lives
+//! for the whole run would stop tokio's paused test clock from advancing.)
 
 use crate::error::OrchestratorError;
 use models::{IntervalSnapshot, RunEvent, Summary};
@@ -9,8 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
 pub const SUMMARY: &str = "summary.json";
 pub const INTERVALS: &str = "intervals.jsonl";
@@ -29,7 +29,8 @@ enum Record {
 pub struct ResultsWriter {
     dir: PathBuf,
     tx: mpsc::UnboundedSender<Record>,
-    handle: JoinHandle<Result<(), OrchestratorError>>,
+    done: oneshot::Receiver<Result<(), OrchestratorError>>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OrchestratorError + '_ {
@@ -63,7 +64,8 @@ impl ResultsWriter {
         let mut events = create(&epath)?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
         let out = dir.to_owned();
-        let handle = tokio::task::spawn_blocking(move || {
+        let (done_tx, done) = oneshot::channel();
+        let write = move || {
             // Keep writing after an error so that the other files still fill; report the first.
             let mut first_err = None;
             let mut keep = |r: Result<(), OrchestratorError>| {
@@ -84,8 +86,14 @@ impl ResultsWriter {
                 }
             }
             first_err.map_or(Ok(()), Err)
-        });
-        Ok(Self { dir: dir.to_owned(), tx, handle })
+        };
+        let thread = std::thread::Builder::new()
+            .name("results-writer".into())
+            .spawn(move || {
+                let _ = done_tx.send(write());
+            })
+            .map_err(io_err(dir))?;
+        Ok(Self { dir: dir.to_owned(), tx, done, thread })
     }
 
     pub fn dir(&self) -> &Path {
@@ -104,10 +112,13 @@ impl ResultsWriter {
     pub async fn finish(self, summary: &Summary, hgrm: String) -> Result<(), OrchestratorError> {
         let _ = self.tx.send(Record::Finish { summary: Box::new(summary.clone()), hgrm });
         drop(self.tx);
-        self.handle.await.map_err(|e| OrchestratorError::Results {
+        let result = self.done.await.map_err(|_| OrchestratorError::Results {
             path: self.dir.clone(),
-            source: std::io::Error::other(format!("the results writer stopped: {e}")),
-        })?
+            source: std::io::Error::other("the results writer thread stopped without finishing"),
+        });
+        // It has sent its result, so it is about to return: joining does not block for long.
+        let _ = self.thread.join();
+        result?
     }
 }
 

@@ -5,7 +5,8 @@ use std::hint::black_box;
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 fn generate(c: &mut Criterion) {
-    let factory = TransactionFactory::new(42, FactoryConfig::default()).expect("default config is valid");
+    let factory =
+        TransactionFactory::new(42, FactoryConfig::default()).expect("default config is valid");
     let mut group = c.benchmark_group("generate");
     const N: u64 = 100_000;
     group.throughput(Throughput::Elements(N));
@@ -20,7 +21,9 @@ fn generate(c: &mut Criterion) {
     let mut k = 0u64;
     group.bench_function("at_random", |b| {
         b.iter(|| {
-            k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             black_box(factory.at(black_box(k >> 20)))
         })
     });

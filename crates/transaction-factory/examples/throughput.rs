@@ -8,8 +8,12 @@ use std::time::Instant;
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5_000_000);
-    let factory = TransactionFactory::new(42, FactoryConfig::default()).expect("default config is valid");
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5_000_000);
+    let factory =
+        TransactionFactory::new(42, FactoryConfig::default()).expect("default config is valid");
     let started = Instant::now();
     let mut fraud = 0usize;
     for (txn, label) in factory.iter().take(n) {
@@ -17,5 +21,8 @@ fn main() {
         black_box(txn);
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{n} transactions ({fraud} fraud) in {secs:.3} s wall: {:.0} per second", n as f64 / secs);
+    println!(
+        "{n} transactions ({fraud} fraud) in {secs:.3} s wall: {:.0} per second",
+        n as f64 / secs
+    );
 }

@@ -42,15 +42,23 @@ impl Default for FactoryConfig {
 impl FactoryConfig {
     /// Checks every field; the error names the field and what to change.
     pub fn validate(&self) -> Result<(), FactoryError> {
-        self.mix.validate().map_err(|reason| FactoryError::InvalidMix { reason })?;
+        self.mix
+            .validate()
+            .map_err(|reason| FactoryError::InvalidMix { reason })?;
         if !(self.rate_tps.is_finite() && self.rate_tps > 0.0) {
-            return Err(FactoryError::InvalidRate { rate_tps: self.rate_tps });
+            return Err(FactoryError::InvalidRate {
+                rate_tps: self.rate_tps,
+            });
         }
         if !(MIN_CUSTOMERS..=MAX_CUSTOMERS).contains(&self.customers) {
-            return Err(FactoryError::Customers { customers: self.customers });
+            return Err(FactoryError::Customers {
+                customers: self.customers,
+            });
         }
         if !(MIN_MERCHANTS..=MAX_MERCHANTS).contains(&self.merchants) {
-            return Err(FactoryError::Merchants { merchants: self.merchants });
+            return Err(FactoryError::Merchants {
+                merchants: self.merchants,
+            });
         }
         Ok(())
     }
@@ -59,18 +67,26 @@ impl FactoryConfig {
 /// Why a factory could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FactoryError {
-    #[error("factory config field `mix`: {reason}; give legit, fraud and edge shares between 0 and 1 that add up to 1")]
+    #[error(
+        "factory config field `mix`: {reason}; give legit, fraud and edge shares between 0 and 1 that add up to 1"
+    )]
     InvalidMix { reason: String },
-    #[error("factory config field `rate_tps` = {rate_tps}: the stream clock needs a finite rate above 0 transactions per second")]
+    #[error(
+        "factory config field `rate_tps` = {rate_tps}: the stream clock needs a finite rate above 0 transactions per second"
+    )]
     InvalidRate { rate_tps: f64 },
     #[error(
         "factory config field `customers` = {customers}: use between {MIN_CUSTOMERS} and {MAX_CUSTOMERS} \
          (fraud episodes need distinct customers in every block)"
     )]
     Customers { customers: u32 },
-    #[error("factory config field `merchants` = {merchants}: use between {MIN_MERCHANTS} and {MAX_MERCHANTS}")]
+    #[error(
+        "factory config field `merchants` = {merchants}: use between {MIN_MERCHANTS} and {MAX_MERCHANTS}"
+    )]
     Merchants { merchants: u32 },
-    #[error("internal distribution `{what}` rejected its parameters ({reason}); this is a bug in transaction-factory")]
+    #[error(
+        "internal distribution `{what}` rejected its parameters ({reason}); this is a bug in transaction-factory"
+    )]
     Distribution { what: &'static str, reason: String },
 }
 
@@ -87,13 +103,25 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let mut c = FactoryConfig { rate_tps: 0.0, ..FactoryConfig::default() };
+        let mut c = FactoryConfig {
+            rate_tps: 0.0,
+            ..FactoryConfig::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("rate_tps"));
         c.rate_tps = f64::NAN;
-        assert!(matches!(c.validate(), Err(FactoryError::InvalidRate { .. })));
-        c = FactoryConfig { customers: 10, ..FactoryConfig::default() };
+        assert!(matches!(
+            c.validate(),
+            Err(FactoryError::InvalidRate { .. })
+        ));
+        c = FactoryConfig {
+            customers: 10,
+            ..FactoryConfig::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("customers"));
-        c = FactoryConfig { merchants: 1, ..FactoryConfig::default() };
+        c = FactoryConfig {
+            merchants: 1,
+            ..FactoryConfig::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("merchants"));
         c = FactoryConfig::default();
         c.mix.fraud = 0.5;

@@ -36,7 +36,9 @@ pub const fn minor_per_major(currency: Currency) -> f64 {
 
 /// A US-dollar amount expressed in `currency`'s minor units, rounded to the nearest unit.
 pub fn usd_to_minor(usd: f64, currency: Currency) -> u64 {
-    (usd * units_per_usd(currency) * minor_per_major(currency)).round().max(0.0) as u64
+    (usd * units_per_usd(currency) * minor_per_major(currency))
+        .round()
+        .max(0.0) as u64
 }
 
 /// An amount in `currency`'s minor units expressed in US dollars.

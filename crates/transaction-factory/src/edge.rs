@@ -59,7 +59,9 @@ impl TransactionFactory {
         if list.is_empty() {
             return None;
         }
-        (0..16).map(|_| u64::from(list[rng.index(list.len())])).find(|&c| legit_may_use(block, c))
+        (0..16)
+            .map(|_| u64::from(list[rng.index(list.len())]))
+            .find(|&c| legit_may_use(block, c))
     }
 
     pub(crate) fn edge_txn(
@@ -104,7 +106,9 @@ impl TransactionFactory {
             EdgeKind::ZeroAmount => txn.amount_minor = 0,
             EdgeKind::MaxAmount => txn.amount_minor = MAX_AMOUNT_MINOR,
             EdgeKind::ZeroDecimalCurrency | EdgeKind::ThreeDecimalCurrency => {
-                if let Some(ci) = wanted_country.filter(|&ci| COUNTRIES[ci].currency != txn.currency) {
+                if let Some(ci) =
+                    wanted_country.filter(|&ci| COUNTRIES[ci].currency != txn.currency)
+                {
                     // No local customer was free: a visitor pays locally.
                     let country = &COUNTRIES[ci];
                     let city = country.cities[rng.index(country.cities.len())];
@@ -159,7 +163,10 @@ mod tests {
         assert_eq!(start_of_day(t).to_string(), "2026-03-17T00:00:00.000000Z");
         assert_eq!(start_of_month(t).to_string(), "2026-03-01T00:00:00.000000Z");
         let leap: Timestamp = "2024-02-29T23:59:59.999999Z".parse().unwrap();
-        assert_eq!(start_of_month(leap).to_string(), "2024-02-01T00:00:00.000000Z");
+        assert_eq!(
+            start_of_month(leap).to_string(),
+            "2024-02-01T00:00:00.000000Z"
+        );
         let before_epoch = Timestamp::from_secs(-12 * 3600); // 1969-12-31T12:00:00Z
         assert_eq!(start_of_day(before_epoch), Timestamp::from_secs(-86_400));
     }

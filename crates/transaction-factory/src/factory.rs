@@ -5,7 +5,7 @@ use crate::fraud::IMPOSSIBLE_TRAVEL_MIN_KM;
 use crate::geo::{Geo, jitter};
 use crate::merchants::{Catalogue, MerchantInfo};
 use crate::plan::{BLOCK, BlockPlan, Slot, legit_customer};
-use crate::population::{Customer, Population, owner_of};
+use crate::population::{Customer, Population, USUAL_MERCHANTS, owner_of};
 use crate::rng::{Domain, SplitMix64};
 use models::{CardId, Channel, CustomerId, GroundTruth, MerchantId, Timestamp, Transaction, TxnId};
 use rand_distr::{Distribution, LogNormal};
@@ -16,7 +16,12 @@ use std::fmt;
 const LEGIT_SIGMA: f64 = 0.6;
 /// Legitimate amounts are capped at this multiple of the customer's median.
 const LEGIT_MAX_FACTOR: f64 = 50.0;
-const LEGIT_CHANNELS: [Channel; 4] = [Channel::CardPresent, Channel::Contactless, Channel::Ecommerce, Channel::Mobile];
+const LEGIT_CHANNELS: [Channel; 4] = [
+    Channel::CardPresent,
+    Channel::Contactless,
+    Channel::Ecommerce,
+    Channel::Mobile,
+];
 /// How many transactions ahead the iterator loads customers (a power of two dividing [`BLOCK`]).
 const WARM_AHEAD: u64 = 16;
 const LEGIT_CHANNEL_WEIGHTS: [u32; 4] = [30, 35, 22, 13];
@@ -49,12 +54,23 @@ impl TransactionFactory {
     /// (about 20 ms for 50,000 customers in release).
     pub fn new(seed: u64, config: FactoryConfig) -> Result<Self, FactoryError> {
         config.validate()?;
-        let legit_spread = LogNormal::new(0.0, LEGIT_SIGMA)
-            .map_err(|e| FactoryError::Distribution { what: "legit amount spread", reason: e.to_string() })?;
+        let legit_spread =
+            LogNormal::new(0.0, LEGIT_SIGMA).map_err(|e| FactoryError::Distribution {
+                what: "legit amount spread",
+                reason: e.to_string(),
+            })?;
         let geo = Geo::new(IMPOSSIBLE_TRAVEL_MIN_KM);
         let catalogue = Catalogue::new(u64::from(config.merchants));
         let population = Population::build(seed, config.customers, &geo, &catalogue);
-        Ok(Self { seed, period_us: 1e6 / config.rate_tps, config, geo, catalogue, population, legit_spread })
+        Ok(Self {
+            seed,
+            period_us: 1e6 / config.rate_tps,
+            config,
+            geo,
+            catalogue,
+            population,
+            legit_spread,
+        })
     }
 
     pub fn seed(&self) -> u64 {
@@ -68,7 +84,12 @@ impl TransactionFactory {
     /// Transaction number `k` of the stream and its label, without generating the ones before it.
     pub fn at(&self, k: u64) -> (Transaction, GroundTruth) {
         let mut plan = BlockPlan::empty();
-        plan.fill(self.seed, k / BLOCK as u64, &self.config.mix, u64::from(self.config.customers));
+        plan.fill(
+            self.seed,
+            k / BLOCK as u64,
+            &self.config.mix,
+            u64::from(self.config.customers),
+        );
         self.make(k, &plan)
     }
 
@@ -79,12 +100,21 @@ impl TransactionFactory {
 
     /// The stream from transaction `k`: `iter_from(k).next()` equals `at(k)`.
     pub fn iter_from(&self, k: u64) -> Iter<'_> {
-        Iter { factory: self, next: Some(k), plan: Box::new(BlockPlan::empty()) }
+        Iter {
+            factory: self,
+            next: Some(k),
+            plan: Box::new(BlockPlan::empty()),
+        }
     }
 
     /// The stream clock: `start + k / rate_tps`. Edge cases on day or month boundaries move off it.
     pub fn timestamp_of(&self, k: u64) -> Timestamp {
-        Timestamp::from_micros(self.config.start.micros.saturating_add((k as f64 * self.period_us) as i64))
+        Timestamp::from_micros(
+            self.config
+                .start
+                .micros
+                .saturating_add((k as f64 * self.period_us) as i64),
+        )
     }
 
     /// All customers, indexed by their id.
@@ -94,12 +124,15 @@ impl TransactionFactory {
 
     /// A customer's profile (for assertions; a detector has to learn it from the stream).
     pub fn customer(&self, id: CustomerId) -> Option<&Customer> {
-        usize::try_from(id.0).ok().and_then(|i| self.population.customers.get(i))
+        usize::try_from(id.0)
+            .ok()
+            .and_then(|i| self.population.customers.get(i))
     }
 
     /// The owner of a card.
     pub fn card_owner(&self, card: CardId) -> Option<&Customer> {
-        self.customer(owner_of(card)).filter(|c| c.cards().contains(&card))
+        self.customer(owner_of(card))
+            .filter(|c| c.cards().contains(&card))
     }
 
     /// What the catalogue knows about a merchant.
@@ -123,7 +156,7 @@ impl TransactionFactory {
                 Slot::Edge(_) => continue,
             };
             if let Some(customer) = self.population.customers.get(c as usize) {
-                acc ^= customer.median_amount_minor();
+                acc ^= customer.touch();
             }
         }
         std::hint::black_box(acc);
@@ -136,19 +169,31 @@ impl TransactionFactory {
         let ts = self.timestamp_of(k);
         match slot {
             Slot::Legit => {
-                let c = legit_customer(k / BLOCK as u64, u64::from(self.config.customers), &mut rng);
+                let c =
+                    legit_customer(k / BLOCK as u64, u64::from(self.config.customers), &mut rng);
                 let customer = &self.population.customers[c as usize];
                 let card = customer.cards()[rng.index(customer.cards().len())];
-                (self.legit_txn(k, ts, customer, card, &mut rng), GroundTruth::Legit)
+                (
+                    self.legit_txn(k, ts, customer, card, &mut rng),
+                    GroundTruth::Legit,
+                )
             }
             Slot::Anchor(episode) => {
                 let customer = &self.population.customers[episode.customer as usize];
                 let card = self.episode_context(&episode).card;
-                (self.legit_txn(k, ts, customer, card, &mut rng), GroundTruth::Legit)
+                (
+                    self.legit_txn(k, ts, customer, card, &mut rng),
+                    GroundTruth::Legit,
+                )
             }
             Slot::Fraud { episode, nth } => {
                 let txn = self.fraud_txn(k, ts, &episode, nth, &mut rng);
-                (txn, GroundTruth::Fraud { pattern: episode.pattern })
+                (
+                    txn,
+                    GroundTruth::Fraud {
+                        pattern: episode.pattern,
+                    },
+                )
             }
             Slot::Edge(kind) => {
                 let (txn, kind) = self.edge_txn(k, ts, kind, plan, &mut rng);
@@ -167,20 +212,23 @@ impl TransactionFactory {
         rng: &mut SplitMix64,
     ) -> Transaction {
         let merchant = if rng.unit() < 0.85 {
-            customer.usual_merchants()[rng.index(customer.usual_merchants().len())]
+            customer.usual_merchant(rng.index(USUAL_MERCHANTS))
         } else {
-            self.population.popular_merchant(&self.catalogue, customer.country_idx(), rng)
+            self.population
+                .popular_merchant(&self.catalogue, customer.country_idx(), rng)
         };
         let median = customer.median_amount_minor() as f64;
-        let amount = (median * self.legit_spread.sample(rng)).clamp(1.0, median * LEGIT_MAX_FACTOR).round() as u64;
+        let amount = (median * self.legit_spread.sample(rng))
+            .clamp(1.0, median * LEGIT_MAX_FACTOR)
+            .round() as u64;
         let channel = LEGIT_CHANNELS[rng.weighted(&LEGIT_CHANNEL_WEIGHTS)];
-        let (lat, lon) = customer.home_location();
+        let (lat, lon) = customer.home_e4();
         let device = customer.devices()[rng.index(customer.devices().len())];
         let mut txn = self.blank(k, ts, customer, card, merchant);
         txn.amount_minor = amount;
         txn.channel = channel;
-        txn.lat = jitter(lat, 0.02, rng);
-        txn.lon = jitter(lon, 0.02, rng);
+        txn.lat = jitter(lat, 200, rng);
+        txn.lon = jitter(lon, 200, rng);
         txn.device_id = Some(device);
         txn.ip = Some(customer.ip());
         txn
@@ -227,7 +275,9 @@ pub struct Iter<'a> {
 
 impl fmt::Debug for Iter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter").field("next", &self.next).finish_non_exhaustive()
+        f.debug_struct("Iter")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
     }
 }
 
@@ -247,7 +297,8 @@ impl Iterator for Iter<'_> {
         let block = k / BLOCK as u64;
         if self.plan.block != block {
             let f = self.factory;
-            self.plan.fill(f.seed, block, &f.config.mix, u64::from(f.config.customers));
+            self.plan
+                .fill(f.seed, block, &f.config.mix, u64::from(f.config.customers));
         }
         if k % WARM_AHEAD == 0 {
             self.factory.warm_customers(k, &self.plan);

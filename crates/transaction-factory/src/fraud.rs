@@ -54,7 +54,11 @@ impl TransactionFactory {
         rng: &mut SplitMix64,
     ) -> Transaction {
         let customer = &self.population.customers[episode.customer as usize];
-        let EpisodeContext { card, device, rng: mut ep } = self.episode_context(episode);
+        let EpisodeContext {
+            card,
+            device,
+            rng: mut ep,
+        } = self.episode_context(episode);
         let home = customer.country_idx();
         let median_minor = customer.median_amount_minor() as f64;
         let median_usd = customer.median_amount_usd();
@@ -64,8 +68,8 @@ impl TransactionFactory {
             let country = &COUNTRIES[place.country];
             txn.country = country.code;
             txn.currency = country.currency;
-            txn.lat = jitter(place.city.lat, 0.05, rng);
-            txn.lon = jitter(place.city.lon, 0.05, rng);
+            txn.lat = jitter(place.lat_e4, 500, rng);
+            txn.lon = jitter(place.lon_e4, 500, rng);
         };
         let city_in = |country: usize, rng: &mut SplitMix64| {
             self.geo.first_city[country] + rng.index(COUNTRIES[country].cities.len())
@@ -79,8 +83,11 @@ impl TransactionFactory {
                 let merchant = self.catalogue.testing(first + u64::from(nth) * 97);
                 let mut txn = self.blank(k, ts, customer, card, merchant);
                 relocate(&mut txn, city, rng);
-                txn.amount_minor =
-                    usd_to_minor(rng.range(CARD_TESTING_MIN_USD, CARD_TESTING_MAX_USD), txn.currency).max(1);
+                txn.amount_minor = usd_to_minor(
+                    rng.range(CARD_TESTING_MIN_USD, CARD_TESTING_MAX_USD),
+                    txn.currency,
+                )
+                .max(1);
                 txn.channel = Channel::Ecommerce;
                 txn.device_id = Some(device);
                 txn.ip = Some(ip_in(country, ep.next_u64()));
@@ -105,7 +112,11 @@ impl TransactionFactory {
                 relocate(&mut txn, city, rng);
                 let usd = median_usd * rng.range(ACCOUNT_TAKEOVER_MIN_FACTOR, 15.0);
                 txn.amount_minor = usd_to_minor(usd, txn.currency).max(1);
-                txn.channel = if rng.unit() < 0.5 { Channel::Ecommerce } else { Channel::Mobile };
+                txn.channel = if rng.unit() < 0.5 {
+                    Channel::Ecommerce
+                } else {
+                    Channel::Mobile
+                };
                 txn.device_id = Some(device);
                 txn.ip = Some(ip);
                 txn
@@ -117,8 +128,9 @@ impl TransactionFactory {
                 let mut txn = self.blank(k, ts, customer, card, merchant);
                 txn.amount_minor = (median_minor * rng.range(0.3, 2.0)).round().max(1.0) as u64;
                 txn.channel = Channel::Ecommerce;
-                txn.lat = jitter(txn.lat, 0.02, rng);
-                txn.lon = jitter(txn.lon, 0.02, rng);
+                let (lat, lon) = customer.home_e4();
+                txn.lat = jitter(lat, 200, rng);
+                txn.lon = jitter(lon, 200, rng);
                 txn.device_id = Some(device);
                 txn.ip = Some(ip);
                 txn
@@ -131,7 +143,8 @@ impl TransactionFactory {
                 let merchant = any_merchant(&self.catalogue, country, rng);
                 let mut txn = self.blank(k, ts, customer, card, merchant);
                 relocate(&mut txn, city, rng);
-                txn.amount_minor = usd_to_minor(median_usd * rng.range(0.5, 3.0), txn.currency).max(1);
+                txn.amount_minor =
+                    usd_to_minor(median_usd * rng.range(0.5, 3.0), txn.currency).max(1);
                 txn.channel = Channel::CardPresent;
                 txn.device_id = Some(device);
                 txn.ip = Some(ip_in(country, ep.next_u64()));
@@ -141,17 +154,25 @@ impl TransactionFactory {
                 // The customer's own device and place, but an amount far above their norm.
                 let merchant = any_merchant(&self.catalogue, home, rng);
                 let mut txn = self.blank(k, ts, customer, card, merchant);
-                txn.amount_minor = (median_minor * rng.range(HIGH_VALUE_MIN_FACTOR, 40.0)).round() as u64;
-                txn.channel = if rng.unit() < 0.5 { Channel::Ecommerce } else { Channel::CardPresent };
+                txn.amount_minor =
+                    (median_minor * rng.range(HIGH_VALUE_MIN_FACTOR, 40.0)).round() as u64;
+                txn.channel = if rng.unit() < 0.5 {
+                    Channel::Ecommerce
+                } else {
+                    Channel::CardPresent
+                };
                 txn.device_id = Some(customer.devices()[ep.index(customer.devices().len())]);
                 txn.ip = Some(customer.ip());
                 txn
             }
             FraudPattern::RiskyMerchant => {
                 // Cash-like spending (gambling, crypto, wire transfer) from a device the customer never used.
-                let merchant = self.catalogue.risky(ep.next_u64().wrapping_add(u64::from(nth)));
+                let merchant = self
+                    .catalogue
+                    .risky(ep.next_u64().wrapping_add(u64::from(nth)));
                 let mut txn = self.blank(k, ts, customer, card, merchant);
-                txn.amount_minor = usd_to_minor(median_usd * rng.range(1.5, 6.0), txn.currency).max(1);
+                txn.amount_minor =
+                    usd_to_minor(median_usd * rng.range(1.5, 6.0), txn.currency).max(1);
                 txn.channel = Channel::Ecommerce;
                 txn.device_id = Some(device);
                 txn.ip = Some(ip_in(home, ep.next_u64()));

@@ -27,7 +27,10 @@ impl Country {
     /// publicly), one per country, in table order.
     pub fn ip_block(&self) -> (Ipv4Addr, u32) {
         let index = country_index(self.code).unwrap_or(0) as u32;
-        (Ipv4Addr::from(IP_BASE + index * IP_BLOCK_SIZE), IP_BLOCK_SIZE)
+        (
+            Ipv4Addr::from(IP_BASE + index * IP_BLOCK_SIZE),
+            IP_BLOCK_SIZE,
+        )
     }
 }
 
@@ -39,7 +42,12 @@ const fn city(name: &'static str, lat: f64, lon: f64) -> City {
 }
 
 const fn entry(code: &str, currency: Currency, weight: u32, cities: &'static [City]) -> Country {
-    Country { code: CountryCode::new(code), currency, weight, cities }
+    Country {
+        code: CountryCode::new(code),
+        currency,
+        weight,
+        cities,
+    }
 }
 
 /// The country table: 23 countries, 15 currencies, weighted roughly by card-payment volume.
@@ -48,34 +56,128 @@ pub static COUNTRIES: [Country; 23] = [
         "US",
         Currency::USD,
         18,
-        &[city("New York", 40.71, -74.01), city("Los Angeles", 34.05, -118.24), city("Chicago", 41.88, -87.63)],
+        &[
+            city("New York", 40.71, -74.01),
+            city("Los Angeles", 34.05, -118.24),
+            city("Chicago", 41.88, -87.63),
+        ],
     ),
-    entry("GB", Currency::GBP, 7, &[city("London", 51.51, -0.13), city("Manchester", 53.48, -2.24)]),
-    entry("DE", Currency::EUR, 7, &[city("Berlin", 52.52, 13.40), city("Munich", 48.14, 11.58)]),
-    entry("FR", Currency::EUR, 6, &[city("Paris", 48.86, 2.35), city("Lyon", 45.76, 4.84)]),
-    entry("ES", Currency::EUR, 4, &[city("Madrid", 40.42, -3.70), city("Barcelona", 41.39, 2.17)]),
-    entry("IT", Currency::EUR, 4, &[city("Rome", 41.90, 12.50), city("Milan", 45.46, 9.19)]),
+    entry(
+        "GB",
+        Currency::GBP,
+        7,
+        &[
+            city("London", 51.51, -0.13),
+            city("Manchester", 53.48, -2.24),
+        ],
+    ),
+    entry(
+        "DE",
+        Currency::EUR,
+        7,
+        &[city("Berlin", 52.52, 13.40), city("Munich", 48.14, 11.58)],
+    ),
+    entry(
+        "FR",
+        Currency::EUR,
+        6,
+        &[city("Paris", 48.86, 2.35), city("Lyon", 45.76, 4.84)],
+    ),
+    entry(
+        "ES",
+        Currency::EUR,
+        4,
+        &[city("Madrid", 40.42, -3.70), city("Barcelona", 41.39, 2.17)],
+    ),
+    entry(
+        "IT",
+        Currency::EUR,
+        4,
+        &[city("Rome", 41.90, 12.50), city("Milan", 45.46, 9.19)],
+    ),
     entry("NL", Currency::EUR, 3, &[city("Amsterdam", 52.37, 4.90)]),
     entry("IE", Currency::EUR, 1, &[city("Dublin", 53.35, -6.26)]),
     entry("AT", Currency::EUR, 1, &[city("Vienna", 48.21, 16.37)]),
     entry("BE", Currency::EUR, 1, &[city("Brussels", 50.85, 4.35)]),
     entry("PT", Currency::EUR, 1, &[city("Lisbon", 38.72, -9.14)]),
-    entry("CH", Currency::CHF, 2, &[city("Zurich", 47.37, 8.54), city("Geneva", 46.20, 6.14)]),
+    entry(
+        "CH",
+        Currency::CHF,
+        2,
+        &[city("Zurich", 47.37, 8.54), city("Geneva", 46.20, 6.14)],
+    ),
     entry("SE", Currency::SEK, 2, &[city("Stockholm", 59.33, 18.07)]),
-    entry("JP", Currency::JPY, 6, &[city("Tokyo", 35.68, 139.69), city("Osaka", 34.69, 135.50)]),
-    entry("CN", Currency::CNY, 6, &[city("Shanghai", 31.23, 121.47), city("Beijing", 39.90, 116.41)]),
+    entry(
+        "JP",
+        Currency::JPY,
+        6,
+        &[city("Tokyo", 35.68, 139.69), city("Osaka", 34.69, 135.50)],
+    ),
+    entry(
+        "CN",
+        Currency::CNY,
+        6,
+        &[
+            city("Shanghai", 31.23, 121.47),
+            city("Beijing", 39.90, 116.41),
+        ],
+    ),
     entry(
         "IN",
         Currency::INR,
         6,
-        &[city("Mumbai", 19.08, 72.88), city("Delhi", 28.61, 77.21), city("Bengaluru", 12.97, 77.59)],
+        &[
+            city("Mumbai", 19.08, 72.88),
+            city("Delhi", 28.61, 77.21),
+            city("Bengaluru", 12.97, 77.59),
+        ],
     ),
     entry("SG", Currency::SGD, 2, &[city("Singapore", 1.35, 103.82)]),
-    entry("AU", Currency::AUD, 3, &[city("Sydney", -33.87, 151.21), city("Melbourne", -37.81, 144.96)]),
-    entry("CA", Currency::CAD, 4, &[city("Toronto", 43.65, -79.38), city("Vancouver", 49.28, -123.12)]),
-    entry("MX", Currency::MXN, 3, &[city("Mexico City", 19.43, -99.13), city("Guadalajara", 20.67, -103.35)]),
-    entry("BR", Currency::BRL, 4, &[city("São Paulo", -23.55, -46.63), city("Rio de Janeiro", -22.91, -43.17)]),
-    entry("ZA", Currency::ZAR, 2, &[city("Johannesburg", -26.20, 28.05), city("Cape Town", -33.92, 18.42)]),
+    entry(
+        "AU",
+        Currency::AUD,
+        3,
+        &[
+            city("Sydney", -33.87, 151.21),
+            city("Melbourne", -37.81, 144.96),
+        ],
+    ),
+    entry(
+        "CA",
+        Currency::CAD,
+        4,
+        &[
+            city("Toronto", 43.65, -79.38),
+            city("Vancouver", 49.28, -123.12),
+        ],
+    ),
+    entry(
+        "MX",
+        Currency::MXN,
+        3,
+        &[
+            city("Mexico City", 19.43, -99.13),
+            city("Guadalajara", 20.67, -103.35),
+        ],
+    ),
+    entry(
+        "BR",
+        Currency::BRL,
+        4,
+        &[
+            city("São Paulo", -23.55, -46.63),
+            city("Rio de Janeiro", -22.91, -43.17),
+        ],
+    ),
+    entry(
+        "ZA",
+        Currency::ZAR,
+        2,
+        &[
+            city("Johannesburg", -26.20, 28.05),
+            city("Cape Town", -33.92, 18.42),
+        ],
+    ),
     entry("KW", Currency::KWD, 1, &[city("Kuwait City", 29.38, 47.99)]),
 ];
 
@@ -97,12 +199,23 @@ pub fn country_of_ip(ip: Ipv4Addr) -> Option<&'static Country> {
 
 /// The `offset`-th address of a country's block (wrapping inside the block).
 pub(crate) fn ip_in(country_idx: usize, offset: u64) -> Ipv4Addr {
-    Ipv4Addr::from(IP_BASE + country_idx as u32 * IP_BLOCK_SIZE + (offset % u64::from(IP_BLOCK_SIZE)) as u32)
+    Ipv4Addr::from(
+        IP_BASE + country_idx as u32 * IP_BLOCK_SIZE + (offset % u64::from(IP_BLOCK_SIZE)) as u32,
+    )
 }
 
-/// `base` moved by up to `spread` degrees either way, rounded to 4 decimals (about 11 m).
-pub(crate) fn jitter(base: f64, spread: f64, rng: &mut crate::rng::SplitMix64) -> f64 {
-    ((base + rng.range(-spread, spread)) * 1e4).round() / 1e4
+/// Degrees to ten-thousandths of a degree (about 11 m), the resolution of generated coordinates.
+pub(crate) fn to_e4(degrees: f64) -> i32 {
+    (degrees * 1e4).round() as i32
+}
+
+/// A coordinate in ten-thousandths of a degree moved by up to `spread_e4` either way, in degrees.
+/// Integer arithmetic and one correctly rounded division: the same on every machine, and printed
+/// with at most 4 decimals.
+#[inline]
+pub(crate) fn jitter(base_e4: i32, spread_e4: u32, rng: &mut crate::rng::SplitMix64) -> f64 {
+    let offset = rng.below(2 * u64::from(spread_e4) + 1) as i64 - i64::from(spread_e4);
+    (i64::from(base_e4) + offset) as f64 / 1e4
 }
 
 /// Great-circle distance in kilometres (haversine, mean Earth radius 6371 km).
@@ -119,6 +232,8 @@ pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 pub(crate) struct CityRef {
     pub country: usize,
     pub city: City,
+    pub lat_e4: i32,
+    pub lon_e4: i32,
 }
 
 /// Cities flattened, with, for each, the cities at least `far_km` away (impossible-travel targets).
@@ -137,7 +252,12 @@ impl Geo {
         let mut first_city = Vec::with_capacity(COUNTRIES.len());
         for (ci, c) in COUNTRIES.iter().enumerate() {
             first_city.push(cities.len());
-            cities.extend(c.cities.iter().map(|&city| CityRef { country: ci, city }));
+            cities.extend(c.cities.iter().map(|&city| CityRef {
+                country: ci,
+                city,
+                lat_e4: to_e4(city.lat),
+                lon_e4: to_e4(city.lon),
+            }));
         }
         let far = cities
             .iter()
@@ -152,7 +272,12 @@ impl Geo {
             })
             .collect();
         let country_weights = COUNTRIES.iter().map(|c| c.weight).collect();
-        Self { cities, first_city, far, country_weights }
+        Self {
+            cities,
+            first_city,
+            far,
+            country_weights,
+        }
     }
 }
 

@@ -69,7 +69,9 @@ mod plan;
 mod population;
 mod rng;
 
-pub use config::{FactoryConfig, FactoryError, MAX_CUSTOMERS, MAX_MERCHANTS, MIN_CUSTOMERS, MIN_MERCHANTS};
+pub use config::{
+    FactoryConfig, FactoryError, MAX_CUSTOMERS, MAX_MERCHANTS, MIN_CUSTOMERS, MIN_MERCHANTS,
+};
 pub use factory::{Iter, TransactionFactory};
 pub use merchants::{MerchantInfo, MerchantKind};
 pub use plan::BLOCK;

@@ -166,20 +166,49 @@ impl Catalogue {
     pub(crate) fn info(&self, id: MerchantId) -> Option<MerchantInfo> {
         let m = id.0;
         let (table, kind, offset, country_index) = if m < self.regular {
-            let country = self.ranges.iter().position(|&(start, len)| m >= start && m < start + len);
+            let country = self
+                .ranges
+                .iter()
+                .position(|&(start, len)| m >= start && m < start + len);
             // Regular names are scattered over ids so neighbours differ.
-            (REGULAR, MerchantKind::Regular, (crate::rng::mix64(m) % REGULAR.len() as u64) as usize, country)
+            (
+                REGULAR,
+                MerchantKind::Regular,
+                (crate::rng::mix64(m) % REGULAR.len() as u64) as usize,
+                country,
+            )
         } else if m < self.regular + RISKY_COUNT {
-            (RISKY, MerchantKind::Risky, (m - self.regular) as usize, None)
+            (
+                RISKY,
+                MerchantKind::Risky,
+                (m - self.regular) as usize,
+                None,
+            )
         } else if m < self.regular + RISKY_COUNT + TESTING_COUNT {
-            (TESTING, MerchantKind::CardTestingTarget, (m - self.regular - RISKY_COUNT) as usize, None)
+            (
+                TESTING,
+                MerchantKind::CardTestingTarget,
+                (m - self.regular - RISKY_COUNT) as usize,
+                None,
+            )
         } else if m < self.total() {
-            (UNICODE, MerchantKind::Unicode, (m - self.regular - RISKY_COUNT - TESTING_COUNT) as usize, None)
+            (
+                UNICODE,
+                MerchantKind::Unicode,
+                (m - self.regular - RISKY_COUNT - TESTING_COUNT) as usize,
+                None,
+            )
         } else {
             return None;
         };
         let (name, mcc) = table[offset % table.len()];
-        Some(MerchantInfo { id, name, mcc, kind, country_index })
+        Some(MerchantInfo {
+            id,
+            name,
+            mcc,
+            kind,
+            country_index,
+        })
     }
 }
 
@@ -203,10 +232,19 @@ mod tests {
     #[test]
     fn every_kind_maps_back() {
         let c = Catalogue::new(5_000);
-        assert_eq!(c.info(MerchantId(0)).map(|i| i.kind), Some(MerchantKind::Regular));
-        assert_eq!(c.info(c.risky(3)).map(|i| i.kind), Some(MerchantKind::Risky));
+        assert_eq!(
+            c.info(MerchantId(0)).map(|i| i.kind),
+            Some(MerchantKind::Regular)
+        );
+        assert_eq!(
+            c.info(c.risky(3)).map(|i| i.kind),
+            Some(MerchantKind::Risky)
+        );
         assert!(RISKY_MCCS.contains(&c.info(c.risky(3)).map(|i| i.mcc).unwrap_or(0)));
-        assert_eq!(c.info(c.testing(9)).map(|i| i.kind), Some(MerchantKind::CardTestingTarget));
+        assert_eq!(
+            c.info(c.testing(9)).map(|i| i.kind),
+            Some(MerchantKind::CardTestingTarget)
+        );
         let u = c.info(c.unicode(1)).map(|i| i.name).unwrap_or("");
         assert!(!u.is_ascii());
         assert!(c.info(MerchantId(c.total())).is_none());

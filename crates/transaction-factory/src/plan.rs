@@ -37,7 +37,9 @@ pub(crate) struct Episode {
 impl Episode {
     /// The seed index of the episode's shared decisions (country, device, card).
     pub(crate) fn key(&self) -> u64 {
-        self.block.wrapping_mul(1024).wrapping_add(u64::from(self.index))
+        self.block
+            .wrapping_mul(1024)
+            .wrapping_add(u64::from(self.index))
     }
 }
 
@@ -47,7 +49,10 @@ pub(crate) enum Slot {
     Legit,
     /// The legitimate transaction at home that an impossible-travel episode starts from.
     Anchor(Episode),
-    Fraud { episode: Episode, nth: u8 },
+    Fraud {
+        episode: Episode,
+        nth: u8,
+    },
     Edge(EdgeKind),
 }
 
@@ -111,7 +116,11 @@ pub(crate) fn layout(seed: u64, block: u64, mix: &MixSpec, customers: u64) -> La
     let parity = (block % 2) as usize;
     let allowed = |x: usize| x % 2 == parity || (SPILL..BLOCK).contains(&x);
     let mut occupied = [false; REGION];
-    let mut out = Layout { placed: [(0, Slot::Legit); BLOCK], count: 0, n_edge };
+    let mut out = Layout {
+        placed: [(0, Slot::Legit); BLOCK],
+        count: 0,
+        n_edge,
+    };
     let stripe = block % STRIPES;
     let stripe_n = stripe_len(customers, stripe);
     let mut used = [0u32; BLOCK];
@@ -133,24 +142,40 @@ pub(crate) fn layout(seed: u64, block: u64, mix: &MixSpec, customers: u64) -> La
         let mut pick = rng.below(stripe_n);
         let mut tries = 0;
         while used[..used_n].contains(&((pick * STRIPES + stripe) as u32)) {
-            pick = if tries < 8 { rng.below(stripe_n) } else { (pick + 1) % stripe_n };
+            pick = if tries < 8 {
+                rng.below(stripe_n)
+            } else {
+                (pick + 1) % stripe_n
+            };
             tries += 1;
         }
         let customer = (pick * STRIPES + stripe) as u32;
         used[used_n] = customer;
         used_n += 1;
-        let episode = Episode { block, index, pattern, customer, len: len as u8 };
+        let episode = Episode {
+            block,
+            index,
+            pattern,
+            customer,
+            len: len as u8,
+        };
         let mut cursor = rng.index(BLOCK);
         let with_anchor = pattern == FraudPattern::ImpossibleTravel;
         for i in 0..len + usize::from(with_anchor) {
-            let Some(pos) = (cursor..REGION).chain(0..cursor).find(|&x| allowed(x) && !occupied[x]) else {
+            let Some(pos) = (cursor..REGION)
+                .chain(0..cursor)
+                .find(|&x| allowed(x) && !occupied[x])
+            else {
                 break; // unreachable: the allowed positions number BLOCK, more than we place
             };
             occupied[pos] = true;
             let slot = if with_anchor && i == 0 {
                 Slot::Anchor(episode)
             } else {
-                Slot::Fraud { episode, nth: (i - usize::from(with_anchor)) as u8 }
+                Slot::Fraud {
+                    episode,
+                    nth: (i - usize::from(with_anchor)) as u8,
+                }
             };
             if out.count < BLOCK {
                 out.placed[out.count] = (pos as u16, slot);
@@ -179,7 +204,11 @@ impl BlockPlan {
         Self {
             block: u64::MAX,
             slots: [Slot::Legit; BLOCK],
-            own: Layout { placed: [(0, Slot::Legit); BLOCK], count: 0, n_edge: 0 },
+            own: Layout {
+                placed: [(0, Slot::Legit); BLOCK],
+                count: 0,
+                n_edge: 0,
+            },
         }
     }
 
@@ -212,7 +241,10 @@ impl BlockPlan {
         for _ in 0..self.own.n_edge.min(free) {
             let start = rng.index(BLOCK);
             let kind = EdgeKind::ALL[rng.index(EdgeKind::ALL.len())];
-            if let Some(pos) = (start..BLOCK).chain(0..start).find(|&x| self.slots[x] == Slot::Legit) {
+            if let Some(pos) = (start..BLOCK)
+                .chain(0..start)
+                .find(|&x| self.slots[x] == Slot::Legit)
+            {
                 self.slots[pos] = Slot::Edge(kind);
             }
         }
@@ -229,10 +261,15 @@ mod tests {
         for b in 1..200u64 {
             let prev = layout(9, b - 1, &mix, 50_000);
             let own = layout(9, b, &mix, 50_000);
-            let spill: Vec<usize> =
-                prev.placed[..prev.count].iter().filter_map(|p| (p.0 as usize).checked_sub(BLOCK)).collect();
+            let spill: Vec<usize> = prev.placed[..prev.count]
+                .iter()
+                .filter_map(|p| (p.0 as usize).checked_sub(BLOCK))
+                .collect();
             for &(pos, _) in &own.placed[..own.count] {
-                assert!(!spill.contains(&(pos as usize)), "block {b}: slot {pos} used twice");
+                assert!(
+                    !spill.contains(&(pos as usize)),
+                    "block {b}: slot {pos} used twice"
+                );
             }
         }
     }
@@ -251,34 +288,58 @@ mod tests {
 
     #[test]
     fn high_fraud_shares_still_fit() {
-        let mix = MixSpec { legit: 0.0, fraud: 1.0, edge: 0.0 };
+        let mix = MixSpec {
+            legit: 0.0,
+            fraud: 1.0,
+            edge: 0.0,
+        };
         let mut plan = BlockPlan::empty();
         for b in 0..20 {
             plan.fill(1, b, &mix, 50_000);
-            let fraud = plan.slots.iter().filter(|s| matches!(s, Slot::Fraud { .. })).count();
+            let fraud = plan
+                .slots
+                .iter()
+                .filter(|s| matches!(s, Slot::Fraud { .. }))
+                .count();
             assert!(fraud >= BLOCK - SPILL, "block {b}: {fraud}");
-            assert!(!plan.slots.iter().any(|s| matches!(s, Slot::Anchor(_))), "no legit budget for anchors");
+            assert!(
+                !plan.slots.iter().any(|s| matches!(s, Slot::Anchor(_))),
+                "no legit budget for anchors"
+            );
         }
     }
 
     #[test]
     fn episode_customers_are_distinct_and_in_the_block_stripe() {
-        let own = layout(3, 37, &MixSpec { legit: 0.2, fraud: 0.8, edge: 0.0 }, 4096);
-        let mut customers: Vec<(u16, u32)> =
-            own.placed[..own.count]
-                .iter()
-                .filter_map(|(_, s)| match s {
-                    Slot::Fraud { episode, .. } | Slot::Anchor(episode) => Some((episode.index, episode.customer)),
-                    _ => None,
-                })
-                .collect();
+        let own = layout(
+            3,
+            37,
+            &MixSpec {
+                legit: 0.2,
+                fraud: 0.8,
+                edge: 0.0,
+            },
+            4096,
+        );
+        let mut customers: Vec<(u16, u32)> = own.placed[..own.count]
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Slot::Fraud { episode, .. } | Slot::Anchor(episode) => {
+                    Some((episode.index, episode.customer))
+                }
+                _ => None,
+            })
+            .collect();
         customers.sort();
         customers.dedup();
         let mut ids: Vec<u32> = customers.iter().map(|c| c.1).collect();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), customers.len());
-        assert!(ids.iter().all(|&c| u64::from(c) % STRIPES == 37 % STRIPES && c < 4096));
+        assert!(
+            ids.iter()
+                .all(|&c| u64::from(c) % STRIPES == 37 % STRIPES && c < 4096)
+        );
     }
 
     #[test]

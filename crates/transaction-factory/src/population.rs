@@ -2,7 +2,7 @@
 //! and how much they usually spend.
 
 use crate::currency::usd_to_minor;
-use crate::geo::{COUNTRIES, Geo, ip_in, jitter};
+use crate::geo::{COUNTRIES, Geo, ip_in};
 use crate::merchants::Catalogue;
 use crate::rng::{Domain, SplitMix64};
 use models::{CardId, CountryCode, Currency, CustomerId, DeviceId, MerchantId};
@@ -25,8 +25,12 @@ pub enum SpendSegment {
 }
 
 impl SpendSegment {
-    pub const ALL: [SpendSegment; 4] =
-        [SpendSegment::Budget, SpendSegment::Standard, SpendSegment::Affluent, SpendSegment::Premium];
+    pub const ALL: [SpendSegment; 4] = [
+        SpendSegment::Budget,
+        SpendSegment::Standard,
+        SpendSegment::Affluent,
+        SpendSegment::Premium,
+    ];
 
     /// Typical median transaction of the segment, in US dollars.
     pub const fn median_usd(self) -> f64 {
@@ -42,27 +46,32 @@ impl SpendSegment {
 }
 
 /// One customer: what a detector could learn from their history, known here for assertions.
+///
+/// Laid out in two cache lines, the first holding what every legitimate transaction reads, so the
+/// iterator can load a customer ahead of use with two touches.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(C, align(64))]
 pub struct Customer {
-    id: CustomerId,
-    country_index: u8,
-    city_index: u16,
-    lat: f64,
-    lon: f64,
-    devices: [DeviceId; 3],
-    device_count: u8,
-    ip: Ipv4Addr,
+    median_minor: u64,
+    median_usd: f64,
     cards: [CardId; 2],
+    usual_merchants: [u32; USUAL_MERCHANTS],
+    id: u32,
+    ip: Ipv4Addr,
+    // Second cache line.
+    devices: [DeviceId; 3],
+    lat_e4: i32,
+    lon_e4: i32,
+    city_index: u16,
+    country_index: u8,
+    device_count: u8,
     card_count: u8,
     segment: SpendSegment,
-    median_usd: f64,
-    median_minor: u64,
-    usual_merchants: [MerchantId; USUAL_MERCHANTS],
 }
 
 impl Customer {
     pub fn id(&self) -> CustomerId {
-        self.id
+        CustomerId(u64::from(self.id))
     }
     pub fn home_country(&self) -> CountryCode {
         COUNTRIES[self.country_index as usize].code
@@ -71,9 +80,17 @@ impl Customer {
     pub fn currency(&self) -> Currency {
         COUNTRIES[self.country_index as usize].currency
     }
-    /// Home location (a city, jittered by up to 0.05 degrees).
+    /// Home location (a city, jittered by up to 0.05 degrees), latitude and longitude.
     pub fn home_location(&self) -> (f64, f64) {
-        (self.lat, self.lon)
+        (f64::from(self.lat_e4) / 1e4, f64::from(self.lon_e4) / 1e4)
+    }
+    pub(crate) fn home_e4(&self) -> (i32, i32) {
+        (self.lat_e4, self.lon_e4)
+    }
+    /// Reads one field of each cache line (see `TransactionFactory::warm_customers`).
+    #[inline]
+    pub(crate) fn touch(&self) -> u64 {
+        self.median_minor ^ u64::from(self.card_count)
     }
     /// The customer's own devices (1 to 3).
     pub fn devices(&self) -> &[DeviceId] {
@@ -99,8 +116,12 @@ impl Customer {
         self.median_minor
     }
     /// The regular merchants (in the home country) this customer usually pays.
-    pub fn usual_merchants(&self) -> &[MerchantId] {
-        &self.usual_merchants
+    pub fn usual_merchants(&self) -> [MerchantId; USUAL_MERCHANTS] {
+        self.usual_merchants.map(|m| MerchantId(u64::from(m)))
+    }
+    #[inline]
+    pub(crate) fn usual_merchant(&self, i: usize) -> MerchantId {
+        MerchantId(u64::from(self.usual_merchants[i % USUAL_MERCHANTS]))
     }
     pub(crate) fn country_idx(&self) -> usize {
         self.country_index as usize
@@ -154,34 +175,41 @@ impl Population {
             let country_index = rng.weighted(&geo.country_weights);
             let country = &COUNTRIES[country_index];
             let city_index = geo.first_city[country_index] + rng.index(country.cities.len());
-            let city = geo.cities[city_index].city;
-            let lat = jitter(city.lat, 0.05, &mut rng);
-            let lon = jitter(city.lon, 0.05, &mut rng);
+            let place = &geo.cities[city_index];
+            let lat_e4 = place.lat_e4 + rng.below(1001) as i32 - 500;
+            let lon_e4 = place.lon_e4 + rng.below(1001) as i32 - 500;
             let device_count = 1 + rng.below(3);
             let mut devices = [DeviceId(0); 3];
             for (j, d) in devices.iter_mut().enumerate() {
-                *d = DeviceId(crate::rng::mix64(seed ^ mix64_salt(c * 4 + j as u64)) & DEVICE_ID_MASK);
+                *d = DeviceId(
+                    crate::rng::mix64(seed ^ mix64_salt(c * 4 + j as u64)) & DEVICE_ID_MASK,
+                );
             }
             let card_count = 1 + rng.below(2);
             let cards = [card_of(c, 0), card_of(c, 1)];
             let ip = ip_in(country_index, rng.next_u64());
             let segment = SpendSegment::ALL[rng.weighted(&SpendSegment::WEIGHTS)];
-            let factor: f64 = spread.map_or(1.0, |d: LogNormal<f64>| d.sample(&mut rng)).clamp(0.4, 2.5);
+            let factor: f64 = spread
+                .map_or(1.0, |d: LogNormal<f64>| d.sample(&mut rng))
+                .clamp(0.4, 2.5);
             let median_usd = segment.median_usd() * factor;
             let median_minor = usd_to_minor(median_usd, country.currency).max(1);
             let (start, len) = catalogue.ranges[country_index];
-            let mut usual_merchants = [MerchantId(start); USUAL_MERCHANTS];
+            let mut usual_merchants = [0u32; USUAL_MERCHANTS];
             for m in usual_merchants.iter_mut() {
-                let rank = merchant_zipf.get(country_index).map_or(1.0, |z| z.sample(&mut rng));
-                *m = MerchantId(start + (rank as u64).saturating_sub(1).min(len - 1));
+                let rank = merchant_zipf
+                    .get(country_index)
+                    .map_or(1.0, |z| z.sample(&mut rng));
+                // Merchant ids stay below 2^32 (the catalogue is capped at 100 million).
+                *m = (start + (rank as u64).saturating_sub(1).min(len - 1)) as u32;
             }
             by_country[country_index].push(c as u32);
             customers.push(Customer {
-                id: CustomerId(c),
+                id: c as u32,
                 country_index: country_index as u8,
                 city_index: city_index as u16,
-                lat,
-                lon,
+                lat_e4,
+                lon_e4,
                 devices,
                 device_count: device_count as u8,
                 ip,
@@ -207,7 +235,11 @@ impl Population {
                     .collect()
             })
             .collect();
-        Self { customers, by_country, popular }
+        Self {
+            customers,
+            by_country,
+            popular,
+        }
     }
 
     /// A popular merchant of the given country (Zipf over its range).
@@ -225,7 +257,11 @@ impl Population {
 }
 
 /// Uniform over a country's regular merchants (fraudsters do not favour popular shops).
-pub(crate) fn any_merchant(catalogue: &Catalogue, country_index: usize, rng: &mut SplitMix64) -> MerchantId {
+pub(crate) fn any_merchant(
+    catalogue: &Catalogue,
+    country_index: usize,
+    rng: &mut SplitMix64,
+) -> MerchantId {
     let (start, len) = catalogue.ranges[country_index];
     MerchantId(start + rng.below(len))
 }

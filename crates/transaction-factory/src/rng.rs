@@ -31,7 +31,9 @@ pub(crate) struct SplitMix64 {
 impl SplitMix64 {
     pub(crate) fn for_index(seed: u64, domain: Domain, index: u64) -> Self {
         let base = mix64(seed ^ (domain as u64).wrapping_mul(GOLDEN));
-        Self { state: mix64(base ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03)) }
+        Self {
+            state: mix64(base ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03)),
+        }
     }
 
     #[inline]

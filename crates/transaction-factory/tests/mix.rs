@@ -6,7 +6,14 @@ use std::collections::HashMap;
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 fn shares(seed: u64, mix: MixSpec) -> (f64, f64, f64, HashMap<&'static str, usize>) {
-    let f = TransactionFactory::new(seed, FactoryConfig { mix, ..FactoryConfig::default() }).unwrap();
+    let f = TransactionFactory::new(
+        seed,
+        FactoryConfig {
+            mix,
+            ..FactoryConfig::default()
+        },
+    )
+    .unwrap();
     let n = 100_000;
     let (mut legit, mut fraud, mut edge) = (0, 0, 0);
     let mut by_pattern = HashMap::new();
@@ -19,7 +26,12 @@ fn shares(seed: u64, mix: MixSpec) -> (f64, f64, f64, HashMap<&'static str, usiz
         *by_pattern.entry(label.pattern_name()).or_insert(0) += 1;
     }
     let n = n as f64;
-    (legit as f64 / n, fraud as f64 / n, edge as f64 / n, by_pattern)
+    (
+        legit as f64 / n,
+        fraud as f64 / n,
+        edge as f64 / n,
+        by_pattern,
+    )
 }
 
 #[test]
@@ -42,9 +54,30 @@ fn default_mix_within_one_point_and_all_kinds_present() {
 #[test]
 fn other_mixes_hold_too() {
     for (seed, mix) in [
-        (1, MixSpec { legit: 0.6, fraud: 0.3, edge: 0.1 }),
-        (2, MixSpec { legit: 0.97, fraud: 0.02, edge: 0.01 }),
-        (3, MixSpec { legit: 1.0, fraud: 0.0, edge: 0.0 }),
+        (
+            1,
+            MixSpec {
+                legit: 0.6,
+                fraud: 0.3,
+                edge: 0.1,
+            },
+        ),
+        (
+            2,
+            MixSpec {
+                legit: 0.97,
+                fraud: 0.02,
+                edge: 0.01,
+            },
+        ),
+        (
+            3,
+            MixSpec {
+                legit: 1.0,
+                fraud: 0.0,
+                edge: 0.0,
+            },
+        ),
     ] {
         let (legit, fraud, edge, _) = shares(seed, mix);
         assert!((legit - mix.legit).abs() <= 0.01, "{mix:?}: legit {legit}");

@@ -8,8 +8,21 @@ use transaction_factory::geo::{COUNTRIES, country, country_of_ip};
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 const WIRE_FIELDS: [&str; 15] = [
-    "id", "timestamp", "amount_minor", "currency", "card_id", "customer_id", "merchant_id", "merchant_name", "mcc",
-    "channel", "country", "lat", "lon", "device_id", "ip",
+    "id",
+    "timestamp",
+    "amount_minor",
+    "currency",
+    "card_id",
+    "customer_id",
+    "merchant_id",
+    "merchant_name",
+    "mcc",
+    "channel",
+    "country",
+    "lat",
+    "lon",
+    "device_id",
+    "ip",
 ];
 
 proptest! {

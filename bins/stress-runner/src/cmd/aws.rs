@@ -54,17 +54,37 @@ mod tests {
 
     #[test]
     fn flags_merge_over_the_scenario_table() {
-        let cli = Cli::parse_from(["x", "--xray", "--aws-endpoint-url", "http://127.0.0.1:5000", "--aws-region", "eu-west-1"]);
-        let scenario = AwsSpec { cloudwatch: true, lambda_functions: vec!["score".into()], ..Default::default() };
+        let cli = Cli::parse_from([
+            "x",
+            "--xray",
+            "--aws-endpoint-url",
+            "http://127.0.0.1:5000",
+            "--aws-region",
+            "eu-west-1",
+        ]);
+        let scenario = AwsSpec {
+            cloudwatch: true,
+            lambda_functions: vec!["score".into()],
+            ..Default::default()
+        };
         let merged = cli.aws.merge_into(Some(scenario)).unwrap().unwrap();
         assert!(merged.cloudwatch && merged.xray);
-        assert_eq!(merged.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(
+            merged.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
         assert_eq!(merged.region.as_deref(), Some("eu-west-1"));
         assert_eq!(merged.lambda_functions, ["score"]);
 
         let none = Cli::parse_from(["x"]);
         assert_eq!(none.aws.merge_into(None).unwrap(), None);
         let bad = Cli::parse_from(["x", "--aws-endpoint-url", "127.0.0.1:5000"]);
-        assert!(bad.aws.merge_into(None).unwrap_err().to_string().contains("http://"));
+        assert!(
+            bad.aws
+                .merge_into(None)
+                .unwrap_err()
+                .to_string()
+                .contains("http://")
+        );
     }
 }

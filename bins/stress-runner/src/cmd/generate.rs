@@ -37,9 +37,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     args.start.checked_add(args.count).with_context(|| {
-        format!("--start {} plus --count {} goes past the end of the stream (2^64 transactions)", args.start, args.count)
+        format!(
+            "--start {} plus --count {} goes past the end of the stream (2^64 transactions)",
+            args.start, args.count
+        )
     })?;
-    let factory = TransactionFactory::new(args.seed, FactoryConfig::default()).context("building the factory")?;
+    let factory = TransactionFactory::new(args.seed, FactoryConfig::default())
+        .context("building the factory")?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     match write_all(&factory, &args, &mut out).and_then(|()| out.flush()) {
@@ -51,7 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn write_all(factory: &TransactionFactory, args: &Args, out: &mut impl Write) -> io::Result<()> {
-    let items = factory.iter_from(args.start).take(usize::try_from(args.count).unwrap_or(usize::MAX));
+    let items = factory
+        .iter_from(args.start)
+        .take(usize::try_from(args.count).unwrap_or(usize::MAX));
     match args.format {
         Format::Jsonl => {
             let mut line = Vec::with_capacity(512);
@@ -63,7 +69,11 @@ fn write_all(factory: &TransactionFactory, args: &Args, out: &mut impl Write) ->
         }
         Format::Csv => {
             out.write_all(CSV_HEADER.as_bytes())?;
-            out.write_all(if args.with_labels { b",label_kind,label_pattern\n" } else { b"\n" })?;
+            out.write_all(if args.with_labels {
+                b",label_kind,label_pattern\n"
+            } else {
+                b"\n"
+            })?;
             for (txn, label) in items {
                 write_csv(out, &txn, args.with_labels.then_some(&label))?;
             }
@@ -73,7 +83,11 @@ fn write_all(factory: &TransactionFactory, args: &Args, out: &mut impl Write) ->
 }
 
 /// One JSON line; with a label, the object gains a `label` member in the `GroundTruth` form.
-fn write_json(line: &mut Vec<u8>, txn: &Transaction, label: Option<&GroundTruth>) -> io::Result<()> {
+fn write_json(
+    line: &mut Vec<u8>,
+    txn: &Transaction,
+    label: Option<&GroundTruth>,
+) -> io::Result<()> {
     serde_json::to_writer(&mut *line, txn)?;
     if let Some(label) = label {
         line.pop(); // the closing brace
@@ -85,8 +99,7 @@ fn write_json(line: &mut Vec<u8>, txn: &Transaction, label: Option<&GroundTruth>
     Ok(())
 }
 
-const CSV_HEADER: &str =
-    "id,timestamp,amount_minor,currency,card_id,customer_id,merchant_id,merchant_name,mcc,channel,country,lat,lon,device_id,ip";
+const CSV_HEADER: &str = "id,timestamp,amount_minor,currency,card_id,customer_id,merchant_id,merchant_name,mcc,channel,country,lat,lon,device_id,ip";
 
 fn write_csv(out: &mut impl Write, t: &Transaction, label: Option<&GroundTruth>) -> io::Result<()> {
     write!(
@@ -95,7 +108,15 @@ fn write_csv(out: &mut impl Write, t: &Transaction, label: Option<&GroundTruth>)
         t.id, t.timestamp, t.amount_minor, t.currency, t.card_id, t.customer_id, t.merchant_id
     )?;
     write_csv_field(out, &t.merchant_name)?;
-    write!(out, ",{},{},{},{},{},", t.mcc, channel_name(t.channel), t.country, t.lat, t.lon)?;
+    write!(
+        out,
+        ",{},{},{},{},{},",
+        t.mcc,
+        channel_name(t.channel),
+        t.country,
+        t.lat,
+        t.lon
+    )?;
     if let Some(d) = t.device_id {
         write!(out, "{d}")?;
     }
@@ -142,7 +163,13 @@ mod tests {
 
     fn render(format: Format, with_labels: bool, count: u64) -> String {
         let factory = TransactionFactory::new(7, FactoryConfig::default()).unwrap();
-        let args = Args { count, seed: 7, format, with_labels, start: 100 };
+        let args = Args {
+            count,
+            seed: 7,
+            format,
+            with_labels,
+            start: 100,
+        };
         let mut out = Vec::new();
         write_all(&factory, &args, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -176,10 +203,18 @@ mod tests {
         assert_eq!(CSV_HEADER.split(',').count(), 15);
         let mut out = Vec::new();
         write_csv_field(&mut out, "Crêperie \"La Bretonne\", Paris").unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "\"Crêperie \"\"La Bretonne\"\", Paris\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"Crêperie \"\"La Bretonne\"\", Paris\""
+        );
         let text = render(Format::Csv, true, 300);
         let mut lines = text.lines();
-        assert!(lines.next().unwrap().ends_with(",ip,label_kind,label_pattern"));
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .ends_with(",ip,label_kind,label_pattern")
+        );
         for line in lines {
             // Count fields outside quotes.
             let (mut fields, mut quoted) = (1, false);

@@ -35,7 +35,8 @@ impl Emulator {
                  in .tools/moto)"
             )
         });
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-support/aws-emulator/server.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-support/aws-emulator/server.py");
         let mut child = Command::new(&python)
             .arg(&script)
             .args(["--port", "0"])
@@ -65,7 +66,10 @@ impl Emulator {
             .strip_prefix("ready ")
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"));
-        Self { child, endpoint: format!("http://127.0.0.1:{port}") }
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
     }
 }
 
@@ -83,7 +87,11 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         endpoint_url: Some(endpoint.into()),
         ..AwsConfig::default()
     };
-    config.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "tests")).load().await
+    config
+        .loader()
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
 }
 
 /// One canned HTTP answer.
@@ -99,7 +107,10 @@ impl Answer {
     pub fn cbor(status: u16, body: Vec<u8>) -> Self {
         Self {
             status,
-            headers: vec![("content-type", "application/cbor".into()), ("smithy-protocol", "rpc-v2-cbor".into())],
+            headers: vec![
+                ("content-type", "application/cbor".into()),
+                ("smithy-protocol", "rpc-v2-cbor".into()),
+            ],
             body,
         }
     }
@@ -120,7 +131,11 @@ impl Answer {
 
     /// A bare status with no body, as a load balancer might send.
     pub fn bare(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 }
 
@@ -154,12 +169,16 @@ impl ScriptedServer {
         let (count, seen) = (requests.clone(), paths.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let n = count.fetch_add(1, Ordering::SeqCst);
                 let answer = script[n.min(script.len() - 1)].clone();
                 let seen = seen.clone();
                 tokio::spawn(async move {
-                    let Some(path) = read_request(&mut socket).await else { return };
+                    let Some(path) = read_request(&mut socket).await else {
+                        return;
+                    };
                     seen.lock().unwrap().push(path);
                     let mut head = format!(
                         "HTTP/1.1 {} Scripted\r\ncontent-length: {}\r\nconnection: close\r\n",
@@ -176,7 +195,12 @@ impl ScriptedServer {
                 });
             }
         });
-        Self { endpoint, requests, paths, task }
+        Self {
+            endpoint,
+            requests,
+            paths,
+            task,
+        }
     }
 
     pub fn request_count(&self) -> usize {
@@ -208,7 +232,8 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<String> {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     while buf.len() < head_end + length {
@@ -239,7 +264,11 @@ pub fn snapshot(t_s: f64, latencies_us: &[u64], errors: u64, fraud_tp: u64) -> I
         ok: completed,
         achieved_tps: completed as f64 / 10.0,
         errors: [(ErrorKind::Timeout, errors)].into(),
-        fraud: Confusion { tp: fraud_tp, fn_: 1, ..Default::default() },
+        fraud: Confusion {
+            tp: fraud_tp,
+            fn_: 1,
+            ..Default::default()
+        },
         latency_ms: Percentiles {
             count: h.len(),
             mean: h.mean() / 1000.0,

@@ -464,6 +464,8 @@ async fn handle(
         }
         Some(Answer::Status(status)) => {
             bump(&c.injected_status);
+            // Read the request body as a real server would, so that the connection stays usable.
+            let _ = req.into_body().collect().await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let names: Vec<&str> = plan.faults.iter().map(|k: &FaultKind| k.as_str()).collect();
             return Ok(text_response(

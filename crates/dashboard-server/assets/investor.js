@@ -1,0 +1,242 @@
+// Investor page: hero numbers, the animated transaction flow, business value, the comparison with
+// user-supplied reference figures, the narrative line and the full-screen cinematic mode.
+(function () {
+  "use strict";
+  var HEROES = {
+    transactions: { label: "Transactions", value: function (h) { return h.transactions; }, fmt: FS.fmtInt,
+      cap: function (h) { return h["final"] ? "completed in the run" : "completed so far"; } },
+    fraud_blocked: { label: "Fraud blocked", value: function (h) { return h.fraud_blocked; }, fmt: FS.fmtInt,
+      cap: function (h) { return FS.fmtInt(h.fraud_missed) + " missed · " + FS.fmtInt(h.false_positives) + " false alarms"; } },
+    money_saved: { label: "Money saved", value: function (h) { return h.money_saved; }, fmt: function (v) { return FS.fmtMoney(v); },
+      cap: function (h) { return "caught fraud, in " + h.currency; } },
+    uptime: { label: "Uptime", value: function (h) { return h.uptime_pct; }, fmt: function (v) { return FS.fmtPct(v, 2); },
+      cap: function () { return "share of seconds with answers"; } },
+    tps: { label: "Current TPS", value: function (h) { return h.tps; }, fmt: FS.fmtInt,
+      cap: function (h) { return (h["final"] ? "average · " : "") + "peak " + FS.fmtInt(h.peak_tps); } },
+    accuracy: { label: "Detection accuracy", value: function (h) { return h.accuracy * 100; }, fmt: function (v) { return FS.fmtPct(v, 2); },
+      cap: function (h) { return "recall " + FS.fmtPct(h.recall * 100) + " · precision " + FS.fmtPct(h.precision * 100); } },
+    roi: { label: "ROI", value: function (h) { return h.roi_pct; }, fmt: function (v) { return FS.fmtInt(v) + "%"; },
+      cap: function (h) { return "fraud prevented vs. running cost"; } }
+  };
+  var built = null;
+
+  function buildHeroes() {
+    var keys = (FS.presentation && FS.presentation.hero) || Object.keys(HEROES);
+    var sig = keys.join(",");
+    if (built === sig) return;
+    built = sig;
+    document.getElementById("heroes").innerHTML = keys.filter(function (k) { return HEROES[k]; }).map(function (k) {
+      return '<div class="hero" id="hero-' + k + '"><span class="label">' + HEROES[k].label + '</span>' +
+        '<span class="num" id="hero-' + k + '-value" data-key="' + k + '">–</span><span class="cap" id="hero-' + k + '-cap"></span></div>';
+    }).join("");
+  }
+
+  function renderHeroes() {
+    buildHeroes();
+    var h = FS.headline;
+    if (!h) return;
+    Object.keys(HEROES).forEach(function (k) {
+      var el = document.getElementById("hero-" + k + "-value");
+      if (!el) return;
+      var d = HEROES[k];
+      FS.animate(el, d.value(h), d.fmt);
+      var lab = el.parentNode.querySelector(".label");
+      if (k === "tps") lab.textContent = h["final"] ? "Average TPS" : "Current TPS";
+      document.getElementById("hero-" + k + "-cap").textContent = d.cap(h);
+    });
+  }
+
+  function renderValue() {
+    var h = FS.headline;
+    if (!h) return;
+    FS.animate(document.getElementById("bv-cpt"), h.cost_per_txn, function (v) { return FS.fmtMoney(v, h.currency, v < 0.01 ? 5 : 3); });
+    FS.animate(document.getElementById("bv-acc"), h.accuracy * 100, function (v) { return FS.fmtPct(v, 2); });
+    FS.animate(document.getElementById("bv-roi"), h.roi_pct, function (v) { return FS.fmtInt(v) + "%"; });
+    FS.animate(document.getElementById("bv-saved"), h.money_saved, function (v) { return FS.fmtMoney(v, h.currency); });
+    FS.animate(document.getElementById("bv-cost"), h.total_cost, function (v) { return FS.fmtMoney(v, h.currency, v < 100 ? 2 : 0); });
+    FS.animate(document.getElementById("bv-fd"), h.false_decline_amount, function (v) { return FS.fmtMoney(v, h.currency); });
+    var m = FS.costModel;
+    if (m) {
+      var cur = m.currency;
+      var rows = [["Reporting currency", h.currency + (h.fx_rate !== 1 ? " (from " + cur + " at the declared rate " + h.fx_rate.toPrecision(4) + ")" : "")],
+        ["Infrastructure per transaction", m.per_txn_infra + " " + cur], ["Per model call", m.per_model_call + " " + cur],
+        ["Model calls per transaction", m.model_calls_per_txn], ["Fixed per hour", m.fixed_per_hour + " " + cur],
+        ["Formula", "cost = txns × (infra + calls × per call) + hours × fixed; ROI = (prevented − cost) / cost"]];
+      document.getElementById("model").innerHTML = rows.map(function (r) {
+        return "<dt>" + FS.esc(r[0]) + "</dt><dd>" + FS.esc(r[1]) + "</dd>";
+      }).join("");
+    }
+  }
+
+  function ours(figure, h) {
+    switch (figure) {
+      case "tps": return h.tps;
+      case "peak_tps": return h.peak_tps;
+      case "p99_ms": return h.p99_ms;
+      case "accuracy": return h.accuracy * 100;
+      case "recall": return h.recall * 100;
+      case "precision": return h.precision * 100;
+      case "cost_per_txn": return h.cost_per_txn;
+      case "uptime_pct": return h.uptime_pct;
+      default: return null;
+    }
+  }
+
+  function renderComparison() {
+    var refs = (FS.presentation && FS.presentation.references) || [];
+    var panel = document.getElementById("comparison-panel");
+    panel.hidden = refs.length === 0;
+    panel.parentNode.classList.toggle("cols-2", refs.length > 0);
+    if (!refs.length) return;
+    var h = FS.headline || {};
+    var body = refs.map(function (r) {
+      var o = ours(r.figure, h);
+      return "<tr><td>" + FS.esc(r.name) + "</td><td>" + FS.esc(FS.label(r.figure)) + '</td><td class="num">' +
+        FS.esc(FS.fmtCompact(r.value) + (r.unit ? " " + r.unit : "")) + '</td><td class="num">' +
+        (o == null ? "–" : FS.esc(FS.fmtCompact(o) + (r.unit ? " " + r.unit : ""))) + '</td><td class="muted">' + FS.esc(r.source) + "</td></tr>";
+    }).join("");
+    document.getElementById("comparison").innerHTML =
+      '<table><thead><tr><th>Product</th><th>Figure</th><th class="num">Published</th><th class="num">This run</th><th>Source</th></tr></thead><tbody>' +
+      body + "</tbody></table><p class=\"note\">Reference figures come only from the file the presenter supplied, each with its source.</p>";
+  }
+
+  // ---- transaction flow ----
+  var canvas, ctx, particles = [], lastT = 0, spawnDebt = 0;
+  var DEFAULT_AGENTS = ["transaction_analyzer", "pattern_detector", "risk_assessor", "decision_maker"];
+
+  function latest() { return FS.ticks.length ? FS.ticks[FS.ticks.length - 1] : null; }
+
+  function stageHealth() {
+    var t = latest(), agents = [], ingestion = null, decision = null;
+    if (t) {
+      agents = (t.agents || []).map(function (a) { return { name: a.name, health: a.health, share: a.requests }; });
+      var lvl = { none: 100, moderate: 75, severe: 40, critical: 10 }[t.degradation];
+      ingestion = t.completed + t.dropped > 0 || t.scheduled > 0 ? (t.dropped > 0 ? Math.min(lvl, 70) : lvl) : null;
+      var errs = 0; for (var k in t.errors) if (k !== "dropped") errs += t.errors[k];
+      var rate = t.completed > 0 ? errs / t.completed : 0;
+      decision = t.completed > 0 ? (rate < 0.01 ? 100 : rate < 0.1 ? 70 : 20) : null;
+    }
+    if (!agents.length) agents = DEFAULT_AGENTS.map(function (n) { return { name: n, health: null, share: 1 }; });
+    return { agents: agents.slice(0, 6), ingestion: ingestion, decision: decision };
+  }
+
+  function layout(w, h, n) {
+    var agents = [];
+    var top = 36, bottom = h - 36, step = n > 1 ? (bottom - top) / (n - 1) : 0;
+    for (var i = 0; i < n; i++) agents.push({ x: w * 0.5, y: n > 1 ? top + i * step : h / 2 });
+    return { ingestion: { x: w * 0.12, y: h / 2 }, agents: agents, decision: { x: w * 0.88, y: h / 2 } };
+  }
+
+  function color(health) { return FS.HEALTH_COLORS[FS.healthClass(health)]; }
+
+  function roundRect(x, y, w, h, r) {
+    ctx.beginPath();
+    ctx.moveTo(x + r, y); ctx.arcTo(x + w, y, x + w, y + h, r); ctx.arcTo(x + w, y + h, x, y + h, r);
+    ctx.arcTo(x, y + h, x, y, r); ctx.arcTo(x, y, x + w, y, r); ctx.closePath();
+  }
+
+  function node(p, label, sub, health, big) {
+    var w = big ? 150 : 190, h = big ? 64 : 44, c = color(health);
+    roundRect(p.x - w / 2, p.y - h / 2, w, h, 12);
+    ctx.fillStyle = "rgba(15,22,41,0.95)"; ctx.fill();
+    ctx.lineWidth = 2; ctx.strokeStyle = c; ctx.stroke();
+    ctx.fillStyle = "#e2e8f0"; ctx.font = "600 " + (big ? 15 : 13) + "px system-ui, sans-serif"; ctx.textAlign = "center";
+    ctx.fillText(label, p.x, p.y - (sub ? 3 : -5));
+    if (sub) { ctx.fillStyle = c; ctx.font = "12px system-ui, sans-serif"; ctx.fillText(sub, p.x, p.y + 14); }
+  }
+
+  function bezier(a, b, t) {
+    var mx = (a.x + b.x) / 2, u = 1 - t;
+    // Cubic with horizontal tangents at both ends.
+    var x = u * u * u * a.x + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * b.x;
+    var y = u * u * u * a.y + 3 * u * u * t * a.y + 3 * u * t * t * b.y + t * t * t * b.y;
+    return { x: x, y: y };
+  }
+
+  function link(a, b, c) {
+    var mx = (a.x + b.x) / 2;
+    ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.bezierCurveTo(mx, a.y, mx, b.y, b.x, b.y);
+    ctx.strokeStyle = c; ctx.globalAlpha = 0.28; ctx.lineWidth = 2; ctx.stroke(); ctx.globalAlpha = 1;
+  }
+
+  function resize() {
+    var r = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.max(300, r.width) * dpr; canvas.height = r.height * dpr;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+
+  // One dot stands for `unit` transactions: a power of ten that keeps the dots countable.
+  function unitFor(tps) { return Math.pow(10, Math.max(0, Math.ceil(Math.log10(Math.max(1, tps) / 80)))); }
+
+  function draw(now) {
+    requestAnimationFrame(draw);
+    if (!ctx) return;
+    var dt = lastT ? Math.min(0.1, (now - lastT) / 1000) : 0;
+    lastT = now;
+    var w = canvas.width / (window.devicePixelRatio || 1), hgt = canvas.height / (window.devicePixelRatio || 1);
+    ctx.clearRect(0, 0, w, hgt);
+    var s = stageHealth(), L = layout(w, hgt, s.agents.length);
+    var h = FS.headline, tps = h && !h["final"] && (FS.state === "running" || FS.state === "ramping_up") ? h.tps : 0;
+    var unit = unitFor(tps);
+    document.getElementById("flow-rate").textContent = tps > 0 ? "· " + FS.fmtInt(tps) + " TPS · one dot = " + FS.fmtInt(unit) + " transaction" + (unit > 1 ? "s" : "") : "";
+    s.agents.forEach(function (a, i) { link(L.ingestion, L.agents[i], color(a.health)); link(L.agents[i], L.decision, color(a.health)); });
+    // Spawn in proportion to the measured rate; route by each agent's share of the requests.
+    spawnDebt += (tps / unit) * dt;
+    var total = s.agents.reduce(function (acc, a) { return acc + (a.share || 0); }, 0) || 1;
+    while (spawnDebt >= 1 && particles.length < 600) {
+      spawnDebt -= 1;
+      var r = Math.random() * total, i = 0;
+      while (i < s.agents.length - 1 && (r -= (s.agents[i].share || 0)) > 0) i++;
+      particles.push({ agent: i, t: 0, leg: 0, speed: 0.9 + Math.random() * 0.5, jitter: (Math.random() - 0.5) * 10 });
+    }
+    particles = particles.filter(function (p) {
+      p.t += dt * p.speed;
+      if (p.t >= 1) { p.t -= 1; p.leg += 1; }
+      if (p.leg > 1 || p.agent >= L.agents.length) return false;
+      var a = p.leg === 0 ? L.ingestion : L.agents[p.agent], b = p.leg === 0 ? L.agents[p.agent] : L.decision;
+      var q = bezier(a, b, p.t);
+      ctx.beginPath(); ctx.arc(q.x, q.y + p.jitter * Math.sin(Math.PI * p.t), 3, 0, 2 * Math.PI);
+      ctx.fillStyle = color(s.agents[p.agent] && s.agents[p.agent].health);
+      ctx.shadowColor = ctx.fillStyle; ctx.shadowBlur = 8; ctx.fill(); ctx.shadowBlur = 0;
+      return true;
+    });
+    node(L.ingestion, "Ingestion", tps > 0 ? FS.fmtInt(tps) + " TPS" : FS.label(FS.state), s.ingestion, true);
+    s.agents.forEach(function (a, i) {
+      node(L.agents[i], FS.label(a.name), a.health == null ? "waiting" : "health " + Math.round(a.health), a.health, false);
+    });
+    node(L.decision, "Decision", h ? FS.fmtInt(h.fraud_blocked) + " blocked" : "", s.decision, true);
+  }
+
+  function renderStory() {
+    var el = document.getElementById("narrative");
+    if (FS.narrative) el.textContent = FS.narrative;
+    if (FS.presentation) document.getElementById("title").textContent = FS.presentation.company + " · live stress test";
+  }
+
+  var render = FS.throttled(function () { renderStory(); renderHeroes(); renderValue(); renderComparison(); });
+  FS.on(function (type) { if (type !== "stats" && type !== "connection") render(); });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    canvas = document.getElementById("flow");
+    ctx = canvas.getContext("2d");
+    resize();
+    window.addEventListener("resize", resize);
+    requestAnimationFrame(draw);
+    buildHeroes();
+    document.getElementById("show-inputs").addEventListener("click", function () {
+      var el = document.getElementById("inputs"); el.hidden = !el.hidden;
+    });
+    var cine = document.getElementById("cinematic");
+    cine.addEventListener("click", function () {
+      if (document.fullscreenElement) { document.exitFullscreen(); return; }
+      document.body.classList.add("cinematic");
+      var req = document.documentElement.requestFullscreen;
+      if (req) document.documentElement.requestFullscreen().catch(function () { /* stays cinematic in the window */ });
+      setTimeout(resize, 100);
+    });
+    document.addEventListener("fullscreenchange", function () {
+      if (!document.fullscreenElement) document.body.classList.remove("cinematic");
+      setTimeout(resize, 100);
+    });
+  });
+})();
