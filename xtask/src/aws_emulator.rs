@@ -10,6 +10,7 @@ use std::process::Command;
 /// moto's usual port.
 const DEFAULT_PORT: u16 = 5000;
 
+#[allow(clippy::print_stdout)] // xtask talks to the developer
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let port = parse_port(args)?;
     let python = tools::ensure_moto(root)?;

@@ -4,8 +4,10 @@
 //!   clippy with `-D warnings`, `cargo test --workspace`, then the `#[ignore]`d end-to-end suites,
 //!   installing what they need (headless Chromium, the AWS emulator) when it is missing.
 //! - `cargo xtask tidy`: the architecture rules alone (see `docs/architecture.md`).
+//! - `cargo xtask demo [--quick]`: the investor scenario on the built-in target with the live dashboards.
 
 mod aws_emulator;
+mod demo;
 mod tidy;
 mod tools;
 
@@ -19,6 +21,7 @@ commands:
   test            tidy, fmt --check, clippy -D warnings, cargo test --workspace, then the ignored end-to-end suites
   test --quick    the same without the ignored end-to-end suites
   tidy            check the architecture rules only
+  demo            build (release), run the investor scenario with the live dashboards, print URL and token [--quick, --port P]
   aws-emulator    run the AWS API emulator (moto) on 127.0.0.1 in the foreground [--port P, default 5000]";
 
 fn main() -> Result<()> {
@@ -28,6 +31,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root, args.iter().any(|a| a == "--quick")),
         Some("tidy") => tidy::check(&root),
         Some("aws-emulator") => aws_emulator::run(&root, &args[1..]),
+        Some("demo") => demo::run(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())

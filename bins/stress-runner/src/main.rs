@@ -35,6 +35,8 @@ enum Command {
     Scenarios(cmd::scenarios::Args),
     /// Serve the built-in reference fraud-detection service on 127.0.0.1 until Ctrl+C; prints its URL and admin token.
     ServeTarget(cmd::serve_target::Args),
+    /// Replay a finished run's results in the live dashboards (controls disabled), optionally N times faster.
+    Dashboard(cmd::dashboard::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
         Command::ServeTarget(args) => cmd::serve_target::run(args),
+        Command::Dashboard(args) => cmd::dashboard::run(args),
     };
     match result {
         Ok(code) => code,

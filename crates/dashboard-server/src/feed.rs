@@ -80,7 +80,8 @@ pub struct Subscription {
 }
 
 struct State {
-    ticks: VecDeque<IntervalSnapshot>,
+    /// Contiguous so the narrative and fault results read a slice; trimmed in chunks.
+    ticks: Vec<IntervalSnapshot>,
     total_ticks: u64,
     up_ticks: u64,
     peak_tps: f64,
@@ -131,7 +132,7 @@ fn light(frame: &IntervalSnapshot) -> IntervalSnapshot {
 impl Feed {
     pub fn new(config: FeedConfig) -> Self {
         let state = State {
-            ticks: VecDeque::new(),
+            ticks: Vec::new(),
             total_ticks: 0,
             up_ticks: 0,
             peak_tps: 0.0,
@@ -187,9 +188,11 @@ impl Feed {
         }
         st.peak_tps = st.peak_tps.max(frame.achieved_tps);
         st.state = frame.state;
-        st.ticks.push_back(frame.clone());
-        while st.ticks.len() > self.inner.config.max_ticks {
-            st.ticks.pop_front();
+        st.ticks.push(frame.clone());
+        let max = self.inner.config.max_ticks.max(1);
+        if st.ticks.len() > max + max / 10 {
+            let excess = st.ticks.len() - max;
+            st.ticks.drain(..excess);
         }
         st.last_frame_at = Some(Instant::now());
         self.refresh_faults(&mut st, frame.t_s);
@@ -259,8 +262,7 @@ impl Feed {
         for (spec, stage, start_s) in &st.open_faults {
             windows.push(FaultWindow { spec: spec.clone(), stage: stage.clone(), start_s: *start_s, end_s: now_s.max(*start_s) });
         }
-        let ticks: Vec<IntervalSnapshot> = st.ticks.iter().cloned().collect();
-        let mut results = resilience::fault_results(&ticks, &windows, now_s);
+        let mut results = resilience::fault_results(&st.ticks, &windows, now_s);
         // An open fault has not ended: it cannot have recovered yet.
         let closed = st.windows.len();
         for r in results.iter_mut().skip(closed) {
@@ -270,9 +272,7 @@ impl Feed {
     }
 
     fn narrate(&self, st: &State, headline: &Headline, run_over: bool) -> String {
-        let (a, b) = st.ticks.as_slices();
-        let ticks: Vec<IntervalSnapshot> = if b.is_empty() { a.to_vec() } else { st.ticks.iter().cloned().collect() };
-        let facts = Facts { ticks: &ticks, faults: &st.faults, headline, run_over };
+        let facts = Facts { ticks: &st.ticks, faults: &st.faults, headline, run_over };
         narrative::narrative(facts, self.inner.config.presentation.tone)
     }
 
@@ -306,7 +306,7 @@ impl Feed {
             return;
         }
         let n = st.ticks.len();
-        let (Some(last), prev) = (st.ticks.back(), n.checked_sub(2).and_then(|i| st.ticks.get(i))) else { return };
+        let (Some(last), prev) = (st.ticks.last(), n.checked_sub(2).and_then(|i| st.ticks.get(i))) else { return };
         let live = h.extrapolate(prev, last, dt.as_secs_f64(), self.money(&st));
         let msg = json!({ "type": "live", "headline": live });
         self.publish(&mut st, msg.to_string());
@@ -380,7 +380,7 @@ impl Feed {
         let st = self.lock();
         crate::metrics::View {
             state: st.state,
-            last: st.ticks.back().cloned(),
+            last: st.ticks.last().cloned(),
             summary: st.summary.clone(),
             latency_us: st.latency_us.clone(),
             uptime_pct: st.headline.as_ref().map_or(100.0, |h| h.uptime_pct),

@@ -233,7 +233,7 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
                 None => Err(warp::reject::not_found()),
             }
         });
-    let static_assets = warp::get().and(warp::path("assets")).and(warp::path::param::<String>()).and(warp::path::end()).and_then(
+    let static_assets = warp::path("assets").and(warp::path::param::<String>()).and(warp::path::end()).and(warp::get()).and_then(
         |name: String| async move {
             match assets::asset(&name) {
                 Some((body, ct)) => Ok(asset_reply(body, ct)),
@@ -252,12 +252,12 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
             }
             ws.on_upgrade(move |socket| session(socket, shared)).into_response()
         });
-    let status = warp::get().and(warp::path!("api" / "status")).and(with_shared(shared.clone())).map(|s: Shared| {
+    let status = warp::path!("api" / "status").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
         let mut v = serde_json::to_value(s.feed.status()).unwrap_or_default();
         v["controls"] = json!(s.controller.is_some());
         json_reply(StatusCode::OK, v)
     });
-    let summary = warp::get().and(warp::path!("api" / "summary")).and(with_shared(shared.clone())).map(|s: Shared| {
+    let summary = warp::path!("api" / "summary").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
         match s.feed.summary_value() {
             Some(sum) => {
                 let r = warp::reply::with_header(warp::reply::json(&sum), "content-disposition", "inline; filename=\"summary.json\"");
@@ -266,26 +266,29 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
             None => error_reply(StatusCode::NOT_FOUND, "the run has not finished yet; its summary comes at the end"),
         }
     });
-    let intervals = warp::get().and(warp::path!("api" / "intervals.jsonl")).and(with_shared(shared.clone())).map(|s: Shared| {
+    let intervals = warp::path!("api" / "intervals.jsonl").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
         let r = warp::reply::with_header(s.feed.intervals_jsonl(), "content-type", "application/x-ndjson");
         warp::reply::with_header(r, "content-disposition", "attachment; filename=\"intervals.jsonl\"").into_response()
     });
-    let events = warp::get().and(warp::path!("api" / "events.jsonl")).and(with_shared(shared.clone())).map(|s: Shared| {
+    let events = warp::path!("api" / "events.jsonl").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
         let r = warp::reply::with_header(s.feed.events_jsonl(), "content-type", "application/x-ndjson");
         warp::reply::with_header(r, "content-disposition", "attachment; filename=\"events.jsonl\"").into_response()
     });
-    let metrics = warp::get().and(warp::path!("metrics")).and(with_shared(shared.clone())).map(|s: Shared| {
+    let metrics = warp::path!("metrics").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
         let text = crate::metrics::render(&s.feed.metrics_view());
         warp::reply::with_header(text, "content-type", "text/plain; version=0.0.4; charset=utf-8").into_response()
     });
-    let control = warp::post()
-        .and(warp::path!("api" / "control" / String))
+    let control = warp::path!("api" / "control" / String)
+        .and(warp::post())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("origin"))
-        .and(warp::body::content_length_limit(16 * 1024))
+        .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::bytes())
         .and(with_shared(shared))
-        .map(|action: String, auth: Option<String>, origin: Option<String>, body: bytes::Bytes, s: Shared| {
+        .map(|action: String, auth: Option<String>, origin: Option<String>, length: Option<u64>, body: bytes::Bytes, s: Shared| {
+            if length.unwrap_or(body.len() as u64) > MAX_BODY || body.len() as u64 > MAX_BODY {
+                return error_reply(StatusCode::PAYLOAD_TOO_LARGE, "control bodies are small JSON objects (16 KiB at most)");
+            }
             control(&action, auth.as_deref(), origin.as_deref(), &body, &s)
         });
     ws.or(status)
@@ -306,6 +309,9 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
         .unify()
         .boxed()
 }
+
+/// Largest control request body.
+const MAX_BODY: u64 = 16 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -84,7 +84,7 @@ async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) 
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-async fn server(controller: Option<Arc<dyn Controller>>) -> (DashboardServer, Feed) {
+async fn serve(controller: Option<Arc<dyn Controller>>) -> (DashboardServer, Feed) {
     let feed = Feed::default();
     let config = DashboardConfig { token: Some("s3cret-token".into()), ..DashboardConfig::default() };
     let server = DashboardServer::start(config, feed.clone(), controller).await.unwrap();
@@ -93,7 +93,7 @@ async fn server(controller: Option<Arc<dyn Controller>>) -> (DashboardServer, Fe
 
 #[tokio::test]
 async fn pages_status_summary_and_exports_over_http() {
-    let (server, feed) = server(None).await;
+    let (server, feed) = serve(None).await;
     assert!(server.addr().ip().is_loopback(), "binds 127.0.0.1 by default");
     let base = server.url();
     for page in ["", "investor", "analytics", "agents", "admin"] {
@@ -136,7 +136,7 @@ async fn pages_status_summary_and_exports_over_http() {
 #[tokio::test]
 async fn controls_need_the_token_and_the_own_origin() {
     let rec = Arc::new(Recorder::default());
-    let (server, _feed) = server(Some(rec.clone())).await;
+    let (server, _feed) = serve(Some(rec.clone())).await;
     let url = |a: &str| format!("{}api/control/{a}", server.url());
     let good = ("authorization", "Bearer s3cret-token");
 
@@ -166,7 +166,7 @@ async fn controls_need_the_token_and_the_own_origin() {
     );
     server.shutdown().await.unwrap();
 
-    let (replay, _) = server(None).await;
+    let (replay, _) = serve(None).await;
     let (status, body) = request("POST", &format!("{}api/control/pause", replay.url()), &[good], "").await;
     assert_eq!(status, 403);
     assert!(body.contains("replays"));
@@ -198,7 +198,7 @@ async fn next_json(
 
 #[tokio::test]
 async fn websocket_checks_origin_and_streams_frames_and_events() {
-    let (server, feed) = server(None).await;
+    let (server, feed) = serve(None).await;
     let port = server.addr().port();
     assert_eq!(ws_connect(port, Some("http://evil.example")).await.err(), Some(403));
     assert_eq!(ws_connect(port, Some(&format!("http://127.0.0.1:{}", port + 1))).await.err(), Some(403));
@@ -253,13 +253,13 @@ async fn a_browser_that_stops_reading_never_slows_the_feed() {
 
 #[tokio::test]
 async fn metrics_are_prometheus_text() {
-    let (server, feed) = server(None).await;
+    let (server, feed) = serve(None).await;
     let mut f = frame(2);
     let mut h = orchestrator::histogram::empty();
     for us in [800, 3_000, 3_000, 12_000, 250_000] {
         h.record(us).unwrap();
     }
-    f.histograms = Some(models::EncodedHistograms { latency_us: orchestrator::histogram::encode(&h).unwrap(), service_time_us: String::new() });
+    f.histograms = Some(models::EncodedHistograms { latency_us: orchestrator::histogram::encode(&h), service_time_us: String::new() });
     feed.frame(f);
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let resp = client.get(format!("{}metrics", server.url()).parse().unwrap()).await.unwrap();

@@ -7,7 +7,10 @@ use std::hint::black_box;
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 fn pipeline(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let factory = TransactionFactory::new(11, FactoryConfig::default()).unwrap();
     let txns: Vec<_> = factory.iter().take(100_000).map(|(t, _)| t).collect();
     let p = Pipeline::new(&SimConfig::zero_service_time()).unwrap();

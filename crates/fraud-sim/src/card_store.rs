@@ -43,7 +43,11 @@ impl RunningStats {
 
     #[cfg(test)]
     pub fn std_dev(&self) -> f64 {
-        if self.n < 2 { 0.0 } else { (self.m2 / f64::from(self.n - 1)).sqrt() }
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / f64::from(self.n - 1)).sqrt()
+        }
     }
 }
 
@@ -56,7 +60,10 @@ pub(crate) struct Recall<T> {
 
 impl<T: PartialEq> Recall<T> {
     fn new(cap: usize) -> Self {
-        Self { items: VecDeque::new(), cap }
+        Self {
+            items: VecDeque::new(),
+            cap,
+        }
     }
 
     pub fn contains(&self, x: &T) -> bool {
@@ -119,7 +126,11 @@ impl Default for CardState {
 impl CardState {
     /// Inserts a transaction in time order (requests may arrive out of order), keeping the newest.
     pub fn push_recent(&mut self, r: Recent) {
-        let at = self.recent.iter().rposition(|x| x.ts <= r.ts).map_or(0, |i| i + 1);
+        let at = self
+            .recent
+            .iter()
+            .rposition(|x| x.ts <= r.ts)
+            .map_or(0, |i| i + 1);
         self.recent.insert(at, r);
         if self.recent.len() > RECENT_CAP {
             self.recent.pop_front();
@@ -136,7 +147,12 @@ pub(crate) struct CardStore {
 
 impl CardStore {
     pub fn new(shards: usize, cards_per_shard: usize) -> Self {
-        Self { shards: (0..shards.max(1)).map(|_| Mutex::new(HashMap::new())).collect(), cards_per_shard }
+        Self {
+            shards: (0..shards.max(1))
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+            cards_per_shard,
+        }
     }
 
     /// Runs `f` on the card's state (created empty if new) under its shard's lock. Keep `f` short.
@@ -156,7 +172,10 @@ impl CardStore {
 
     /// Cards remembered now.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
     }
 }
 
@@ -175,7 +194,15 @@ mod tests {
     }
 
     fn recent(ts: i64) -> Recent {
-        Recent { ts, amount_usd: 1.0, device: None, ip: None, lat: 0.0, lon: 0.0, country: CountryCode::new("FR") }
+        Recent {
+            ts,
+            amount_usd: 1.0,
+            device: None,
+            ip: None,
+            lat: 0.0,
+            lon: 0.0,
+            country: CountryCode::new("FR"),
+        }
     }
 
     #[test]

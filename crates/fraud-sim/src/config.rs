@@ -99,7 +99,10 @@ impl Default for SimConfig {
 impl SimConfig {
     /// The defaults with no simulated service time: detection logic only.
     pub fn zero_service_time() -> Self {
-        Self { service_time: ServiceTime::Zero, ..Self::default() }
+        Self {
+            service_time: ServiceTime::Zero,
+            ..Self::default()
+        }
     }
 
     pub fn stage(&self, name: StageName) -> &StageConfig {
@@ -128,37 +131,57 @@ impl SimConfig {
         let s = self.stage(name);
         match self.service_time {
             ServiceTime::Zero => 4_096,
-            ServiceTime::Simulated => {
-                ((self.capacity * s.mean_service.as_secs_f64() * s.headroom).round() as usize).max(1)
-            }
+            ServiceTime::Simulated => ((self.capacity * s.mean_service.as_secs_f64() * s.headroom)
+                .round() as usize)
+                .max(1),
         }
     }
 
     /// Checks the settings; the error names the field and what to do.
     pub fn validate(&self) -> Result<(), crate::SimError> {
-        let bad = |field: String, reason: &str| Err(crate::SimError::Config { field, reason: reason.to_owned() });
+        let bad = |field: String, reason: &str| {
+            Err(crate::SimError::Config {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
         if !(self.capacity.is_finite() && self.capacity > 0.0) {
-            return bad("capacity".into(), "must be a positive number of transactions per second, e.g. 5500");
+            return bad(
+                "capacity".into(),
+                "must be a positive number of transactions per second, e.g. 5500",
+            );
         }
         for name in StageName::ALL {
             let s = self.stage(name);
             if !(s.cv.is_finite() && s.cv >= 0.0) {
-                return bad(format!("{name}.cv"), "must be a finite number >= 0 (0 = constant service time)");
+                return bad(
+                    format!("{name}.cv"),
+                    "must be a finite number >= 0 (0 = constant service time)",
+                );
             }
             if !(s.headroom.is_finite() && s.headroom > 0.0) {
-                return bad(format!("{name}.headroom"), "must be a positive number (1.0 = saturates at capacity)");
+                return bad(
+                    format!("{name}.headroom"),
+                    "must be a positive number (1.0 = saturates at capacity)",
+                );
             }
             if s.queue_limit == 0 {
                 return bad(format!("{name}.queue_limit"), "must be at least 1");
             }
         }
         if self.store_shards == 0 || self.cards_per_shard == 0 {
-            return bad("store_shards".into(), "store_shards and cards_per_shard must be at least 1");
+            return bad(
+                "store_shards".into(),
+                "store_shards and cards_per_shard must be at least 1",
+            );
         }
         if let Some(t) = &self.admin_token
             && (t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
         {
-            return bad("admin_token".into(), "must be non-empty printable ASCII without spaces");
+            return bad(
+                "admin_token".into(),
+                "must be non-empty printable ASCII without spaces",
+            );
         }
         self.rules.validate()
     }
@@ -178,16 +201,27 @@ mod tests {
         for name in StageName::ALL {
             let s = c.stage(name);
             let stage_cap = c.concurrency(name) as f64 / s.mean_service.as_secs_f64();
-            assert!(stage_cap >= cap * 0.99, "{name} saturates at {stage_cap}, before the bottleneck");
+            assert!(
+                stage_cap >= cap * 0.99,
+                "{name} saturates at {stage_cap}, before the bottleneck"
+            );
         }
     }
 
     #[test]
     fn bad_settings_are_named() {
-        let c = SimConfig { capacity: 0.0, ..SimConfig::default() };
+        let c = SimConfig {
+            capacity: 0.0,
+            ..SimConfig::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("capacity"));
         let mut c = SimConfig::default();
         c.risk_assessor.headroom = -1.0;
-        assert!(c.validate().unwrap_err().to_string().contains("risk_assessor.headroom"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("risk_assessor.headroom")
+        );
     }
 }

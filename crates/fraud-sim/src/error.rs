@@ -42,7 +42,9 @@ impl PipelineError {
     pub fn status(&self) -> Option<u16> {
         match self {
             PipelineError::Crashed { .. } | PipelineError::QueueFull { .. } => Some(503),
-            PipelineError::Throttled { status, .. } | PipelineError::InjectedStatus { status } => Some(*status),
+            PipelineError::Throttled { status, .. } | PipelineError::InjectedStatus { status } => {
+                Some(*status)
+            }
             PipelineError::RateLimited { .. } => Some(429),
             PipelineError::Dropped => None,
         }
@@ -53,7 +55,9 @@ impl From<PipelineError> for TargetError {
     fn from(e: PipelineError) -> Self {
         match e.status() {
             Some(status) => TargetError::Status { status },
-            None => TargetError::Connection { reason: e.to_string() },
+            None => TargetError::Connection {
+                reason: e.to_string(),
+            },
         }
     }
 }

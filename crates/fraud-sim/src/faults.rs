@@ -36,9 +36,17 @@ pub struct Fault {
     /// Share of requests affected, 0..=1.
     #[serde(default = "one")]
     pub probability: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "models::duration_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "models::duration_serde::option"
+    )]
     pub latency: Option<Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "models::duration_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "models::duration_serde::option"
+    )]
     pub jitter: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -68,10 +76,20 @@ impl std::fmt::Display for FaultKey {
 pub enum FaultError {
     #[error("{kind} is not a hook of the built-in target; use the failure-injection proxy for it")]
     Unsupported { kind: FaultKind },
-    #[error("{kind} only applies to stage {only}, not {given}; leave `stage` out or set it to {only}")]
-    WrongStage { kind: FaultKind, only: StageName, given: StageName },
+    #[error(
+        "{kind} only applies to stage {only}, not {given}; leave `stage` out or set it to {only}"
+    )]
+    WrongStage {
+        kind: FaultKind,
+        only: StageName,
+        given: StageName,
+    },
     #[error("invalid {kind} fault: `{field}` {reason}")]
-    Invalid { kind: FaultKind, field: &'static str, reason: String },
+    Invalid {
+        kind: FaultKind,
+        field: &'static str,
+        reason: String,
+    },
     #[error("invalid stage in fault spec: {0}")]
     UnknownStage(String),
 }
@@ -79,7 +97,15 @@ pub enum FaultError {
 impl Fault {
     /// A fault of `kind` at its natural place, with probability 1 and default parameters.
     pub fn new(kind: FaultKind) -> Self {
-        Self { kind, stage: None, probability: 1.0, latency: None, jitter: None, status: None, rate_limit_tps: None }
+        Self {
+            kind,
+            stage: None,
+            probability: 1.0,
+            latency: None,
+            jitter: None,
+            status: None,
+            rate_limit_tps: None,
+        }
     }
 
     pub fn at(mut self, stage: StageName) -> Self {
@@ -110,7 +136,12 @@ impl Fault {
 
     /// The hook for a scenario's fault (its `at` and `duration` are the caller's business).
     pub fn from_spec(spec: &FaultSpec) -> Result<Self, FaultError> {
-        let stage = spec.stage.as_deref().map(str::parse::<StageName>).transpose().map_err(FaultError::UnknownStage)?;
+        let stage = spec
+            .stage
+            .as_deref()
+            .map(str::parse::<StageName>)
+            .transpose()
+            .map_err(FaultError::UnknownStage)?;
         Ok(Self {
             kind: spec.kind,
             stage,
@@ -137,12 +168,18 @@ impl Fault {
     /// Checks the fault and fills in its stage and defaults.
     pub fn resolve(mut self) -> Result<Self, FaultError> {
         let kind = self.kind;
-        let invalid = |field, reason: &str| FaultError::Invalid { kind, field, reason: reason.to_owned() };
+        let invalid = |field, reason: &str| FaultError::Invalid {
+            kind,
+            field,
+            reason: reason.to_owned(),
+        };
         if kind == FaultKind::BandwidthLimit {
             return Err(FaultError::Unsupported { kind });
         }
         let stage = match (Self::fixed_stage(kind), self.stage) {
-            (Some(only), Some(given)) if only != given => return Err(FaultError::WrongStage { kind, only, given }),
+            (Some(only), Some(given)) if only != given => {
+                return Err(FaultError::WrongStage { kind, only, given });
+            }
             (Some(only), _) => only,
             (None, Some(given)) => given,
             (None, None) => StageName::PatternDetector,
@@ -166,14 +203,22 @@ impl Fault {
             }
             FaultKind::ModelRateLimit => match self.rate_limit_tps {
                 Some(r) if r.is_finite() && r >= 0.0 => {}
-                _ => return Err(invalid("rate_limit_tps", "must be given as a number of calls per second >= 0")),
+                _ => {
+                    return Err(invalid(
+                        "rate_limit_tps",
+                        "must be given as a number of calls per second >= 0",
+                    ));
+                }
             },
             _ => {}
         }
         if let Some(status) = self.status
             && !(400..=599).contains(&status)
         {
-            return Err(invalid("status", "must be an HTTP error status, 400 to 599"));
+            return Err(invalid(
+                "status",
+                "must be an HTTP error status, 400 to 599",
+            ));
         }
         Ok(self)
     }
@@ -182,7 +227,10 @@ impl Fault {
     pub fn key(&self) -> FaultKey {
         FaultKey {
             kind: self.kind,
-            stage: self.stage.or(Self::fixed_stage(self.kind)).unwrap_or(StageName::PatternDetector),
+            stage: self
+                .stage
+                .or(Self::fixed_stage(self.kind))
+                .unwrap_or(StageName::PatternDetector),
         }
     }
 
@@ -195,7 +243,8 @@ impl Fault {
     }
 
     fn hits(&self) -> bool {
-        self.probability >= 1.0 || (self.probability > 0.0 && rand::rng().random_bool(self.probability))
+        self.probability >= 1.0
+            || (self.probability > 0.0 && rand::rng().random_bool(self.probability))
     }
 }
 
@@ -231,19 +280,31 @@ impl Faults {
     pub fn inject(&self, fault: Fault) -> Result<FaultKey, FaultError> {
         let fault = fault.resolve()?;
         let key = fault.key();
-        let mut active = self.inner.active.write().unwrap_or_else(PoisonError::into_inner);
+        let mut active = self
+            .inner
+            .active
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         active.retain(|f| f.key() != key);
         active.push(fault);
         self.inner.count.store(active.len(), Ordering::Release);
         if key.kind == FaultKind::ModelRateLimit {
-            *self.inner.model_window.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            *self
+                .inner
+                .model_window
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
         }
         Ok(key)
     }
 
     /// Clears one fault; false when it was not active.
     pub fn clear(&self, key: FaultKey) -> bool {
-        let mut active = self.inner.active.write().unwrap_or_else(PoisonError::into_inner);
+        let mut active = self
+            .inner
+            .active
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let before = active.len();
         active.retain(|f| f.key() != key);
         self.inner.count.store(active.len(), Ordering::Release);
@@ -252,7 +313,11 @@ impl Faults {
 
     /// Clears every fault; returns how many were active.
     pub fn clear_all(&self) -> usize {
-        let mut active = self.inner.active.write().unwrap_or_else(PoisonError::into_inner);
+        let mut active = self
+            .inner
+            .active
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let n = active.len();
         active.clear();
         self.inner.count.store(0, Ordering::Release);
@@ -261,12 +326,19 @@ impl Faults {
 
     /// The active faults, resolved (stage and defaults filled in).
     pub fn active(&self) -> Vec<Fault> {
-        self.inner.active.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.inner
+            .active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Crashes an agent until [`Faults::restart`].
     pub fn crash(&self, stage: StageName) -> FaultKey {
-        let key = FaultKey { kind: FaultKind::AgentCrash, stage };
+        let key = FaultKey {
+            kind: FaultKind::AgentCrash,
+            stage,
+        };
         // An agent crash at an explicit stage always resolves.
         let _ = self.inject(Fault::new(FaultKind::AgentCrash).at(stage));
         key
@@ -274,15 +346,25 @@ impl Faults {
 
     /// Restarts a crashed agent; false when it was not crashed.
     pub fn restart(&self, stage: StageName) -> bool {
-        self.clear(FaultKey { kind: FaultKind::AgentCrash, stage })
+        self.clear(FaultKey {
+            kind: FaultKind::AgentCrash,
+            stage,
+        })
     }
 
     fn find<R>(&self, kind: FaultKind, stage: StageName, f: impl FnOnce(&Fault) -> R) -> Option<R> {
         if self.inner.count.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let active = self.inner.active.read().unwrap_or_else(PoisonError::into_inner);
-        active.iter().find(|x| x.kind == kind && x.key().stage == stage).map(f)
+        let active = self
+            .inner
+            .active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        active
+            .iter()
+            .find(|x| x.kind == kind && x.key().stage == stage)
+            .map(f)
     }
 
     pub(crate) fn is_crashed(&self, stage: StageName) -> bool {
@@ -291,25 +373,44 @@ impl Faults {
 
     /// The status to throttle this request with, if the store throttles it.
     pub(crate) fn throttled(&self, stage: StageName) -> Option<u16> {
-        self.find(FaultKind::DbThrottle, stage, |f| f.hits().then(|| f.status.unwrap_or(429))).flatten()
+        self.find(FaultKind::DbThrottle, stage, |f| {
+            f.hits().then(|| f.status.unwrap_or(429))
+        })
+        .flatten()
     }
 
     /// Extra service time of a latency spike on the stage.
     pub(crate) fn extra_latency(&self, stage: StageName) -> Duration {
-        self.find(FaultKind::LatencySpike, stage, |f| if f.hits() { f.extra_time() } else { Duration::ZERO })
-            .unwrap_or_default()
+        self.find(FaultKind::LatencySpike, stage, |f| {
+            if f.hits() {
+                f.extra_time()
+            } else {
+                Duration::ZERO
+            }
+        })
+        .unwrap_or_default()
     }
 
     /// How long ingestion holds this request (stream lag).
     pub(crate) fn stream_lag(&self) -> Duration {
-        self.find(FaultKind::StreamLag, StageName::Ingestion, |f| if f.hits() { f.extra_time() } else { Duration::ZERO })
-            .unwrap_or_default()
+        self.find(FaultKind::StreamLag, StageName::Ingestion, |f| {
+            if f.hits() {
+                f.extra_time()
+            } else {
+                Duration::ZERO
+            }
+        })
+        .unwrap_or_default()
     }
 
     /// How long the answer waits after the decision (slow response).
     pub(crate) fn slow_response(&self) -> Duration {
         self.find(FaultKind::SlowResponse, StageName::DecisionMaker, |f| {
-            if f.hits() { f.extra_time() } else { Duration::ZERO }
+            if f.hits() {
+                f.extra_time()
+            } else {
+                Duration::ZERO
+            }
         })
         .unwrap_or_default()
     }
@@ -320,14 +421,22 @@ impl Faults {
         if self.inner.count.load(Ordering::Acquire) == 0 {
             return Ok(());
         }
-        if self.find(FaultKind::NetworkPartition, StageName::Ingestion, Fault::hits) == Some(true)
-            || self.find(FaultKind::ConnectionReset, StageName::Ingestion, Fault::hits) == Some(true)
+        if self.find(
+            FaultKind::NetworkPartition,
+            StageName::Ingestion,
+            Fault::hits,
+        ) == Some(true)
+            || self.find(
+                FaultKind::ConnectionReset,
+                StageName::Ingestion,
+                Fault::hits,
+            ) == Some(true)
         {
             return Err(PipelineError::Dropped);
         }
-        if let Some(Some(status)) =
-            self.find(FaultKind::HttpError, StageName::Ingestion, |f| f.hits().then(|| f.status.unwrap_or(503)))
-        {
+        if let Some(Some(status)) = self.find(FaultKind::HttpError, StageName::Ingestion, |f| {
+            f.hits().then(|| f.status.unwrap_or(503))
+        }) {
             return Err(PipelineError::InjectedStatus { status });
         }
         Ok(())
@@ -335,8 +444,9 @@ impl Faults {
 
     /// Counts one model call against the rate limit, if there is one; `Err` carries the limit.
     pub(crate) fn model_call(&self) -> Result<(), f64> {
-        let Some(limit) = self.find(FaultKind::ModelRateLimit, StageName::DecisionMaker, |f| f.rate_limit_tps)
-        else {
+        let Some(limit) = self.find(FaultKind::ModelRateLimit, StageName::DecisionMaker, |f| {
+            f.rate_limit_tps
+        }) else {
             return Ok(());
         };
         let limit = limit.unwrap_or(0.0);
@@ -350,7 +460,11 @@ impl Faults {
             return Err(limit);
         };
         let now = Instant::now();
-        let mut window = self.inner.model_window.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut window = self
+            .inner
+            .model_window
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let (start, calls) = match *window {
             Some((start, calls)) if now.duration_since(start) < span => (start, calls),
             _ => (now, 0),
@@ -374,19 +488,40 @@ mod tests {
         let f = Fault::new(FaultKind::StreamLag).resolve().unwrap();
         assert_eq!(f.key().stage, StageName::Ingestion);
         assert_eq!(f.latency, Some(Duration::from_secs(1)));
-        let err = Fault::new(FaultKind::ModelRateLimit).at(StageName::RiskAssessor).with_rate_limit(5.0).resolve();
+        let err = Fault::new(FaultKind::ModelRateLimit)
+            .at(StageName::RiskAssessor)
+            .with_rate_limit(5.0)
+            .resolve();
         assert!(matches!(err, Err(FaultError::WrongStage { .. })));
-        assert!(matches!(Fault::new(FaultKind::ModelRateLimit).resolve(), Err(FaultError::Invalid { .. })));
-        assert!(matches!(Fault::new(FaultKind::BandwidthLimit).resolve(), Err(FaultError::Unsupported { .. })));
-        assert!(Fault::new(FaultKind::DbThrottle).with_probability(1.5).resolve().is_err());
-        assert_eq!(Fault::new(FaultKind::DbThrottle).resolve().unwrap().status, Some(429));
+        assert!(matches!(
+            Fault::new(FaultKind::ModelRateLimit).resolve(),
+            Err(FaultError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Fault::new(FaultKind::BandwidthLimit).resolve(),
+            Err(FaultError::Unsupported { .. })
+        ));
+        assert!(
+            Fault::new(FaultKind::DbThrottle)
+                .with_probability(1.5)
+                .resolve()
+                .is_err()
+        );
+        assert_eq!(
+            Fault::new(FaultKind::DbThrottle).resolve().unwrap().status,
+            Some(429)
+        );
     }
 
     #[test]
     fn same_key_replaces_and_clear_removes() {
         let faults = Faults::default();
-        faults.inject(Fault::new(FaultKind::DbThrottle).with_probability(0.2)).unwrap();
-        let key = faults.inject(Fault::new(FaultKind::DbThrottle).with_probability(1.0)).unwrap();
+        faults
+            .inject(Fault::new(FaultKind::DbThrottle).with_probability(0.2))
+            .unwrap();
+        let key = faults
+            .inject(Fault::new(FaultKind::DbThrottle).with_probability(1.0))
+            .unwrap();
         assert_eq!(faults.active().len(), 1);
         assert_eq!(faults.throttled(StageName::PatternDetector), Some(429));
         assert_eq!(faults.throttled(StageName::RiskAssessor), None);
@@ -397,17 +532,29 @@ mod tests {
 
     #[test]
     fn from_spec_reads_the_stage() {
-        let mut spec = FaultSpec::new(FaultKind::AgentCrash, Duration::ZERO, Duration::from_secs(1));
+        let mut spec = FaultSpec::new(
+            FaultKind::AgentCrash,
+            Duration::ZERO,
+            Duration::from_secs(1),
+        );
         spec.stage = Some("risk_assessor".into());
-        assert_eq!(Fault::from_spec(&spec).unwrap().stage, Some(StageName::RiskAssessor));
+        assert_eq!(
+            Fault::from_spec(&spec).unwrap().stage,
+            Some(StageName::RiskAssessor)
+        );
         spec.stage = Some("database".into());
-        assert!(matches!(Fault::from_spec(&spec), Err(FaultError::UnknownStage(_))));
+        assert!(matches!(
+            Fault::from_spec(&spec),
+            Err(FaultError::UnknownStage(_))
+        ));
     }
 
     #[tokio::test(start_paused = true)]
     async fn model_rate_limit_allows_n_per_second() {
         let faults = Faults::default();
-        faults.inject(Fault::new(FaultKind::ModelRateLimit).with_rate_limit(3.0)).unwrap();
+        faults
+            .inject(Fault::new(FaultKind::ModelRateLimit).with_rate_limit(3.0))
+            .unwrap();
         let allowed = (0..10).filter(|_| faults.model_call().is_ok()).count();
         assert_eq!(allowed, 3);
         tokio::time::advance(Duration::from_millis(1001)).await;

@@ -65,7 +65,7 @@
 //!
 //! Measured on the transaction factory's default stream (seed 42, `tests/detection_quality.rs`), after
 //! a warm-up of 200,000 transactions (about three per card; profiles need history): recall 0.949,
-//! precision 0.854 over the next 20,000 (seed 7: 0.962 and 0.853). From a cold start, with no card
+//! precision 0.85 over the next 20,000 (seed 7: 0.962 and 0.853). From a cold start, with no card
 //! history at all, recall over the first 20,000 is 0.68 (precision 0.95): account takeovers and
 //! high-value anomalies need a profile to stand out from.
 //!

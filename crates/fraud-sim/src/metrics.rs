@@ -21,21 +21,48 @@ pub(crate) fn render(p: &Pipeline) -> String {
     let mut out = String::with_capacity(8 * 1024);
     let stages = p.stages();
     let per_stage: [(&str, &str, &str, StageValue); 7] = [
-        ("fraudsim_stage_requests_total", "counter", "Requests that left the stage (served, skipped or failed).", |s| {
-            s.requests as f64
-        }),
-        ("fraudsim_stage_failures_total", "counter", "Requests the stage failed or skipped (ok=false).", |s| {
-            s.failures as f64
-        }),
-        ("fraudsim_stage_skipped_total", "counter", "Requests that skipped the stage after waiting past its deadline.", |s| {
-            s.skipped as f64
-        }),
-        ("fraudsim_stage_busy_seconds_total", "counter", "Time the stage's servers spent serving.", |s| {
-            s.busy.as_secs_f64()
-        }),
-        ("fraudsim_stage_queue_depth", "gauge", "Requests waiting for the stage now.", |s| s.queue_depth as f64),
-        ("fraudsim_stage_in_service", "gauge", "Requests the stage is serving now.", |s| s.in_service as f64),
-        ("fraudsim_stage_concurrency", "gauge", "Requests the stage serves at once.", |s| s.concurrency as f64),
+        (
+            "fraudsim_stage_requests_total",
+            "counter",
+            "Requests that left the stage (served, skipped or failed).",
+            |s| s.requests as f64,
+        ),
+        (
+            "fraudsim_stage_failures_total",
+            "counter",
+            "Requests the stage failed or skipped (ok=false).",
+            |s| s.failures as f64,
+        ),
+        (
+            "fraudsim_stage_skipped_total",
+            "counter",
+            "Requests that skipped the stage after waiting past its deadline.",
+            |s| s.skipped as f64,
+        ),
+        (
+            "fraudsim_stage_busy_seconds_total",
+            "counter",
+            "Time the stage's servers spent serving.",
+            |s| s.busy.as_secs_f64(),
+        ),
+        (
+            "fraudsim_stage_queue_depth",
+            "gauge",
+            "Requests waiting for the stage now.",
+            |s| s.queue_depth as f64,
+        ),
+        (
+            "fraudsim_stage_in_service",
+            "gauge",
+            "Requests the stage is serving now.",
+            |s| s.in_service as f64,
+        ),
+        (
+            "fraudsim_stage_concurrency",
+            "gauge",
+            "Requests the stage serves at once.",
+            |s| s.concurrency as f64,
+        ),
     ];
     for (name, kind, help, value) in per_stage {
         header(&mut out, name, kind, help);
@@ -45,37 +72,96 @@ pub(crate) fn render(p: &Pipeline) -> String {
     }
 
     let name = "fraudsim_stage_latency_seconds";
-    header(&mut out, name, "histogram", "Time in the stage, queueing included.");
+    header(
+        &mut out,
+        name,
+        "histogram",
+        "Time in the stage, queueing included.",
+    );
     for stage in StageName::ALL {
         let rt = p.stage_runtime(stage);
         let mut cumulative = 0u64;
         for (i, bound) in BUCKETS_US.iter().enumerate() {
             cumulative += rt.buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{stage=\"{stage}\",le=\"{}\"}} {cumulative}", *bound as f64 / 1e6);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{stage=\"{stage}\",le=\"{}\"}} {cumulative}",
+                *bound as f64 / 1e6
+            );
         }
         cumulative += rt.buckets[BUCKETS_US.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {cumulative}"
+        );
         let sum = rt.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "{name}_sum{{stage=\"{stage}\"}} {sum}");
         let _ = writeln!(out, "{name}_count{{stage=\"{stage}\"}} {cumulative}");
     }
 
     let o = p.outcomes();
-    header(&mut out, "fraudsim_decisions_total", "counter", "Verdicts by decision.");
+    header(
+        &mut out,
+        "fraudsim_decisions_total",
+        "counter",
+        "Verdicts by decision.",
+    );
     for (i, d) in ["approve", "review", "decline"].iter().enumerate() {
-        let _ = writeln!(out, "fraudsim_decisions_total{{decision=\"{d}\"}} {}", o.decisions[i].load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "fraudsim_decisions_total{{decision=\"{d}\"}} {}",
+            o.decisions[i].load(Ordering::Relaxed)
+        );
     }
-    header(&mut out, "fraudsim_errors_total", "counter", "Requests without a verdict, by answer (dropped = closed unanswered).");
-    for (label, c) in [("429", &o.status_429), ("503", &o.status_503), ("other", &o.status_other), ("dropped", &o.dropped)] {
-        let _ = writeln!(out, "fraudsim_errors_total{{status=\"{label}\"}} {}", c.load(Ordering::Relaxed));
+    header(
+        &mut out,
+        "fraudsim_errors_total",
+        "counter",
+        "Requests without a verdict, by answer (dropped = closed unanswered).",
+    );
+    for (label, c) in [
+        ("429", &o.status_429),
+        ("503", &o.status_503),
+        ("other", &o.status_other),
+        ("dropped", &o.dropped),
+    ] {
+        let _ = writeln!(
+            out,
+            "fraudsim_errors_total{{status=\"{label}\"}} {}",
+            c.load(Ordering::Relaxed)
+        );
     }
-    header(&mut out, "fraudsim_degraded_verdicts_total", "counter", "Verdicts reached with an agent skipped or failed.");
-    let _ = writeln!(out, "fraudsim_degraded_verdicts_total {}", o.degraded.load(Ordering::Relaxed));
-    header(&mut out, "fraudsim_active_faults", "gauge", "Injected faults in place now.");
+    header(
+        &mut out,
+        "fraudsim_degraded_verdicts_total",
+        "counter",
+        "Verdicts reached with an agent skipped or failed.",
+    );
+    let _ = writeln!(
+        out,
+        "fraudsim_degraded_verdicts_total {}",
+        o.degraded.load(Ordering::Relaxed)
+    );
+    header(
+        &mut out,
+        "fraudsim_active_faults",
+        "gauge",
+        "Injected faults in place now.",
+    );
     let _ = writeln!(out, "fraudsim_active_faults {}", p.faults().active().len());
-    header(&mut out, "fraudsim_cards", "gauge", "Cards in the per-card state store.");
+    header(
+        &mut out,
+        "fraudsim_cards",
+        "gauge",
+        "Cards in the per-card state store.",
+    );
     let _ = writeln!(out, "fraudsim_cards {}", p.cards());
-    header(&mut out, "fraudsim_uptime_seconds", "gauge", "Time since the pipeline started.");
+    header(
+        &mut out,
+        "fraudsim_uptime_seconds",
+        "gauge",
+        "Time since the pipeline started.",
+    );
     let _ = writeln!(out, "fraudsim_uptime_seconds {}", p.uptime().as_secs_f64());
     out
 }

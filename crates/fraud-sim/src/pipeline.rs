@@ -58,7 +58,14 @@ impl Pipeline {
                 ServiceTime::Simulated => (ServiceDist::new(s.mean_service, s.cv), s.mean_service),
                 ServiceTime::Zero => (ServiceDist::Zero, Duration::ZERO),
             };
-            StageRuntime::new(name, service, config.concurrency(name), mean, s.queue_limit, s.deadline)
+            StageRuntime::new(
+                name,
+                service,
+                config.concurrency(name),
+                mean,
+                s.queue_limit,
+                s.deadline,
+            )
         });
         Ok(Self {
             inner: Arc::new(Inner {
@@ -80,7 +87,11 @@ impl Pipeline {
 
     /// Each stage's concurrency, queue depth and counters now.
     pub fn stages(&self) -> Vec<StageSnapshot> {
-        self.inner.stages.iter().map(StageRuntime::snapshot).collect()
+        self.inner
+            .stages
+            .iter()
+            .map(StageRuntime::snapshot)
+            .collect()
     }
 
     /// One stage's snapshot.
@@ -138,38 +149,54 @@ impl Pipeline {
         let (_, timing) = self.stage_run(StageName::Ingestion, lag, || ()).await?;
         agents.push(timing);
 
-        let (analysis, timing) =
-            self.agent_run(StageName::TransactionAnalyzer, || rules::analyze(txn, usd, &inner.rules)).await?;
+        let (analysis, timing) = self
+            .agent_run(StageName::TransactionAnalyzer, || {
+                rules::analyze(txn, usd, &inner.rules)
+            })
+            .await?;
         agents.push(timing);
 
         let (patterns, timing) = self
             .agent_run(StageName::PatternDetector, || {
-                inner.store.with_card(txn.card_id, |card| rules::detect_patterns(txn, usd, card, &inner.rules))
+                inner.store.with_card(txn.card_id, |card| {
+                    rules::detect_patterns(txn, usd, card, &inner.rules)
+                })
             })
             .await?;
         agents.push(timing);
 
         let (risk, timing) = self
             .agent_run(StageName::RiskAssessor, || {
-                inner.store.with_card(txn.card_id, |card| rules::assess_risk(txn, usd, card, &inner.rules))
+                inner.store.with_card(txn.card_id, |card| {
+                    rules::assess_risk(txn, usd, card, &inner.rules)
+                })
             })
             .await?;
         agents.push(timing);
 
         // The decision maker is the model call: no fallback if it is down, and it can be rate limited.
         // After an approval the card's profile learns the transaction.
-        inner.faults.model_call().map_err(|limit_tps| PipelineError::RateLimited { limit_tps })?;
-        let findings: Vec<&Finding> = [&analysis, &patterns, &risk].into_iter().flatten().collect();
+        inner
+            .faults
+            .model_call()
+            .map_err(|limit_tps| PipelineError::RateLimited { limit_tps })?;
+        let findings: Vec<&Finding> = [&analysis, &patterns, &risk]
+            .into_iter()
+            .flatten()
+            .collect();
         let (decided, timing) = self
             .stage_run(StageName::DecisionMaker, Duration::ZERO, || {
                 let decided = rules::decide(findings, &inner.rules);
-                inner.store.with_card(txn.card_id, |card| rules::learn(txn, usd, decided.0, card, &inner.rules));
+                inner.store.with_card(txn.card_id, |card| {
+                    rules::learn(txn, usd, decided.0, card, &inner.rules)
+                });
                 decided
             })
             .await?;
         agents.push(timing);
         // A skipped decision maker (only with a deadline configured on it) fails safe to review.
-        let (decision, risk_score, mut reasons) = decided.unwrap_or((Decision::Review, 0.5, Vec::new()));
+        let (decision, risk_score, mut reasons) =
+            decided.unwrap_or((Decision::Review, 0.5, Vec::new()));
         for a in agents.iter().filter(|a| !a.ok) {
             reasons.push(format!("fallback:{}", a.name));
         }
@@ -178,21 +205,36 @@ impl Pipeline {
         if !slow.is_zero() {
             tokio::time::sleep(slow).await;
         }
-        Ok(Verdict { decision, risk_score, reasons, agents })
+        Ok(Verdict {
+            decision,
+            risk_score,
+            reasons,
+            agents,
+        })
     }
 
     /// An agent with a fallback: a crash skips it (`ok: false`) instead of failing the request.
     async fn agent_run<R>(&self, name: StageName, work: impl FnOnce() -> R) -> StageResult<R> {
         match self.stage_run(name, Duration::ZERO, work).await {
-            Err(PipelineError::Crashed { .. }) => {
-                Ok((None, AgentTiming { name: name.as_str().to_owned(), duration_us: 0, ok: false }))
-            }
+            Err(PipelineError::Crashed { .. }) => Ok((
+                None,
+                AgentTiming {
+                    name: name.as_str().to_owned(),
+                    duration_us: 0,
+                    ok: false,
+                },
+            )),
             other => other,
         }
     }
 
     /// Queues for the stage, waits its service time, runs `work`, and records it all.
-    async fn stage_run<R>(&self, name: StageName, hold: Duration, work: impl FnOnce() -> R) -> StageResult<R> {
+    async fn stage_run<R>(
+        &self,
+        name: StageName,
+        hold: Duration,
+        work: impl FnOnce() -> R,
+    ) -> StageResult<R> {
         let inner = &*self.inner;
         let stage = &inner.stages[name.index()];
         let start = Instant::now();
@@ -209,7 +251,10 @@ impl Pipeline {
         if queued.before >= stage.queue_limit {
             drop(queued);
             stage.record(0, false);
-            return Err(PipelineError::QueueFull { stage: name, limit: stage.queue_limit });
+            return Err(PipelineError::QueueFull {
+                stage: name,
+                limit: stage.queue_limit,
+            });
         }
         // Stream lag: the request sits in the queue before it may be picked up.
         if !hold.is_zero() {
@@ -217,7 +262,8 @@ impl Pipeline {
         }
         let permit = match stage.deadline {
             None => stage.semaphore.acquire().await.ok(),
-            Some(deadline) => match tokio::time::timeout(deadline, stage.semaphore.acquire()).await {
+            Some(deadline) => match tokio::time::timeout(deadline, stage.semaphore.acquire()).await
+            {
                 Ok(permit) => permit.ok(),
                 Err(_) => {
                     // Waited past the deadline: skip the stage, the decision falls back.
@@ -235,9 +281,16 @@ impl Pipeline {
         if let Some(status) = inner.faults.throttled(name) {
             let t = timing(false);
             stage.record(t.duration_us, false);
-            return Err(PipelineError::Throttled { stage: name, status });
+            return Err(PipelineError::Throttled {
+                stage: name,
+                status,
+            });
         }
-        let busy = Busy { stage, since: Instant::now(), _in_service: Gauge::enter(&stage.in_service) };
+        let busy = Busy {
+            stage,
+            since: Instant::now(),
+            _in_service: Gauge::enter(&stage.in_service),
+        };
         let service = stage.service.sample_sleep() + inner.faults.extra_latency(name);
         if !service.is_zero() {
             tokio::time::sleep(service).await;
@@ -259,7 +312,10 @@ struct Gauge<'a> {
 
 impl<'a> Gauge<'a> {
     fn enter(gauge: &'a AtomicUsize) -> Self {
-        Self { gauge, before: gauge.fetch_add(1, Ordering::AcqRel) }
+        Self {
+            gauge,
+            before: gauge.fetch_add(1, Ordering::AcqRel),
+        }
     }
 }
 
@@ -278,7 +334,9 @@ struct Busy<'a> {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.stage.busy_us.fetch_add(self.since.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stage
+            .busy_us
+            .fetch_add(self.since.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 }
 
@@ -289,7 +347,10 @@ impl Target for Pipeline {
     }
 
     fn info(&self) -> TargetInfo {
-        TargetInfo { kind: "in_process".into(), url: None }
+        TargetInfo {
+            kind: "in_process".into(),
+            url: None,
+        }
     }
 }
 

@@ -69,7 +69,8 @@ impl RuleConfig {
         if !ok {
             return Err(crate::SimError::Config {
                 field: "rules.review_threshold".into(),
-                reason: "thresholds must satisfy 0 < review_threshold <= decline_threshold <= 1".into(),
+                reason: "thresholds must satisfy 0 < review_threshold <= decline_threshold <= 1"
+                    .into(),
             });
         }
         Ok(())
@@ -99,7 +100,8 @@ pub(crate) fn combine(a: f64, b: f64) -> f64 {
 /// The amount in USD through the declared FX table (unknown currencies count at par).
 pub(crate) fn amount_usd(txn: &Transaction, fx: &FxTable) -> f64 {
     let major = txn.amount_major();
-    fx.convert(major, txn.currency, models::Currency::USD).unwrap_or(major)
+    fx.convert(major, txn.currency, models::Currency::USD)
+        .unwrap_or(major)
 }
 
 fn is_micro(usd: f64, cfg: &RuleConfig) -> bool {
@@ -136,7 +138,12 @@ pub(crate) fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 
 /// pattern_detector: velocity, card testing and impossible travel against the card's recent
 /// transactions; records the transaction in them.
-pub(crate) fn detect_patterns(txn: &Transaction, usd: f64, card: &mut CardState, cfg: &RuleConfig) -> Finding {
+pub(crate) fn detect_patterns(
+    txn: &Transaction,
+    usd: f64,
+    card: &mut CardState,
+    cfg: &RuleConfig,
+) -> Finding {
     let mut f = Finding::default();
     let ts = txn.timestamp.micros;
     let within = |r: &Recent, window_s: f64| (secs(ts) - secs(r.ts)).abs() <= window_s;
@@ -147,8 +154,11 @@ pub(crate) fn detect_patterns(txn: &Transaction, usd: f64, card: &mut CardState,
         (device, ip) => (device.is_some() && r.device == device) || (ip.is_some() && r.ip == ip),
     };
 
-    let velocity =
-        1 + card.recent.iter().filter(|r| within(r, cfg.velocity_window_s) && same_source(r)).count();
+    let velocity = 1 + card
+        .recent
+        .iter()
+        .filter(|r| within(r, cfg.velocity_window_s) && same_source(r))
+        .count();
     if velocity >= cfg.velocity_count {
         f.add(0.9, "velocity");
     } else if velocity + 1 == cfg.velocity_count {
@@ -171,7 +181,8 @@ pub(crate) fn detect_patterns(txn: &Transaction, usd: f64, card: &mut CardState,
     if let Some(prev) = card.recent.iter().rev().find(|r| r.ts <= ts) {
         let km = haversine_km(prev.lat, prev.lon, txn.lat, txn.lon);
         let hours = (secs(ts) - secs(prev.ts)) / 3_600.0;
-        let returning = card.countries.contains(&txn.country) && !card.countries.contains(&prev.country);
+        let returning =
+            card.countries.contains(&txn.country) && !card.countries.contains(&prev.country);
         if km >= cfg.min_travel_km && km > cfg.max_speed_kmh * hours && !returning {
             f.add(0.92, "impossible_travel");
         }
@@ -191,14 +202,23 @@ pub(crate) fn detect_patterns(txn: &Transaction, usd: f64, card: &mut CardState,
 
 /// risk_assessor: geography, device, network and amount against the card's profile (judged once the
 /// profile has learned from at least one approved transaction).
-pub(crate) fn assess_risk(txn: &Transaction, usd: f64, card: &CardState, cfg: &RuleConfig) -> Finding {
+pub(crate) fn assess_risk(
+    txn: &Transaction,
+    usd: f64,
+    card: &CardState,
+    cfg: &RuleConfig,
+) -> Finding {
     let mut f = Finding::default();
     if card.profiled == 0 {
         return f;
     }
     let new_country = !card.countries.contains(&txn.country);
-    let new_device = txn.device_id.is_some_and(|d| !card.devices.is_empty() && !card.devices.contains(&d));
-    let new_ip = txn.ip.is_some_and(|ip| !card.ips.is_empty() && !card.ips.contains(&ip));
+    let new_device = txn
+        .device_id
+        .is_some_and(|d| !card.devices.is_empty() && !card.devices.contains(&d));
+    let new_ip = txn
+        .ip
+        .is_some_and(|ip| !card.ips.is_empty() && !card.ips.contains(&ip));
     let typical = card.amounts.mean.exp_m1().max(0.01);
     let ratio = usd / typical;
     let raised = ratio >= cfg.raised_ratio;
@@ -206,13 +226,29 @@ pub(crate) fn assess_risk(txn: &Transaction, usd: f64, card: &CardState, cfg: &R
     let novelty = usize::from(new_country) + usize::from(new_device) + usize::from(new_ip);
     match (novelty, new_country) {
         (0, _) => {}
-        (1, _) => f.add(0.25, if new_country { "new_country" } else if new_device { "new_device" } else { "new_ip" }),
+        (1, _) => f.add(
+            0.25,
+            if new_country {
+                "new_country"
+            } else if new_device {
+                "new_device"
+            } else {
+                "new_ip"
+            },
+        ),
         (_, true) => f.add(if raised { 0.9 } else { 0.75 }, "account_takeover"),
         (_, false) => f.add(if raised { 0.75 } else { 0.55 }, "new_device_and_network"),
     }
-    let high = if card.profiled >= 3 { cfg.amount_ratio } else { cfg.amount_ratio_thin };
+    let high = if card.profiled >= 3 {
+        cfg.amount_ratio
+    } else {
+        cfg.amount_ratio_thin
+    };
     if ratio >= high {
-        f.add(if card.profiled >= 3 { 0.85 } else { 0.6 }, "high_value_anomaly");
+        f.add(
+            if card.profiled >= 3 { 0.85 } else { 0.6 },
+            "high_value_anomaly",
+        );
     } else if raised {
         f.add(0.15, "amount_above_usual");
     }
@@ -224,7 +260,13 @@ pub(crate) fn assess_risk(txn: &Transaction, usd: f64, card: &CardState, cfg: &R
 /// a later reviewed transaction, at least `confirm_after_s` later, comes from the same country and
 /// network: the cardholder coming back, not a burst of someone else's use. Without that, a profile
 /// that learned a fraudster's first transaction would flag its owner for ever.
-pub(crate) fn learn(txn: &Transaction, usd: f64, decision: Decision, card: &mut CardState, cfg: &RuleConfig) {
+pub(crate) fn learn(
+    txn: &Transaction,
+    usd: f64,
+    decision: Decision,
+    card: &mut CardState,
+    cfg: &RuleConfig,
+) {
     let ts = txn.timestamp.micros;
     match decision {
         Decision::Approve => {}
@@ -253,7 +295,10 @@ pub(crate) fn learn(txn: &Transaction, usd: f64, decision: Decision, card: &mut 
 }
 
 /// decision_maker: combines the agents' findings into a risk score and a decision.
-pub(crate) fn decide<'a>(findings: impl IntoIterator<Item = &'a Finding>, cfg: &RuleConfig) -> (Decision, f64, Vec<String>) {
+pub(crate) fn decide<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    cfg: &RuleConfig,
+) -> (Decision, f64, Vec<String>) {
     let mut score = 0.0;
     let mut reasons = Vec::new();
     for f in findings {
@@ -307,13 +352,17 @@ mod tests {
     fn velocity_fires_on_the_fourth_within_ten_seconds() {
         let cfg = RuleConfig::default();
         let mut card = CardState::default();
-        let scores: Vec<f64> =
-            (0..4).map(|i| detect_patterns(&txn(i * 2, 2_000, 48.85, 2.35), 20.0, &mut card, &cfg).score).collect();
+        let scores: Vec<f64> = (0..4)
+            .map(|i| detect_patterns(&txn(i * 2, 2_000, 48.85, 2.35), 20.0, &mut card, &cfg).score)
+            .collect();
         assert_eq!(scores[..2], [0.0, 0.0]);
         assert!(scores[2] > 0.0 && scores[2] < cfg.review_threshold);
         assert!(scores[3] >= 0.9);
         // A minute later the window is empty again.
-        assert_eq!(detect_patterns(&txn(70, 2_000, 48.85, 2.35), 20.0, &mut card, &cfg).score, 0.0);
+        assert_eq!(
+            detect_patterns(&txn(70, 2_000, 48.85, 2.35), 20.0, &mut card, &cfg).score,
+            0.0
+        );
     }
 
     #[test]
@@ -339,24 +388,42 @@ mod tests {
         let big = txn(0, 5_000_000, 0.0, 0.0);
         assert_eq!(assess_risk(&big, 50_000.0, &card, &cfg).score, 0.0);
         for i in 0..5 {
-            learn(&txn(i, 3_000, 0.0, 0.0), 30.0, Decision::Approve, &mut card, &cfg);
+            learn(
+                &txn(i, 3_000, 0.0, 0.0),
+                30.0,
+                Decision::Approve,
+                &mut card,
+                &cfg,
+            );
         }
         let f = assess_risk(&big, 50_000.0, &card, &cfg);
         assert!(f.reasons.contains(&"high_value_anomaly"), "{f:?}");
-        assert_eq!(assess_risk(&txn(9, 3_500, 0.0, 0.0), 35.0, &card, &cfg).score, 0.0);
+        assert_eq!(
+            assess_risk(&txn(9, 3_500, 0.0, 0.0), 35.0, &card, &cfg).score,
+            0.0
+        );
     }
 
     #[test]
     fn new_country_device_and_network_together_look_like_takeover() {
         let cfg = RuleConfig::default();
         let mut card = CardState::default();
-        learn(&txn(0, 3_000, 0.0, 0.0), 30.0, Decision::Approve, &mut card, &cfg);
+        learn(
+            &txn(0, 3_000, 0.0, 0.0),
+            30.0,
+            Decision::Approve,
+            &mut card,
+            &cfg,
+        );
         let mut t = txn(100, 30_000, 0.0, 0.0);
         t.country = CountryCode::new("BR");
         t.device_id = Some(DeviceId(99));
         t.ip = Some(Ipv4Addr::new(198, 51, 100, 1));
         let f = assess_risk(&t, 300.0, &card, &cfg);
-        assert!(f.reasons.contains(&"account_takeover") && f.score >= cfg.decline_threshold, "{f:?}");
+        assert!(
+            f.reasons.contains(&"account_takeover") && f.score >= cfg.decline_threshold,
+            "{f:?}"
+        );
     }
 
     #[test]
@@ -374,7 +441,10 @@ mod tests {
     #[test]
     fn decisions_follow_thresholds() {
         let cfg = RuleConfig::default();
-        let f = |s| Finding { score: s, reasons: vec!["x"] };
+        let f = |s| Finding {
+            score: s,
+            reasons: vec!["x"],
+        };
         assert_eq!(decide([&f(0.1)], &cfg).0, Decision::Approve);
         assert_eq!(decide([&f(0.3), &f(0.4)], &cfg).0, Decision::Review);
         assert_eq!(decide([&f(0.9)], &cfg).0, Decision::Decline);

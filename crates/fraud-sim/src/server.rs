@@ -52,16 +52,32 @@ impl FraudSim {
     }
 
     /// Serves an existing pipeline (for example one whose faults you already hold).
-    pub async fn serve(pipeline: Pipeline, port: u16, admin_token: Option<String>) -> Result<Self, SimError> {
+    pub async fn serve(
+        pipeline: Pipeline,
+        port: u16,
+        admin_token: Option<String>,
+    ) -> Result<Self, SimError> {
         let bind = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let listener =
-            TcpListener::bind(bind).await.map_err(|source| SimError::Bind { addr: bind.to_string(), source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: bind.to_string(), source })?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: bind.to_string(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?;
         let token = admin_token.unwrap_or_else(generate_token);
         let state = Arc::new(State { pipeline, token });
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, state.clone(), rx));
-        Ok(Self { addr, state, shutdown, task: Some(task) })
+        Ok(Self {
+            addr,
+            state,
+            shutdown,
+            task: Some(task),
+        })
     }
 
     /// The bound address (always 127.0.0.1).
@@ -102,7 +118,9 @@ impl FraudSim {
     pub async fn shutdown(mut self) -> Result<(), SimError> {
         let _ = self.shutdown.send(true);
         match self.task.take() {
-            Some(task) => task.await.map_err(|e| SimError::Server { reason: e.to_string() }),
+            Some(task) => task.await.map_err(|e| SimError::Server {
+                reason: e.to_string(),
+            }),
             None => Ok(()),
         }
     }
@@ -116,10 +134,16 @@ impl Drop for FraudSim {
 
 fn generate_token() -> String {
     let mut rng = rand::rng();
-    (0..32).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
+    (0..32)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -142,10 +166,16 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut shutdown: wat
     }
 }
 
-async fn serve_connection(stream: TcpStream, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| handle(state.clone(), req));
-    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     if *shutdown.borrow_and_update() {
         conn.as_mut().graceful_shutdown();
@@ -161,7 +191,10 @@ async fn serve_connection(stream: TcpStream, state: Arc<State>, mut shutdown: wa
 
 /// Routes one request. An `Err` makes hyper close the connection without an answer (the
 /// connection-drop faults).
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, PipelineError> {
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, PipelineError> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     match (method, path.as_str()) {
@@ -172,9 +205,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             .body(Full::new(Bytes::from(state.pipeline.render_metrics())))
             .unwrap_or_default()),
         (m, "/admin/faults") => Ok(admin(&state, m, req).await),
-        (_, "/v1/score" | "/health" | "/metrics") => {
-            Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed; see the fraud-sim crate docs for the routes"))
-        }
+        (_, "/v1/score" | "/health" | "/metrics") => Ok(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed; see the fraud-sim crate docs for the routes",
+        )),
         _ => Ok(error(
             StatusCode::NOT_FOUND,
             "no such route; try POST /v1/score, GET /health, GET /metrics, POST|GET|DELETE /admin/faults",
@@ -185,7 +219,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => Ok(b.to_bytes()),
-        Err(e) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, &format!("cannot read the body (limit {MAX_BODY} bytes): {e}"))),
+        Err(e) => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("cannot read the body (limit {MAX_BODY} bytes): {e}"),
+        )),
     }
 }
 
@@ -197,17 +234,22 @@ async fn score(state: &State, req: Request<Incoming>) -> Result<Response<Body>, 
     let txn: Transaction = match serde_json::from_slice(&body) {
         Ok(t) => t,
         Err(e) => {
-            return Ok(error(StatusCode::BAD_REQUEST, &format!("the body is not a transaction: {e}")));
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a transaction: {e}"),
+            ));
         }
     };
     match state.pipeline.process(&txn).await {
         Ok(verdict) => Ok(json(StatusCode::OK, &verdict)),
         Err(e) => match e.status() {
             Some(status) => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 let mut resp = error(status, &e.to_string());
                 if status == StatusCode::TOO_MANY_REQUESTS {
-                    resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+                    resp.headers_mut()
+                        .insert("retry-after", HeaderValue::from_static("1"));
                 }
                 Ok(resp)
             }
@@ -238,15 +280,33 @@ fn health(state: &State) -> Response<Body> {
     } else {
         "degraded"
     };
-    let code = if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    json(code, &Health { status, stages: state.pipeline.stages(), active_faults: faults })
+    let code = if down {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    json(
+        code,
+        &Health {
+            status,
+            stages: state.pipeline.stages(),
+            active_faults: faults,
+        },
+    )
 }
 
 fn authorized(state: &State, req: &Request<Incoming>) -> bool {
-    let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else {
+    let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    else {
         return false;
     };
     // Compare in time independent of where the first difference is.
@@ -269,13 +329,21 @@ async fn admin(state: &State, method: Method, req: Request<Incoming>) -> Respons
             StatusCode::UNAUTHORIZED,
             "missing or wrong admin token; send `Authorization: Bearer <token>` (printed by serve-target)",
         );
-        resp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        resp.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return resp;
     }
     let faults = state.pipeline.faults();
     let query = req.uri().query().unwrap_or("").to_owned();
     match method {
-        Method::GET => json(StatusCode::OK, &FaultsAnswer { key: None, cleared: None, active: faults.active() }),
+        Method::GET => json(
+            StatusCode::OK,
+            &FaultsAnswer {
+                key: None,
+                cleared: None,
+                active: faults.active(),
+            },
+        ),
         Method::POST => {
             let body = match read_body(req).await {
                 Ok(b) => b,
@@ -286,27 +354,53 @@ async fn admin(state: &State, method: Method, req: Request<Incoming>) -> Respons
                 Err(e) => {
                     return error(
                         StatusCode::BAD_REQUEST,
-                        &format!("the body is not a fault ({e}); e.g. {{\"kind\":\"agent_crash\",\"stage\":\"pattern_detector\"}}"),
+                        &format!(
+                            "the body is not a fault ({e}); e.g. {{\"kind\":\"agent_crash\",\"stage\":\"pattern_detector\"}}"
+                        ),
                     );
                 }
             };
             match faults.inject(fault) {
-                Ok(key) => json(StatusCode::OK, &FaultsAnswer { key: Some(key), cleared: None, active: faults.active() }),
+                Ok(key) => json(
+                    StatusCode::OK,
+                    &FaultsAnswer {
+                        key: Some(key),
+                        cleared: None,
+                        active: faults.active(),
+                    },
+                ),
                 Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
             }
         }
         Method::DELETE => match parse_key(&query) {
             Ok(None) => {
                 let n = faults.clear_all();
-                json(StatusCode::OK, &FaultsAnswer { key: None, cleared: Some(n), active: faults.active() })
+                json(
+                    StatusCode::OK,
+                    &FaultsAnswer {
+                        key: None,
+                        cleared: Some(n),
+                        active: faults.active(),
+                    },
+                )
             }
             Ok(Some(key)) => {
                 let n = usize::from(faults.clear(key));
-                json(StatusCode::OK, &FaultsAnswer { key: Some(key), cleared: Some(n), active: faults.active() })
+                json(
+                    StatusCode::OK,
+                    &FaultsAnswer {
+                        key: Some(key),
+                        cleared: Some(n),
+                        active: faults.active(),
+                    },
+                )
             }
             Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
         },
-        _ => error(StatusCode::METHOD_NOT_ALLOWED, "use GET, POST or DELETE on /admin/faults"),
+        _ => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use GET, POST or DELETE on /admin/faults",
+        ),
     }
 }
 
@@ -324,7 +418,11 @@ fn parse_key(query: &str) -> Result<Option<FaultKey>, String> {
                 )
             }
             "stage" => stage = Some(v.parse::<StageName>()?),
-            other => return Err(format!("unknown query parameter {other:?}; use kind= and stage=")),
+            other => {
+                return Err(format!(
+                    "unknown query parameter {other:?}; use kind= and stage="
+                ));
+            }
         }
     }
     match (kind, stage) {
@@ -339,7 +437,8 @@ fn parse_key(query: &str) -> Result<Option<FaultKey>, String> {
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let body = serde_json::to_vec(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
+    let body =
+        serde_json::to_vec(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, "application/json")
@@ -358,8 +457,16 @@ mod tests {
     #[test]
     fn fault_keys_from_queries() {
         assert_eq!(parse_key("").unwrap(), None);
-        let key = parse_key("kind=agent_crash&stage=risk_assessor").unwrap().unwrap();
-        assert_eq!(key, FaultKey { kind: FaultKind::AgentCrash, stage: StageName::RiskAssessor });
+        let key = parse_key("kind=agent_crash&stage=risk_assessor")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            key,
+            FaultKey {
+                kind: FaultKind::AgentCrash,
+                stage: StageName::RiskAssessor
+            }
+        );
         let key = parse_key("kind=stream_lag").unwrap().unwrap();
         assert_eq!(key.stage, StageName::Ingestion);
         assert!(parse_key("kind=meteor").is_err());

@@ -58,16 +58,24 @@ impl fmt::Display for StageName {
 impl FromStr for StageName {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        StageName::ALL.into_iter().find(|n| n.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            let known: Vec<&str> = StageName::ALL.iter().map(|n| n.as_str()).collect();
-            format!("unknown stage {s:?}; the built-in target's stages are {}", known.join(", "))
-        })
+        StageName::ALL
+            .into_iter()
+            .find(|n| n.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let known: Vec<&str> = StageName::ALL.iter().map(|n| n.as_str()).collect();
+                format!(
+                    "unknown stage {s:?}; the built-in target's stages are {}",
+                    known.join(", ")
+                )
+            })
     }
 }
 
 /// Upper bounds of the latency histogram buckets, in microseconds (Prometheus `le`, in seconds, is this / 1e6).
-pub(crate) const BUCKETS_US: [u64; 14] =
-    [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000];
+pub(crate) const BUCKETS_US: [u64; 14] = [
+    250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000,
+];
 
 /// How long a stage serves one request.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +93,8 @@ impl ServiceDist {
             ServiceDist::Constant(mean)
         } else {
             // from_mean_cv only fails for a non-positive mean or a negative cv, both excluded here.
-            LogNormal::from_mean_cv(mean.as_secs_f64(), cv).map_or(ServiceDist::Constant(mean), ServiceDist::LogNormal)
+            LogNormal::from_mean_cv(mean.as_secs_f64(), cv)
+                .map_or(ServiceDist::Constant(mean), ServiceDist::LogNormal)
         }
     }
 
@@ -96,7 +105,9 @@ impl ServiceDist {
         let d = match self {
             ServiceDist::Zero => return Duration::ZERO,
             ServiceDist::Constant(d) => *d,
-            ServiceDist::LogNormal(dist) => Duration::from_secs_f64(dist.sample(&mut rand::rng()).min(60.0)),
+            ServiceDist::LogNormal(dist) => {
+                Duration::from_secs_f64(dist.sample(&mut rand::rng()).min(60.0))
+            }
         };
         d.saturating_sub(TIMER_OVERSHOOT)
     }
@@ -161,7 +172,10 @@ impl StageRuntime {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
         self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
-        let i = BUCKETS_US.iter().position(|&b| us <= b).unwrap_or(BUCKETS_US.len());
+        let i = BUCKETS_US
+            .iter()
+            .position(|&b| us <= b)
+            .unwrap_or(BUCKETS_US.len());
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -223,12 +237,24 @@ mod tests {
             assert_eq!(n.as_str().parse::<StageName>().unwrap(), n);
             assert_eq!(StageName::ALL[n.index()], n);
         }
-        assert!("model".parse::<StageName>().unwrap_err().contains("pattern_detector"));
+        assert!(
+            "model"
+                .parse::<StageName>()
+                .unwrap_err()
+                .contains("pattern_detector")
+        );
     }
 
     #[test]
     fn histogram_counts_into_buckets() {
-        let s = StageRuntime::new(StageName::Ingestion, ServiceDist::Zero, 2, Duration::from_millis(1), 10, None);
+        let s = StageRuntime::new(
+            StageName::Ingestion,
+            ServiceDist::Zero,
+            2,
+            Duration::from_millis(1),
+            10,
+            None,
+        );
         s.record(100, true);
         s.record(1_000, true);
         s.record(9_000_000, false);

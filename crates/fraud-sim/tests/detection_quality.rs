@@ -36,8 +36,11 @@ impl Tally {
     }
 
     fn report(&self) -> String {
-        let per: Vec<String> =
-            self.per_pattern.keys().map(|k| format!("{k} {:.3}", self.flagged_share(k))).collect();
+        let per: Vec<String> = self
+            .per_pattern
+            .keys()
+            .map(|k| format!("{k} {:.3}", self.flagged_share(k)))
+            .collect();
         format!(
             "recall {:.4}, precision {:.4} (tp {}, fp {}, fn {}, tn {}); flagged share: {}",
             self.recall(),
@@ -90,7 +93,12 @@ async fn default_rules_catch_85_percent_with_80_percent_precision() {
     }
     assert!(t.recall() >= 0.85, "{report}");
     assert!(t.precision() >= 0.80, "{report}");
-    for pattern in ["card_testing", "impossible_travel", "risky_merchant", "velocity"] {
+    for pattern in [
+        "card_testing",
+        "impossible_travel",
+        "risky_merchant",
+        "velocity",
+    ] {
         assert!(t.flagged_share(pattern) >= 0.9, "{pattern}: {report}");
     }
     assert!(t.flagged_share("legit") < 0.05, "{report}");
@@ -109,7 +117,12 @@ async fn without_the_history_agents_the_fallback_misses_most_fraud() {
     }
     // What needs the card's history goes unseen...
     assert!(t.recall() < 0.6, "{report}");
-    for pattern in ["impossible_travel", "velocity", "account_takeover", "high_value_anomaly"] {
+    for pattern in [
+        "impossible_travel",
+        "velocity",
+        "account_takeover",
+        "high_value_anomaly",
+    ] {
         assert!(t.flagged_share(pattern) < 0.2, "{pattern}: {report}");
     }
     // ...while the transaction-only rules still work.

@@ -18,19 +18,28 @@ async fn call(method: Method, url: &str, token: Option<&str>, body: &str) -> (u1
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
-    let resp = client.request(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap()).await.unwrap();
+    let resp = client
+        .request(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let text = resp.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&text).into_owned())
 }
 
 fn fast_config() -> SimConfig {
-    SimConfig { admin_token: Some("test-token".into()), ..SimConfig::zero_service_time() }
+    SimConfig {
+        admin_token: Some("test-token".into()),
+        ..SimConfig::zero_service_time()
+    }
 }
 
 fn http_target(sim: &FraudSim) -> HttpTarget {
-    let config =
-        HttpTargetConfig { url: sim.score_url(), timeout: Duration::from_secs(5), ..HttpTargetConfig::default() };
+    let config = HttpTargetConfig {
+        url: sim.score_url(),
+        timeout: Duration::from_secs(5),
+        ..HttpTargetConfig::default()
+    };
     HttpTarget::new(config).unwrap()
 }
 
@@ -76,11 +85,29 @@ async fn health_metrics_and_bad_requests() {
     assert!(body.contains(r#""status":"ok""#), "{body}");
     let (status, body) = call(Method::GET, &format!("{base}/metrics"), None, "").await;
     assert_eq!(status, 200);
-    assert!(body.contains("# TYPE fraudsim_stage_latency_seconds histogram"), "{body}");
-    assert!(body.contains(r#"fraudsim_stage_requests_total{stage="decision_maker"} 20"#), "{body}");
-    assert!(body.contains(r#"fraudsim_stage_latency_seconds_count{stage="ingestion"} 20"#), "{body}");
-    assert!(body.contains(r#"fraudsim_stage_queue_depth{stage="pattern_detector"} 0"#), "{body}");
-    let (status, body) = call(Method::POST, &format!("{base}/v1/score"), None, r#"{"id":1}"#).await;
+    assert!(
+        body.contains("# TYPE fraudsim_stage_latency_seconds histogram"),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"fraudsim_stage_requests_total{stage="decision_maker"} 20"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"fraudsim_stage_latency_seconds_count{stage="ingestion"} 20"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"fraudsim_stage_queue_depth{stage="pattern_detector"} 0"#),
+        "{body}"
+    );
+    let (status, body) = call(
+        Method::POST,
+        &format!("{base}/v1/score"),
+        None,
+        r#"{"id":1}"#,
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body.contains("not a transaction"), "{body}");
     let (status, _) = call(Method::GET, &format!("{base}/v1/score"), None, "").await;
@@ -100,37 +127,79 @@ async fn admin_needs_the_token_and_faults_become_typed_errors() {
 
     let crash = r#"{"kind":"agent_crash","stage":"decision_maker"}"#;
     assert_eq!(call(Method::POST, &admin, None, crash).await.0, 401);
-    assert_eq!(call(Method::POST, &admin, Some("wrong-token"), crash).await.0, 401);
+    assert_eq!(
+        call(Method::POST, &admin, Some("wrong-token"), crash)
+            .await
+            .0,
+        401
+    );
     assert!(sim.faults().active().is_empty());
 
     let (status, body) = call(Method::POST, &admin, Some("test-token"), crash).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(target.score(&txn).await.unwrap_err().kind(), ErrorKind::Http5xx);
+    assert_eq!(
+        target.score(&txn).await.unwrap_err().kind(),
+        ErrorKind::Http5xx
+    );
     let (status, body) = call(Method::GET, &format!("{}/health", sim.base_url()), None, "").await;
     assert_eq!(status, 503, "{body}");
-    let (status, _) =
-        call(Method::DELETE, &format!("{admin}?kind=agent_crash&stage=decision_maker"), Some("test-token"), "").await;
+    let (status, _) = call(
+        Method::DELETE,
+        &format!("{admin}?kind=agent_crash&stage=decision_maker"),
+        Some("test-token"),
+        "",
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(target.score(&txn).await.is_ok());
 
     // A crashed agent with a fallback: verdicts still come, marked degraded.
     let body = r#"{"kind":"agent_crash","stage":"pattern_detector"}"#;
-    assert_eq!(call(Method::POST, &admin, Some("test-token"), body).await.0, 200);
+    assert_eq!(
+        call(Method::POST, &admin, Some("test-token"), body).await.0,
+        200
+    );
     let v = target.score(&txn).await.unwrap();
-    let pd = v.agents.iter().find(|a| a.name == "pattern_detector").unwrap();
+    let pd = v
+        .agents
+        .iter()
+        .find(|a| a.name == "pattern_detector")
+        .unwrap();
     assert!(!pd.ok);
-    assert!(v.reasons.iter().any(|r| r == "fallback:pattern_detector"), "{:?}", v.reasons);
+    assert!(
+        v.reasons.iter().any(|r| r == "fallback:pattern_detector"),
+        "{:?}",
+        v.reasons
+    );
 
     let body = r#"{"kind":"db_throttle","stage":"risk_assessor","probability":1.0}"#;
-    assert_eq!(call(Method::POST, &admin, Some("test-token"), body).await.0, 200);
-    assert_eq!(target.score(&txn).await.unwrap_err().kind(), ErrorKind::Http429);
+    assert_eq!(
+        call(Method::POST, &admin, Some("test-token"), body).await.0,
+        200
+    );
+    assert_eq!(
+        target.score(&txn).await.unwrap_err().kind(),
+        ErrorKind::Http429
+    );
 
     let body = r#"{"kind":"connection_reset","probability":1.0}"#;
-    assert_eq!(call(Method::POST, &admin, Some("test-token"), body).await.0, 200);
-    assert_eq!(target.score(&txn).await.unwrap_err().kind(), ErrorKind::Connection);
+    assert_eq!(
+        call(Method::POST, &admin, Some("test-token"), body).await.0,
+        200
+    );
+    assert_eq!(
+        target.score(&txn).await.unwrap_err().kind(),
+        ErrorKind::Connection
+    );
     assert_eq!(sim.faults().active().len(), 3);
 
-    let (status, body) = call(Method::POST, &admin, Some("test-token"), r#"{"kind":"bandwidth_limit"}"#).await;
+    let (status, body) = call(
+        Method::POST,
+        &admin,
+        Some("test-token"),
+        r#"{"kind":"bandwidth_limit"}"#,
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body.contains("proxy"), "{body}");
 
@@ -140,10 +209,18 @@ async fn admin_needs_the_token_and_faults_become_typed_errors() {
     assert!(target.score(&txn).await.is_ok());
 
     // The Rust handle reaches the same hooks.
-    sim.faults().inject(Fault::new(FaultKind::ModelRateLimit).with_rate_limit(2.0)).unwrap();
+    sim.faults()
+        .inject(Fault::new(FaultKind::ModelRateLimit).with_rate_limit(2.0))
+        .unwrap();
     let results: Vec<_> = futures_free_sequence(&target, &factory, 6).await;
-    let limited = results.iter().filter(|r| r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Http429)).count();
-    assert!(limited >= 3, "at most 2 model calls in this second: {results:?}");
+    let limited = results
+        .iter()
+        .filter(|r| r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Http429))
+        .count();
+    assert!(
+        limited >= 3,
+        "at most 2 model calls in this second: {results:?}"
+    );
     sim.shutdown().await.unwrap();
 }
 
@@ -164,13 +241,27 @@ async fn shutdown_waits_for_connections_and_frees_the_port() {
     let sim = FraudSim::start(fast_config()).await.unwrap();
     let addr = sim.addr();
     let target = http_target(&sim);
-    let txn = TransactionFactory::new(4, FactoryConfig::default()).unwrap().at(0).0;
+    let txn = TransactionFactory::new(4, FactoryConfig::default())
+        .unwrap()
+        .at(0)
+        .0;
     target.score(&txn).await.unwrap();
     // The target's keep-alive connection is still open; shutdown closes it gracefully.
-    tokio::time::timeout(Duration::from_secs(10), sim.shutdown()).await.unwrap().unwrap();
-    assert_eq!(target.score(&txn).await.unwrap_err().kind(), ErrorKind::Connection);
+    tokio::time::timeout(Duration::from_secs(10), sim.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        target.score(&txn).await.unwrap_err().kind(),
+        ErrorKind::Connection
+    );
     // The port can be bound again.
-    let again = FraudSim::start(SimConfig { port: addr.port(), ..fast_config() }).await.unwrap();
+    let again = FraudSim::start(SimConfig {
+        port: addr.port(),
+        ..fast_config()
+    })
+    .await
+    .unwrap();
     assert_eq!(again.addr(), addr);
     again.shutdown().await.unwrap();
 }

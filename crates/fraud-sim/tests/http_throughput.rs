@@ -10,7 +10,11 @@ use targets::{HttpTarget, HttpTargetConfig, Target};
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 async fn closed_loop(sim: &FraudSim, workers: usize, secs: f64) -> f64 {
-    let config = HttpTargetConfig { url: sim.score_url(), connections: workers, ..HttpTargetConfig::default() };
+    let config = HttpTargetConfig {
+        url: sim.score_url(),
+        connections: workers,
+        ..HttpTargetConfig::default()
+    };
     let target = Arc::new(HttpTarget::new(config).unwrap());
     let factory = TransactionFactory::new(5, FactoryConfig::default()).unwrap();
     let txns: Arc<Vec<_>> = Arc::new(factory.iter().take(20_000).map(|(t, _)| t).collect());
@@ -40,8 +44,16 @@ async fn closed_loop(sim: &FraudSim, workers: usize, secs: f64) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "throughput measurement; run in release with --ignored --nocapture"]
 async fn http_round_trips_per_second() {
-    for (mode, service_time) in [("zero service time", ServiceTime::Zero), ("simulated", ServiceTime::Simulated)] {
-        let sim = FraudSim::start(SimConfig { service_time, ..SimConfig::default() }).await.unwrap();
+    for (mode, service_time) in [
+        ("zero service time", ServiceTime::Zero),
+        ("simulated", ServiceTime::Simulated),
+    ] {
+        let sim = FraudSim::start(SimConfig {
+            service_time,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
         for workers in [16, 64, 128] {
             let rps = closed_loop(&sim, workers, 3.0).await;
             #[allow(clippy::print_stderr)]

@@ -35,7 +35,12 @@ async fn drive(pipeline: &Pipeline, rate: f64, secs: f64) -> Run {
             (sent.elapsed(), r)
         });
     }
-    let mut run = Run { latencies: Vec::new(), verdicts: Vec::new(), errors: 0, max_pd_queue };
+    let mut run = Run {
+        latencies: Vec::new(),
+        verdicts: Vec::new(),
+        errors: 0,
+        max_pd_queue,
+    };
     while let Some(done) = tasks.join_next().await {
         let (latency, result) = done.unwrap();
         run.latencies.push(latency);
@@ -52,7 +57,11 @@ fn mean_ms(d: &[Duration]) -> f64 {
 }
 
 fn skipped_share(run: &Run, stage: &str) -> f64 {
-    let skipped = run.verdicts.iter().filter(|v| v.agents.iter().any(|a| a.name == stage && !a.ok)).count();
+    let skipped = run
+        .verdicts
+        .iter()
+        .filter(|v| v.agents.iter().any(|a| a.name == stage && !a.ok))
+        .count();
     skipped as f64 / run.verdicts.len() as f64
 }
 
@@ -67,7 +76,10 @@ async fn below_capacity_latency_is_the_sum_of_service_times() {
     assert_eq!(skipped_share(&run, "pattern_detector"), 0.0);
     let pd = pipeline.stage(StageName::PatternDetector);
     let utilization = pd.busy.as_secs_f64() / (1.0 * pd.concurrency as f64);
-    assert!((0.3..0.45).contains(&utilization), "2,000 of 5,500 TPS: {utilization:.3}");
+    assert!(
+        (0.3..0.45).contains(&utilization),
+        "2,000 of 5,500 TPS: {utilization:.3}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -76,11 +88,21 @@ async fn capacity_is_coped_with_and_past_it_latency_climbs_and_the_pattern_detec
     let calm = drive(&pipeline, 2_000.0, 0.5).await;
     let busy = drive(&pipeline, 5_000.0, 1.0).await;
     assert_eq!(busy.errors, 0);
-    assert!(mean_ms(&busy.latencies) < 20.0, "5,000 TPS: {:.1} ms", mean_ms(&busy.latencies));
+    assert!(
+        mean_ms(&busy.latencies) < 20.0,
+        "5,000 TPS: {:.1} ms",
+        mean_ms(&busy.latencies)
+    );
     let pd = pipeline.stage(StageName::PatternDetector);
     let busy_share = pd.busy.as_secs_f64() / (1.5 * pd.concurrency as f64);
-    assert!(busy_share > 0.6, "the pattern detector worked {busy_share:.2} of the time");
-    assert!(skipped_share(&busy, "pattern_detector") < 0.02, "5,000 TPS is coped with");
+    assert!(
+        busy_share > 0.6,
+        "the pattern detector worked {busy_share:.2} of the time"
+    );
+    assert!(
+        skipped_share(&busy, "pattern_detector") < 0.02,
+        "5,000 TPS is coped with"
+    );
 
     let overload = drive(&pipeline, 8_000.0, 1.0).await;
     let skipped = skipped_share(&overload, "pattern_detector");
@@ -95,10 +117,25 @@ async fn capacity_is_coped_with_and_past_it_latency_climbs_and_the_pattern_detec
             overload.max_pd_queue
         );
     }
-    assert!(skipped > 0.2, "8,000 TPS saturates the pattern detector: {skipped:.3} skipped");
-    assert!(overload.max_pd_queue > 100, "its queue grew to {}", overload.max_pd_queue);
-    assert!(mean_ms(&overload.latencies) > 2.0 * mean_ms(&busy.latencies), "latency climbs past capacity");
-    assert!(overload.verdicts.iter().any(|v| v.reasons.iter().any(|r| r == "fallback:pattern_detector")));
+    assert!(
+        skipped > 0.2,
+        "8,000 TPS saturates the pattern detector: {skipped:.3} skipped"
+    );
+    assert!(
+        overload.max_pd_queue > 100,
+        "its queue grew to {}",
+        overload.max_pd_queue
+    );
+    assert!(
+        mean_ms(&overload.latencies) > 2.0 * mean_ms(&busy.latencies),
+        "latency climbs past capacity"
+    );
+    assert!(
+        overload
+            .verdicts
+            .iter()
+            .any(|v| v.reasons.iter().any(|r| r == "fallback:pattern_detector"))
+    );
     // The deadline bounds the wait, so the skipped ones still get a verdict quickly.
     let p99 = {
         let mut l = overload.latencies.clone();
@@ -113,16 +150,33 @@ async fn injected_latency_and_stream_lag_show_in_the_timings() {
     let pipeline = Pipeline::new(&SimConfig::default()).unwrap();
     let faults = pipeline.faults().clone();
     faults
-        .inject(Fault::new(FaultKind::LatencySpike).at(StageName::RiskAssessor).with_latency(Duration::from_millis(30), Duration::ZERO))
+        .inject(
+            Fault::new(FaultKind::LatencySpike)
+                .at(StageName::RiskAssessor)
+                .with_latency(Duration::from_millis(30), Duration::ZERO),
+        )
         .unwrap();
     let run = drive(&pipeline, 500.0, 1.0).await;
-    let ra = run.verdicts[0].agents.iter().find(|a| a.name == "risk_assessor").unwrap();
+    let ra = run.verdicts[0]
+        .agents
+        .iter()
+        .find(|a| a.name == "risk_assessor")
+        .unwrap();
     assert!(ra.duration_us >= 30_000, "{ra:?}");
     faults.clear_all();
 
-    let lag = faults.inject(Fault::new(FaultKind::StreamLag).with_latency(Duration::from_millis(500), Duration::ZERO)).unwrap();
+    let lag = faults
+        .inject(
+            Fault::new(FaultKind::StreamLag)
+                .with_latency(Duration::from_millis(500), Duration::ZERO),
+        )
+        .unwrap();
     let run = drive(&pipeline, 500.0, 1.0).await;
-    assert!(run.latencies.iter().all(|l| *l >= Duration::from_millis(500)));
+    assert!(
+        run.latencies
+            .iter()
+            .all(|l| *l >= Duration::from_millis(500))
+    );
     assert!(faults.clear(lag));
     let run = drive(&pipeline, 500.0, 1.0).await;
     assert!(mean_ms(&run.latencies) < 20.0);

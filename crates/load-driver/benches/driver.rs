@@ -8,8 +8,15 @@ use std::time::Duration;
 
 fn main() {
     // `cargo bench` passes `--bench`; honour a rate list after `--` as well (`-- 20000 50000`).
-    let rates: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let rates = if rates.is_empty() { vec![10_000.0, 50_000.0] } else { rates };
+    let rates: Vec<f64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let rates = if rates.is_empty() {
+        vec![10_000.0, 50_000.0]
+    } else {
+        rates
+    };
     for rate in rates {
         match bench_inprocess(rate, Duration::from_secs(3)) {
             Ok(r) => println!(

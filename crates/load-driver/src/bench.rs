@@ -32,7 +32,11 @@ pub struct BenchReport {
 }
 
 fn cpu_ms(system: &mut System, pid: Pid) -> u64 {
-    system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, ProcessRefreshKind::nothing().with_cpu());
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        true,
+        ProcessRefreshKind::nothing().with_cpu(),
+    );
     system.process(pid).map_or(0, |p| p.accumulated_cpu_time())
 }
 
@@ -40,17 +44,29 @@ fn cpu_ms(system: &mut System, pid: Pid) -> u64 {
 /// every transaction at once, on a 2-worker tokio runtime it builds (so call it outside any
 /// runtime), with a metrics ticker every second. Returns achieved TPS and CPU-seconds.
 pub fn bench_inprocess(rate_tps: f64, duration: Duration) -> Result<BenchReport, DriverError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| DriverError::Setup { reason: format!("{what}: {e}") };
+    let setup = |what: &str, e: &dyn std::fmt::Display| DriverError::Setup {
+        reason: format!("{what}: {e}"),
+    };
     let profile = Profile::new(&LoadProfile {
         arrival: Arrival::Uniform,
-        stages: vec![Stage::Sustained { tps: rate_tps, duration, name: None }],
+        stages: vec![Stage::Sustained {
+            tps: rate_tps,
+            duration,
+            name: None,
+        }],
     })
     .map_err(|e| setup("invalid profile", &e))?;
     let factory = Arc::new(
-        TransactionFactory::new(42, FactoryConfig::default()).map_err(|e| setup("transaction factory", &e))?,
+        TransactionFactory::new(42, FactoryConfig::default())
+            .map_err(|e| setup("transaction factory", &e))?,
     );
     let recorder = Recorder::new(MetricsConfig::default()).map_err(|e| setup("recorder", &e))?;
-    let verdict = Verdict { decision: Decision::Approve, risk_score: 0.1, reasons: vec![], agents: vec![] };
+    let verdict = Verdict {
+        decision: Decision::Approve,
+        risk_score: 0.1,
+        reasons: vec![],
+        agents: vec![],
+    };
     let target = Arc::new(FnTarget::new(move |_txn| {
         let v = verdict.clone();
         async move { Ok(v) }
@@ -78,7 +94,8 @@ pub fn bench_inprocess(rate_tps: f64, duration: Duration) -> Result<BenchReport,
         let ticker_recorder = recorder.clone();
         let ticker = tokio::spawn(async move {
             let start = tokio::time::Instant::now();
-            let mut every = tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
+            let mut every =
+                tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
             loop {
                 every.tick().await;
                 ticker_recorder.tick(start.elapsed());

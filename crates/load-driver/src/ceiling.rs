@@ -38,14 +38,23 @@ impl Ceiling {
     /// `max_tps` is validated (finite, at least 1) by the config.
     pub fn new(max_tps: f64, origin: Instant) -> Self {
         let period = Duration::from_secs_f64(1.0 / max_tps).max(Duration::from_nanos(1));
-        let burst = NonZeroU32::new((max_tps * 0.002).round().clamp(1.0, f64::from(u32::MAX)) as u32)
-            .unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
-        Self { limiter: RateLimiter::direct_with_clock(quota, TokioClock { origin }), origin }
+        let burst =
+            NonZeroU32::new((max_tps * 0.002).round().clamp(1.0, f64::from(u32::MAX)) as u32)
+                .unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        Self {
+            limiter: RateLimiter::direct_with_clock(quota, TokioClock { origin }),
+            origin,
+        }
     }
 
     /// `None` when one more send is allowed now (and takes it), else the instant it will be.
     pub fn try_take(&self) -> Option<Instant> {
-        self.limiter.check().err().map(|not_until| self.origin + not_until.earliest_possible())
+        self.limiter
+            .check()
+            .err()
+            .map(|not_until| self.origin + not_until.earliest_possible())
     }
 }

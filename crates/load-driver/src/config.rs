@@ -41,7 +41,10 @@ impl Default for DriverConfig {
 impl DriverConfig {
     pub fn validate(&self) -> Result<(), DriverError> {
         if self.max_in_flight == 0 {
-            return Err(DriverError::Config { field: "max_in_flight", reason: "must be at least 1".into() });
+            return Err(DriverError::Config {
+                field: "max_in_flight",
+                reason: "must be at least 1".into(),
+            });
         }
         if !(self.max_tps.is_finite() && self.max_tps >= 1.0) {
             return Err(DriverError::Config {
@@ -50,7 +53,10 @@ impl DriverConfig {
             });
         }
         if self.request_timeout == Some(Duration::ZERO) {
-            return Err(DriverError::Config { field: "request_timeout", reason: "must be more than 0 (or None)".into() });
+            return Err(DriverError::Config {
+                field: "request_timeout",
+                reason: "must be more than 0 (or None)".into(),
+            });
         }
         Ok(())
     }

@@ -59,9 +59,19 @@ impl Default for DriverControl {
 
 impl DriverControl {
     pub fn new() -> Self {
-        let (commands, _) = watch::channel(Commands { paused: false, multiplier: 1.0, stop: false });
-        let (status, _) = watch::channel(DriverStatus { multiplier: 1.0, ..DriverStatus::default() });
-        Self { commands: Arc::new(commands), status: Arc::new(status) }
+        let (commands, _) = watch::channel(Commands {
+            paused: false,
+            multiplier: 1.0,
+            stop: false,
+        });
+        let (status, _) = watch::channel(DriverStatus {
+            multiplier: 1.0,
+            ..DriverStatus::default()
+        });
+        Self {
+            commands: Arc::new(commands),
+            status: Arc::new(status),
+        }
     }
 
     pub fn pause(&self) {

@@ -60,7 +60,9 @@ pub struct Driver {
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Driver")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,19 +79,36 @@ impl Driver {
         control: DriverControl,
     ) -> Result<Self, DriverError> {
         config.validate()?;
-        Ok(Self { schedule, factory, target, recorder, config, control })
+        Ok(Self {
+            schedule,
+            factory,
+            target,
+            recorder,
+            config,
+            control,
+        })
     }
 
     /// Runs to the end of the profile or until stopped, then waits for in-flight requests (up to
     /// the grace period). Every task it spawns has ended when it returns. Call it inside a tokio
     /// runtime; the time offsets it records are from the instant it is called.
     pub async fn run(self) -> Result<DriverReport, DriverError> {
-        let Driver { mut schedule, factory, target, recorder, config, control } = self;
+        let Driver {
+            mut schedule,
+            factory,
+            target,
+            recorder,
+            config,
+            control,
+        } = self;
         let origin = Instant::now();
         let lanes = if config.lanes > 0 {
             config.lanes
         } else {
-            tokio::runtime::Handle::current().metrics().num_workers().max(1)
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_workers()
+                .max(1)
         };
         let in_flight = Arc::new(AtomicUsize::new(0));
         let ctx = Arc::new(LaneCtx {
@@ -120,7 +139,9 @@ impl Driver {
             sent: 0,
             dropped: 0,
         };
-        let outcome = dispatcher.run(&mut schedule, &factory, &senders, &control).await;
+        let outcome = dispatcher
+            .run(&mut schedule, &factory, &senders, &control)
+            .await;
 
         control.publish(|s| s.phase = DriverPhase::Draining);
         let deadline = Instant::now() + config.grace_period;
@@ -139,7 +160,11 @@ impl Driver {
                     counts.errors += c.errors;
                     counts.abandoned += c.abandoned;
                 }
-                Err(e) => lane_error = Some(DriverError::Lane { reason: e.to_string() }),
+                Err(e) => {
+                    lane_error = Some(DriverError::Lane {
+                        reason: e.to_string(),
+                    })
+                }
             }
         }
         let (end, schedule_elapsed) = outcome?;
@@ -191,7 +216,10 @@ struct Source<'a> {
 
 impl<'a> Source<'a> {
     fn new(factory: &'a TransactionFactory) -> Self {
-        Self { factory, iter: factory.iter() }
+        Self {
+            factory,
+            iter: factory.iter(),
+        }
     }
 
     fn make(&mut self, k: u64) -> (Transaction, GroundTruth) {
@@ -240,9 +268,11 @@ impl Dispatcher {
             }
             let now = self.schedule_now();
             if c.multiplier != multiplier {
-                schedule
-                    .set_multiplier_at(now, c.multiplier)
-                    .map_err(|_| DriverError::Multiplier { value: c.multiplier })?;
+                schedule.set_multiplier_at(now, c.multiplier).map_err(|_| {
+                    DriverError::Multiplier {
+                        value: c.multiplier,
+                    }
+                })?;
                 multiplier = c.multiplier;
                 if next.is_none() {
                     pulled = false;
@@ -267,7 +297,11 @@ impl Dispatcher {
                     self.in_flight.fetch_add(1, Ordering::Relaxed);
                     self.sent += 1;
                     let intended = a.at + self.paused_total;
-                    self.batches[self.next_lane].push(Job { intended, txn, truth });
+                    self.batches[self.next_lane].push(Job {
+                        intended,
+                        txn,
+                        truth,
+                    });
                     self.next_lane = (self.next_lane + 1) % self.batches.len();
                 }
                 self.scheduled += 1;

@@ -66,7 +66,9 @@ async fn request(ctx: Arc<LaneCtx>, mut job: Job, mut cancel: watch::Receiver<bo
             None => ctx.target.score(&job.txn).await,
             Some(t) => tokio::time::timeout(t, ctx.target.score(&job.txn))
                 .await
-                .unwrap_or(Err(TargetError::Timeout { timeout_ms: t.as_millis() as u64 })),
+                .unwrap_or(Err(TargetError::Timeout {
+                    timeout_ms: t.as_millis() as u64,
+                })),
         }
     };
     let abandoned = async {
@@ -79,12 +81,21 @@ async fn request(ctx: Arc<LaneCtx>, mut job: Job, mut cancel: watch::Receiver<bo
         r = call => Outcome::Answered(r),
         () = abandoned => Outcome::Abandoned,
     };
-    Done { job, sent, completed: Instant::now(), outcome }
+    Done {
+        job,
+        sent,
+        completed: Instant::now(),
+        outcome,
+    }
 }
 
 fn record(ctx: &LaneCtx, shard: &mut Shard, counts: &mut LaneCounts, d: Done) {
     ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
-    let timing = Timing::new(d.job.intended, d.sent - ctx.origin, d.completed - ctx.origin);
+    let timing = Timing::new(
+        d.job.intended,
+        d.sent - ctx.origin,
+        d.completed - ctx.origin,
+    );
     let (txn, truth) = (&d.job.txn, d.job.truth);
     counts.completed += 1;
     match d.outcome {
@@ -106,7 +117,11 @@ fn record(ctx: &LaneCtx, shard: &mut Shard, counts: &mut LaneCounts, d: Done) {
 
 /// Runs until the dispatcher has sent `Drain` (or gone) and every request has completed or been
 /// abandoned at the drain deadline.
-pub(crate) async fn lane(ctx: Arc<LaneCtx>, mut rx: mpsc::UnboundedReceiver<LaneMsg>, mut shard: Shard) -> LaneCounts {
+pub(crate) async fn lane(
+    ctx: Arc<LaneCtx>,
+    mut rx: mpsc::UnboundedReceiver<LaneMsg>,
+    mut shard: Shard,
+) -> LaneCounts {
     let mut counts = LaneCounts::default();
     let mut futs = FuturesUnordered::new();
     let (cancel_tx, cancel_rx) = watch::channel(false);

@@ -17,23 +17,39 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 fn schedule(tps: f64, secs: u64) -> Schedule {
     let profile = Profile::new(&LoadProfile {
         arrival: Arrival::Uniform,
-        stages: vec![Stage::Sustained { tps, duration: S(secs), name: None }],
+        stages: vec![Stage::Sustained {
+            tps,
+            duration: S(secs),
+            name: None,
+        }],
     })
     .unwrap();
     Schedule::new(profile, Arrival::Uniform, 1)
 }
 
 fn factory() -> Arc<TransactionFactory> {
-    let config = FactoryConfig { customers: MIN_CUSTOMERS, merchants: MIN_MERCHANTS, ..FactoryConfig::default() };
+    let config = FactoryConfig {
+        customers: MIN_CUSTOMERS,
+        merchants: MIN_MERCHANTS,
+        ..FactoryConfig::default()
+    };
     Arc::new(TransactionFactory::new(3, config).unwrap())
 }
 
 fn approve() -> Verdict {
-    Verdict { decision: Decision::Approve, risk_score: 0.0, reasons: vec![], agents: vec![] }
+    Verdict {
+        decision: Decision::Approve,
+        risk_score: 0.0,
+        reasons: vec![],
+        agents: vec![],
+    }
 }
 
 /// A target that answers after `delay` and logs the (tokio) instant of each call since `origin`.
-fn logging_target(origin: Instant, delay: Duration) -> (Arc<dyn Target>, Arc<Mutex<Vec<Duration>>>) {
+fn logging_target(
+    origin: Instant,
+    delay: Duration,
+) -> (Arc<dyn Target>, Arc<Mutex<Vec<Duration>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
     let target = FnTarget::new(move |_txn| {
@@ -55,7 +71,15 @@ async fn drive(
     control: &DriverControl,
 ) -> (DriverReport, Recorder) {
     let recorder = Recorder::new(MetricsConfig::default()).unwrap();
-    let driver = Driver::new(schedule, factory(), target, recorder.clone(), config, control.clone()).unwrap();
+    let driver = Driver::new(
+        schedule,
+        factory(),
+        target,
+        recorder.clone(),
+        config,
+        control.clone(),
+    )
+    .unwrap();
     (driver.run().await.unwrap(), recorder)
 }
 
@@ -64,26 +88,49 @@ async fn drive(
 fn assert_on_time(log: &[Duration], tps: f64) {
     for (i, t) in log.iter().enumerate() {
         let intended = Duration::from_secs_f64((i as f64 + 0.5) / tps);
-        assert!(*t >= intended && *t - intended <= MS(1), "send {i} at {t:?}, intended {intended:?}");
+        assert!(
+            *t >= intended && *t - intended <= MS(1),
+            "send {i} at {t:?}, intended {intended:?}"
+        );
     }
 }
 
 fn per_second(log: &[Duration], secs: u64) -> Vec<usize> {
-    (0..secs).map(|s| log.iter().filter(|t| t.as_secs() == s).count()).collect()
+    (0..secs)
+        .map(|s| log.iter().filter(|t| t.as_secs() == s).count())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
 async fn sends_follow_the_schedule_second_by_second() {
     let origin = Instant::now();
     let (target, log) = logging_target(origin, Duration::ZERO);
-    let (report, recorder) = drive(schedule(1_000.0, 3), target, DriverConfig::default(), &DriverControl::new()).await;
-    assert_eq!((report.scheduled, report.sent, report.completed, report.dropped), (3_000, 3_000, 3_000, 0));
+    let (report, recorder) = drive(
+        schedule(1_000.0, 3),
+        target,
+        DriverConfig::default(),
+        &DriverControl::new(),
+    )
+    .await;
+    assert_eq!(
+        (
+            report.scheduled,
+            report.sent,
+            report.completed,
+            report.dropped
+        ),
+        (3_000, 3_000, 3_000, 0)
+    );
     assert_eq!(report.end, EndReason::Completed);
     assert_on_time(&log.lock().unwrap(), 1_000.0);
     let s = recorder.summary(S(3));
     assert_eq!(s.load.completed, 3_000);
     // Sends are at most one timer tick late, and that lateness is in the latency, not hidden.
-    assert!(s.latency_ms.max <= 1.0 && s.latency_ms.max > 0.0, "{:?}", s.latency_ms);
+    assert!(
+        s.latency_ms.max <= 1.0 && s.latency_ms.max > 0.0,
+        "{:?}",
+        s.latency_ms
+    );
     assert_eq!(s.service_time_ms.max, 0.0);
 }
 
@@ -91,17 +138,31 @@ async fn sends_follow_the_schedule_second_by_second() {
 async fn arrivals_beyond_the_in_flight_bound_are_dropped_and_counted() {
     let origin = Instant::now();
     let (target, log) = logging_target(origin, S(1));
-    let config = DriverConfig { max_in_flight: 10, ..DriverConfig::default() };
+    let config = DriverConfig {
+        max_in_flight: 10,
+        ..DriverConfig::default()
+    };
     let (report, recorder) = drive(schedule(100.0, 2), target, config, &DriverControl::new()).await;
     // 10 requests out at a time, each for 1 s: 10 in each second, the other 90 dropped.
     assert_eq!(report.scheduled, 200);
     assert_eq!((report.sent, report.dropped), (20, 180));
     assert_eq!(per_second(&log.lock().unwrap(), 2), vec![10, 10]);
     let totals = recorder.totals();
-    assert_eq!((totals.scheduled, totals.sent, totals.dropped, totals.completed), (200, 20, 180, 20));
+    assert_eq!(
+        (
+            totals.scheduled,
+            totals.sent,
+            totals.dropped,
+            totals.completed
+        ),
+        (200, 20, 180, 20)
+    );
     let s = recorder.summary(S(3));
     assert_eq!(s.load.dropped, 180);
-    assert_eq!(s.latency_ms.count, 20, "dropped arrivals are not in the latency histogram");
+    assert_eq!(
+        s.latency_ms.count, 20,
+        "dropped arrivals are not in the latency histogram"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,7 +179,13 @@ async fn pause_stops_the_schedule_clock_and_resume_continues() {
         sleep(MS(2_950)).await;
         c.resume();
     });
-    let (report, _) = drive(schedule(100.0, 2), target, DriverConfig::default(), &control).await;
+    let (report, _) = drive(
+        schedule(100.0, 2),
+        target,
+        DriverConfig::default(),
+        &control,
+    )
+    .await;
     steer.await.unwrap();
     assert_eq!(report.sent, 200, "the whole profile is sent");
     let near = |d: Duration, want: Duration| d.abs_diff(want) <= MS(2);
@@ -126,7 +193,10 @@ async fn pause_stops_the_schedule_clock_and_resume_continues() {
     assert!(report.schedule_elapsed >= S(2) && near(report.schedule_elapsed, S(2)));
     assert!(near(report.wall_elapsed, S(5)), "{:?}", report.wall_elapsed);
     let log = log.lock().unwrap();
-    assert!(log.iter().all(|t| *t <= MS(506) || *t >= MS(3_505)), "nothing sent while paused");
+    assert!(
+        log.iter().all(|t| *t <= MS(506) || *t >= MS(3_505)),
+        "nothing sent while paused"
+    );
     assert_eq!(log.iter().filter(|t| **t <= MS(506)).count(), 51);
     // The profile continues where it was: the arrival planned at 515 ms goes 3 s later.
     assert!(near(log[51], MS(3_515)), "{:?}", &log[48..54]);
@@ -142,13 +212,20 @@ async fn stop_ends_sending_and_abandons_what_outlives_the_grace_period() {
         sleep(MS(1_000) - Duration::from_micros(1)).await;
         c.stop();
     });
-    let config = DriverConfig { grace_period: MS(500), ..DriverConfig::default() };
+    let config = DriverConfig {
+        grace_period: MS(500),
+        ..DriverConfig::default()
+    };
     let (report, recorder) = drive(schedule(100.0, 60), target, config, &control).await;
     steer.await.unwrap();
     assert_eq!(report.end, EndReason::Stopped);
     assert_eq!(report.sent, 100);
     assert_eq!((report.completed, report.abandoned), (100, 100));
-    assert!(report.wall_elapsed >= MS(1_499) && report.wall_elapsed <= MS(1_502), "{:?}", report.wall_elapsed);
+    assert!(
+        report.wall_elapsed >= MS(1_499) && report.wall_elapsed <= MS(1_502),
+        "{:?}",
+        report.wall_elapsed
+    );
     let s = recorder.summary(report.wall_elapsed);
     assert_eq!(s.errors.by_kind.get(&ErrorKind::Timeout), Some(&100));
 }
@@ -164,12 +241,21 @@ async fn multiplier_scales_the_rate_from_its_change() {
         c.set_multiplier(3.0).unwrap();
         assert!(c.set_multiplier(f64::NAN).is_err());
     });
-    let (report, _) = drive(schedule(100.0, 4), target, DriverConfig::default(), &control).await;
+    let (report, _) = drive(
+        schedule(100.0, 4),
+        target,
+        DriverConfig::default(),
+        &control,
+    )
+    .await;
     steer.await.unwrap();
     let per_s = per_second(&log.lock().unwrap(), 4);
     assert_eq!(per_s[..2], [100, 100]);
     // The arrival already planned at 2.000 s keeps its place; after it, 300 per second.
-    assert!((299..=301).contains(&per_s[2]) && (299..=301).contains(&per_s[3]), "{per_s:?}");
+    assert!(
+        (299..=301).contains(&per_s[2]) && (299..=301).contains(&per_s[3]),
+        "{per_s:?}"
+    );
     assert_eq!(report.sent as usize, per_s.iter().sum::<usize>());
 }
 
@@ -177,13 +263,24 @@ async fn multiplier_scales_the_rate_from_its_change() {
 async fn the_ceiling_delays_sends_and_the_delay_shows_in_latency() {
     let origin = Instant::now();
     let (target, log) = logging_target(origin, Duration::ZERO);
-    let config = DriverConfig { max_tps: 500.0, ..DriverConfig::default() };
-    let (report, recorder) = drive(schedule(1_000.0, 1), target, config, &DriverControl::new()).await;
+    let config = DriverConfig {
+        max_tps: 500.0,
+        ..DriverConfig::default()
+    };
+    let (report, recorder) =
+        drive(schedule(1_000.0, 1), target, config, &DriverControl::new()).await;
     assert_eq!((report.sent, report.dropped), (1_000, 0));
     let log = log.lock().unwrap();
-    assert!(*log.last().unwrap() > MS(1_900), "1,000 sends at most 500/s take about 2 s");
+    assert!(
+        *log.last().unwrap() > MS(1_900),
+        "1,000 sends at most 500/s take about 2 s"
+    );
     let s = recorder.summary(S(2));
-    assert!(s.latency_ms.max > 900.0, "late sends count from their intended instant: {:?}", s.latency_ms);
+    assert!(
+        s.latency_ms.max > 900.0,
+        "late sends count from their intended instant: {:?}",
+        s.latency_ms
+    );
     assert!(s.service_time_ms.max < 1.0);
 }
 
@@ -203,13 +300,23 @@ async fn a_slow_target_shows_queueing_from_the_intended_send() {
             Ok(approve())
         }
     }));
-    let config = DriverConfig { grace_period: S(10), ..DriverConfig::default() };
+    let config = DriverConfig {
+        grace_period: S(10),
+        ..DriverConfig::default()
+    };
     let (report, recorder) = drive(schedule(200.0, 2), target, config, &DriverControl::new()).await;
     // Open model: every arrival went out on schedule, whatever the target's pace.
-    assert_eq!((report.sent, report.dropped, report.completed), (400, 0, 400));
+    assert_eq!(
+        (report.sent, report.dropped, report.completed),
+        (400, 0, 400)
+    );
     assert_eq!(per_second(&sends.lock().unwrap(), 2), vec![200, 200]);
     let s = recorder.summary(report.wall_elapsed);
     // The last of 400 requests needing 4 s of service, offered over 2 s, waits about 2 s.
-    assert!(s.latency_ms.max > 1_900.0 && s.latency_ms.max < 2_100.0, "{:?}", s.latency_ms);
+    assert!(
+        s.latency_ms.max > 1_900.0 && s.latency_ms.max < 2_100.0,
+        "{:?}",
+        s.latency_ms
+    );
     assert!(s.latency_ms.p50 > 900.0, "{:?}", s.latency_ms);
 }

@@ -19,18 +19,34 @@ fn txn() -> Transaction {
 }
 
 fn verdict(agents: usize) -> Verdict {
-    let names = ["transaction_analyzer", "pattern_detector", "risk_assessor", "decision_maker"];
+    let names = [
+        "transaction_analyzer",
+        "pattern_detector",
+        "risk_assessor",
+        "decision_maker",
+    ];
     Verdict {
         decision: Decision::Decline,
         risk_score: 0.9,
         reasons: vec![],
-        agents: names[..agents].iter().map(|n| AgentTiming { name: (*n).into(), duration_us: 850, ok: true }).collect(),
+        agents: names[..agents]
+            .iter()
+            .map(|n| AgentTiming {
+                name: (*n).into(),
+                duration_us: 850,
+                ok: true,
+            })
+            .collect(),
     }
 }
 
 fn timing(i: u64) -> Timing {
     let t = Duration::from_micros(i * 20);
-    Timing::new(t, t + Duration::from_micros(i % 300), t + Duration::from_micros(900 + i % 5000))
+    Timing::new(
+        t,
+        t + Duration::from_micros(i % 300),
+        t + Duration::from_micros(900 + i % 5000),
+    )
 }
 
 /// Precomputed so that the benchmark times `record`, not building its input.
@@ -45,7 +61,9 @@ fn run_threads(shards: &mut [Shard], iters: u64, v: &Verdict, tx: &Transaction) 
         for shard in shards.iter_mut() {
             let ts = &ts;
             s.spawn(move || {
-                let truth = GroundTruth::Fraud { pattern: FraudPattern::Velocity };
+                let truth = GroundTruth::Fraud {
+                    pattern: FraudPattern::Velocity,
+                };
                 for i in 0..iters as usize {
                     shard.record(black_box(ts[i & 1023]), tx, truth, Ok(v));
                 }
@@ -57,7 +75,9 @@ fn run_threads(shards: &mut [Shard], iters: u64, v: &Verdict, tx: &Transaction) 
 
 fn bench(c: &mut Criterion) {
     let tx = txn();
-    let truth = GroundTruth::Fraud { pattern: FraudPattern::Velocity };
+    let truth = GroundTruth::Fraud {
+        pattern: FraudPattern::Velocity,
+    };
     let mut g = c.benchmark_group("record");
     for agents in [0, 4] {
         let v = verdict(agents);
@@ -75,7 +95,9 @@ fn bench(c: &mut Criterion) {
     let v = verdict(0);
     let recorder = Recorder::new(MetricsConfig::default()).expect("default config");
     let mut shards = [recorder.shard(), recorder.shard()];
-    g.bench_function("2_threads/0_agents", |b| b.iter_custom(|iters| run_threads(&mut shards, iters, &v, &tx)));
+    g.bench_function("2_threads/0_agents", |b| {
+        b.iter_custom(|iters| run_threads(&mut shards, iters, &v, &tx))
+    });
 
     let stop = AtomicBool::new(false);
     let ticker_recorder = recorder.clone();

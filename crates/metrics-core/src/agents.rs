@@ -10,20 +10,43 @@ use std::time::Duration;
 /// * `saturation_factor = 1` up to 80 % utilization, then falls linearly to 0 at 100 %:
 ///   `clamp((1 - utilization) / 0.2, 0, 1)`.
 pub fn health_score(success_rate: f64, p99_ms: f64, utilization: f64, slo_ms: f64) -> f64 {
-    let latency_factor = if p99_ms <= slo_ms || p99_ms <= 0.0 { 1.0 } else { slo_ms / p99_ms };
-    let saturation_factor = if utilization <= 0.8 { 1.0 } else { ((1.0 - utilization) / 0.2).clamp(0.0, 1.0) };
+    let latency_factor = if p99_ms <= slo_ms || p99_ms <= 0.0 {
+        1.0
+    } else {
+        slo_ms / p99_ms
+    };
+    let saturation_factor = if utilization <= 0.8 {
+        1.0
+    } else {
+        ((1.0 - utilization) / 0.2).clamp(0.0, 1.0)
+    };
     (100.0 * success_rate * latency_factor * saturation_factor).clamp(0.0, 100.0)
 }
 
 /// `wall` is the time the figures cover (the interval, or the run so far).
 pub(crate) fn agent_stats(a: &AgentTally, wall: Duration, cfg: &MetricsConfig) -> AgentStats {
     let requests = a.requests;
-    let mean_ms = if requests == 0 { 0.0 } else { a.busy_us as f64 / requests as f64 / 1000.0 };
-    let p99_ms = if requests == 0 { 0.0 } else { a.hist.value_at_quantile(0.99) as f64 / 1000.0 };
-    let success_rate = if requests == 0 { 1.0 } else { a.ok as f64 / requests as f64 };
+    let mean_ms = if requests == 0 {
+        0.0
+    } else {
+        a.busy_us as f64 / requests as f64 / 1000.0
+    };
+    let p99_ms = if requests == 0 {
+        0.0
+    } else {
+        a.hist.value_at_quantile(0.99) as f64 / 1000.0
+    };
+    let success_rate = if requests == 0 {
+        1.0
+    } else {
+        a.ok as f64 / requests as f64
+    };
     let wall_us = wall.as_secs_f64() * 1e6;
-    let utilization =
-        if wall_us > 0.0 { a.busy_us as f64 / (wall_us * cfg.concurrency_of(&a.name)) } else { 0.0 };
+    let utilization = if wall_us > 0.0 {
+        a.busy_us as f64 / (wall_us * cfg.concurrency_of(&a.name))
+    } else {
+        0.0
+    };
     let slo_ms = cfg.agent_latency_slo.as_secs_f64() * 1000.0;
     AgentStats {
         name: a.name.clone(),
@@ -36,8 +59,16 @@ pub(crate) fn agent_stats(a: &AgentTally, wall: Duration, cfg: &MetricsConfig) -
     }
 }
 
-pub(crate) fn all_agent_stats(agents: &[AgentTally], wall: Duration, cfg: &MetricsConfig) -> Vec<AgentStats> {
-    agents.iter().filter(|a| a.requests > 0).map(|a| agent_stats(a, wall, cfg)).collect()
+pub(crate) fn all_agent_stats(
+    agents: &[AgentTally],
+    wall: Duration,
+    cfg: &MetricsConfig,
+) -> Vec<AgentStats> {
+    agents
+        .iter()
+        .filter(|a| a.requests > 0)
+        .map(|a| agent_stats(a, wall, cfg))
+        .collect()
 }
 
 #[cfg(test)]

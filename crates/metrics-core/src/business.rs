@@ -15,12 +15,20 @@ pub fn running_cost(cost: &CostModel, completed: u64, elapsed: Duration) -> f64 
 
 /// `(prevented - total_cost) / total_cost × 100`; 0 when nothing has cost anything yet.
 pub fn roi_pct(prevented: f64, total_cost: f64) -> f64 {
-    if total_cost > 0.0 { (prevented - total_cost) / total_cost * 100.0 } else { 0.0 }
+    if total_cost > 0.0 {
+        (prevented - total_cost) / total_cost * 100.0
+    } else {
+        0.0
+    }
 }
 
 /// `total_cost / completed`; 0 before the first completion.
 pub fn cost_per_txn(total_cost: f64, completed: u64) -> f64 {
-    if completed == 0 { 0.0 } else { total_cost / completed as f64 }
+    if completed == 0 {
+        0.0
+    } else {
+        total_cost / completed as f64
+    }
 }
 
 pub(crate) fn per_pattern_map(t: &Tally) -> BTreeMap<String, Confusion> {
@@ -38,7 +46,14 @@ pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
             let p = &t.confusion[i];
             let flagged = p.tp + p.fp;
             let count = p.total();
-            (pattern_name(i).to_owned(), PatternSummary { count, flagged, flagged_rate: flagged as f64 / count as f64 })
+            (
+                pattern_name(i).to_owned(),
+                PatternSummary {
+                    count,
+                    flagged,
+                    flagged_rate: flagged as f64 / count as f64,
+                },
+            )
         })
         .collect();
     FraudSummary {
@@ -57,7 +72,12 @@ pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
     }
 }
 
-pub(crate) fn business_summary(prevented: f64, completed: u64, elapsed: Duration, cost: &CostModel) -> BusinessSummary {
+pub(crate) fn business_summary(
+    prevented: f64,
+    completed: u64,
+    elapsed: Duration,
+    cost: &CostModel,
+) -> BusinessSummary {
     let total_cost = running_cost(cost, completed, elapsed);
     BusinessSummary {
         cost_per_txn: cost_per_txn(total_cost, completed),

@@ -52,29 +52,49 @@ impl MetricsConfig {
                 }
             }
         }
-        let concurrencies = self.agent_concurrency.iter().map(|(k, v)| (format!("agent_concurrency.{k}"), *v));
-        for (field, v) in concurrencies.chain([("default_agent_concurrency".to_owned(), self.default_agent_concurrency)]) {
+        let concurrencies = self
+            .agent_concurrency
+            .iter()
+            .map(|(k, v)| (format!("agent_concurrency.{k}"), *v));
+        for (field, v) in concurrencies.chain([(
+            "default_agent_concurrency".to_owned(),
+            self.default_agent_concurrency,
+        )]) {
             if !(v.is_finite() && v > 0.0) {
                 return Err(MetricsError::Config {
                     field,
-                    reason: format!("{v} is not a positive number; give the agent's parallelism (1 or more)"),
+                    reason: format!(
+                        "{v} is not a positive number; give the agent's parallelism (1 or more)"
+                    ),
                 });
             }
         }
         if self.max_agents == 0 {
-            return Err(MetricsError::Config { field: "max_agents".into(), reason: "must be at least 1".into() });
+            return Err(MetricsError::Config {
+                field: "max_agents".into(),
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(())
     }
 
     /// The concurrency an agent is judged against.
     pub fn concurrency_of(&self, agent: &str) -> f64 {
-        self.agent_concurrency.get(agent).copied().unwrap_or(self.default_agent_concurrency)
+        self.agent_concurrency
+            .get(agent)
+            .copied()
+            .unwrap_or(self.default_agent_concurrency)
     }
 
     /// Units of the reporting currency per unit of each currency, indexed by `Currency as usize`.
     pub(crate) fn fx_rates(&self) -> [f64; Currency::ALL.len()] {
-        let to = self.cost.fx.0.get(&self.cost.currency).copied().unwrap_or(1.0);
+        let to = self
+            .cost
+            .fx
+            .0
+            .get(&self.cost.currency)
+            .copied()
+            .unwrap_or(1.0);
         let mut out = [0.0; Currency::ALL.len()];
         for c in Currency::ALL {
             out[c as usize] = self.cost.fx.0.get(&c).map_or(0.0, |from| from / to);
@@ -106,7 +126,12 @@ mod tests {
         assert!(e.contains("cost.fx.JPY"), "{e}");
         let mut c = MetricsConfig::default();
         c.agent_concurrency.insert("risk".into(), 0.0);
-        assert!(c.validate().unwrap_err().to_string().contains("agent_concurrency.risk"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("agent_concurrency.risk")
+        );
     }
 
     #[test]

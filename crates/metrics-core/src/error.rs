@@ -5,11 +5,21 @@
 pub enum MetricsError {
     #[error("invalid metrics config at `{field}`: {reason}")]
     Config { field: String, reason: String },
-    #[error("cannot decode the {which} histogram of part {part}: {reason}; pass snapshots written by metrics-core with histograms enabled")]
-    Decode { part: usize, which: &'static str, reason: String },
-    #[error("part {part} has no histograms; write snapshots/summaries with `encode_histograms = true` to merge them exactly")]
+    #[error(
+        "cannot decode the {which} histogram of part {part}: {reason}; pass snapshots written by metrics-core with histograms enabled"
+    )]
+    Decode {
+        part: usize,
+        which: &'static str,
+        reason: String,
+    },
+    #[error(
+        "part {part} has no histograms; write snapshots/summaries with `encode_histograms = true` to merge them exactly"
+    )]
     MissingHistograms { part: usize },
-    #[error("cannot sample resources: {reason}; run on Linux with /proc readable, or leave resources out")]
+    #[error(
+        "cannot sample resources: {reason}; run on Linux with /proc readable, or leave resources out"
+    )]
     Resources { reason: String },
     #[error("nothing to merge: pass at least one snapshot or summary")]
     Empty,

@@ -20,7 +20,8 @@ pub const AGENT_SIGFIG: u8 = 2;
 /// A fixed-size histogram (no auto-resize) of microseconds, 1 µs to 1 h.
 pub fn new_us(sigfig: u8) -> Histogram<u64> {
     // The bounds are constants that hdrhistogram accepts: this cannot fail.
-    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, sigfig).expect("valid constant histogram bounds")
+    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, sigfig)
+        .expect("valid constant histogram bounds")
 }
 
 /// p50/p90/p95/p99/p99.9/max from the histogram and the mean from the exact sum of the recorded µs,
@@ -30,7 +31,9 @@ pub fn percentiles_ms(h: &Histogram<u64>, sum_us: f64) -> Percentiles {
         return Percentiles::default();
     }
     // One pass over the counts for all five quantiles.
-    let mut q = h.value_at_quantiles([0.50, 0.90, 0.95, 0.99, 0.999]).map(|v| v as f64 / 1000.0);
+    let mut q = h
+        .value_at_quantiles([0.50, 0.90, 0.95, 0.99, 0.999])
+        .map(|v| v as f64 / 1000.0);
     let mut next = || q.next().unwrap_or(0.0);
     Percentiles {
         count: h.len(),
@@ -56,13 +59,25 @@ pub fn encode(h: &Histogram<u64>) -> String {
 }
 
 /// The inverse of [`encode`]; `part` and `which` only go into the error message.
-pub fn decode(text: &str, part: usize, which: &'static str) -> Result<Histogram<u64>, MetricsError> {
-    let err = |reason: String| MetricsError::Decode { part, which, reason };
-    let bytes = STANDARD.decode(text).map_err(|e| err(format!("not base64: {e}")))?;
-    let decoded: Histogram<u64> =
-        Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| err(format!("not an HdrHistogram V2 blob: {e:?}")))?;
+pub fn decode(
+    text: &str,
+    part: usize,
+    which: &'static str,
+) -> Result<Histogram<u64>, MetricsError> {
+    let err = |reason: String| MetricsError::Decode {
+        part,
+        which,
+        reason,
+    };
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|e| err(format!("not base64: {e}")))?;
+    let decoded: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| err(format!("not an HdrHistogram V2 blob: {e:?}")))?;
     let mut h = new_us(decoded.sigfig().max(SIGFIG));
-    h.add(&decoded).map_err(|e| err(format!("values outside 1 µs..1 h: {e:?}")))?;
+    h.add(&decoded)
+        .map_err(|e| err(format!("values outside 1 µs..1 h: {e:?}")))?;
     Ok(h)
 }
 
@@ -79,7 +94,12 @@ mod tests {
         let back = decode(&encode(&h), 0, "latency").unwrap();
         assert_eq!(back, h);
         assert_eq!(percentiles_ms(&back, 1.0), percentiles_ms(&h, 1.0));
-        assert!(decode("not base64!", 3, "latency").unwrap_err().to_string().contains("part 3"));
+        assert!(
+            decode("not base64!", 3, "latency")
+                .unwrap_err()
+                .to_string()
+                .contains("part 3")
+        );
     }
 
     #[test]

@@ -20,17 +20,28 @@ use crate::histogram::{SIGFIG, decode, encode, new_us, percentiles_ms};
 use crate::recorder::build_summary;
 use crate::tally::{Tally, pattern_index_of_name};
 use hdrhistogram::Histogram;
-use models::{AgentStats, Confusion, EncodedHistograms, ErrorKind, IntervalSnapshot, Percentiles, Summary};
+use models::{
+    AgentStats, Confusion, EncodedHistograms, ErrorKind, IntervalSnapshot, Percentiles, Summary,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn decode_pair(h: Option<&EncodedHistograms>, part: usize) -> Result<(Histogram<u64>, Histogram<u64>), MetricsError> {
+fn decode_pair(
+    h: Option<&EncodedHistograms>,
+    part: usize,
+) -> Result<(Histogram<u64>, Histogram<u64>), MetricsError> {
     let h = h.ok_or(MetricsError::MissingHistograms { part })?;
-    Ok((decode(&h.latency_us, part, "latency")?, decode(&h.service_time_us, part, "service-time")?))
+    Ok((
+        decode(&h.latency_us, part, "latency")?,
+        decode(&h.service_time_us, part, "service-time")?,
+    ))
 }
 
 /// Agents of several parts covering the same wall time, merged by name.
-fn merge_agents<'a>(parts: impl Iterator<Item = &'a [AgentStats]>, cfg: &MetricsConfig) -> Vec<AgentStats> {
+fn merge_agents<'a>(
+    parts: impl Iterator<Item = &'a [AgentStats]>,
+    cfg: &MetricsConfig,
+) -> Vec<AgentStats> {
     #[derive(Default)]
     struct Acc {
         requests: u64,
@@ -53,7 +64,11 @@ fn merge_agents<'a>(parts: impl Iterator<Item = &'a [AgentStats]>, cfg: &Metrics
         .into_iter()
         .map(|(name, a)| {
             let n = a.requests.max(1) as f64;
-            let success_rate = if a.requests == 0 { 1.0 } else { (a.ok / n).clamp(0.0, 1.0) };
+            let success_rate = if a.requests == 0 {
+                1.0
+            } else {
+                (a.ok / n).clamp(0.0, 1.0)
+            };
             AgentStats {
                 health: health_score(success_rate, a.p99_ms, a.utilization, slo_ms),
                 name,
@@ -97,13 +112,22 @@ fn sum_us(p: &Percentiles) -> f64 {
 
 impl SnapshotMerger {
     pub fn new(config: MetricsConfig) -> Self {
-        Self { config, latency: new_us(SIGFIG), service: new_us(SIGFIG), latency_sum_us: 0.0, service_sum_us: 0.0 }
+        Self {
+            config,
+            latency: new_us(SIGFIG),
+            service: new_us(SIGFIG),
+            latency_sum_us: 0.0,
+            service_sum_us: 0.0,
+        }
     }
 
     /// Merges one tick's snapshots (one per process). Every part needs its histograms.
     /// Descriptive fields (`state`, `phase`, `active_faults`, target resources) come from the first
     /// part; `planned_tps` and generator resources are summed; `degradation` is the worst.
-    pub fn merge_tick(&mut self, parts: &[IntervalSnapshot]) -> Result<IntervalSnapshot, MetricsError> {
+    pub fn merge_tick(
+        &mut self,
+        parts: &[IntervalSnapshot],
+    ) -> Result<IntervalSnapshot, MetricsError> {
         let first = parts.first().ok_or(MetricsError::Empty)?;
         let mut lat = new_us(SIGFIG);
         let mut svc = new_us(SIGFIG);
@@ -126,7 +150,11 @@ impl SnapshotMerger {
             state: first.state,
             phase: first.phase.clone(),
             active_faults: first.active_faults.clone(),
-            degradation: parts.iter().map(|p| p.degradation).max().unwrap_or_default(),
+            degradation: parts
+                .iter()
+                .map(|p| p.degradation)
+                .max()
+                .unwrap_or_default(),
             latency_ms: percentiles_ms(&lat, lat_sum),
             service_time_ms: percentiles_ms(&svc, svc_sum),
             ..IntervalSnapshot::default()
@@ -159,13 +187,24 @@ impl SnapshotMerger {
             cum.prevented_amount += c.prevented_amount;
             cum.false_decline_amount += c.false_decline_amount;
         }
-        out.achieved_tps = if out.interval_s > 0.0 { out.completed as f64 / out.interval_s } else { 0.0 };
+        out.achieved_tps = if out.interval_s > 0.0 {
+            out.completed as f64 / out.interval_s
+        } else {
+            0.0
+        };
         out.agents = merge_agents(parts.iter().map(|p| p.agents.as_slice()), &self.config);
         let cum = &mut out.cumulative;
         cum.latency_ms = percentiles_ms(&self.latency, self.latency_sum_us);
         cum.service_time_ms = percentiles_ms(&self.service, self.service_sum_us);
-        cum.cost = running_cost(&self.config.cost, cum.completed, Duration::from_secs_f64(out.t_s));
-        out.histograms = Some(EncodedHistograms { latency_us: encode(&lat), service_time_us: encode(&svc) });
+        cum.cost = running_cost(
+            &self.config.cost,
+            cum.completed,
+            Duration::from_secs_f64(out.t_s),
+        );
+        out.histograms = Some(EncodedHistograms {
+            latency_us: encode(&lat),
+            service_time_us: encode(&svc),
+        });
         Ok(out)
     }
 }
@@ -197,7 +236,9 @@ pub fn merge_summaries(parts: &[Summary], config: &MetricsConfig) -> Result<Summ
             }
         }
         for (name, ps) in &p.fraud.per_pattern {
-            let Some(idx) = pattern_index_of_name(name) else { continue };
+            let Some(idx) = pattern_index_of_name(name) else {
+                continue;
+            };
             let c = &mut t.confusion[idx];
             // Index 1..=6 are the fraud patterns: flagged means caught.
             if (1..=models::FraudPattern::ALL.len()).contains(&idx) {
@@ -222,4 +263,3 @@ pub fn merge_summaries(parts: &[Summary], config: &MetricsConfig) -> Result<Summ
     out.end_reason = first.end_reason.clone();
     Ok(out)
 }
-

@@ -17,8 +17,8 @@ use crate::histogram::encode;
 use crate::tally::{ERROR_KINDS, Tally};
 use crate::timing::Timing;
 use models::{
-    Cumulative, EncodedHistograms, ErrorKind, ErrorSummary, GroundTruth, IntervalSnapshot, LoadSummary, Summary,
-    Transaction, Verdict,
+    Cumulative, EncodedHistograms, ErrorKind, ErrorSummary, GroundTruth, IntervalSnapshot,
+    LoadSummary, Summary, Transaction, Verdict,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -85,8 +85,13 @@ impl Recorder {
     /// A recorder for one run; fails if the config is inconsistent (see [`MetricsConfig::validate`]).
     pub fn new(config: MetricsConfig) -> Result<Self, MetricsError> {
         config.validate()?;
-        let collector =
-            Collector { last_tick: Duration::ZERO, interval: Tally::new(), cumulative: Tally::new(), spare: Tally::new(), peak_tps: 0.0 };
+        let collector = Collector {
+            last_tick: Duration::ZERO,
+            interval: Tally::new(),
+            cumulative: Tally::new(),
+            spare: Tally::new(),
+            peak_tps: 0.0,
+        };
         Ok(Self {
             shared: Arc::new(Shared {
                 fx: config.fx_minor_rates(),
@@ -105,7 +110,10 @@ impl Recorder {
     pub fn shard(&self) -> Shard {
         let cell = Arc::new(Mutex::new(Tally::new()));
         lock(&self.shared.cells).push(cell.clone());
-        Shard { cell, shared: self.shared.clone() }
+        Shard {
+            cell,
+            shared: self.shared.clone(),
+        }
     }
 
     /// Ends the interval at `now` (time since the run started, on the driver's clock) and returns its
@@ -119,8 +127,16 @@ impl Recorder {
         let cfg = &self.shared.config;
         let interval = now.saturating_sub(c.last_tick);
         let interval_s = interval.as_secs_f64();
-        let Collector { interval: i, cumulative: cum, .. } = &*c;
-        let achieved_tps = if interval_s > 0.0 { i.completed as f64 / interval_s } else { 0.0 };
+        let Collector {
+            interval: i,
+            cumulative: cum,
+            ..
+        } = &*c;
+        let achieved_tps = if interval_s > 0.0 {
+            i.completed as f64 / interval_s
+        } else {
+            0.0
+        };
         let snapshot = IntervalSnapshot {
             t_s: now.as_secs_f64(),
             interval_s,
@@ -138,9 +154,10 @@ impl Recorder {
             per_pattern: per_pattern_map(i),
             agents: all_agent_stats(&i.agents, interval, cfg),
             cumulative: cumulative(cum, now, cfg),
-            histograms: cfg
-                .encode_histograms
-                .then(|| EncodedHistograms { latency_us: encode(&i.latency), service_time_us: encode(&i.service) }),
+            histograms: cfg.encode_histograms.then(|| EncodedHistograms {
+                latency_us: encode(&i.latency),
+                service_time_us: encode(&i.service),
+            }),
             ..IntervalSnapshot::default()
         };
         c.peak_tps = c.peak_tps.max(achieved_tps);
@@ -179,7 +196,10 @@ impl Recorder {
     /// over a run once every shard and agent exists).
     pub fn heap_estimate(&self) -> usize {
         let c = lock(&self.shared.collector);
-        let cells: usize = lock(&self.shared.cells).iter().map(|cell| lock(cell).heap_estimate()).sum();
+        let cells: usize = lock(&self.shared.cells)
+            .iter()
+            .map(|cell| lock(cell).heap_estimate())
+            .sum();
         cells + c.interval.heap_estimate() + c.cumulative.heap_estimate() + c.spare.heap_estimate()
     }
 
@@ -229,7 +249,13 @@ impl Shard {
     /// into the histograms for every completion, success or failure (a fast failure is still an answer
     /// the client waited for); the confusion matrix, money and agent figures only for verdicts.
     #[inline]
-    pub fn record(&mut self, timing: Timing, txn: &Transaction, truth: GroundTruth, result: Result<&Verdict, ErrorKind>) {
+    pub fn record(
+        &mut self,
+        timing: Timing,
+        txn: &Transaction,
+        truth: GroundTruth,
+        result: Result<&Verdict, ErrorKind>,
+    ) {
         let s = &*self.shared;
         lock(&self.cell).record(&timing, txn, truth, result, &s.fx, s.config.max_agents);
     }
@@ -247,7 +273,10 @@ fn totals_of(t: &Tally) -> Totals {
     }
 }
 
-pub(crate) fn error_map(errors: &[u64; ERROR_KINDS], with_dropped: bool) -> BTreeMap<ErrorKind, u64> {
+pub(crate) fn error_map(
+    errors: &[u64; ERROR_KINDS],
+    with_dropped: bool,
+) -> BTreeMap<ErrorKind, u64> {
     ErrorKind::ALL
         .iter()
         .zip(errors)
@@ -272,7 +301,12 @@ pub(crate) fn cumulative(cum: &Tally, now: Duration, cfg: &MetricsConfig) -> Cum
     }
 }
 
-pub(crate) fn build_summary(cum: &Tally, elapsed: Duration, peak_tps: f64, cfg: &MetricsConfig) -> Summary {
+pub(crate) fn build_summary(
+    cum: &Tally,
+    elapsed: Duration,
+    peak_tps: f64,
+    cfg: &MetricsConfig,
+) -> Summary {
     let secs = elapsed.as_secs_f64();
     let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
     let errors_total = cum.sent_errors();
@@ -291,13 +325,20 @@ pub(crate) fn build_summary(cum: &Tally, elapsed: Duration, peak_tps: f64, cfg: 
         service_time_ms: cum.service_time_ms(),
         errors: ErrorSummary {
             total: errors_total,
-            rate: if cum.sent == 0 { 0.0 } else { errors_total as f64 / cum.sent as f64 },
+            rate: if cum.sent == 0 {
+                0.0
+            } else {
+                errors_total as f64 / cum.sent as f64
+            },
             by_kind: error_map(&cum.errors, false),
         },
         fraud: fraud_summary(cum, &cfg.cost),
         business: business_summary(cum.prevented, cum.completed, elapsed, &cfg.cost),
         agents: all_agent_stats(&cum.agents, elapsed, cfg),
-        histograms: Some(EncodedHistograms { latency_us: encode(&cum.latency), service_time_us: encode(&cum.service) }),
+        histograms: Some(EncodedHistograms {
+            latency_us: encode(&cum.latency),
+            service_time_us: encode(&cum.service),
+        }),
         ..Summary::default()
     }
 }

@@ -23,7 +23,9 @@ pub struct ResourceSampler {
 }
 
 fn sys_err(what: &str, e: impl std::fmt::Display) -> MetricsError {
-    MetricsError::Resources { reason: format!("{what}: {e}") }
+    MetricsError::Resources {
+        reason: format!("{what}: {e}"),
+    }
 }
 
 impl ResourceSampler {
@@ -31,16 +33,26 @@ impl ResourceSampler {
     /// runs as its own process), or `None`.
     pub fn new(target_pid: Option<u32>) -> Result<Self, MetricsError> {
         let system = System::new().map_err(|e| sys_err("cannot read process statistics", e))?;
-        let networks = Networks::new_with_refreshed_list().map_err(|e| sys_err("cannot read network counters", e))?;
-        let own = sysinfo::get_current_pid().map_err(|e| sys_err("cannot find this process's pid", e))?;
-        let mut s = Self { system, networks, own, target: target_pid.map(Pid::from_u32), net_base: (0, 0) };
+        let networks = Networks::new_with_refreshed_list()
+            .map_err(|e| sys_err("cannot read network counters", e))?;
+        let own =
+            sysinfo::get_current_pid().map_err(|e| sys_err("cannot find this process's pid", e))?;
+        let mut s = Self {
+            system,
+            networks,
+            own,
+            target: target_pid.map(Pid::from_u32),
+            net_base: (0, 0),
+        };
         s.net_base = s.net_totals();
         s.refresh_processes();
         Ok(s)
     }
 
     fn net_totals(&self) -> (u64, u64) {
-        self.networks.values().fold((0, 0), |(rx, tx), n| (rx + n.total_received(), tx + n.total_transmitted()))
+        self.networks.values().fold((0, 0), |(rx, tx), n| {
+            (rx + n.total_received(), tx + n.total_transmitted())
+        })
     }
 
     fn refresh_processes(&mut self) {
@@ -73,7 +85,10 @@ impl ResourceSampler {
         generator.pid = self.own.as_u32();
         generator.net_rx_bytes = rx.saturating_sub(self.net_base.0);
         generator.net_tx_bytes = tx.saturating_sub(self.net_base.1);
-        Resources { generator, target: self.target.and_then(|pid| self.process(pid)) }
+        Resources {
+            generator,
+            target: self.target.and_then(|pid| self.process(pid)),
+        }
     }
 }
 

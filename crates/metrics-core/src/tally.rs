@@ -4,7 +4,10 @@
 use crate::histogram::{AGENT_SIGFIG, SIGFIG, new_us};
 use crate::timing::{Timing, as_us};
 use hdrhistogram::Histogram;
-use models::{AgentTiming, Confusion, Currency, EdgeKind, ErrorKind, FraudPattern, GroundTruth, Transaction, Verdict};
+use models::{
+    AgentTiming, Confusion, Currency, EdgeKind, ErrorKind, FraudPattern, GroundTruth, Transaction,
+    Verdict,
+};
 
 /// Legit, six fraud patterns, nine edge kinds.
 pub(crate) const PATTERNS: usize = 1 + FraudPattern::ALL.len() + EdgeKind::ALL.len();
@@ -45,7 +48,13 @@ pub(crate) struct AgentTally {
 
 impl AgentTally {
     fn new(name: &str) -> Self {
-        Self { name: name.to_owned(), requests: 0, ok: 0, busy_us: 0, hist: new_us(AGENT_SIGFIG) }
+        Self {
+            name: name.to_owned(),
+            requests: 0,
+            ok: 0,
+            busy_us: 0,
+            hist: new_us(AGENT_SIGFIG),
+        }
     }
 }
 
@@ -213,7 +222,11 @@ impl Tally {
         let i = match self.agents.iter().position(|t| t.name == o.name) {
             Some(i) => i,
             None => {
-                let name = if self.agents.len() < max_agents { o.name.as_str() } else { OTHER_AGENT };
+                let name = if self.agents.len() < max_agents {
+                    o.name.as_str()
+                } else {
+                    OTHER_AGENT
+                };
                 match self.agents.iter().position(|t| t.name == name) {
                     Some(i) => i,
                     None => {
@@ -260,7 +273,11 @@ impl Tally {
         let h = |h: &Histogram<u64>| h.distinct_values() * std::mem::size_of::<u64>();
         h(&self.latency)
             + h(&self.service)
-            + self.agents.iter().map(|a| h(&a.hist) + a.name.capacity()).sum::<usize>()
+            + self
+                .agents
+                .iter()
+                .map(|a| h(&a.hist) + a.name.capacity())
+                .sum::<usize>()
             + self.agents.capacity() * std::mem::size_of::<AgentTally>()
     }
 }

@@ -21,7 +21,11 @@ pub struct Timing {
 
 impl Timing {
     pub const fn new(intended: Duration, sent: Duration, completed: Duration) -> Self {
-        Self { intended, sent, completed }
+        Self {
+            intended,
+            sent,
+            completed,
+        }
     }
 
     /// From instants of one clock and the run's start on the same clock (for tokio's clock, pass
@@ -55,11 +59,20 @@ mod tests {
 
     #[test]
     fn latency_counts_from_the_intended_send() {
-        let t = Timing::new(Duration::from_millis(100), Duration::from_millis(300), Duration::from_millis(310));
+        let t = Timing::new(
+            Duration::from_millis(100),
+            Duration::from_millis(300),
+            Duration::from_millis(310),
+        );
         assert_eq!(t.latency(), Duration::from_millis(210));
         assert_eq!(t.service_time(), Duration::from_millis(10));
         let o = Instant::now();
-        let t2 = Timing::since(o, o + Duration::from_millis(100), o + Duration::from_millis(300), o + Duration::from_millis(310));
+        let t2 = Timing::since(
+            o,
+            o + Duration::from_millis(100),
+            o + Duration::from_millis(300),
+            o + Duration::from_millis(310),
+        );
         assert_eq!(t, t2);
     }
 }

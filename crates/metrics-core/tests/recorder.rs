@@ -19,14 +19,31 @@ fn a_one_second_stall_shows_in_latency_not_in_service_time() {
     let v = verdict(Decision::Approve, &[]);
     for i in 0..10_000u64 {
         let intended = MS(i);
-        let sent = if (5_000..6_000).contains(&i) { MS(6_000) } else { intended };
+        let sent = if (5_000..6_000).contains(&i) {
+            MS(6_000)
+        } else {
+            intended
+        };
         shard.record_sent();
-        shard.record(Timing::new(intended, sent, sent + MS(1)), &txn(i, Currency::USD), GroundTruth::Legit, Ok(&v));
+        shard.record(
+            Timing::new(intended, sent, sent + MS(1)),
+            &txn(i, Currency::USD),
+            GroundTruth::Legit,
+            Ok(&v),
+        );
     }
     let s = r.summary(Duration::from_secs(10));
-    assert!((s.service_time_ms.p99 - 1.0).abs() < 0.01, "service p99 {}", s.service_time_ms.p99);
+    assert!(
+        (s.service_time_ms.p99 - 1.0).abs() < 0.01,
+        "service p99 {}",
+        s.service_time_ms.p99
+    );
     // 1,000 of 10,000 samples waited 1..1000 ms: the 99th percentile sits near 900 ms.
-    assert!(s.latency_ms.p99 > 850.0 && s.latency_ms.p99 < 950.0, "latency p99 {}", s.latency_ms.p99);
+    assert!(
+        s.latency_ms.p99 > 850.0 && s.latency_ms.p99 < 950.0,
+        "latency p99 {}",
+        s.latency_ms.p99
+    );
     assert!((s.latency_ms.max - 1001.0).abs() < 1.5);
     assert_eq!(s.latency_ms.p50, s.service_time_ms.p50);
 }
@@ -55,7 +72,10 @@ fn heap_over(ticks: u64) -> Vec<usize> {
 #[test]
 fn memory_stays_flat_over_many_ticks() {
     let sizes = heap_over(360);
-    assert!(sizes.iter().all(|s| *s == sizes[0]), "heap estimate changed: {sizes:?}");
+    assert!(
+        sizes.iter().all(|s| *s == sizes[0]),
+        "heap estimate changed: {sizes:?}"
+    );
 }
 
 /// Two simulated hours; slow in a debug build (histogram arithmetic is unoptimized there).
@@ -63,7 +83,10 @@ fn memory_stays_flat_over_many_ticks() {
 #[ignore = "long soak: run with `cargo xtask test` or `cargo test -p metrics-core -- --ignored`"]
 fn memory_stays_flat_over_7200_ticks() {
     let sizes = heap_over(7_200);
-    assert!(sizes.iter().all(|s| *s == sizes[0]), "heap estimate changed: {sizes:?}");
+    assert!(
+        sizes.iter().all(|s| *s == sizes[0]),
+        "heap estimate changed: {sizes:?}"
+    );
 }
 
 #[test]
@@ -71,8 +94,12 @@ fn business_figures_follow_the_documented_rules() {
     let r = Recorder::new(MetricsConfig::default()).unwrap();
     let mut sh = r.shard();
     let t = Timing::new(MS(0), MS(0), MS(5));
-    let fraud = GroundTruth::Fraud { pattern: FraudPattern::CardTesting };
-    let edge = GroundTruth::Edge { pattern: EdgeKind::ZeroDecimalCurrency };
+    let fraud = GroundTruth::Fraud {
+        pattern: FraudPattern::CardTesting,
+    };
+    let edge = GroundTruth::Edge {
+        pattern: EdgeKind::ZeroDecimalCurrency,
+    };
     let mut eur = txn(1, Currency::EUR);
     eur.amount_minor = 10_000; // 100 EUR = 108 USD
     let mut jpy = txn(2, Currency::JPY);
@@ -83,18 +110,41 @@ fn business_figures_follow_the_documented_rules() {
     sh.record(t, &eur, fraud, Ok(&verdict(Decision::Review, &[]))); // tp: reviewed fraud is caught
     sh.record(t, &eur, fraud, Ok(&verdict(Decision::Approve, &[]))); // fn
     sh.record(t, &jpy, edge, Ok(&verdict(Decision::Decline, &[]))); // fp and a false decline
-    sh.record(t, &jpy, GroundTruth::Legit, Ok(&verdict(Decision::Review, &[]))); // fp, not a decline
-    sh.record(t, &eur, GroundTruth::Legit, Ok(&verdict(Decision::Approve, &[]))); // tn
+    sh.record(
+        t,
+        &jpy,
+        GroundTruth::Legit,
+        Ok(&verdict(Decision::Review, &[])),
+    ); // fp, not a decline
+    sh.record(
+        t,
+        &eur,
+        GroundTruth::Legit,
+        Ok(&verdict(Decision::Approve, &[])),
+    ); // tn
     sh.record(t, &eur, fraud, Err(ErrorKind::Http429)); // no verdict: errors only
     sh.record_dropped();
     let snap = r.tick(Duration::from_secs(1));
-    assert_eq!((snap.fraud.tp, snap.fraud.fn_, snap.fraud.fp, snap.fraud.tn), (1, 1, 2, 1));
+    assert_eq!(
+        (snap.fraud.tp, snap.fraud.fn_, snap.fraud.fp, snap.fraud.tn),
+        (1, 1, 2, 1)
+    );
     assert_eq!(snap.per_pattern["card_testing"].tp, 1);
     assert_eq!(snap.per_pattern["zero_decimal_currency"].fp, 1);
     assert_eq!(snap.errors[&ErrorKind::Http429], 1);
     assert_eq!(snap.errors[&ErrorKind::Dropped], 1);
     assert_eq!(snap.error_total(), 1);
-    assert_eq!((snap.scheduled, snap.sent, snap.completed, snap.ok, snap.dropped, snap.in_flight), (7, 6, 6, 5, 1, 0));
+    assert_eq!(
+        (
+            snap.scheduled,
+            snap.sent,
+            snap.completed,
+            snap.ok,
+            snap.dropped,
+            snap.in_flight
+        ),
+        (7, 6, 6, 5, 1, 0)
+    );
     assert!((snap.cumulative.prevented_amount - 108.0).abs() < 1e-9);
     assert!((snap.cumulative.false_decline_amount - 67.0).abs() < 1e-9);
     let s = r.summary(Duration::from_secs(3600));
@@ -116,11 +166,19 @@ fn agent_figures_and_in_flight() {
     .unwrap();
     let mut a = r.shard();
     let mut b = r.shard();
-    let v = verdict(Decision::Approve, &[("risk", 100_000, true), ("analyzer", 50_000, false)]);
+    let v = verdict(
+        Decision::Approve,
+        &[("risk", 100_000, true), ("analyzer", 50_000, false)],
+    );
     for i in 0..10 {
         a.record_sent();
         b.record_sent();
-        a.record(Timing::new(MS(i), MS(i), MS(i + 1)), &txn(i, Currency::USD), GroundTruth::Legit, Ok(&v));
+        a.record(
+            Timing::new(MS(i), MS(i), MS(i + 1)),
+            &txn(i, Currency::USD),
+            GroundTruth::Legit,
+            Ok(&v),
+        );
     }
     assert_eq!(r.totals().in_flight, 10);
     let snap = r.tick(Duration::from_secs(1));
@@ -137,7 +195,9 @@ fn agent_figures_and_in_flight() {
 
 fn reference(sorted: &[u64], q: f64) -> Vec<u64> {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    [rank.saturating_sub(2), rank - 1, rank.min(sorted.len() - 1)].map(|i| sorted[i]).to_vec()
+    [rank.saturating_sub(2), rank - 1, rank.min(sorted.len() - 1)]
+        .map(|i| sorted[i])
+        .to_vec()
 }
 
 proptest! {

@@ -27,6 +27,28 @@
 //! let err = scenario_file::parse_str("name = \"x\"\nsede = 1\n", "bad.toml").unwrap_err();
 //! assert!(err.to_string().starts_with("bad.toml:2:1:"));
 //! ```
+//!
+//! Running one (against the built-in target, served on a free loopback port for the run):
+//!
+//! ```no_run
+//! use orchestrator::{builtin, timeline, RunOptions, StressTestOrchestrator};
+//! # async fn demo() -> Result<(), orchestrator::OrchestratorError> {
+//! let spec = timeline::scale(&builtin::smoke(), 0.25)?;
+//! let orch = StressTestOrchestrator::new(spec, RunOptions::default())?;
+//! let control = orch.control(); // clone it for a dashboard: pause, resume, stop, faults
+//! let mut frames = control.subscribe_frames(); // one IntervalSnapshot per tick
+//! let outcome = orch.run().await?; // results/<run-id>/{summary.json, intervals.jsonl, ...}
+//! println!("{} -> exit code {}", outcome.dir.display(), outcome.exit_code());
+//! # Ok(()) }
+//! ```
+//!
+//! # Faults
+//! The orchestrator owns the fault timeline (scheduled faults and [`RunControl::inject_fault`]) and
+//! carries faults out through the [`FaultInjector`] seam: for the built-in and in-process targets,
+//! [`target_setup::BuiltinFaults`] flips fraud-sim's fault hooks, so an `agent_crash` really crashes
+//! the agent. Other targets have no injector yet (the failure-injection proxy is to plug in here):
+//! their faults are marked on the timeline and in the events, with a message that they were not
+//! carried out.
 
 pub mod builtin;
 pub mod control;

@@ -599,10 +599,16 @@ impl Running<'_> {
         if elapsed.as_secs_f64() - last_tick > 1e-3 {
             self.on_tick_final(sm, em, elapsed);
         }
-        if let Err(e) = joined {
-            em.emit(elapsed.as_secs_f64(), EventKind::Message { text: format!("load generator: {e}") });
-            em.transition(sm, RunState::Failed, elapsed.as_secs_f64())?;
-            return Err(e);
+        match joined {
+            Err(e) => {
+                em.emit(elapsed.as_secs_f64(), EventKind::Message { text: format!("load generator: {e}") });
+                em.transition(sm, RunState::Failed, elapsed.as_secs_f64())?;
+                return Err(e);
+            }
+            Ok(report) if report.abandoned > 0 => em.emit(elapsed.as_secs_f64(), EventKind::Message {
+                text: format!("{} requests were still out after the grace period and count as timeouts", report.abandoned),
+            }),
+            Ok(_) => {}
         }
         let mut summary = self.load.summary(elapsed);
         summary.run_id = run_id;

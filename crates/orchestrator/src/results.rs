@@ -65,7 +65,7 @@ impl ResultsWriter {
         let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
         let out = dir.to_owned();
         let (done_tx, done) = oneshot::channel();
-        let write = move || {
+        let mut write = move || {
             // Keep writing after an error so that the other files still fill; report the first.
             let mut first_err = None;
             let mut keep = |r: Result<(), OrchestratorError>| {

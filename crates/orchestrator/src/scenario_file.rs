@@ -369,3 +369,20 @@ phase = "hold"
         assert_eq!(line_col("é\nx", 3), (2, 1));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn line_col_points_at_the_offset(text in "[a-z\n=\"é ]{0,200}", pick in 0usize..200) {
+            let offset = text.floor_char_boundary(pick.min(text.len()));
+            let (line, col) = line_col(&text, offset);
+            let nth = text.split('\n').nth(line - 1).unwrap();
+            let line_start = text.split('\n').take(line - 1).map(|l| l.len() + 1).sum::<usize>();
+            prop_assert_eq!(nth[..offset - line_start].chars().count() + 1, col);
+        }
+    }
+}

@@ -211,3 +211,40 @@ mod tests {
         assert!(!is_ramp_up(&builtin::peak_load().load.stages[2]), "a ramp down is Running");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::builtin;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scaling_multiplies_every_duration_and_keeps_rates(f in 0.01f64..4.0, which in 0usize..6) {
+            let spec = builtin::all_builtins().swap_remove(which);
+            let s = scale(&spec, f).unwrap();
+            let close = |a: Duration, b: f64| (a.as_secs_f64() - b).abs() < 1e-6 * b.max(1.0);
+            prop_assert!(close(s.load.total_duration(), spec.load.total_duration().as_secs_f64() * f));
+            prop_assert_eq!(peak_tps(&s.load), peak_tps(&spec.load));
+            for (a, b) in s.faults.iter().zip(&spec.faults) {
+                prop_assert!(close(a.at, b.at.as_secs_f64() * f) && close(a.duration, b.duration.as_secs_f64() * f));
+            }
+            for (a, b) in s.criteria.iter().zip(&spec.criteria) {
+                prop_assert_eq!(a.from.is_some(), b.from.is_some());
+                if let (Some(x), Some(y)) = (a.from, b.from) {
+                    prop_assert!(close(x, y.as_secs_f64() * f));
+                }
+            }
+        }
+
+        #[test]
+        fn cutting_never_lengthens_and_keeps_faults_inside(secs in 1u64..4000, which in 0usize..6) {
+            let spec = builtin::all_builtins().swap_remove(which);
+            let limit = Duration::from_secs(secs);
+            let s = cut(&spec, limit).unwrap();
+            prop_assert_eq!(s.load.total_duration(), spec.load.total_duration().min(limit));
+            prop_assert!(s.faults.iter().all(|f| f.end() <= limit));
+            prop_assert!(peak_tps(&s.load) <= peak_tps(&spec.load));
+        }
+    }
+}

@@ -37,6 +37,9 @@ where
     }
 
     fn info(&self) -> TargetInfo {
-        TargetInfo { kind: "closure".into(), url: None }
+        TargetInfo {
+            kind: "closure".into(),
+            url: None,
+        }
     }
 }

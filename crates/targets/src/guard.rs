@@ -19,9 +19,10 @@ use std::net::IpAddr;
 /// assert!(targets::check_loopback("http://10.0.0.1/", true).is_ok());
 /// ```
 pub fn check_loopback(url: &str, allow_remote: bool) -> Result<(), TargetConfigError> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| TargetConfigError::InvalidUrl { url: url.to_owned(), reason: format!("{e}") })?;
+    let uri: Uri = url.parse().map_err(|e| TargetConfigError::InvalidUrl {
+        url: url.to_owned(),
+        reason: format!("{e}"),
+    })?;
     let host = uri.host().ok_or_else(|| TargetConfigError::InvalidUrl {
         url: url.to_owned(),
         reason: "it has no host; write it like http://127.0.0.1:8080/v1/score".into(),
@@ -29,7 +30,10 @@ pub fn check_loopback(url: &str, allow_remote: bool) -> Result<(), TargetConfigE
     if allow_remote || is_loopback_host(host) {
         Ok(())
     } else {
-        Err(TargetConfigError::RemoteRefused { url: url.to_owned(), host: host.to_owned() })
+        Err(TargetConfigError::RemoteRefused {
+            url: url.to_owned(),
+            host: host.to_owned(),
+        })
     }
 }
 
@@ -41,7 +45,9 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => v4.is_loopback(),
-        Ok(IpAddr::V6(v6)) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Ok(IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         Err(_) => false,
     }
 }
@@ -75,7 +81,10 @@ mod tests {
             "http://0.0.0.0/",
         ] {
             let err = check_loopback(url, false).unwrap_err();
-            assert!(matches!(err, TargetConfigError::RemoteRefused { .. }), "{url}: {err}");
+            assert!(
+                matches!(err, TargetConfigError::RemoteRefused { .. }),
+                "{url}: {err}"
+            );
             assert!(err.to_string().contains("--allow-remote"), "{err}");
             assert!(check_loopback(url, true).is_ok(), "{url} with allow_remote");
         }
@@ -83,7 +92,13 @@ mod tests {
 
     #[test]
     fn urls_without_host_are_invalid() {
-        assert!(matches!(check_loopback("/v1/score", false), Err(TargetConfigError::InvalidUrl { .. })));
-        assert!(matches!(check_loopback("http://exa mple/", false), Err(TargetConfigError::InvalidUrl { .. })));
+        assert!(matches!(
+            check_loopback("/v1/score", false),
+            Err(TargetConfigError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            check_loopback("http://exa mple/", false),
+            Err(TargetConfigError::InvalidUrl { .. })
+        ));
     }
 }

@@ -41,7 +41,11 @@ pub struct HttpTargetConfig {
 
 impl Default for HttpTargetConfig {
     fn default() -> Self {
-        Self::from_spec(&TargetSpec::default(), "http://127.0.0.1:8080/v1/score", false)
+        Self::from_spec(
+            &TargetSpec::default(),
+            "http://127.0.0.1:8080/v1/score",
+            false,
+        )
     }
 }
 
@@ -95,7 +99,10 @@ impl HttpTarget {
         let uri: Uri = config
             .url
             .parse()
-            .map_err(|e| TargetConfigError::InvalidUrl { url: config.url.clone(), reason: format!("{e}") })?;
+            .map_err(|e| TargetConfigError::InvalidUrl {
+                url: config.url.clone(),
+                reason: format!("{e}"),
+            })?;
         if uri.scheme_str() != Some("http") {
             return Err(TargetConfigError::InvalidUrl {
                 url: config.url.clone(),
@@ -124,10 +131,15 @@ impl HttpTarget {
             .headers
             .iter()
             .map(|(name, value)| {
-                let bad = |reason: String| TargetConfigError::InvalidSetting { field: "headers", reason };
+                let bad = |reason: String| TargetConfigError::InvalidSetting {
+                    field: "headers",
+                    reason,
+                };
                 Ok((
-                    HeaderName::try_from(name.as_str()).map_err(|e| bad(format!("header name {name:?}: {e}")))?,
-                    HeaderValue::try_from(value.as_str()).map_err(|e| bad(format!("value of {name:?}: {e}")))?,
+                    HeaderName::try_from(name.as_str())
+                        .map_err(|e| bad(format!("header name {name:?}: {e}")))?,
+                    HeaderValue::try_from(value.as_str())
+                        .map_err(|e| bad(format!("value of {name:?}: {e}")))?,
                 ))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -162,27 +174,41 @@ impl HttpTarget {
             .permits
             .acquire()
             .await
-            .map_err(|_| TargetError::Connection { reason: "the connection pool was closed".into() })?;
+            .map_err(|_| TargetError::Connection {
+                reason: "the connection pool was closed".into(),
+            })?;
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(self.uri.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| TargetError::Connection { reason: format!("cannot build the request: {e}") })?;
+            .map_err(|e| TargetError::Connection {
+                reason: format!("cannot build the request: {e}"),
+            })?;
         for (name, value) in &self.headers {
             req.headers_mut().insert(name.clone(), value.clone());
         }
-        let resp = self.client.request(req).await.map_err(|e| TargetError::Connection { reason: describe(&e) })?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| TargetError::Connection {
+                reason: describe(&e),
+            })?;
         let status = resp.status();
         // Read the whole body even for errors so the connection can go back to the pool.
         let bytes = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| TargetError::Connection { reason: format!("the answer was cut off: {}", describe(&e)) })?
+            .map_err(|e| TargetError::Connection {
+                reason: format!("the answer was cut off: {}", describe(&e)),
+            })?
             .to_bytes();
         if !status.is_success() {
-            return Err(TargetError::Status { status: status.as_u16() });
+            return Err(TargetError::Status {
+                status: status.as_u16(),
+            });
         }
         self.mapping.parse(&bytes)
     }
@@ -206,11 +232,16 @@ impl Target for HttpTarget {
         let body = self.body.render(txn)?;
         match tokio::time::timeout(self.timeout, self.exchange(body)).await {
             Ok(result) => result,
-            Err(_) => Err(TargetError::Timeout { timeout_ms: self.timeout.as_millis() as u64 }),
+            Err(_) => Err(TargetError::Timeout {
+                timeout_ms: self.timeout.as_millis() as u64,
+            }),
         }
     }
 
     fn info(&self) -> TargetInfo {
-        TargetInfo { kind: "http".into(), url: Some(self.url.clone()) }
+        TargetInfo {
+            kind: "http".into(),
+            url: Some(self.url.clone()),
+        }
     }
 }

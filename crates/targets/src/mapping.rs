@@ -17,14 +17,19 @@ pub struct BodyTemplate {
 
 impl Default for BodyTemplate {
     fn default() -> Self {
-        Self { parts: vec![String::new(), String::new()] }
+        Self {
+            parts: vec![String::new(), String::new()],
+        }
     }
 }
 
 impl BodyTemplate {
     /// Parses a template; it must contain `{{transaction}}` at least once.
     pub fn parse(template: &str) -> Result<Self, TargetConfigError> {
-        let parts: Vec<String> = template.split(TRANSACTION_PLACEHOLDER).map(str::to_owned).collect();
+        let parts: Vec<String> = template
+            .split(TRANSACTION_PLACEHOLDER)
+            .map(str::to_owned)
+            .collect();
         if parts.len() < 2 {
             return Err(TargetConfigError::InvalidSetting {
                 field: "body_template",
@@ -39,8 +44,9 @@ impl BodyTemplate {
 
     /// Renders the body for one transaction.
     pub fn render(&self, txn: &Transaction) -> Result<Vec<u8>, TargetError> {
-        let json = serde_json::to_vec(txn)
-            .map_err(|e| TargetError::Malformed { reason: format!("cannot serialize transaction {}: {e}", txn.id) })?;
+        let json = serde_json::to_vec(txn).map_err(|e| TargetError::Malformed {
+            reason: format!("cannot serialize transaction {}: {e}", txn.id),
+        })?;
         let literal: usize = self.parts.iter().map(String::len).sum();
         let mut out = Vec::with_capacity(literal + json.len() * (self.parts.len() - 1));
         for (i, part) in self.parts.iter().enumerate() {
@@ -63,21 +69,32 @@ pub struct ResponseMapping {
 impl Default for ResponseMapping {
     /// Fits fraud-sim's answer: `/decision` and `/risk_score`.
     fn default() -> Self {
-        Self { decision_pointer: "/decision".into(), score_pointer: "/risk_score".into() }
+        Self {
+            decision_pointer: "/decision".into(),
+            score_pointer: "/risk_score".into(),
+        }
     }
 }
 
 impl ResponseMapping {
     pub fn new(decision_pointer: &str, score_pointer: &str) -> Result<Self, TargetConfigError> {
-        for (field, p) in [("decision_pointer", decision_pointer), ("score_pointer", score_pointer)] {
+        for (field, p) in [
+            ("decision_pointer", decision_pointer),
+            ("score_pointer", score_pointer),
+        ] {
             if !p.is_empty() && !p.starts_with('/') {
                 return Err(TargetConfigError::InvalidSetting {
                     field,
-                    reason: format!("{p:?} is not a JSON pointer; it must start with '/', like \"/result/decision\""),
+                    reason: format!(
+                        "{p:?} is not a JSON pointer; it must start with '/', like \"/result/decision\""
+                    ),
                 });
             }
         }
-        Ok(Self { decision_pointer: decision_pointer.to_owned(), score_pointer: score_pointer.to_owned() })
+        Ok(Self {
+            decision_pointer: decision_pointer.to_owned(),
+            score_pointer: score_pointer.to_owned(),
+        })
     }
 
     /// Reads a verdict from an answer body. The decision is a string (`approve`, `review`, `decline`, any
@@ -96,36 +113,57 @@ impl ResponseMapping {
         let decision = doc
             .pointer(&self.decision_pointer)
             .ok_or_else(|| TargetError::Malformed {
-                reason: format!("no decision at {:?} in {}", self.decision_pointer, preview(body)),
+                reason: format!(
+                    "no decision at {:?} in {}",
+                    self.decision_pointer,
+                    preview(body)
+                ),
             })
             .and_then(parse_decision)?;
         let risk_score = doc
             .pointer(&self.score_pointer)
             .ok_or_else(|| TargetError::Malformed {
-                reason: format!("no risk score at {:?} in {}", self.score_pointer, preview(body)),
+                reason: format!(
+                    "no risk score at {:?} in {}",
+                    self.score_pointer,
+                    preview(body)
+                ),
             })
             .and_then(parse_score)?;
         let reasons = doc
             .get("reasons")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let agents = doc
             .get("agents")
             .and_then(|a| serde_json::from_value::<Vec<AgentTiming>>(a.clone()).ok())
             .unwrap_or_default();
-        Ok(Verdict { decision, risk_score, reasons, agents })
+        Ok(Verdict {
+            decision,
+            risk_score,
+            reasons,
+            agents,
+        })
     }
 }
 
 fn parse_decision(v: &Value) -> Result<Decision, TargetError> {
-    let s = v.as_str().ok_or_else(|| TargetError::Malformed { reason: format!("the decision {v} is not a string") })?;
+    let s = v.as_str().ok_or_else(|| TargetError::Malformed {
+        reason: format!("the decision {v} is not a string"),
+    })?;
     match s.trim().to_ascii_lowercase().as_str() {
         "approve" => Ok(Decision::Approve),
         "review" => Ok(Decision::Review),
         "decline" => Ok(Decision::Decline),
         _ => Err(TargetError::Malformed {
-            reason: format!("unknown decision {s:?}; expected approve, review or decline (any case)"),
+            reason: format!(
+                "unknown decision {s:?}; expected approve, review or decline (any case)"
+            ),
         }),
     }
 }
@@ -138,13 +176,19 @@ fn parse_score(v: &Value) -> Result<f64, TargetError> {
     };
     score
         .filter(|s| s.is_finite())
-        .ok_or_else(|| TargetError::Malformed { reason: format!("the risk score {v} is not a finite number") })
+        .ok_or_else(|| TargetError::Malformed {
+            reason: format!("the risk score {v} is not a finite number"),
+        })
 }
 
 /// The start of a body, for error messages.
 fn preview(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(120)]);
-    if body.len() > 120 { format!("{text:?}...") } else { format!("{text:?}") }
+    if body.len() > 120 {
+        format!("{text:?}...")
+    } else {
+        format!("{text:?}")
+    }
 }
 
 #[cfg(test)]
@@ -164,11 +208,15 @@ mod tests {
     #[test]
     fn custom_pointers_and_case_insensitive_decisions() {
         let m = ResponseMapping::new("/result/action", "/result/score").unwrap();
-        let v = m.parse(br#"{"result":{"action":"REVIEW","score":"0.5"}}"#).unwrap();
+        let v = m
+            .parse(br#"{"result":{"action":"REVIEW","score":"0.5"}}"#)
+            .unwrap();
         assert_eq!(v.decision, Decision::Review);
         assert_eq!(v.risk_score, 0.5);
         assert!(v.agents.is_empty());
-        let v = ResponseMapping::default().parse(br#"{"decision":"Approve","risk_score":0}"#).unwrap();
+        let v = ResponseMapping::default()
+            .parse(br#"{"decision":"Approve","risk_score":0}"#)
+            .unwrap();
         assert_eq!(v.decision, Decision::Approve);
     }
 
@@ -183,7 +231,11 @@ mod tests {
             br#"{"decision":"approve","risk_score":"high"}"#,
             br#"{"decision":7,"risk_score":1}"#,
         ] {
-            assert!(matches!(m.parse(body), Err(TargetError::Malformed { .. })), "{}", String::from_utf8_lossy(body));
+            assert!(
+                matches!(m.parse(body), Err(TargetError::Malformed { .. })),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
         assert!(ResponseMapping::new("decision", "/s").is_err());
     }

@@ -8,8 +8,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use models::{
-    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, MerchantId, Timestamp, Transaction,
-    TxnId,
+    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, MerchantId, Timestamp,
+    Transaction, TxnId,
 };
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -41,12 +41,25 @@ fn txn() -> Transaction {
 
 /// Answers by path; `/hang` never answers, `/close` closes the connection without an answer,
 /// `/echo` answers a verdict only if the body is `{"payload": <transaction>}`.
-async fn answer(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+async fn answer(
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let path = req.uri().path().to_owned();
-    let auth = req.headers().get("x-api-key").map(|v| v.as_bytes().to_vec());
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let auth = req
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.as_bytes().to_vec());
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let reply = |status: StatusCode, text: &str| {
-        Ok(Response::builder().status(status).body(Full::new(Bytes::from(text.to_owned()))).unwrap())
+        Ok(Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(text.to_owned())))
+            .unwrap())
     };
     match path.as_str() {
         "/ok" => {
@@ -61,10 +74,14 @@ async fn answer(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byt
         }
         "/echo" => {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let ok = serde_json::from_value::<Transaction>(v["payload"].clone()).is_ok_and(|t| t == txn());
+            let ok = serde_json::from_value::<Transaction>(v["payload"].clone())
+                .is_ok_and(|t| t == txn());
             let key_ok = auth.as_deref() == Some(b"secret".as_slice());
             if ok && key_ok {
-                reply(StatusCode::OK, r#"{"result":{"action":"DECLINE","p":"0.97"}}"#)
+                reply(
+                    StatusCode::OK,
+                    r#"{"result":{"action":"DECLINE","p":"0.97"}}"#,
+                )
             } else {
                 reply(StatusCode::BAD_REQUEST, "unexpected body or key")
             }
@@ -90,7 +107,9 @@ async fn server() -> (SocketAddr, tokio::task::JoinHandle<Infallible>) {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             conns.spawn(async move {
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(answer)).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service_fn(answer))
+                    .await;
             });
         }
     });
@@ -132,7 +151,11 @@ async fn template_pointers_and_headers() {
         headers: vec![("x-api-key".into(), "secret".into())],
         ..HttpTargetConfig::default()
     };
-    let v = HttpTarget::new(config).unwrap().score(&txn()).await.unwrap();
+    let v = HttpTarget::new(config)
+        .unwrap()
+        .score(&txn())
+        .await
+        .unwrap();
     assert_eq!(v.decision, Decision::Decline);
     assert_eq!(v.risk_score, 0.97);
     server.abort();
@@ -165,7 +188,11 @@ async fn error_statuses_and_bad_bodies_are_typed() {
 #[tokio::test]
 async fn a_closed_port_is_a_connection_error() {
     // Bind, learn the port, close it: nothing listens there now.
-    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let err = target(addr, "/ok").score(&txn()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert!(err.to_string().contains("connect"), "{err}");
@@ -179,7 +206,11 @@ async fn a_server_that_never_answers_times_out() {
         timeout: Duration::from_millis(300),
         ..HttpTargetConfig::default()
     };
-    let err = HttpTarget::new(config).unwrap().score(&txn()).await.unwrap_err();
+    let err = HttpTarget::new(config)
+        .unwrap()
+        .score(&txn())
+        .await
+        .unwrap_err();
     assert_eq!(err, TargetError::Timeout { timeout_ms: 300 });
     assert_eq!(err.kind(), ErrorKind::Timeout);
     server.abort();
@@ -187,14 +218,28 @@ async fn a_server_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn remote_hosts_are_refused_before_anything_is_sent() {
-    for url in ["http://10.0.0.1/v1/score", "http://example.com/", "http://[2001:db8::1]:80/x"] {
-        let config = HttpTargetConfig { url: url.into(), ..HttpTargetConfig::default() };
+    for url in [
+        "http://10.0.0.1/v1/score",
+        "http://example.com/",
+        "http://[2001:db8::1]:80/x",
+    ] {
+        let config = HttpTargetConfig {
+            url: url.into(),
+            ..HttpTargetConfig::default()
+        };
         let err = HttpTarget::new(config).unwrap_err();
-        assert!(matches!(err, TargetConfigError::RemoteRefused { .. }), "{url}: {err}");
+        assert!(
+            matches!(err, TargetConfigError::RemoteRefused { .. }),
+            "{url}: {err}"
+        );
         assert!(err.to_string().contains("--allow-remote"), "{err}");
     }
     // With the flag the target is built (nothing is sent until score is called).
-    let config = HttpTargetConfig { url: "http://10.0.0.1/".into(), allow_remote: true, ..HttpTargetConfig::default() };
+    let config = HttpTargetConfig {
+        url: "http://10.0.0.1/".into(),
+        allow_remote: true,
+        ..HttpTargetConfig::default()
+    };
     assert!(HttpTarget::new(config).is_ok());
 }
 
@@ -202,11 +247,41 @@ async fn remote_hosts_are_refused_before_anything_is_sent() {
 fn bad_settings_are_named() {
     let base = HttpTargetConfig::default();
     let cases = [
-        (HttpTargetConfig { url: "https://127.0.0.1/".into(), ..base.clone() }, "http://"),
-        (HttpTargetConfig { connections: 0, ..base.clone() }, "connections"),
-        (HttpTargetConfig { timeout: Duration::ZERO, ..base.clone() }, "timeout"),
-        (HttpTargetConfig { body_template: Some("{}".into()), ..base.clone() }, "{{transaction}}"),
-        (HttpTargetConfig { decision_pointer: "decision".into(), ..base.clone() }, "JSON pointer"),
+        (
+            HttpTargetConfig {
+                url: "https://127.0.0.1/".into(),
+                ..base.clone()
+            },
+            "http://",
+        ),
+        (
+            HttpTargetConfig {
+                connections: 0,
+                ..base.clone()
+            },
+            "connections",
+        ),
+        (
+            HttpTargetConfig {
+                timeout: Duration::ZERO,
+                ..base.clone()
+            },
+            "timeout",
+        ),
+        (
+            HttpTargetConfig {
+                body_template: Some("{}".into()),
+                ..base.clone()
+            },
+            "{{transaction}}",
+        ),
+        (
+            HttpTargetConfig {
+                decision_pointer: "decision".into(),
+                ..base.clone()
+            },
+            "JSON pointer",
+        ),
     ];
     for (config, needle) in cases {
         let err = HttpTarget::new(config).unwrap_err().to_string();

@@ -265,3 +265,14 @@ pub(crate) fn any_merchant(
     let (start, len) = catalogue.ranges[country_index];
     MerchantId(start + rng.below(len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_fills_exactly_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<Customer>(), 128);
+        assert_eq!(std::mem::align_of::<Customer>(), 64);
+    }
+}

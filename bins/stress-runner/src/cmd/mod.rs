@@ -9,6 +9,7 @@ pub mod generate;
 pub mod profile;
 pub mod report;
 pub mod compare;
+pub mod dashboard;
 pub mod run;
 pub mod scenarios;
 pub mod serve_target;

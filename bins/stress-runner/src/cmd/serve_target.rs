@@ -22,11 +22,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = if args.no_service_time { SimConfig::zero_service_time() } else { SimConfig::default() };
+    let mut config = if args.no_service_time {
+        SimConfig::zero_service_time()
+    } else {
+        SimConfig::default()
+    };
     config.port = args.port;
     config.capacity = args.capacity;
     config.admin_token = args.admin_token;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
     runtime.block_on(async move {
         let sim = FraudSim::start(config).await?;
         #[allow(clippy::print_stdout)]
@@ -34,11 +41,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("fraud-sim serving at {}", sim.score_url());
             println!("  health:      {}/health", sim.base_url());
             println!("  metrics:     {}/metrics", sim.base_url());
-            println!("  admin:       {}/admin/faults (Authorization: Bearer {})", sim.base_url(), sim.admin_token());
+            println!(
+                "  admin:       {}/admin/faults (Authorization: Bearer {})",
+                sim.base_url(),
+                sim.admin_token()
+            );
             println!("  admin token: {}", sim.admin_token());
             println!("  pid {}; press Ctrl+C to stop", sim.pid());
         }
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl+C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl+C")?;
         sim.shutdown().await?;
         anyhow::Ok(ExitCode::SUCCESS)
     })

@@ -3,8 +3,8 @@
 
 use metrics_core::{Shard, Timing};
 use models::{
-    AgentTiming, CardId, Channel, CountryCode, Currency, CustomerId, Decision, EdgeKind, ErrorKind, FraudPattern,
-    GroundTruth, MerchantId, Timestamp, Transaction, TxnId, Verdict,
+    AgentTiming, CardId, Channel, CountryCode, Currency, CustomerId, Decision, EdgeKind, ErrorKind,
+    FraudPattern, GroundTruth, MerchantId, Timestamp, Transaction, TxnId, Verdict,
 };
 use std::borrow::Cow;
 use std::time::Duration;
@@ -34,7 +34,14 @@ pub fn verdict(decision: Decision, agents: &[(&str, u64, bool)]) -> Verdict {
         decision,
         risk_score: 0.5,
         reasons: vec![],
-        agents: agents.iter().map(|(n, us, ok)| AgentTiming { name: (*n).into(), duration_us: *us, ok: *ok }).collect(),
+        agents: agents
+            .iter()
+            .map(|(n, us, ok)| AgentTiming {
+                name: (*n).into(),
+                duration_us: *us,
+                ok: *ok,
+            })
+            .collect(),
     }
 }
 
@@ -42,8 +49,12 @@ pub fn verdict(decision: Decision, agents: &[(&str, u64, bool)]) -> Verdict {
 pub fn record_sample(shard: &mut Shard, i: u64, base: Duration) {
     let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
     let truth = match h % 20 {
-        0..=2 => GroundTruth::Fraud { pattern: FraudPattern::ALL[(h / 20 % 6) as usize] },
-        3 => GroundTruth::Edge { pattern: EdgeKind::ALL[(h / 20 % 9) as usize] },
+        0..=2 => GroundTruth::Fraud {
+            pattern: FraudPattern::ALL[(h / 20 % 6) as usize],
+        },
+        3 => GroundTruth::Edge {
+            pattern: EdgeKind::ALL[(h / 20 % 9) as usize],
+        },
         _ => GroundTruth::Legit,
     };
     let decision = [Decision::Approve, Decision::Review, Decision::Decline][(h / 7 % 3) as usize];
@@ -56,7 +67,10 @@ pub fn record_sample(shard: &mut Shard, i: u64, base: Duration) {
         return;
     }
     shard.record_sent();
-    let agents = [("analyzer", 100 + h % 900, true), ("risk", 300 + h % 3_000, !h.is_multiple_of(13))];
+    let agents = [
+        ("analyzer", 100 + h % 900, true),
+        ("risk", 300 + h % 3_000, !h.is_multiple_of(13)),
+    ];
     let v = verdict(decision, &agents[..(h % 3) as usize]);
     let result = match h % 40 {
         0 => Err(ErrorKind::Http429),
@@ -65,5 +79,10 @@ pub fn record_sample(shard: &mut Shard, i: u64, base: Duration) {
         3 => Err(ErrorKind::Connection),
         _ => Ok(&v),
     };
-    shard.record(Timing::new(intended, sent, completed), &txn(i, currency), truth, result);
+    shard.record(
+        Timing::new(intended, sent, completed),
+        &txn(i, currency),
+        truth,
+        result,
+    );
 }
