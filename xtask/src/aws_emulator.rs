@@ -15,9 +15,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let port = parse_port(args)?;
     let python = tools::ensure_moto(root)?;
     let script = root.join("test-support/aws-emulator/server.py");
+    let (at, url_port) = if port == 0 {
+        (
+            "a free port (printed on the `ready` line)".to_string(),
+            "PORT".to_string(),
+        )
+    } else {
+        (port.to_string(), port.to_string())
+    };
     println!(
-        "starting the AWS emulator (moto) on 127.0.0.1:{port}; point fraudstress at it with \
-         --aws-endpoint-url http://127.0.0.1:{port} and any credentials; Ctrl+C stops it"
+        "starting the AWS emulator (moto) on 127.0.0.1, port {at}; point fraudstress at it with \
+         --aws-endpoint-url http://127.0.0.1:{url_port} and any credentials; Ctrl+C stops it"
     );
     let status = Command::new(&python)
         .arg(&script)

@@ -17,7 +17,11 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    bin().arg("run").args(args).output().expect("the binary runs")
+    bin()
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -25,7 +29,12 @@ fn text(b: &[u8]) -> String {
 }
 
 fn assert_all_files(dir: &Path) {
-    for f in ["summary.json", "intervals.jsonl", "events.jsonl", "latency.hgrm"] {
+    for f in [
+        "summary.json",
+        "intervals.jsonl",
+        "events.jsonl",
+        "latency.hgrm",
+    ] {
         assert!(dir.join(f).exists(), "{f} is written in {}", dir.display());
     }
 }
@@ -37,11 +46,27 @@ fn summary(dir: &Path) -> Value {
 #[test]
 fn a_passing_smoke_run_exits_0_with_every_file_and_the_documented_schema() {
     let out = temp("smoke");
-    let o = run(&["--scenario", "smoke", "--time-scale", "0.25", "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", text(&o.stdout), text(&o.stderr));
+    let o = run(&[
+        "--scenario",
+        "smoke",
+        "--time-scale",
+        "0.25",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     assert_all_files(&out);
     let stdout = text(&o.stdout);
-    assert!(stdout.contains("PASSED") && stdout.contains(out.to_str().unwrap()), "{stdout}");
+    assert!(
+        stdout.contains("PASSED") && stdout.contains(out.to_str().unwrap()),
+        "{stdout}"
+    );
 
     let s = summary(&out);
     let num = |v: &Value| v.as_f64().is_some();
@@ -60,7 +85,12 @@ fn a_passing_smoke_run_exits_0_with_every_file_and_the_documented_schema() {
     assert_eq!(s["scenario"], "smoke");
     assert!(s["run_id"].as_str().unwrap().contains("-smoke-"));
     assert_eq!(s["target"]["kind"], "builtin");
-    assert!(s["target"]["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(
+        s["target"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     for k in ["scheduled", "sent", "completed", "dropped"] {
         assert!(int(&s["load"][k]), "load.{k}");
     }
@@ -72,23 +102,39 @@ fn a_passing_smoke_run_exits_0_with_every_file_and_the_documented_schema() {
             assert!(num(&s[group][k]), "{group}.{k}");
         }
     }
-    assert!(int(&s["errors"]["total"]) && num(&s["errors"]["rate"]) && s["errors"]["by_kind"].is_object());
+    assert!(
+        int(&s["errors"]["total"])
+            && num(&s["errors"]["rate"])
+            && s["errors"]["by_kind"].is_object()
+    );
     for k in ["tp", "fp", "tn", "fn"] {
         assert!(int(&s["fraud"][k]), "fraud.{k}");
     }
-    for k in ["precision", "recall", "accuracy", "prevented_amount", "false_decline_amount"] {
+    for k in [
+        "precision",
+        "recall",
+        "accuracy",
+        "prevented_amount",
+        "false_decline_amount",
+    ] {
         assert!(num(&s["fraud"][k]), "fraud.{k}");
     }
     assert_eq!(s["fraud"]["currency"], "USD");
     for k in ["cost_per_txn", "total_cost", "roi_pct"] {
         assert!(num(&s["business"][k]), "business.{k}");
     }
-    assert!(s["agents"].as_array().is_some_and(|a| !a.is_empty()), "the built-in target reports its agents");
+    assert!(
+        s["agents"].as_array().is_some_and(|a| !a.is_empty()),
+        "the built-in target reports its agents"
+    );
     assert!(s["resilience"]["faults"].is_array() && num(&s["resilience"]["uptime_pct"]));
     let criteria = s["criteria"].as_array().unwrap();
     assert!(!criteria.is_empty());
     for c in criteria {
-        assert!(str_(&c["name"]) && str_(&c["threshold"]) && num(&c["actual"]) && c["passed"] == true, "{c}");
+        assert!(
+            str_(&c["name"]) && str_(&c["threshold"]) && num(&c["actual"]) && c["passed"] == true,
+            "{c}"
+        );
     }
     // 5 s at up to 200 TPS: about 950 arrivals, all answered.
     let scheduled = s["load"]["scheduled"].as_u64().unwrap();
@@ -128,8 +174,20 @@ threshold = 0.0001
     )
     .unwrap();
     let out = dir.join("out");
-    let o = run(&["--scenario", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
-    assert_eq!(o.status.code(), Some(1), "{}\n{}", text(&o.stdout), text(&o.stderr));
+    let o = run(&[
+        "--scenario",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     let s = summary(&out);
     assert_eq!(s["passed"], false);
     assert_eq!(s["criteria"][0]["name"], "faster than light");
@@ -143,8 +201,17 @@ fn a_bad_toml_exits_2_naming_file_line_and_column() {
     let dir = temp("bad");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("bad.toml");
-    std::fs::write(&file, "name = \"bad\"\n[[load.stages]]\nshape = \"sustained\"\ntps = 50\nduraton = \"2s\"\n").unwrap();
-    let o = run(&["--scenario", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    std::fs::write(
+        &file,
+        "name = \"bad\"\n[[load.stages]]\nshape = \"sustained\"\ntps = 50\nduraton = \"2s\"\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "--scenario",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(err.contains(&format!("{}:5:1:", file.display())), "{err}");
@@ -158,7 +225,11 @@ fn a_bad_toml_exits_2_naming_file_line_and_column() {
     assert_eq!(o.status.code(), Some(2), "--tps needs --duration");
     let o = run(&["--scenario", "smoke", "--target", "http://192.0.2.1/score"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("--allow-remote"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--allow-remote"),
+        "{}",
+        text(&o.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -166,7 +237,16 @@ fn a_bad_toml_exits_2_naming_file_line_and_column() {
 fn sigint_exits_130_and_still_writes_the_results() {
     let out = temp("sigint");
     let child = bin()
-        .args(["run", "--tps", "100", "--duration", "60s", "--quiet", "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            "--tps",
+            "100",
+            "--duration",
+            "60s",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -175,13 +255,25 @@ fn sigint_exits_130_and_still_writes_the_results() {
     let intervals = out.join("intervals.jsonl");
     let t0 = Instant::now();
     while std::fs::read_to_string(&intervals).map_or(true, |s| s.lines().count() < 2) {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the run did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the run did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let kill = Command::new("kill").args(["-s", "INT", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}\n{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     assert_all_files(&out);
     let s = summary(&out);
     assert_eq!(s["end_reason"], "interrupted");
@@ -203,7 +295,10 @@ fn scenarios_lists_every_builtin() {
         ("burst", "15m", "10000 TPS"),
         ("failure-recovery", "45m", "3000 TPS"),
     ] {
-        let line = out.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {out}"));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {out}"));
         assert!(line.contains(dur) && line.contains(peak), "{line}");
     }
 }

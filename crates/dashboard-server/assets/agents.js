@@ -20,10 +20,10 @@
     var final = !!FS.summary;
     var total = list.reduce(function (s, a) { return s + a.requests; }, 0) || 1;
     el.innerHTML = list.map(function (a) {
-      var cls = FS.healthClass(a.health), rate = t && t.interval_s > 0 && !final ? a.requests / t.interval_s : null;
+      var idle = !final && a.requests === 0, cls = idle ? "unknown" : FS.healthClass(a.health), rate = t && t.interval_s > 0 && !final ? a.requests / t.interval_s : null;
       return '<div class="panel agent" data-agent="' + FS.esc(a.name) + '"><h3><span>' + FS.esc(FS.label(a.name)) + '</span><span class="muted">' +
         FS.fmtPct(a.requests / total * 100, 0) + ' of work</span></h3>' +
-        '<div class="health ' + cls + '" data-value="' + a.health + '">' + Math.round(a.health) + '<span class="muted" style="font-size:14px"> / 100 health</span></div>' +
+        '<div class="health ' + cls + '" data-value="' + a.health + '">' + (idle ? "idle" : Math.round(a.health)) + '<span class="muted" style="font-size:14px"> / 100 health</span></div>' +
         '<div class="muted">load ' + FS.fmtPct(a.utilization * 100, 0) + '</div><div class="meter"><span style="width:' + Math.min(100, a.utilization * 100).toFixed(1) + '%"></span></div>' +
         '<dl><dt>Mean latency</dt><dd>' + a.mean_ms.toFixed(2) + ' ms</dd><dt>p99 latency</dt><dd>' + a.p99_ms.toFixed(2) + ' ms</dd>' +
         '<dt>Success</dt><dd>' + FS.fmtPct(a.success_rate * 100, 2) + '</dd><dt>' + (final ? "Requests (run)" : "Requests/s") + '</dt><dd>' +

@@ -7,6 +7,7 @@
     errors.push(String(e.message || e.type) + (e.filename ? " at " + e.filename + ":" + e.lineno : ""));
   });
   window.addEventListener("unhandledrejection", function (e) { errors.push("unhandled rejection: " + e.reason); });
+  document.addEventListener("securitypolicyviolation", function (e) { errors.push("CSP blocked " + e.blockedURI + " (" + e.violatedDirective + ")"); });
   var origError = console.error;
   console.error = function () {
     errors.push(Array.prototype.slice.call(arguments).join(" "));
@@ -94,9 +95,10 @@
     if (v == null || isNaN(v)) return "–";
     cur = cur || (FS.headline && FS.headline.currency) || "USD";
     var a = Math.abs(v), body;
-    if (digits != null) body = v.toFixed(digits);
+    if (digits != null) body = v.toFixed(digits).replace(/^(-?\d+)/, function (m) { return m.replace(/\B(?=(\d{3})+(?!\d))/g, ","); });
     else if (a >= 1e9) body = (v / 1e9).toFixed(2) + "B";
     else if (a >= 1e6) body = (v / 1e6).toFixed(2) + "M";
+    else if (a >= 1e5) body = (v / 1e3).toFixed(1) + "K";
     else if (a >= 1e4) body = FS.fmtInt(v);
     else if (a >= 1) body = v.toFixed(2);
     else if (a === 0) body = "0";

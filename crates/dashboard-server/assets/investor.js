@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var HEROES = {
-    transactions: { label: "Transactions", value: function (h) { return h.transactions; }, fmt: FS.fmtInt,
+    transactions: { label: "Transactions", value: function (h) { return h.transactions; }, fmt: function (v) { return v >= 1e6 ? FS.fmtCompact(v) : FS.fmtInt(v); },
       cap: function (h) { return h["final"] ? "completed in the run" : "completed so far"; } },
     fraud_blocked: { label: "Fraud blocked", value: function (h) { return h.fraud_blocked; }, fmt: FS.fmtInt,
       cap: function (h) { return FS.fmtInt(h.fraud_missed) + " missed · " + FS.fmtInt(h.false_positives) + " false alarms"; } },
@@ -15,10 +15,16 @@
       cap: function (h) { return (h["final"] ? "average · " : "") + "peak " + FS.fmtInt(h.peak_tps); } },
     accuracy: { label: "Detection accuracy", value: function (h) { return h.accuracy * 100; }, fmt: function (v) { return FS.fmtPct(v, 2); },
       cap: function (h) { return "recall " + FS.fmtPct(h.recall * 100) + " · precision " + FS.fmtPct(h.precision * 100); } },
-    roi: { label: "ROI", value: function (h) { return h.roi_pct; }, fmt: function (v) { return FS.fmtInt(v) + "%"; },
-      cap: function (h) { return "fraud prevented vs. running cost"; } }
+    roi: { label: "ROI", value: function (h) { return h.roi_pct; }, fmt: roiText,
+      cap: function (h) { return h.roi_pct == null ? "nothing spent yet" : "(prevented − cost) / cost = " + FS.fmtInt(h.roi_pct) + "%"; } }
   };
   var built = null;
+
+  // Large returns read better as a multiple: 3,114,300% is a 31,144× return on the running cost.
+  function roiText(v) {
+    if (v == null || isNaN(v)) return "–";
+    return Math.abs(v) >= 10000 ? FS.fmtCompact(v / 100) + "×" : FS.fmtInt(v) + "%";
+  }
 
   function buildHeroes() {
     var keys = (FS.presentation && FS.presentation.hero) || Object.keys(HEROES);
@@ -30,6 +36,17 @@
         '<span class="num" id="hero-' + k + '-value" data-key="' + k + '">–</span><span class="cap" id="hero-' + k + '-cap"></span></div>';
     }).join("");
   }
+
+  // Shrinks a hero number until it fits its card (long currencies, large counts, cinematic type).
+  function fit(el) {
+    el.style.fontSize = "";
+    var size = parseFloat(getComputedStyle(el).fontSize);
+    while (el.scrollWidth > el.clientWidth + 1 && size > 14) {
+      size *= 0.92;
+      el.style.fontSize = size + "px";
+    }
+  }
+  function fitAll() { Array.prototype.forEach.call(document.querySelectorAll(".hero .num"), fit); }
 
   function renderHeroes() {
     buildHeroes();
@@ -44,6 +61,8 @@
       if (k === "tps") lab.textContent = h["final"] ? "Average TPS" : "Current TPS";
       document.getElementById("hero-" + k + "-cap").textContent = d.cap(h);
     });
+    // After the count-up has settled on its final text.
+    setTimeout(fitAll, 500);
   }
 
   function renderValue() {
@@ -51,7 +70,7 @@
     if (!h) return;
     FS.animate(document.getElementById("bv-cpt"), h.cost_per_txn, function (v) { return FS.fmtMoney(v, h.currency, v < 0.01 ? 5 : 3); });
     FS.animate(document.getElementById("bv-acc"), h.accuracy * 100, function (v) { return FS.fmtPct(v, 2); });
-    FS.animate(document.getElementById("bv-roi"), h.roi_pct, function (v) { return FS.fmtInt(v) + "%"; });
+    FS.animate(document.getElementById("bv-roi"), h.roi_pct, roiText);
     FS.animate(document.getElementById("bv-saved"), h.money_saved, function (v) { return FS.fmtMoney(v, h.currency); });
     FS.animate(document.getElementById("bv-cost"), h.total_cost, function (v) { return FS.fmtMoney(v, h.currency, v < 100 ? 2 : 0); });
     FS.animate(document.getElementById("bv-fd"), h.false_decline_amount, function (v) { return FS.fmtMoney(v, h.currency); });
@@ -108,13 +127,21 @@
 
   function stageHealth() {
     var t = latest(), agents = [], ingestion = null, decision = null;
+    // At the end the whole run's agent figures replace the last (partial) tick's.
+    var list = FS.summary && FS.summary.agents && FS.summary.agents.length ? FS.summary.agents : (t ? t.agents || [] : []);
+    list.forEach(function (a) {
+      // An agent that served nothing in the tick has no health to show.
+      var health = a.requests > 0 ? a.health : null;
+      if (a.name === "ingestion") ingestion = health;
+      else if (a.name === "decision") decision = health;
+      else agents.push({ name: a.name, health: health, share: a.requests });
+    });
     if (t) {
-      agents = (t.agents || []).map(function (a) { return { name: a.name, health: a.health, share: a.requests }; });
       var lvl = { none: 100, moderate: 75, severe: 40, critical: 10 }[t.degradation];
-      ingestion = t.completed + t.dropped > 0 || t.scheduled > 0 ? (t.dropped > 0 ? Math.min(lvl, 70) : lvl) : null;
+      if (ingestion == null && (t.completed + t.dropped > 0 || t.scheduled > 0)) ingestion = t.dropped > 0 ? Math.min(lvl, 70) : lvl;
       var errs = 0; for (var k in t.errors) if (k !== "dropped") errs += t.errors[k];
       var rate = t.completed > 0 ? errs / t.completed : 0;
-      decision = t.completed > 0 ? (rate < 0.01 ? 100 : rate < 0.1 ? 70 : 20) : null;
+      if (decision == null && t.completed > 0) decision = rate < 0.01 ? 100 : rate < 0.1 ? 70 : 20;
     }
     if (!agents.length) agents = DEFAULT_AGENTS.map(function (n) { return { name: n, health: null, share: 1 }; });
     return { agents: agents.slice(0, 6), ingestion: ingestion, decision: decision };
@@ -229,14 +256,16 @@
     var cine = document.getElementById("cinematic");
     cine.addEventListener("click", function () {
       if (document.fullscreenElement) { document.exitFullscreen(); return; }
+      if (document.body.classList.contains("cinematic")) { document.body.classList.remove("cinematic"); setTimeout(fitAll, 50); return; }
       document.body.classList.add("cinematic");
       var req = document.documentElement.requestFullscreen;
       if (req) document.documentElement.requestFullscreen().catch(function () { /* stays cinematic in the window */ });
-      setTimeout(resize, 100);
+      setTimeout(function () { resize(); fitAll(); }, 100);
     });
     document.addEventListener("fullscreenchange", function () {
       if (!document.fullscreenElement) document.body.classList.remove("cinematic");
-      setTimeout(resize, 100);
+      setTimeout(function () { resize(); fitAll(); }, 100);
     });
+    window.addEventListener("resize", fitAll);
   });
 })();

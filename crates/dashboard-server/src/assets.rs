@@ -34,14 +34,22 @@ pub fn asset(name: &str) -> Option<(&'static str, &'static str)> {
         "admin.js" => (include_str!("../assets/admin.js"), JS),
         "uPlot.iife.min.js" => (include_str!("../../report/assets/uPlot.iife.min.js"), JS),
         "uPlot.min.css" => (include_str!("../../report/assets/uPlot.min.css"), CSS),
-        "uPlot.LICENSE" => (include_str!("../../report/assets/uPlot.LICENSE"), "text/plain; charset=utf-8"),
+        "uPlot.LICENSE" => (
+            include_str!("../../report/assets/uPlot.LICENSE"),
+            "text/plain; charset=utf-8",
+        ),
         _ => return None,
     })
 }
 
 /// Every page, for checks that apply to all of them.
-pub const PAGES: [(&str, &str); 5] =
-    [("/", INDEX), ("/investor", INVESTOR), ("/analytics", ANALYTICS), ("/agents", AGENTS), ("/admin", ADMIN)];
+pub const PAGES: [(&str, &str); 5] = [
+    ("/", INDEX),
+    ("/investor", INVESTOR),
+    ("/analytics", ANALYTICS),
+    ("/agents", AGENTS),
+    ("/admin", ADMIN),
+];
 
 #[cfg(test)]
 mod tests {
@@ -49,8 +57,18 @@ mod tests {
 
     #[test]
     fn nothing_is_loaded_from_elsewhere() {
-        let names = ["dashboard.css", "dashboard.js", "investor.js", "analytics.js", "agents.js", "admin.js"];
-        let texts = PAGES.iter().map(|(_, t)| *t).chain(names.iter().map(|n| asset(n).unwrap().0));
+        let names = [
+            "dashboard.css",
+            "dashboard.js",
+            "investor.js",
+            "analytics.js",
+            "agents.js",
+            "admin.js",
+        ];
+        let texts = PAGES
+            .iter()
+            .map(|(_, t)| *t)
+            .chain(names.iter().map(|n| asset(n).unwrap().0));
         for text in texts {
             for bad in ["http://", "https://", "//cdn", "@import"] {
                 assert!(!text.contains(bad), "an embedded file refers to {bad}");
@@ -64,7 +82,10 @@ mod tests {
     #[test]
     fn the_token_is_never_embedded() {
         for (_, text) in PAGES {
-            assert!(!text.to_lowercase().contains("bearer "), "pages ask for the token; they never carry it");
+            assert!(
+                !text.to_lowercase().contains("bearer "),
+                "pages ask for the token; they never carry it"
+            );
         }
     }
 }

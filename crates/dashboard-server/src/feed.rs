@@ -7,7 +7,9 @@ use crate::headline::{Headline, Money};
 use crate::narrative::{self, Facts};
 use crate::presentation::Presentation;
 use hdrhistogram::Histogram;
-use models::{CostModel, EventKind, FaultResult, FaultSpec, IntervalSnapshot, RunEvent, RunState, Summary};
+use models::{
+    CostModel, EventKind, FaultResult, FaultSpec, IntervalSnapshot, RunEvent, RunState, Summary,
+};
 use orchestrator::resilience::{self, FaultWindow};
 use serde::Serialize;
 use serde_json::json;
@@ -114,7 +116,9 @@ struct Inner {
 
 impl std::fmt::Debug for Feed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Feed").field("status", &self.status()).finish()
+        f.debug_struct("Feed")
+            .field("status", &self.status())
+            .finish()
     }
 }
 
@@ -126,7 +130,10 @@ impl Default for Feed {
 
 /// A frame without its encoded histograms (the pages do not need them; `/metrics` keeps their sum).
 fn light(frame: &IntervalSnapshot) -> IntervalSnapshot {
-    IntervalSnapshot { histograms: None, ..frame.clone() }
+    IntervalSnapshot {
+        histograms: None,
+        ..frame.clone()
+    }
 }
 
 impl Feed {
@@ -151,7 +158,12 @@ impl Feed {
             next_id: 0,
             dropped_total: 0,
         };
-        Self { inner: Arc::new(Inner { config, state: Mutex::new(state) }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(state),
+            }),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -173,7 +185,11 @@ impl Feed {
         if st.summary.is_some() {
             return;
         }
-        if let Some(h) = frame.histograms.as_ref().and_then(|h| orchestrator::histogram::merge([h.latency_us.as_str()]).ok()) {
+        if let Some(h) = frame
+            .histograms
+            .as_ref()
+            .and_then(|h| orchestrator::histogram::merge([h.latency_us.as_str()]).ok())
+        {
             match st.latency_us.as_mut() {
                 Some(total) => {
                     let _ = total.add(&h);
@@ -213,14 +229,27 @@ impl Feed {
         match &event.kind {
             EventKind::StateChanged { to, .. } if st.summary.is_none() => st.state = *to,
             EventKind::FaultStarted { fault, stage } => {
-                let spec = FaultSpec::new(*fault, Duration::from_secs_f64(event.t_s.max(0.0)), Duration::ZERO);
+                let spec = FaultSpec::new(
+                    *fault,
+                    Duration::from_secs_f64(event.t_s.max(0.0)),
+                    Duration::ZERO,
+                );
                 st.open_faults.push((spec, stage.clone(), event.t_s));
             }
             EventKind::FaultEnded { fault, stage } => {
-                if let Some(i) = st.open_faults.iter().position(|(s, st_, _)| s.kind == *fault && st_ == stage) {
+                if let Some(i) = st
+                    .open_faults
+                    .iter()
+                    .position(|(s, st_, _)| s.kind == *fault && st_ == stage)
+                {
                     let (mut spec, stage, start_s) = st.open_faults.remove(i);
                     spec.duration = Duration::from_secs_f64((event.t_s - start_s).max(0.0));
-                    st.windows.push(FaultWindow { spec, stage, start_s, end_s: event.t_s });
+                    st.windows.push(FaultWindow {
+                        spec,
+                        stage,
+                        start_s,
+                        end_s: event.t_s,
+                    });
                 }
             }
             _ => {}
@@ -236,7 +265,11 @@ impl Feed {
     /// The run's final figures: from now on every page shows these.
     pub fn summary(&self, summary: Summary) {
         let mut st = self.lock();
-        if let Some(h) = summary.histograms.as_ref().and_then(|h| orchestrator::histogram::merge([h.latency_us.as_str()]).ok()) {
+        if let Some(h) = summary
+            .histograms
+            .as_ref()
+            .and_then(|h| orchestrator::histogram::merge([h.latency_us.as_str()]).ok())
+        {
             st.latency_us = Some(h);
         }
         st.cost_model = summary.business.cost_model.clone();
@@ -260,7 +293,12 @@ impl Feed {
         }
         let mut windows = st.windows.clone();
         for (spec, stage, start_s) in &st.open_faults {
-            windows.push(FaultWindow { spec: spec.clone(), stage: stage.clone(), start_s: *start_s, end_s: now_s.max(*start_s) });
+            windows.push(FaultWindow {
+                spec: spec.clone(),
+                stage: stage.clone(),
+                start_s: *start_s,
+                end_s: now_s.max(*start_s),
+            });
         }
         let mut results = resilience::fault_results(&st.ticks, &windows, now_s);
         // An open fault has not ended: it cannot have recovered yet.
@@ -272,7 +310,12 @@ impl Feed {
     }
 
     fn narrate(&self, st: &State, headline: &Headline, run_over: bool) -> String {
-        let facts = Facts { ticks: &st.ticks, faults: &st.faults, headline, run_over };
+        let facts = Facts {
+            ticks: &st.ticks,
+            faults: &st.faults,
+            headline,
+            run_over,
+        };
         narrative::narrative(facts, self.inner.config.presentation.tone)
     }
 
@@ -291,8 +334,8 @@ impl Feed {
         st.dropped_total += dropped;
     }
 
-    /// A "live" message between ticks (counters moved on at the last tick's rates) and the fan-out
-    /// statistics; `None` while a fresh tick is at most `fresh` old or when the run is not moving.
+    /// Publishes the fan-out statistics and, when the latest tick is older than `fresh`, a "live"
+    /// headline between ticks (counters moved on at the last tick's rates, flagged `live`).
     pub(crate) fn live(&self, fresh: Duration) {
         let mut st = self.lock();
         let stats = json!({ "type": "stats", "clients": st.clients.len(), "dropped_messages": st.dropped_total });
@@ -300,13 +343,20 @@ impl Feed {
         if st.summary.is_some() {
             return;
         }
-        let (Some(at), Some(h)) = (st.last_frame_at, st.headline.clone()) else { return };
+        let (Some(at), Some(h)) = (st.last_frame_at, st.headline.clone()) else {
+            return;
+        };
         let dt = at.elapsed();
         if dt < fresh {
             return;
         }
         let n = st.ticks.len();
-        let (Some(last), prev) = (st.ticks.last(), n.checked_sub(2).and_then(|i| st.ticks.get(i))) else { return };
+        let (Some(last), prev) = (
+            st.ticks.last(),
+            n.checked_sub(2).and_then(|i| st.ticks.get(i)),
+        ) else {
+            return;
+        };
         let live = h.extrapolate(prev, last, dt.as_secs_f64(), self.money(&st));
         let msg = json!({ "type": "live", "headline": live });
         self.publish(&mut st, msg.to_string());
@@ -320,7 +370,11 @@ impl Feed {
         let id = st.next_id;
         st.next_id += 1;
         let dropped = Arc::new(AtomicU64::new(0));
-        st.clients.push(Client { id, tx, dropped: dropped.clone() });
+        st.clients.push(Client {
+            id,
+            tx,
+            dropped: dropped.clone(),
+        });
         let skip = st.ticks.len().saturating_sub(self.inner.config.hello_ticks);
         let ticks: Vec<&IntervalSnapshot> = st.ticks.iter().skip(skip).collect();
         let hello = json!({
@@ -337,7 +391,12 @@ impl Feed {
             "summary": st.summary,
             "dropped_messages": st.dropped_total,
         });
-        Subscription { id, hello: hello.to_string(), rx, dropped }
+        Subscription {
+            id,
+            hello: hello.to_string(),
+            rx,
+            dropped,
+        }
     }
 
     pub fn unsubscribe(&self, id: u64) {
@@ -366,13 +425,21 @@ impl Feed {
     /// The kept ticks as `intervals.jsonl` (without encoded histograms).
     pub fn intervals_jsonl(&self) -> String {
         let st = self.lock();
-        st.ticks.iter().filter_map(|t| serde_json::to_string(t).ok()).map(|l| l + "\n").collect()
+        st.ticks
+            .iter()
+            .filter_map(|t| serde_json::to_string(t).ok())
+            .map(|l| l + "\n")
+            .collect()
     }
 
     /// The kept events as `events.jsonl`.
     pub fn events_jsonl(&self) -> String {
         let st = self.lock();
-        st.events.iter().filter_map(|e| serde_json::to_string(e).ok()).map(|l| l + "\n").collect()
+        st.events
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .map(|l| l + "\n")
+            .collect()
     }
 
     /// What `/metrics` renders, taken under one lock.
@@ -395,14 +462,24 @@ mod tests {
     use super::*;
 
     fn tick(t: f64, completed: u64) -> IntervalSnapshot {
-        let mut f = IntervalSnapshot { t_s: t, interval_s: 1.0, state: RunState::Running, achieved_tps: 10.0, ok: 10, ..Default::default() };
+        let mut f = IntervalSnapshot {
+            t_s: t,
+            interval_s: 1.0,
+            state: RunState::Running,
+            achieved_tps: 10.0,
+            ok: 10,
+            ..Default::default()
+        };
         f.cumulative.completed = completed;
         f
     }
 
     #[tokio::test]
     async fn a_stalled_client_never_blocks_publishing_and_its_drops_are_counted() {
-        let feed = Feed::new(FeedConfig { client_queue: 8, ..FeedConfig::default() });
+        let feed = Feed::new(FeedConfig {
+            client_queue: 8,
+            ..FeedConfig::default()
+        });
         let stalled = feed.subscribe(false);
         let mut reader = feed.subscribe(false);
         for i in 0..1_000u64 {
@@ -423,7 +500,10 @@ mod tests {
     async fn hello_carries_history_and_the_final_summary_wins() {
         let feed = Feed::default();
         feed.frame(tick(1.0, 10));
-        feed.event(RunEvent { t_s: 1.5, kind: EventKind::Message { text: "hi".into() } });
+        feed.event(RunEvent {
+            t_s: 1.5,
+            kind: EventKind::Message { text: "hi".into() },
+        });
         let sub = feed.subscribe(true);
         let hello: serde_json::Value = serde_json::from_str(&sub.hello).unwrap();
         assert_eq!(hello["ticks"].as_array().unwrap().len(), 1);
@@ -460,7 +540,13 @@ mod tests {
         for i in 1..=5 {
             feed.frame(tick(i as f64, i * 10));
         }
-        feed.event(RunEvent { t_s: 5.0, kind: EventKind::FaultStarted { fault: models::FaultKind::AgentCrash, stage: Some("x".into()) } });
+        feed.event(RunEvent {
+            t_s: 5.0,
+            kind: EventKind::FaultStarted {
+                fault: models::FaultKind::AgentCrash,
+                stage: Some("x".into()),
+            },
+        });
         feed.frame(tick(6.0, 60));
         let st = feed.lock();
         assert_eq!(st.faults.len(), 1);

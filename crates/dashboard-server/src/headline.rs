@@ -60,9 +60,15 @@ impl Money {
         match want {
             Some(to) if to != model.currency => match model.fx.convert(1.0, model.currency, to) {
                 Some(rate) => Money { currency: to, rate },
-                None => Money { currency: model.currency, rate: 1.0 },
+                None => Money {
+                    currency: model.currency,
+                    rate: 1.0,
+                },
             },
-            _ => Money { currency: model.currency, rate: 1.0 },
+            _ => Money {
+                currency: model.currency,
+                rate: 1.0,
+            },
         }
     }
 }
@@ -73,12 +79,19 @@ fn roi(saved: f64, cost: f64) -> Option<f64> {
 
 /// Cost per hour at `tps` from the declared model.
 pub fn cost_per_hour(model: &CostModel, tps: f64) -> f64 {
-    tps * 3600.0 * (model.per_txn_infra + model.model_calls_per_txn * model.per_model_call) + model.fixed_per_hour
+    tps * 3600.0 * (model.per_txn_infra + model.model_calls_per_txn * model.per_model_call)
+        + model.fixed_per_hour
 }
 
 impl Headline {
     /// From the latest tick. `uptime_pct` and `peak_tps` are over all ticks so far.
-    pub fn from_frame(f: &IntervalSnapshot, uptime_pct: f64, peak_tps: f64, model: &CostModel, money: Money) -> Self {
+    pub fn from_frame(
+        f: &IntervalSnapshot,
+        uptime_pct: f64,
+        peak_tps: f64,
+        model: &CostModel,
+        money: Money,
+    ) -> Self {
         let c = &f.cumulative;
         let per_hour = cost_per_hour(model, f.achieved_tps) * money.rate;
         let completed = c.completed;
@@ -102,7 +115,12 @@ impl Headline {
             precision: c.fraud.precision(),
             recall: c.fraud.recall(),
             p99_ms: c.latency_ms.p99,
-            errors: c.errors.iter().filter(|(k, _)| **k != models::ErrorKind::Dropped).map(|(_, v)| v).sum(),
+            errors: c
+                .errors
+                .iter()
+                .filter(|(k, _)| **k != models::ErrorKind::Dropped)
+                .map(|(_, v)| v)
+                .sum(),
             dropped: c.dropped,
             total_cost: c.cost * money.rate,
             cost_per_txn: (completed > 0).then(|| c.cost * money.rate / completed as f64),
@@ -121,7 +139,11 @@ impl Headline {
             final_: true,
             live: false,
             t_s: s.duration_s,
-            state: if s.end_reason.starts_with("failed") { RunState::Failed } else { RunState::Completed },
+            state: if s.end_reason.starts_with("failed") {
+                RunState::Failed
+            } else {
+                RunState::Completed
+            },
             phase: None,
             transactions: s.load.completed,
             fraud_blocked: s.fraud.tp,
@@ -151,7 +173,13 @@ impl Headline {
 
     /// Moves the counters on by `dt` seconds at the rates between `prev` and `last` (the two latest
     /// ticks), at most one tick's worth, so the pages move between ticks; the next tick replaces it.
-    pub fn extrapolate(&self, prev: Option<&IntervalSnapshot>, last: &IntervalSnapshot, dt: f64, money: Money) -> Self {
+    pub fn extrapolate(
+        &self,
+        prev: Option<&IntervalSnapshot>,
+        last: &IntervalSnapshot,
+        dt: f64,
+        money: Money,
+    ) -> Self {
         let mut h = self.clone();
         h.live = true;
         if last.state.is_terminal() || last.state == RunState::Paused || last.interval_s <= 0.0 {
@@ -159,8 +187,12 @@ impl Headline {
         }
         let dt = dt.clamp(0.0, last.interval_s);
         let share = dt / last.interval_s;
-        let (c, p) = (&last.cumulative, prev.map(|p| p.cumulative.clone()).unwrap_or_default());
-        let step = |now: u64, before: u64| (now.saturating_sub(before) as f64 * share).round() as u64;
+        let (c, p) = (
+            &last.cumulative,
+            prev.map(|p| p.cumulative.clone()).unwrap_or_default(),
+        );
+        let step =
+            |now: u64, before: u64| (now.saturating_sub(before) as f64 * share).round() as u64;
         h.t_s = last.t_s + dt;
         h.transactions += step(c.completed, p.completed);
         h.fraud_blocked += step(c.fraud.tp, p.fraud.tp);
@@ -180,9 +212,20 @@ mod tests {
     use models::Confusion;
 
     fn frame(t: f64, completed: u64, tp: u64, saved: f64, cost: f64) -> IntervalSnapshot {
-        let mut f = IntervalSnapshot { t_s: t, interval_s: 1.0, state: RunState::Running, achieved_tps: 100.0, ..Default::default() };
+        let mut f = IntervalSnapshot {
+            t_s: t,
+            interval_s: 1.0,
+            state: RunState::Running,
+            achieved_tps: 100.0,
+            ..Default::default()
+        };
         f.cumulative.completed = completed;
-        f.cumulative.fraud = Confusion { tp, fp: 1, tn: completed - tp - 1, fn_: 0 };
+        f.cumulative.fraud = Confusion {
+            tp,
+            fp: 1,
+            tn: completed - tp - 1,
+            fn_: 0,
+        };
         f.cumulative.prevented_amount = saved;
         f.cumulative.cost = cost;
         f
@@ -192,7 +235,13 @@ mod tests {
     fn figures_come_from_the_cumulative_counters() {
         let model = CostModel::default();
         let money = Money::new(&model, None);
-        let h = Headline::from_frame(&frame(2.0, 200, 20, 500.0, 0.1), 100.0, 120.0, &model, money);
+        let h = Headline::from_frame(
+            &frame(2.0, 200, 20, 500.0, 0.1),
+            100.0,
+            120.0,
+            &model,
+            money,
+        );
         assert_eq!((h.transactions, h.fraud_blocked), (200, 20));
         assert!((h.roi_pct.unwrap() - 499_900.0).abs() < 1e-6);
         assert!((h.cost_per_txn.unwrap() - 0.0005).abs() < 1e-12);
@@ -204,7 +253,10 @@ mod tests {
     fn extrapolation_moves_at_the_last_rate_and_stops_at_one_tick() {
         let model = CostModel::default();
         let money = Money::new(&model, None);
-        let (a, b) = (frame(1.0, 100, 10, 100.0, 0.05), frame(2.0, 200, 20, 300.0, 0.1));
+        let (a, b) = (
+            frame(1.0, 100, 10, 100.0, 0.05),
+            frame(2.0, 200, 20, 300.0, 0.1),
+        );
         let h = Headline::from_frame(&b, 100.0, 100.0, &model, money);
         let half = h.extrapolate(Some(&a), &b, 0.5, money);
         assert!(half.live);
@@ -215,7 +267,10 @@ mod tests {
         assert_eq!(far.transactions, 300, "never more than one tick ahead");
         let mut paused = b.clone();
         paused.state = RunState::Paused;
-        assert_eq!(h.extrapolate(Some(&a), &paused, 0.5, money).transactions, 200);
+        assert_eq!(
+            h.extrapolate(Some(&a), &paused, 0.5, money).transactions,
+            200
+        );
     }
 
     #[test]

@@ -19,14 +19,21 @@ pub struct LiveDashboard {
 }
 
 impl LiveDashboard {
-    pub async fn start(config: DashboardConfig, feed: FeedConfig, control: RunControl) -> Result<Self, DashboardError> {
+    pub async fn start(
+        config: DashboardConfig,
+        feed: FeedConfig,
+        control: RunControl,
+    ) -> Result<Self, DashboardError> {
         let feed = Feed::new(feed);
         let (frames, events) = (control.subscribe_frames(), control.subscribe_events());
         let controller: Arc<dyn Controller> = Arc::new(control);
         let server = DashboardServer::start(config, feed.clone(), Some(controller)).await?;
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(forward(frames, events, feed, stop_rx));
-        Ok(Self { server, forward: Some((stop_tx, task)) })
+        Ok(Self {
+            server,
+            forward: Some((stop_tx, task)),
+        })
     }
 
     pub fn url(&self) -> String {
@@ -52,7 +59,8 @@ impl LiveDashboard {
     async fn stop_forwarding(&mut self) -> Result<(), DashboardError> {
         if let Some((stop, task)) = self.forward.take() {
             let _ = stop.send(());
-            task.await.map_err(|e| DashboardError::Task("run forwarder", e.to_string()))?;
+            task.await
+                .map_err(|e| DashboardError::Task("run forwarder", e.to_string()))?;
         }
         Ok(())
     }

@@ -34,9 +34,14 @@ pub fn held_stretch(ticks: &[IntervalSnapshot]) -> Option<Held> {
         if n == 0 {
             return;
         }
-        let cand = Held { tps: sum / n as f64, duration_s: dur, start_s: start };
+        let cand = Held {
+            tps: sum / n as f64,
+            duration_s: dur,
+            start_s: start,
+        };
         let better = best.is_none_or(|b| {
-            cand.duration_s > b.duration_s + 1e-9 || ((cand.duration_s - b.duration_s).abs() <= 1e-9 && cand.tps > b.tps)
+            cand.duration_s > b.duration_s + 1e-9
+                || ((cand.duration_s - b.duration_s).abs() <= 1e-9 && cand.tps > b.tps)
         });
         if better {
             *best = Some(cand);
@@ -93,7 +98,11 @@ pub fn thousands(v: f64) -> String {
         }
         out.push(ch);
     }
-    if v.round() < 0.0 { format!("-{out}") } else { out }
+    if v.round() < 0.0 {
+        format!("-{out}")
+    } else {
+        out
+    }
 }
 
 /// `2.4 million`, `12,345`.
@@ -121,7 +130,11 @@ pub fn money_text(v: f64, c: Currency) -> String {
         x if x >= 1.0 => format!("{v:.2}"),
         _ => format!("{v:.4}"),
     };
-    if post.is_empty() { format!("{pre}{body}") } else { format!("{body} {post}") }
+    if post.is_empty() {
+        format!("{pre}{body}")
+    } else {
+        format!("{body} {post}")
+    }
 }
 
 fn fault_name(kind: FaultKind, technical: bool) -> &'static str {
@@ -140,7 +153,15 @@ fn fault_name(kind: FaultKind, technical: bool) -> &'static str {
     }
 }
 
-fn fault_clause(f: &FaultResult, technical: bool, ended: bool) -> String {
+/// Where a fault stands: still on, over (run going on), or the run is over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FaultTime {
+    Active,
+    Over,
+    RunOver,
+}
+
+fn fault_clause(f: &FaultResult, technical: bool, when: FaultTime) -> String {
     let name = fault_name(f.kind, technical);
     let on = match (&f.stage, technical) {
         (Some(s), true) => format!(" on {s}"),
@@ -149,8 +170,11 @@ fn fault_clause(f: &FaultResult, technical: bool, ended: bool) -> String {
     match (f.time_to_recover_s, f.time_to_detect_s) {
         (Some(r), Some(_)) => format!("{name}{on} was absorbed in {r:.1} s"),
         (Some(_), None) => format!("{name}{on} caused no measurable degradation"),
-        (None, _) if !ended => format!("{name}{on} is being absorbed"),
-        (None, _) => format!("{name}{on} had not been recovered from by the end"),
+        (None, _) => match when {
+            FaultTime::Active => format!("{name}{on} is being absorbed"),
+            FaultTime::Over => format!("{name}{on} has not been recovered from yet"),
+            FaultTime::RunOver => format!("{name}{on} had not been recovered from by the end"),
+        },
     }
 }
 
@@ -175,19 +199,40 @@ pub fn narrative(facts: Facts<'_>, tone: Tone) -> String {
     let faults: Vec<String> = facts
         .faults
         .iter()
-        .map(|f| fault_clause(f, technical, facts.run_over || f.end_s < h.t_s - 1e-9 || f.time_to_recover_s.is_some()))
+        .map(|f| {
+            let when = if facts.run_over {
+                FaultTime::RunOver
+            } else if f.end_s < h.t_s - 1e-9 || f.time_to_recover_s.is_some() {
+                FaultTime::Over
+            } else {
+                FaultTime::Active
+            };
+            fault_clause(f, technical, when)
+        })
         .collect();
     let mut parts = Vec::new();
     if technical {
         parts.push(match held {
-            Some(s) => format!("Held {} TPS for {}", thousands(s.tps), duration_text(s.duration_s)),
-            None => format!("Peaked at {} TPS over {}", thousands(h.peak_tps), duration_text(h.t_s)),
+            Some(s) => format!(
+                "Held {} TPS for {}",
+                thousands(s.tps),
+                duration_text(s.duration_s)
+            ),
+            None => format!(
+                "Peaked at {} TPS over {}",
+                thousands(h.peak_tps),
+                duration_text(h.t_s)
+            ),
         });
         if h.p99_ms > 0.0 {
             parts[0].push_str(&format!(" at p99 {:.0} ms", h.p99_ms));
         }
         parts.extend(faults);
-        parts.push(format!("recall {:.1}%, precision {:.1}%", h.recall * 100.0, h.precision * 100.0));
+        parts.push(format!(
+            "recall {:.1}%, precision {:.1}%",
+            h.recall * 100.0,
+            h.precision * 100.0
+        ));
         if h.uptime_pct < 100.0 {
             parts.push(format!("uptime {:.1}%", h.uptime_pct));
         }
@@ -205,9 +250,16 @@ pub fn narrative(facts: Facts<'_>, tone: Tone) -> String {
         }
         parts.push(first);
         if let Some(s) = held {
-            parts.push(format!("kept up {} payments a second for {}", thousands(s.tps), duration_text(s.duration_s)));
+            parts.push(format!(
+                "kept up {} payments a second for {}",
+                thousands(s.tps),
+                duration_text(s.duration_s)
+            ));
         }
-        parts.push(format!("the service stayed up {:.1}% of the time", h.uptime_pct));
+        parts.push(format!(
+            "the service stayed up {:.1}% of the time",
+            h.uptime_pct
+        ));
         parts.extend(faults);
     }
     let mut text = parts.join("; ");
@@ -226,7 +278,13 @@ mod tests {
         for &(tps, n) in spec {
             for _ in 0..n {
                 let t = out.len() as f64 + 1.0;
-                out.push(IntervalSnapshot { t_s: t, interval_s: 1.0, achieved_tps: tps, state: RunState::Running, ..Default::default() });
+                out.push(IntervalSnapshot {
+                    t_s: t,
+                    interval_s: 1.0,
+                    achieved_tps: tps,
+                    state: RunState::Running,
+                    ..Default::default()
+                });
             }
         }
         out
@@ -265,7 +323,13 @@ mod tests {
     #[test]
     fn finds_the_longest_steady_stretch() {
         // A ramp, four minutes around 5,000 TPS, a dip during a fault, then a shorter hold.
-        let mut t = ticks(&[(1000.0, 5), (3000.0, 5), (5012.0, 240), (1500.0, 10), (5000.0, 60)]);
+        let mut t = ticks(&[
+            (1000.0, 5),
+            (3000.0, 5),
+            (5012.0, 240),
+            (1500.0, 10),
+            (5000.0, 60),
+        ]);
         t[100].achieved_tps = 4700.0;
         let h = held_stretch(&t).unwrap();
         assert_eq!(h.duration_s, 240.0);
@@ -278,7 +342,15 @@ mod tests {
     fn technical_line_names_rates_durations_and_recovery() {
         let t = ticks(&[(5012.0, 240)]);
         let h = headline(1_200_000, 240.0);
-        let line = narrative(Facts { ticks: &t, faults: &[crash(Some(7.2))], headline: &h, run_over: true }, Tone::Technical);
+        let line = narrative(
+            Facts {
+                ticks: &t,
+                faults: &[crash(Some(7.2))],
+                headline: &h,
+                run_over: true,
+            },
+            Tone::Technical,
+        );
         assert_eq!(
             line,
             "Held 5,012 TPS for 4 min at p99 42 ms; an agent crash on pattern_detector was absorbed in 7.2 s; \
@@ -290,7 +362,15 @@ mod tests {
     fn business_line_speaks_of_payments_and_money() {
         let t = ticks(&[(5012.0, 240)]);
         let h = headline(2_400_000, 240.0);
-        let line = narrative(Facts { ticks: &t, faults: &[crash(None)], headline: &h, run_over: true }, Tone::Business);
+        let line = narrative(
+            Facts {
+                ticks: &t,
+                faults: &[crash(None)],
+                headline: &h,
+                run_over: true,
+            },
+            Tone::Business,
+        );
         assert_eq!(
             line,
             "Checked 2.4 million payments and stopped 1,234 fraudulent ones worth $1.2M at $0.0003 per payment; \
@@ -309,6 +389,17 @@ mod tests {
         assert_eq!(money_text(3400.5, Currency::CHF), "3400.50 CHF");
         assert_eq!(money_text(12_345.0, Currency::EUR), "€12,345");
         let empty = headline(0, 0.0);
-        assert_eq!(narrative(Facts { ticks: &[], faults: &[], headline: &empty, run_over: false }, Tone::Technical), "Waiting for the first measurements.");
+        assert_eq!(
+            narrative(
+                Facts {
+                    ticks: &[],
+                    faults: &[],
+                    headline: &empty,
+                    run_over: false
+                },
+                Tone::Technical
+            ),
+            "Waiting for the first measurements."
+        );
     }
 }

@@ -117,17 +117,25 @@ struct ReferenceFile {
 const MAX_LOGO_BYTES: u64 = 2 * 1024 * 1024;
 
 fn read(path: &Path) -> Result<String, DashboardError> {
-    std::fs::read_to_string(path).map_err(|source| DashboardError::Read { path: path.to_owned(), source })
+    std::fs::read_to_string(path).map_err(|source| DashboardError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn invalid(path: &Path, field: &str, message: impl Into<String>) -> DashboardError {
-    DashboardError::Invalid { path: path.to_owned(), field: field.into(), message: message.into() }
+    DashboardError::Invalid {
+        path: path.to_owned(),
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// Reads a presentation file; relative `logo` and `references` paths are taken from its folder.
 pub fn load(path: &Path) -> Result<Presentation, DashboardError> {
     let text = read(path)?;
-    let file: PresentationFile = toml::from_str(&text).map_err(|e| DashboardError::toml(path, &text, &e))?;
+    let file: PresentationFile =
+        toml::from_str(&text).map_err(|e| DashboardError::toml(path, &text, &e))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut p = Presentation::default();
     if let Some(c) = file.company {
@@ -137,7 +145,11 @@ pub fn load(path: &Path) -> Result<Presentation, DashboardError> {
     p.tone = file.tone;
     if let Some(hero) = file.hero {
         if hero.is_empty() {
-            return Err(invalid(path, "hero", "list at least one hero number, or leave `hero` out to show them all"));
+            return Err(invalid(
+                path,
+                "hero",
+                "list at least one hero number, or leave `hero` out to show them all",
+            ));
         }
         p.hero = hero;
     }
@@ -154,34 +166,73 @@ pub fn load(path: &Path) -> Result<Presentation, DashboardError> {
 /// and an optional `unit`.
 pub fn load_references(path: &Path) -> Result<Vec<Reference>, DashboardError> {
     let text = read(path)?;
-    let file: ReferenceFile = toml::from_str(&text).map_err(|e| DashboardError::toml(path, &text, &e))?;
+    let file: ReferenceFile =
+        toml::from_str(&text).map_err(|e| DashboardError::toml(path, &text, &e))?;
     for (i, r) in file.reference.iter().enumerate() {
         if r.source.trim().is_empty() {
-            return Err(invalid(path, &format!("reference[{i}].source"), "every reference figure needs its source"));
+            return Err(invalid(
+                path,
+                &format!("reference[{i}].source"),
+                "every reference figure needs its source",
+            ));
         }
         if !r.value.is_finite() {
-            return Err(invalid(path, &format!("reference[{i}].value"), "must be a finite number"));
+            return Err(invalid(
+                path,
+                &format!("reference[{i}].value"),
+                "must be a finite number",
+            ));
         }
     }
     Ok(file.reference)
 }
 
 fn logo_data_url(logo: &Path, settings: &Path) -> Result<String, DashboardError> {
-    let ext = logo.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let ext = logo
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let mime = match ext.as_str() {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
         "gif" => "image/gif",
         "webp" => "image/webp",
         "svg" => "image/svg+xml",
-        _ => return Err(invalid(settings, "logo", format!("{}: use a .png, .jpg, .gif, .webp or .svg image", logo.display()))),
+        _ => {
+            return Err(invalid(
+                settings,
+                "logo",
+                format!(
+                    "{}: use a .png, .jpg, .gif, .webp or .svg image",
+                    logo.display()
+                ),
+            ));
+        }
     };
-    let meta = std::fs::metadata(logo).map_err(|source| DashboardError::Read { path: logo.to_owned(), source })?;
+    let meta = std::fs::metadata(logo).map_err(|source| DashboardError::Read {
+        path: logo.to_owned(),
+        source,
+    })?;
     if meta.len() > MAX_LOGO_BYTES {
-        return Err(invalid(settings, "logo", format!("{} is {} bytes; keep it under 2 MiB", logo.display(), meta.len())));
+        return Err(invalid(
+            settings,
+            "logo",
+            format!(
+                "{} is {} bytes; keep it under 2 MiB",
+                logo.display(),
+                meta.len()
+            ),
+        ));
     }
-    let bytes = std::fs::read(logo).map_err(|source| DashboardError::Read { path: logo.to_owned(), source })?;
-    Ok(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+    let bytes = std::fs::read(logo).map_err(|source| DashboardError::Read {
+        path: logo.to_owned(),
+        source,
+    })?;
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }
 
 #[cfg(test)]
@@ -189,7 +240,10 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("dashboard-presentation-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "dashboard-presentation-{name}-{}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -213,7 +267,10 @@ mod tests {
         assert_eq!(p.currency, Some(Currency::EUR));
         assert_eq!(p.hero, vec![HeroKey::Tps, HeroKey::Roi]);
         assert_eq!(p.tone, Tone::Business);
-        assert_eq!(p.logo_data_url.as_deref(), Some("data:image/png;base64,iVBORw=="));
+        assert_eq!(
+            p.logo_data_url.as_deref(),
+            Some("data:image/png;base64,iVBORw==")
+        );
         assert_eq!(p.references.len(), 1);
         assert_eq!(p.references[0].source, "Vendor A datasheet, 2025");
     }
@@ -224,9 +281,18 @@ mod tests {
         std::fs::write(dir.join("p.toml"), "company = \"Acme\"\ntone = \"loud\"\n").unwrap();
         let err = load(&dir.join("p.toml")).unwrap_err().to_string();
         assert!(err.contains("p.toml:2:"), "{err}");
-        std::fs::write(dir.join("r.toml"), "[[reference]]\nname = \"X\"\nfigure = \"tps\"\nvalue = 1\nsource = \" \"\n").unwrap();
-        let err = load_references(&dir.join("r.toml")).unwrap_err().to_string();
+        std::fs::write(
+            dir.join("r.toml"),
+            "[[reference]]\nname = \"X\"\nfigure = \"tps\"\nvalue = 1\nsource = \" \"\n",
+        )
+        .unwrap();
+        let err = load_references(&dir.join("r.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("reference[0].source"), "{err}");
-        assert!(Presentation::default().references.is_empty(), "no comparison unless the user supplies one");
+        assert!(
+            Presentation::default().references.is_empty(),
+            "no comparison unless the user supplies one"
+        );
     }
 }

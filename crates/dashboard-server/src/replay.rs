@@ -17,7 +17,10 @@ pub struct Recorded {
 }
 
 fn jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, DashboardError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DashboardError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DashboardError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -28,7 +31,11 @@ fn jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, Dashboar
             // The last line of an interrupted run may be cut short: keep what came before it.
             Err(_) if i + 1 == text.lines().count() && !text.ends_with('\n') => break,
             Err(e) => {
-                return Err(DashboardError::Parse { path: path.to_owned(), line: i + 1, message: e.to_string() });
+                return Err(DashboardError::Parse {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    message: e.to_string(),
+                });
             }
         }
     }
@@ -40,32 +47,55 @@ fn jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, Dashboar
 pub fn load(dir: &Path) -> Result<Recorded, DashboardError> {
     let intervals = dir.join("intervals.jsonl");
     if !intervals.is_file() {
-        return Err(DashboardError::NotAResultsFolder { path: dir.to_owned(), what: "intervals.jsonl".into() });
+        return Err(DashboardError::NotAResultsFolder {
+            path: dir.to_owned(),
+            what: "intervals.jsonl".into(),
+        });
     }
     let ticks = jsonl(&intervals)?;
     let events_path = dir.join("events.jsonl");
-    let events = if events_path.is_file() { jsonl(&events_path)? } else { Vec::new() };
+    let events = if events_path.is_file() {
+        jsonl(&events_path)?
+    } else {
+        Vec::new()
+    };
     let summary_path = dir.join("summary.json");
     let summary = if summary_path.is_file() {
-        let text = std::fs::read_to_string(&summary_path)
-            .map_err(|source| DashboardError::Read { path: summary_path.clone(), source })?;
-        Some(serde_json::from_str(&text).map_err(|e| DashboardError::Parse {
-            path: summary_path.clone(),
-            line: e.line(),
-            message: e.to_string(),
-        })?)
+        let text =
+            std::fs::read_to_string(&summary_path).map_err(|source| DashboardError::Read {
+                path: summary_path.clone(),
+                source,
+            })?;
+        Some(
+            serde_json::from_str(&text).map_err(|e| DashboardError::Parse {
+                path: summary_path.clone(),
+                line: e.line(),
+                message: e.to_string(),
+            })?,
+        )
     } else {
         None
     };
-    Ok(Recorded { ticks, events, summary })
+    Ok(Recorded {
+        ticks,
+        events,
+        summary,
+    })
 }
 
 /// Feeds `rec` into `feed` in the order it happened: an item at `t_s` seconds comes `t_s / speed`
 /// seconds after the start (`speed` infinite: all at once); the summary comes last.
 pub async fn replay(rec: Recorded, feed: Feed, speed: f64) {
-    let speed = if speed.is_nan() || speed <= 0.0 { 1.0 } else { speed };
+    let speed = if speed.is_nan() || speed <= 0.0 {
+        1.0
+    } else {
+        speed
+    };
     let start = tokio::time::Instant::now();
-    let (mut ticks, mut events) = (rec.ticks.into_iter().peekable(), rec.events.into_iter().peekable());
+    let (mut ticks, mut events) = (
+        rec.ticks.into_iter().peekable(),
+        rec.events.into_iter().peekable(),
+    );
     loop {
         // Events at the same time as a tick come first: the tick shows their effect.
         let next_is_event = match (ticks.peek(), events.peek()) {
@@ -74,7 +104,12 @@ pub async fn replay(rec: Recorded, feed: Feed, speed: f64) {
             (None, Some(_)) => true,
             (Some(_), None) => false,
         };
-        let t_s = if next_is_event { events.peek().map(|e| e.t_s) } else { ticks.peek().map(|t| t.t_s) }.unwrap_or(0.0);
+        let t_s = if next_is_event {
+            events.peek().map(|e| e.t_s)
+        } else {
+            ticks.peek().map(|t| t.t_s)
+        }
+        .unwrap_or(0.0);
         if speed.is_finite() {
             tokio::time::sleep_until(start + Duration::from_secs_f64((t_s / speed).max(0.0))).await;
         }
@@ -99,15 +134,32 @@ mod tests {
     fn recorded() -> Recorded {
         let ticks = (1..=10)
             .map(|i| {
-                let mut t = IntervalSnapshot { t_s: i as f64, interval_s: 1.0, state: RunState::Running, achieved_tps: 100.0, ok: 100, ..Default::default() };
+                let mut t = IntervalSnapshot {
+                    t_s: i as f64,
+                    interval_s: 1.0,
+                    state: RunState::Running,
+                    achieved_tps: 100.0,
+                    ok: 100,
+                    ..Default::default()
+                };
                 t.cumulative.completed = 100 * i;
                 t
             })
             .collect();
-        let events = vec![RunEvent { t_s: 0.0, kind: EventKind::StateChanged { from: RunState::Initializing, to: RunState::Running } }];
+        let events = vec![RunEvent {
+            t_s: 0.0,
+            kind: EventKind::StateChanged {
+                from: RunState::Initializing,
+                to: RunState::Running,
+            },
+        }];
         let mut summary = Summary::default();
         summary.load.completed = 1000;
-        Recorded { ticks, events, summary: Some(summary) }
+        Recorded {
+            ticks,
+            events,
+            summary: Some(summary),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -116,7 +168,10 @@ mod tests {
         let task = tokio::spawn(replay(recorded(), feed.clone(), 2.0));
         tokio::time::sleep(Duration::from_millis(2_600)).await;
         let st = feed.status();
-        assert_eq!(st.ticks, 5, "at twice the speed, 2.6 s in, the ticks up to 5 s are shown");
+        assert_eq!(
+            st.ticks, 5,
+            "at twice the speed, 2.6 s in, the ticks up to 5 s are shown"
+        );
         assert!(!st.summary_ready);
         task.await.unwrap();
         let st = feed.status();
@@ -129,15 +184,33 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dashboard-replay-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let _ = std::fs::remove_file(dir.join("intervals.jsonl"));
-        assert!(load(&dir).unwrap_err().to_string().contains("intervals.jsonl"));
+        assert!(
+            load(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("intervals.jsonl")
+        );
         let rec = recorded();
-        let lines: String = rec.ticks.iter().map(|t| serde_json::to_string(t).unwrap() + "\n").collect();
+        let lines: String = rec
+            .ticks
+            .iter()
+            .map(|t| serde_json::to_string(t).unwrap() + "\n")
+            .collect();
         std::fs::write(dir.join("intervals.jsonl"), format!("{lines}{{\"t_s\": 11")).unwrap();
-        std::fs::write(dir.join("summary.json"), serde_json::to_string(&rec.summary).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("summary.json"),
+            serde_json::to_string(&rec.summary).unwrap(),
+        )
+        .unwrap();
         let back = load(&dir).unwrap();
         assert_eq!(back.ticks.len(), 10, "a cut-off last line is left out");
         assert_eq!(back.summary.unwrap().load.completed, 1000);
         std::fs::write(dir.join("intervals.jsonl"), "{\"t_s\": }\n").unwrap();
-        assert!(load(&dir).unwrap_err().to_string().contains("intervals.jsonl:1:"));
+        assert!(
+            load(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("intervals.jsonl:1:")
+        );
     }
 }

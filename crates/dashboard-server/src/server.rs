@@ -97,19 +97,37 @@ impl DashboardServer {
         controller: Option<Arc<dyn Controller>>,
     ) -> Result<Self, DashboardError> {
         let want = SocketAddr::new(config.bind, config.port);
-        let listener =
-            tokio::net::TcpListener::bind(want).await.map_err(|source| DashboardError::Bind { addr: want, source })?;
-        let addr = listener.local_addr().map_err(|source| DashboardError::Bind { addr: want, source })?;
-        let token = config.token.clone().filter(|t| !t.is_empty()).unwrap_or_else(token::generate);
-        let mut origins: Vec<String> =
-            ["127.0.0.1".to_owned(), "localhost".to_owned(), "[::1]".to_owned()].iter().map(|h| format!("http://{h}:{}", addr.port())).collect();
+        let listener = tokio::net::TcpListener::bind(want)
+            .await
+            .map_err(|source| DashboardError::Bind { addr: want, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DashboardError::Bind { addr: want, source })?;
+        let token = config
+            .token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(token::generate);
+        let mut origins: Vec<String> = [
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+            "[::1]".to_owned(),
+        ]
+        .iter()
+        .map(|h| format!("http://{h}:{}", addr.port()))
+        .collect();
         if !addr.ip().is_loopback() {
             origins.push(match addr.ip() {
                 IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
                 ip => format!("http://{ip}:{}", addr.port()),
             });
         }
-        origins.extend(config.extra_origins.iter().map(|o| o.trim_end_matches('/').to_owned()));
+        origins.extend(
+            config
+                .extra_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_owned()),
+        );
         let (closing_tx, closing_rx) = watch::channel(false);
         let sessions = Arc::new(Sessions::default());
         let shared = Shared {
@@ -121,12 +139,23 @@ impl DashboardServer {
             closing: closing_rx.clone(),
         };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let server = warp::serve(routes(shared)).incoming(listener).graceful(async move {
-            let _ = stop_rx.await;
-        });
+        let server = warp::serve(routes(shared))
+            .incoming(listener)
+            .graceful(async move {
+                let _ = stop_rx.await;
+            });
         let http = tokio::spawn(server.run());
         let ticker = tokio::spawn(tick(feed.clone(), config.live_interval, closing_rx));
-        Ok(Self { addr, token, feed, closing: closing_tx, stop_http: Some(stop_tx), http, ticker, sessions })
+        Ok(Self {
+            addr,
+            token,
+            feed,
+            closing: closing_tx,
+            stop_http: Some(stop_tx),
+            http,
+            ticker,
+            sessions,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -167,7 +196,10 @@ impl DashboardServer {
         };
         let _ = tokio::time::timeout(Duration::from_secs(3), wait_sessions).await;
         let ticker = self.ticker.await;
-        if tokio::time::timeout(Duration::from_secs(5), &mut self.http).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.http)
+            .await
+            .is_err()
+        {
             // Keep-alive connections that never close: stop serving them.
             self.http.abort();
             let _ = (&mut self.http).await;
@@ -216,7 +248,9 @@ fn page_reply(html: &'static str) -> Response {
 fn origin_allowed(origin: Option<&str>, allowed: &[String]) -> bool {
     match origin {
         None => true,
-        Some(o) => allowed.iter().any(|a| a.eq_ignore_ascii_case(o.trim_end_matches('/'))),
+        Some(o) => allowed
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(o.trim_end_matches('/'))),
     }
 }
 
@@ -225,22 +259,25 @@ fn with_shared(shared: Shared) -> impl Filter<Extract = (Shared,), Error = Infal
 }
 
 fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
-    let pages = warp::get()
-        .and(warp::path::full())
-        .and_then(|p: warp::path::FullPath| async move {
-            match assets::page(p.as_str()) {
-                Some(html) => Ok(page_reply(html)),
-                None => Err(warp::reject::not_found()),
-            }
-        });
-    let static_assets = warp::path("assets").and(warp::path::param::<String>()).and(warp::path::end()).and(warp::get()).and_then(
-        |name: String| async move {
+    let pages =
+        warp::get()
+            .and(warp::path::full())
+            .and_then(|p: warp::path::FullPath| async move {
+                match assets::page(p.as_str()) {
+                    Some(html) => Ok(page_reply(html)),
+                    None => Err(warp::reject::not_found()),
+                }
+            });
+    let static_assets = warp::path("assets")
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::get())
+        .and_then(|name: String| async move {
             match assets::asset(&name) {
                 Some((body, ct)) => Ok(asset_reply(body, ct)),
                 None => Err(warp::reject::not_found()),
             }
-        },
-    );
+        });
     let ws = warp::path("ws")
         .and(warp::path::end())
         .and(warp::header::optional::<String>("origin"))
@@ -248,36 +285,86 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::ws())
         .map(|origin: Option<String>, shared: Shared, ws: warp::ws::Ws| {
             if !origin_allowed(origin.as_deref(), &shared.origins) {
-                return error_reply(StatusCode::FORBIDDEN, format!("origin {} may not open the dashboard feed", origin.unwrap_or_default()));
+                return error_reply(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "origin {} may not open the dashboard feed",
+                        origin.unwrap_or_default()
+                    ),
+                );
             }
-            ws.on_upgrade(move |socket| session(socket, shared)).into_response()
+            ws.on_upgrade(move |socket| session(socket, shared))
+                .into_response()
         });
-    let status = warp::path!("api" / "status").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
-        let mut v = serde_json::to_value(s.feed.status()).unwrap_or_default();
-        v["controls"] = json!(s.controller.is_some());
-        json_reply(StatusCode::OK, v)
-    });
-    let summary = warp::path!("api" / "summary").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
-        match s.feed.summary_value() {
+    let status = warp::path!("api" / "status")
+        .and(warp::get())
+        .and(with_shared(shared.clone()))
+        .map(|s: Shared| {
+            let mut v = serde_json::to_value(s.feed.status()).unwrap_or_default();
+            v["controls"] = json!(s.controller.is_some());
+            json_reply(StatusCode::OK, v)
+        });
+    let summary = warp::path!("api" / "summary")
+        .and(warp::get())
+        .and(with_shared(shared.clone()))
+        .map(|s: Shared| match s.feed.summary_value() {
             Some(sum) => {
-                let r = warp::reply::with_header(warp::reply::json(&sum), "content-disposition", "inline; filename=\"summary.json\"");
+                let r = warp::reply::with_header(
+                    warp::reply::json(&sum),
+                    "content-disposition",
+                    "inline; filename=\"summary.json\"",
+                );
                 r.into_response()
             }
-            None => error_reply(StatusCode::NOT_FOUND, "the run has not finished yet; its summary comes at the end"),
-        }
-    });
-    let intervals = warp::path!("api" / "intervals.jsonl").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
-        let r = warp::reply::with_header(s.feed.intervals_jsonl(), "content-type", "application/x-ndjson");
-        warp::reply::with_header(r, "content-disposition", "attachment; filename=\"intervals.jsonl\"").into_response()
-    });
-    let events = warp::path!("api" / "events.jsonl").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
-        let r = warp::reply::with_header(s.feed.events_jsonl(), "content-type", "application/x-ndjson");
-        warp::reply::with_header(r, "content-disposition", "attachment; filename=\"events.jsonl\"").into_response()
-    });
-    let metrics = warp::path!("metrics").and(warp::get()).and(with_shared(shared.clone())).map(|s: Shared| {
-        let text = crate::metrics::render(&s.feed.metrics_view());
-        warp::reply::with_header(text, "content-type", "text/plain; version=0.0.4; charset=utf-8").into_response()
-    });
+            None => error_reply(
+                StatusCode::NOT_FOUND,
+                "the run has not finished yet; its summary comes at the end",
+            ),
+        });
+    let intervals = warp::path!("api" / "intervals.jsonl")
+        .and(warp::get())
+        .and(with_shared(shared.clone()))
+        .map(|s: Shared| {
+            let r = warp::reply::with_header(
+                s.feed.intervals_jsonl(),
+                "content-type",
+                "application/x-ndjson",
+            );
+            warp::reply::with_header(
+                r,
+                "content-disposition",
+                "attachment; filename=\"intervals.jsonl\"",
+            )
+            .into_response()
+        });
+    let events = warp::path!("api" / "events.jsonl")
+        .and(warp::get())
+        .and(with_shared(shared.clone()))
+        .map(|s: Shared| {
+            let r = warp::reply::with_header(
+                s.feed.events_jsonl(),
+                "content-type",
+                "application/x-ndjson",
+            );
+            warp::reply::with_header(
+                r,
+                "content-disposition",
+                "attachment; filename=\"events.jsonl\"",
+            )
+            .into_response()
+        });
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_shared(shared.clone()))
+        .map(|s: Shared| {
+            let text = crate::metrics::render(&s.feed.metrics_view());
+            warp::reply::with_header(
+                text,
+                "content-type",
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .into_response()
+        });
     let control = warp::path!("api" / "control" / String)
         .and(warp::post())
         .and(warp::header::optional::<String>("authorization"))
@@ -285,12 +372,22 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::bytes())
         .and(with_shared(shared))
-        .map(|action: String, auth: Option<String>, origin: Option<String>, length: Option<u64>, body: bytes::Bytes, s: Shared| {
-            if length.unwrap_or(body.len() as u64) > MAX_BODY || body.len() as u64 > MAX_BODY {
-                return error_reply(StatusCode::PAYLOAD_TOO_LARGE, "control bodies are small JSON objects (16 KiB at most)");
-            }
-            control(&action, auth.as_deref(), origin.as_deref(), &body, &s)
-        });
+        .map(
+            |action: String,
+             auth: Option<String>,
+             origin: Option<String>,
+             length: Option<u64>,
+             body: bytes::Bytes,
+             s: Shared| {
+                if length.unwrap_or(body.len() as u64) > MAX_BODY || body.len() as u64 > MAX_BODY {
+                    return error_reply(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "control bodies are small JSON objects (16 KiB at most)",
+                    );
+                }
+                control(&action, auth.as_deref(), origin.as_deref(), &body, &s)
+            },
+        );
     ws.or(status)
         .unify()
         .or(summary)
@@ -334,16 +431,29 @@ struct InjectBody {
     latency: Option<String>,
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], example: &str) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| error_reply(StatusCode::BAD_REQUEST, format!("bad request body: {e}; send JSON like {example}")))
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], example: &str) -> Result<T, String> {
+    serde_json::from_slice(body)
+        .map_err(|e| format!("bad request body: {e}; send JSON like {example}"))
 }
 
-fn control(action: &str, auth: Option<&str>, origin: Option<&str>, body: &[u8], s: &Shared) -> Response {
+fn control(
+    action: &str,
+    auth: Option<&str>,
+    origin: Option<&str>,
+    body: &[u8],
+    s: &Shared,
+) -> Response {
     let Some(ctl) = &s.controller else {
-        return error_reply(StatusCode::FORBIDDEN, "controls are disabled: this dashboard replays a finished run");
+        return error_reply(
+            StatusCode::FORBIDDEN,
+            "controls are disabled: this dashboard replays a finished run",
+        );
     };
     if !origin_allowed(origin, &s.origins) {
-        return error_reply(StatusCode::FORBIDDEN, "control requests must come from the dashboard's own pages");
+        return error_reply(
+            StatusCode::FORBIDDEN,
+            "control requests must come from the dashboard's own pages",
+        );
     }
     if !token::authorizes(auth, &s.token) {
         let r = error_reply(
@@ -359,12 +469,15 @@ fn control(action: &str, auth: Option<&str>, origin: Option<&str>, body: &[u8], 
         "stop" => ctl.stop(),
         "rate" => match parse_body::<RateBody>(body, r#"{"multiplier": 1.5}"#) {
             Ok(b) => ctl.set_rate(b.multiplier),
-            Err(r) => return r,
+            Err(msg) => return error_reply(StatusCode::BAD_REQUEST, msg),
         },
         "inject" => {
-            let b = match parse_body::<InjectBody>(body, r#"{"kind": "agent_crash", "stage": "pattern_detector", "duration": "30s"}"#) {
+            let b = match parse_body::<InjectBody>(
+                body,
+                r#"{"kind": "agent_crash", "stage": "pattern_detector", "duration": "30s"}"#,
+            ) {
                 Ok(b) => b,
-                Err(r) => return r,
+                Err(msg) => return error_reply(StatusCode::BAD_REQUEST, msg),
             };
             match fault_spec(b) {
                 Ok(f) => ctl.inject(f),
@@ -372,7 +485,12 @@ fn control(action: &str, auth: Option<&str>, origin: Option<&str>, body: &[u8], 
             }
         }
         other => {
-            return error_reply(StatusCode::NOT_FOUND, format!("unknown control {other:?}; use start, pause, resume, stop, rate or inject"));
+            return error_reply(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "unknown control {other:?}; use start, pause, resume, stop, rate or inject"
+                ),
+            );
         }
     };
     match result {
@@ -382,7 +500,9 @@ fn control(action: &str, auth: Option<&str>, origin: Option<&str>, body: &[u8], 
 }
 
 fn fault_spec(b: InjectBody) -> Result<FaultSpec, String> {
-    let parse = |s: &str, field: &str| models::duration_serde::parse(s).map_err(|e| format!("{field}: {e}"));
+    let parse = |s: &str, field: &str| {
+        models::duration_serde::parse(s).map_err(|e| format!("{field}: {e}"))
+    };
     let duration = match b.duration.as_deref() {
         Some(d) => parse(d, "duration")?,
         None => Duration::from_secs(30),
@@ -413,7 +533,11 @@ async fn session(socket: WebSocket, s: Shared) {
     }
     let mut sub = s.feed.subscribe(s.controller.is_some());
     let (mut tx, mut rx) = socket.split();
-    if tx.send(Message::text(std::mem::take(&mut sub.hello))).await.is_ok() {
+    if tx
+        .send(Message::text(std::mem::take(&mut sub.hello)))
+        .await
+        .is_ok()
+    {
         loop {
             tokio::select! {
                 msg = sub.rx.recv() => match msg {
@@ -440,7 +564,10 @@ mod tests {
 
     #[test]
     fn origins_are_checked_exactly() {
-        let allowed = vec!["http://127.0.0.1:8090".to_owned(), "http://localhost:8090".to_owned()];
+        let allowed = vec![
+            "http://127.0.0.1:8090".to_owned(),
+            "http://localhost:8090".to_owned(),
+        ];
         assert!(origin_allowed(None, &allowed));
         assert!(origin_allowed(Some("http://127.0.0.1:8090"), &allowed));
         assert!(origin_allowed(Some("http://LOCALHOST:8090/"), &allowed));
@@ -451,10 +578,21 @@ mod tests {
 
     #[test]
     fn inject_bodies_become_fault_specs() {
-        let b: InjectBody = serde_json::from_str(r#"{"kind":"agent_crash","stage":"pattern_detector","duration":"10s"}"#).unwrap();
+        let b: InjectBody = serde_json::from_str(
+            r#"{"kind":"agent_crash","stage":"pattern_detector","duration":"10s"}"#,
+        )
+        .unwrap();
         let f = fault_spec(b).unwrap();
-        assert_eq!((f.kind, f.stage.as_deref(), f.duration), (FaultKind::AgentCrash, Some("pattern_detector"), Duration::from_secs(10)));
-        let b: InjectBody = serde_json::from_str(r#"{"kind":"latency_spike","duration":"0s"}"#).unwrap();
+        assert_eq!(
+            (f.kind, f.stage.as_deref(), f.duration),
+            (
+                FaultKind::AgentCrash,
+                Some("pattern_detector"),
+                Duration::from_secs(10)
+            )
+        );
+        let b: InjectBody =
+            serde_json::from_str(r#"{"kind":"latency_spike","duration":"0s"}"#).unwrap();
         assert!(fault_spec(b).unwrap_err().contains("duration"));
     }
 }

@@ -9,7 +9,10 @@ pub fn generate() -> String {
 /// Whether an `Authorization` header value carries `expected` as a bearer token. The comparison
 /// takes the same time wherever the first difference is.
 pub fn authorizes(header: Option<&str>, expected: &str) -> bool {
-    let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+    let Some(given) = header.and_then(|h| {
+        h.strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+    }) else {
         return false;
     };
     let (a, b) = (given.trim().as_bytes(), expected.as_bytes());

@@ -1,13 +1,18 @@
 //! The built-in scenarios. Each is an ordinary [`ScenarioSpec`]; the same specs ship as TOML files in
 //! `examples/scenarios/` (a test checks that each file reads back to exactly the built-in).
 
-use models::{
-    Comparison, CriterionSpec, FaultKind, FaultSpec, LoadProfile, ScenarioSpec, Stage,
-};
+use models::{Comparison, CriterionSpec, FaultKind, FaultSpec, LoadProfile, ScenarioSpec, Stage};
 use std::time::Duration;
 
 /// The names of the built-in scenarios, in the order `stress-runner scenarios` lists them.
-pub const BUILTIN_NAMES: [&str; 6] = ["smoke", "investor", "peak-load", "sustained", "burst", "failure-recovery"];
+pub const BUILTIN_NAMES: [&str; 6] = [
+    "smoke",
+    "investor",
+    "peak-load",
+    "sustained",
+    "burst",
+    "failure-recovery",
+];
 
 /// Minimum agent health (0..100) that counts as "healthy" in the built-in criteria.
 pub const HEALTHY_AGENT: f64 = 70.0;
@@ -39,11 +44,20 @@ fn mins(m: u64) -> Duration {
 }
 
 fn ramp(name: &str, from_tps: f64, to_tps: f64, duration: Duration) -> Stage {
-    Stage::Ramp { from_tps, to_tps, duration, name: Some(name.into()) }
+    Stage::Ramp {
+        from_tps,
+        to_tps,
+        duration,
+        name: Some(name.into()),
+    }
 }
 
 fn hold(name: &str, tps: f64, duration: Duration) -> Stage {
-    Stage::Sustained { tps, duration, name: Some(name.into()) }
+    Stage::Sustained {
+        tps,
+        duration,
+        name: Some(name.into()),
+    }
 }
 
 fn crit(metric: &str, op: Comparison, threshold: f64) -> CriterionSpec {
@@ -60,7 +74,10 @@ fn base(name: &str, description: &str, stages: Vec<Stage>) -> ScenarioSpec {
         name: name.into(),
         description: description.into(),
         seed: 42,
-        load: LoadProfile { arrival: Default::default(), stages },
+        load: LoadProfile {
+            arrival: Default::default(),
+            stages,
+        },
         target: Default::default(),
         mix: Default::default(),
         faults: Vec::new(),
@@ -78,7 +95,10 @@ pub fn smoke() -> ScenarioSpec {
     let mut s = base(
         "smoke",
         "20 s at 200 TPS for CI: no drops, errors under 1%, p99 under 1 s, the detector still catches fraud",
-        vec![ramp("warm-up", 0.0, 200.0, secs(2)), hold("steady", 200.0, secs(18))],
+        vec![
+            ramp("warm-up", 0.0, 200.0, secs(2)),
+            hold("steady", 200.0, secs(18)),
+        ],
     );
     s.criteria = vec![
         crit("errors.rate", Lt, 0.01),
@@ -117,7 +137,10 @@ pub fn investor() -> ScenarioSpec {
         named("p99 under 500 ms while holding", p99_hold),
         named("errors under 1% outside the crash", errors_outside),
         crit("fraud.recall", Gt, 0.8),
-        named("recovered from every fault", crit("resilience.unrecovered", Le, 0.0)),
+        named(
+            "recovered from every fault",
+            crit("resilience.unrecovered", Le, 0.0),
+        ),
         named("no cascading failure", crit("resilience.cascades", Le, 0.0)),
     ];
     s
@@ -139,7 +162,10 @@ pub fn peak_load() -> ScenarioSpec {
         crit("latency_ms.p99", Lt, 5000.0),
         crit("errors.rate", Lt, 0.001),
         named("nothing lost", crit("load.dropped", Le, 0.0)),
-        named("all agents healthy", crit("agents.min_health", Ge, HEALTHY_AGENT)),
+        named(
+            "all agents healthy",
+            crit("agents.min_health", Ge, HEALTHY_AGENT),
+        ),
     ];
     s
 }
@@ -152,8 +178,14 @@ pub fn sustained() -> ScenarioSpec {
         vec![hold("soak", 2000.0, Duration::from_secs(2 * 3600))],
     );
     s.criteria = vec![
-        named("no latency drift (last tenth p99 / first tenth p99)", crit("latency_ms.p99_drift", Le, 1.2)),
-        named("no generator memory growth", crit("generator.rss_growth_pct", Lt, 20.0)),
+        named(
+            "no latency drift (last tenth p99 / first tenth p99)",
+            crit("latency_ms.p99_drift", Le, 1.2),
+        ),
+        named(
+            "no generator memory growth",
+            crit("generator.rss_growth_pct", Lt, 20.0),
+        ),
         crit("errors.rate", Lt, 0.001),
         named("nothing lost", crit("load.dropped", Le, 0.0)),
     ];
@@ -202,7 +234,10 @@ pub fn failure_recovery() -> ScenarioSpec {
     let mut errors_outside = crit("errors.rate", Lt, 0.001);
     errors_outside.outside_faults = true;
     s.criteria = vec![
-        named("recovered from every fault", crit("resilience.unrecovered", Le, 0.0)),
+        named(
+            "recovered from every fault",
+            crit("resilience.unrecovered", Le, 0.0),
+        ),
         named("no cascading failure", crit("resilience.cascades", Le, 0.0)),
         crit("resilience.max_time_to_recover_s", Lt, 60.0),
         named("errors under 0.1% outside faults", errors_outside),

@@ -27,18 +27,21 @@ pub enum ControlError {
     Ended,
     #[error(transparent)]
     Transition(#[from] TransitionError),
-    #[error("rate multiplier {0} must be a finite number of 0 or more (1.0 runs the profile as planned)")]
+    #[error(
+        "rate multiplier {0} must be a finite number of 0 or more (1.0 runs the profile as planned)"
+    )]
     BadMultiplier(f64),
 }
 
 /// Clone it freely; every clone controls the same run. Buffers: events and frames are broadcast with
 /// a bounded backlog per subscriber (a slow subscriber misses old items and gets `Lagged`); the latest
-/// frame and the state are also kept in `watch` channels for late joiners.
+/// frame and the state are also kept in `watch` channels for late joiners. The streams close
+/// (`RecvError::Closed`) when the run has ended, however many handles are still around.
 #[derive(Debug, Clone)]
 pub struct RunControl {
     commands: mpsc::UnboundedSender<Command>,
-    events: broadcast::Sender<RunEvent>,
-    frames: broadcast::Sender<IntervalSnapshot>,
+    events: broadcast::WeakSender<RunEvent>,
+    frames: broadcast::WeakSender<IntervalSnapshot>,
     state: watch::Receiver<RunState>,
     latest: watch::Receiver<Option<IntervalSnapshot>>,
 }
@@ -71,13 +74,28 @@ pub(crate) fn channel() -> (RunControl, ControlPorts) {
     (
         RunControl {
             commands: cmd_tx,
-            events: events.clone(),
-            frames: frames.clone(),
+            events: events.downgrade(),
+            frames: frames.downgrade(),
             state: state_rx,
             latest: latest_rx,
         },
-        ControlPorts { commands: cmd_rx, out: Outlets { events, frames, state: state_tx, latest: latest_tx } },
+        ControlPorts {
+            commands: cmd_rx,
+            out: Outlets {
+                events,
+                frames,
+                state: state_tx,
+                latest: latest_tx,
+            },
+        },
     )
+}
+
+fn subscribe<T: Clone>(weak: &broadcast::WeakSender<T>) -> broadcast::Receiver<T> {
+    match weak.upgrade() {
+        Some(tx) => tx.subscribe(),
+        None => broadcast::channel(1).1,
+    }
 }
 
 impl RunControl {
@@ -93,7 +111,11 @@ impl RunControl {
         if from.is_terminal() {
             return Err(ControlError::Ended);
         }
-        if is_legal(from, to) { Ok(()) } else { Err(TransitionError { from, to }.into()) }
+        if is_legal(from, to) {
+            Ok(())
+        } else {
+            Err(TransitionError { from, to }.into())
+        }
     }
 
     /// Starts a run created with `auto_start: false`.
@@ -110,7 +132,11 @@ impl RunControl {
 
     pub fn resume(&self) -> Result<(), ControlError> {
         if self.state() != RunState::Paused {
-            return Err(TransitionError { from: self.state(), to: RunState::Running }.into());
+            return Err(TransitionError {
+                from: self.state(),
+                to: RunState::Running,
+            }
+            .into());
         }
         self.send(Command::Resume)
     }
@@ -144,12 +170,14 @@ impl RunControl {
         self.state.clone()
     }
 
+    /// Events from now on; closed at once when the run has ended.
     pub fn subscribe_events(&self) -> broadcast::Receiver<RunEvent> {
-        self.events.subscribe()
+        subscribe(&self.events)
     }
 
+    /// Metric frames from now on; closed at once when the run has ended.
     pub fn subscribe_frames(&self) -> broadcast::Receiver<IntervalSnapshot> {
-        self.frames.subscribe()
+        subscribe(&self.frames)
     }
 
     /// The most recent frame (for a dashboard that connects mid-run).
@@ -165,9 +193,15 @@ mod tests {
     #[tokio::test]
     async fn requests_are_checked_against_the_state_and_forwarded() {
         let (control, mut ports) = channel();
-        assert!(matches!(control.pause(), Err(ControlError::Transition(_))), "cannot pause an idle run");
+        assert!(
+            matches!(control.pause(), Err(ControlError::Transition(_))),
+            "cannot pause an idle run"
+        );
         assert!(matches!(control.resume(), Err(ControlError::Transition(_))));
-        assert_eq!(control.set_rate_multiplier(-1.0), Err(ControlError::BadMultiplier(-1.0)));
+        assert_eq!(
+            control.set_rate_multiplier(-1.0),
+            Err(ControlError::BadMultiplier(-1.0))
+        );
         control.start().unwrap();
         assert_eq!(ports.commands.recv().await, Some(Command::Start));
         ports.out.state.send_replace(RunState::Running);
@@ -175,19 +209,43 @@ mod tests {
         clone.pause().unwrap();
         clone.set_rate_multiplier(1.5).unwrap();
         assert_eq!(ports.commands.recv().await, Some(Command::Pause));
-        assert_eq!(ports.commands.recv().await, Some(Command::SetRateMultiplier(1.5)));
+        assert_eq!(
+            ports.commands.recv().await,
+            Some(Command::SetRateMultiplier(1.5))
+        );
         ports.out.state.send_replace(RunState::Completed);
         assert_eq!(control.stop(), Err(ControlError::Ended));
+    }
+
+    #[tokio::test]
+    async fn streams_close_when_the_run_ends_even_with_handles_around() {
+        let (control, ports) = channel();
+        let mut frames = control.subscribe_frames();
+        drop(ports);
+        assert_eq!(
+            frames.recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        );
+        assert_eq!(
+            control.subscribe_events().recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        );
     }
 
     #[tokio::test]
     async fn subscribers_see_events_and_the_latest_frame() {
         let (control, ports) = channel();
         let mut events = control.subscribe_events();
-        let ev = RunEvent { t_s: 1.0, kind: models::EventKind::Message { text: "hi".into() } };
+        let ev = RunEvent {
+            t_s: 1.0,
+            kind: models::EventKind::Message { text: "hi".into() },
+        };
         ports.out.events.send(ev.clone()).unwrap();
         assert_eq!(events.recv().await.unwrap(), ev);
-        let frame = IntervalSnapshot { t_s: 2.0, ..Default::default() };
+        let frame = IntervalSnapshot {
+            t_s: 2.0,
+            ..Default::default()
+        };
         ports.out.latest.send_replace(Some(frame.clone()));
         assert_eq!(control.latest_frame().borrow().as_ref(), Some(&frame));
     }

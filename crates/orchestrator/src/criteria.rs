@@ -48,7 +48,11 @@ pub fn actual(c: &CriterionSpec, summary: &Summary, ticks: &[IntervalSnapshot]) 
 
 /// Evaluates every criterion at the end of a run. A criterion with no data in its scope fails, with
 /// `actual` 0 and "(no data)" after its name.
-pub fn evaluate(criteria: &[CriterionSpec], summary: &Summary, ticks: &[IntervalSnapshot]) -> Vec<CriterionResult> {
+pub fn evaluate(
+    criteria: &[CriterionSpec],
+    summary: &Summary,
+    ticks: &[IntervalSnapshot],
+) -> Vec<CriterionResult> {
     criteria
         .iter()
         .map(|c| match actual(c, summary, ticks) {
@@ -71,7 +75,10 @@ pub fn evaluate(criteria: &[CriterionSpec], summary: &Summary, ticks: &[Interval
 /// The first `abort_on_fail` criterion that fails on the ticks so far, as `(name, actual, threshold)`.
 /// Each is judged over the ticks in its scope that have happened; a criterion whose scope has not
 /// started yet, or whose metric needs data the run does not have yet, is not judged.
-pub fn first_abort(criteria: &[CriterionSpec], ticks: &[IntervalSnapshot]) -> Option<(String, f64, f64)> {
+pub fn first_abort(
+    criteria: &[CriterionSpec],
+    ticks: &[IntervalSnapshot],
+) -> Option<(String, f64, f64)> {
     let last = ticks.last()?;
     for c in criteria.iter().filter(|c| c.abort_on_fail) {
         if !window::in_scope(c, last) {
@@ -103,7 +110,11 @@ mod tests {
             sent: 100,
             completed: 100,
             ok: 100 - errors,
-            latency_ms: Percentiles { count: 100, p99, ..Default::default() },
+            latency_ms: Percentiles {
+                count: 100,
+                p99,
+                ..Default::default()
+            },
             ..Default::default()
         };
         if errors > 0 {
@@ -115,11 +126,15 @@ mod tests {
     #[test]
     fn whole_run_and_windowed_criteria() {
         // Slow start (first 2 s), fast middle, an error burst at 6 s inside a fault.
-        let mut ticks: Vec<IntervalSnapshot> =
-            (1..=10).map(|s| tick(s as f64, if s <= 2 { 900.0 } else { 100.0 }, 0)).collect();
+        let mut ticks: Vec<IntervalSnapshot> = (1..=10)
+            .map(|s| tick(s as f64, if s <= 2 { 900.0 } else { 100.0 }, 0))
+            .collect();
         ticks[5] = tick(6.0, 100.0, 50);
         ticks[5].active_faults = vec!["agent_crash".into()];
-        let mut summary = Summary { duration_s: 10.0, ..Default::default() };
+        let mut summary = Summary {
+            duration_s: 10.0,
+            ..Default::default()
+        };
         summary.latency_ms.p99 = 900.0;
         summary.errors.rate = 50.0 / 1000.0;
         summary.load.sent = 1000;
@@ -134,7 +149,11 @@ mod tests {
         let mut empty_window = whole.clone();
         empty_window.from = Some(Duration::from_secs(100));
 
-        let r = evaluate(&[whole, windowed, errors_outside, errors_all, empty_window], &summary, &ticks);
+        let r = evaluate(
+            &[whole, windowed, errors_outside, errors_all, empty_window],
+            &summary,
+            &ticks,
+        );
         assert!(!r[0].passed && r[0].actual == 900.0);
         assert!(r[1].passed, "{:?}", r[1]);
         assert_eq!(r[1].actual, 100.0);
@@ -151,12 +170,18 @@ mod tests {
         c.abort_on_fail = true;
         c.from = Some(Duration::from_secs(3));
         let mut ticks = vec![tick(1.0, 1.0, 90), tick(2.0, 1.0, 0)];
-        assert!(first_abort(std::slice::from_ref(&c), &ticks).is_none(), "errors before the window do not count");
+        assert!(
+            first_abort(std::slice::from_ref(&c), &ticks).is_none(),
+            "errors before the window do not count"
+        );
         ticks.push(tick(3.0, 1.0, 0));
         ticks.push(tick(4.0, 1.0, 30));
         let (name, actual, threshold) = first_abort(std::slice::from_ref(&c), &ticks).unwrap();
         assert!(name.starts_with("errors.rate < 0.1"));
-        assert!((actual - 0.3).abs() < 1e-12, "only the tick ending at 4 s has its midpoint after 3 s");
+        assert!(
+            (actual - 0.3).abs() < 1e-12,
+            "only the tick ending at 4 s has its midpoint after 3 s"
+        );
         assert_eq!(threshold, 0.1);
         c.abort_on_fail = false;
         assert!(first_abort(&[c], &ticks).is_none());

@@ -14,12 +14,24 @@ pub enum ScenarioError {
     },
     /// A syntax error, an unknown key or a value of the wrong type, with its position.
     #[error("{file}:{line}:{column}: {message}")]
-    Parse { file: String, line: usize, column: usize, message: String },
+    Parse {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// A value that reads but makes no sense (a negative rate, a mix that does not add up to 1, an
     /// unknown metric). The position is found from the key's name and may be absent.
     #[error("{file}{}: {field}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-    Invalid { file: String, position: Option<(usize, usize)>, field: String, message: String },
-    #[error("unknown scenario {name:?}: it is neither a built-in ({known}) nor a readable .toml file")]
+    Invalid {
+        file: String,
+        position: Option<(usize, usize)>,
+        field: String,
+        message: String,
+    },
+    #[error(
+        "unknown scenario {name:?}: it is neither a built-in ({known}) nor a readable .toml file"
+    )]
     Unknown { name: String, known: String },
     #[error("invalid {what}: {message}")]
     Option { what: &'static str, message: String },

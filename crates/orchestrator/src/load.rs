@@ -32,14 +32,22 @@ pub(crate) struct LoadRun {
 
 fn mean_tps(profile: &Profile) -> f64 {
     let secs = profile.duration_secs();
-    if secs > 0.0 { profile.total() / secs } else { 0.0 }
+    if secs > 0.0 {
+        profile.total() / secs
+    } else {
+        0.0
+    }
 }
 
-fn joined(r: Result<Result<DriverReport, DriverError>, tokio::task::JoinError>) -> Result<DriverReport, OrchestratorError> {
+fn joined(
+    r: Result<Result<DriverReport, DriverError>, tokio::task::JoinError>,
+) -> Result<DriverReport, OrchestratorError> {
     match r {
         Ok(Ok(report)) => Ok(report),
         Ok(Err(e)) => Err(OrchestratorError::Load(e.to_string())),
-        Err(e) => Err(OrchestratorError::Load(format!("the load driver task failed: {e}"))),
+        Err(e) => Err(OrchestratorError::Load(format!(
+            "the load driver task failed: {e}"
+        ))),
     }
 }
 
@@ -51,9 +59,13 @@ impl LoadRun {
         let profile = Arc::new(Profile::new(&spec.load).map_err(|e| load_err(&e))?);
         // Stamp transactions at the profile's mean rate, so the stream's clock (on which the fraud
         // patterns' timings live) runs about as fast as the wall clock.
-        let factory_config =
-            FactoryConfig { mix: spec.mix, rate_tps: mean_tps(&profile).max(10.0), ..FactoryConfig::default() };
-        let factory = Arc::new(TransactionFactory::new(spec.seed, factory_config).map_err(|e| load_err(&e))?);
+        let factory_config = FactoryConfig {
+            mix: spec.mix,
+            rate_tps: mean_tps(&profile).max(10.0),
+            ..FactoryConfig::default()
+        };
+        let factory =
+            Arc::new(TransactionFactory::new(spec.seed, factory_config).map_err(|e| load_err(&e))?);
         let recorder = Recorder::new(MetricsConfig {
             cost: spec.cost.clone(),
             encode_histograms: true,
@@ -69,13 +81,27 @@ impl LoadRun {
             ..DriverConfig::default()
         };
         let control = DriverControl::new();
-        let driver = Driver::new(schedule, factory, setup.target, recorder.clone(), config, control.clone())
-            .map_err(|e| load_err(&e))?;
+        let driver = Driver::new(
+            schedule,
+            factory,
+            setup.target,
+            recorder.clone(),
+            config,
+            control.clone(),
+        )
+        .map_err(|e| load_err(&e))?;
         // The driver's offsets count from when `run` is first polled: the spawn below, within
         // microseconds of this instant (the same instant on a paused test clock).
         let start = Instant::now();
         let handle = tokio::spawn(driver.run());
-        Ok(Self { profile, recorder, start, control, handle: Some(handle), outcome: None })
+        Ok(Self {
+            profile,
+            recorder,
+            start,
+            control,
+            handle: Some(handle),
+            outcome: None,
+        })
     }
 
     /// The instant the load started: offset zero of every tick.
@@ -97,7 +123,9 @@ impl LoadRun {
     }
 
     pub fn set_multiplier(&self, m: f64) -> Result<(), OrchestratorError> {
-        self.control.set_multiplier(m).map_err(|e| OrchestratorError::Load(e.to_string()))
+        self.control
+            .set_multiplier(m)
+            .map_err(|e| OrchestratorError::Load(e.to_string()))
     }
 
     /// No more arrivals; requests in flight get the target's timeout to finish.
@@ -124,7 +152,9 @@ impl LoadRun {
         }
         match self.outcome.take() {
             Some(r) => r,
-            None => Err(OrchestratorError::Load("the load driver was joined twice".into())),
+            None => Err(OrchestratorError::Load(
+                "the load driver was joined twice".into(),
+            )),
         }
     }
 

@@ -12,8 +12,8 @@ use crate::state_machine::StateMachine;
 use crate::target_setup::{self, PreparedTarget};
 use crate::timeline;
 use models::{
-    AlertSeverity, DegradationLevel, EventKind, FaultSpec, IntervalSnapshot, RunEvent, RunState, ScenarioSpec,
-    Summary,
+    AlertSeverity, DegradationLevel, EventKind, FaultSpec, IntervalSnapshot, RunEvent, RunState,
+    ScenarioSpec, Summary,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -110,7 +110,10 @@ pub struct StressTestOrchestrator {
 
 impl std::fmt::Debug for StressTestOrchestrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StressTestOrchestrator").field("scenario", &self.spec.name).field("options", &self.options).finish()
+        f.debug_struct("StressTestOrchestrator")
+            .field("scenario", &self.spec.name)
+            .field("options", &self.options)
+            .finish()
     }
 }
 
@@ -134,7 +137,13 @@ impl StressTestOrchestrator {
             })
         })?;
         let (control, ports) = control::channel();
-        Ok(Self { spec, options, control, ports, target: None })
+        Ok(Self {
+            spec,
+            options,
+            control,
+            ports,
+            target: None,
+        })
     }
 
     /// Runs against a target of the caller's instead of the scenario's `[target]`.
@@ -154,11 +163,23 @@ impl StressTestOrchestrator {
     /// Carries out the run and writes its results. Criteria failing is not an error: see
     /// [`RunOutcome::exit_code`].
     pub async fn run(self) -> Result<RunOutcome, OrchestratorError> {
-        let Self { spec, options, control: _, ports, target } = self;
+        let Self {
+            spec,
+            options,
+            control: _,
+            ports,
+            target,
+        } = self;
         let ControlPorts { mut commands, out } = ports;
         let mut sm = StateMachine::new();
-        let run_id = options.run_id.clone().unwrap_or_else(|| results::run_id(&spec.name, SystemTime::now()));
-        let dir = options.out_dir.clone().unwrap_or_else(|| options.results_root.join(&run_id));
+        let run_id = options
+            .run_id
+            .clone()
+            .unwrap_or_else(|| results::run_id(&spec.name, SystemTime::now()));
+        let dir = options
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| options.results_root.join(&run_id));
 
         let mut cancelled = None;
         if !options.auto_start {
@@ -172,7 +193,10 @@ impl StressTestOrchestrator {
             };
         }
         let writer = ResultsWriter::create(&dir)?;
-        let mut emitter = Emitter { out: &out, writer: &writer };
+        let mut emitter = Emitter {
+            out: &out,
+            writer: &writer,
+        };
         emitter.transition(&mut sm, RunState::Initializing, 0.0)?;
         if let Some(reason) = cancelled {
             // Stopped before it started: no load, but a complete (empty) results folder.
@@ -186,9 +210,17 @@ impl StressTestOrchestrator {
                 end_reason: reason.as_text(),
                 ..Summary::default()
             };
-            drop(emitter);
-            writer.finish(&summary, histogram::percentile_distribution_ms(&histogram::empty())).await?;
-            return Ok(RunOutcome { summary, dir, end_reason: reason });
+            writer
+                .finish(
+                    &summary,
+                    histogram::percentile_distribution_ms(&histogram::empty()),
+                )
+                .await?;
+            return Ok(RunOutcome {
+                summary,
+                dir,
+                end_reason: reason,
+            });
         }
 
         let setup = async {
@@ -196,17 +228,36 @@ impl StressTestOrchestrator {
                 Some(t) => t,
                 None => target_setup::prepare(&spec.target, options.allow_remote).await?,
             };
-            let load = LoadRun::start(LoadSetup { spec: &spec, target: target.target.clone() })?;
+            let load = LoadRun::start(LoadSetup {
+                spec: &spec,
+                target: target.target.clone(),
+            })?;
             Ok::<_, OrchestratorError>((target, load))
         }
         .await;
         let (target, load) = match setup {
             Ok(x) => x,
             Err(e) => {
-                emitter.emit(0.0, EventKind::Message { text: format!("setup failed: {e}") });
+                emitter.emit(
+                    0.0,
+                    EventKind::Message {
+                        text: format!("setup failed: {e}"),
+                    },
+                );
                 emitter.transition(&mut sm, RunState::Failed, 0.0)?;
-                let summary = Summary { run_id, scenario: spec.name.clone(), seed: spec.seed, end_reason: format!("failed: {e}"), ..Summary::default() };
-                let _ = writer.finish(&summary, histogram::percentile_distribution_ms(&histogram::empty())).await;
+                let summary = Summary {
+                    run_id,
+                    scenario: spec.name.clone(),
+                    seed: spec.seed,
+                    end_reason: format!("failed: {e}"),
+                    ..Summary::default()
+                };
+                let _ = writer
+                    .finish(
+                        &summary,
+                        histogram::percentile_distribution_ms(&histogram::empty()),
+                    )
+                    .await;
                 return Err(e);
             }
         };
@@ -238,22 +289,50 @@ impl StressTestOrchestrator {
             });
         }
         let end_reason = run.drive(&mut sm, &mut emitter, &mut commands).await;
-        let result = run.finish(&mut sm, &mut emitter, end_reason, run_id, started_at, target.info.clone()).await;
+        let result = run
+            .finish(
+                &mut sm,
+                &mut emitter,
+                end_reason,
+                run_id.clone(),
+                started_at,
+                target.info.clone(),
+            )
+            .await;
         let shutdown = target.shutdown().await;
         let (summary, hgrm, end_reason) = match result {
             Ok(x) => x,
             Err(e) => {
-                drop(emitter);
-                let _ = writer.finish(&Summary::default(), String::new()).await;
+                let summary = Summary {
+                    run_id,
+                    scenario: spec.name.clone(),
+                    seed: spec.seed,
+                    end_reason: format!("failed: {e}"),
+                    ..Summary::default()
+                };
+                let _ = writer
+                    .finish(
+                        &summary,
+                        histogram::percentile_distribution_ms(&histogram::empty()),
+                    )
+                    .await;
                 return Err(e);
             }
         };
         if let Err(e) = shutdown {
-            emitter.emit(summary.duration_s, EventKind::Message { text: e.to_string() });
+            emitter.emit(
+                summary.duration_s,
+                EventKind::Message {
+                    text: e.to_string(),
+                },
+            );
         }
-        drop(emitter);
         writer.finish(&summary, hgrm).await?;
-        Ok(RunOutcome { summary, dir, end_reason })
+        Ok(RunOutcome {
+            summary,
+            dir,
+            end_reason,
+        })
     }
 }
 
@@ -270,7 +349,12 @@ impl Emitter<'_> {
         let _ = self.out.events.send(ev);
     }
 
-    fn transition(&mut self, sm: &mut StateMachine, to: RunState, t_s: f64) -> Result<(), OrchestratorError> {
+    fn transition(
+        &mut self,
+        sm: &mut StateMachine,
+        to: RunState,
+        t_s: f64,
+    ) -> Result<(), OrchestratorError> {
         let ev = sm.transition(to, t_s)?;
         self.out.state.send_replace(to);
         self.emit(ev.t_s, ev.kind);
@@ -315,7 +399,9 @@ impl Running<'_> {
     /// Position on the scenario's timeline: wall time minus time spent paused.
     fn timeline_pos(&self) -> Duration {
         let paused_now = self.paused_at.map_or(Duration::ZERO, |p| p.elapsed());
-        self.start.elapsed().saturating_sub(self.paused_total + paused_now)
+        self.start
+            .elapsed()
+            .saturating_sub(self.paused_total + paused_now)
     }
 
     /// The state the current stage calls for.
@@ -349,7 +435,12 @@ impl Running<'_> {
             if sm.state() != want
                 && let Err(e) = em.transition(sm, want, t)
             {
-                em.emit(t, EventKind::Message { text: e.to_string() });
+                em.emit(
+                    t,
+                    EventKind::Message {
+                        text: e.to_string(),
+                    },
+                );
             }
         }
         self.enter_stage(em, t);
@@ -364,7 +455,12 @@ impl Running<'_> {
         self.start = self.load.started_at();
         let first = self.stage_state();
         if let Err(e) = em.transition(sm, first, 0.0) {
-            em.emit(0.0, EventKind::Message { text: e.to_string() });
+            em.emit(
+                0.0,
+                EventKind::Message {
+                    text: e.to_string(),
+                },
+            );
         }
         self.enter_stage(em, 0.0);
         let mut ticker = tokio::time::interval_at(self.start + self.tick, self.tick);
@@ -402,7 +498,9 @@ impl Running<'_> {
         {
             self.stage = Some(i);
             let stage = &self.spec.load.stages[i];
-            let name = stage.name().map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned);
+            let name = stage
+                .name()
+                .map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned);
             em.emit(t, EventKind::PhaseStarted { name });
         }
     }
@@ -410,13 +508,27 @@ impl Running<'_> {
     fn phase_name(&self) -> Option<String> {
         let (i, _) = timeline::stage_at(&self.spec.load, self.timeline_pos())?;
         let stage = &self.spec.load.stages[i];
-        Some(stage.name().map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned))
+        Some(
+            stage
+                .name()
+                .map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned),
+        )
     }
 
-    fn on_command(&mut self, cmd: Option<Command>, sm: &mut StateMachine, em: &mut Emitter<'_>) -> Option<EndReason> {
+    fn on_command(
+        &mut self,
+        cmd: Option<Command>,
+        sm: &mut StateMachine,
+        em: &mut Emitter<'_>,
+    ) -> Option<EndReason> {
         let t = self.now_s();
         let refuse = |em: &mut Emitter<'_>, e: &dyn std::fmt::Display| {
-            em.emit(t, EventKind::Message { text: format!("control request refused: {e}") });
+            em.emit(
+                t,
+                EventKind::Message {
+                    text: format!("control request refused: {e}"),
+                },
+            );
         };
         match cmd {
             // Every handle dropped: nobody can stop the run any more, so it runs to its end.
@@ -433,7 +545,10 @@ impl Running<'_> {
             },
             Some(Command::Resume) => {
                 if sm.state() != RunState::Paused {
-                    refuse(em, &format!("resume: the run is {}, not paused", sm.state()));
+                    refuse(
+                        em,
+                        &format!("resume: the run is {}, not paused", sm.state()),
+                    );
                 } else if let Some(p) = self.paused_at.take() {
                     self.paused_total += p.elapsed();
                     self.load.resume();
@@ -477,9 +592,21 @@ impl Running<'_> {
                 ),
             }),
         }
-        em.emit(t, EventKind::FaultStarted { fault: spec.kind, stage: stage.clone() });
+        em.emit(
+            t,
+            EventKind::FaultStarted {
+                fault: spec.kind,
+                stage: stage.clone(),
+            },
+        );
         let end = spec.at + spec.duration;
-        self.active.push(Active { stage, start_s: t, end_s: end.as_secs_f64(), spec, injected });
+        self.active.push(Active {
+            stage,
+            start_s: t,
+            end_s: end.as_secs_f64(),
+            spec,
+            injected,
+        });
     }
 
     fn end_fault(&mut self, a: Active, em: &mut Emitter<'_>) {
@@ -488,19 +615,38 @@ impl Running<'_> {
             && let Some(inj) = &self.injector
             && let Err(e) = inj.end(&a.spec)
         {
-            em.emit(t, EventKind::Message { text: e.to_string() });
+            em.emit(
+                t,
+                EventKind::Message {
+                    text: e.to_string(),
+                },
+            );
         }
-        em.emit(t, EventKind::FaultEnded { fault: a.spec.kind, stage: a.stage.clone() });
-        self.finished.push(FaultWindow { spec: a.spec, stage: a.stage, start_s: a.start_s, end_s: t });
+        em.emit(
+            t,
+            EventKind::FaultEnded {
+                fault: a.spec.kind,
+                stage: a.stage.clone(),
+            },
+        );
+        self.finished.push(FaultWindow {
+            spec: a.spec,
+            stage: a.stage,
+            start_s: a.start_s,
+            end_s: t,
+        });
     }
 
     /// Starts and ends the faults due at the current timeline position.
     fn fault_edges(&mut self, em: &mut Emitter<'_>) {
         let pos = self.timeline_pos() + Duration::from_micros(500);
-        let (due, later): (Vec<FaultSpec>, Vec<FaultSpec>) = self.schedule.drain(..).partition(|f| f.at <= pos);
+        let (due, later): (Vec<FaultSpec>, Vec<FaultSpec>) =
+            self.schedule.drain(..).partition(|f| f.at <= pos);
         self.schedule = later;
-        let (ended, still): (Vec<Active>, Vec<Active>) =
-            self.active.drain(..).partition(|a| Duration::from_secs_f64(a.end_s) <= pos);
+        let (ended, still): (Vec<Active>, Vec<Active>) = self
+            .active
+            .drain(..)
+            .partition(|a| Duration::from_secs_f64(a.end_s) <= pos);
         self.active = still;
         for a in ended {
             self.end_fault(a, em);
@@ -517,14 +663,27 @@ impl Running<'_> {
         let mut snap = self.load.tick(now);
         snap.state = sm.state();
         snap.phase = self.phase_name();
-        snap.planned_tps = if self.paused_at.is_some() { 0.0 } else { self.planned_tps() };
+        snap.planned_tps = if self.paused_at.is_some() {
+            0.0
+        } else {
+            self.planned_tps()
+        };
         if let Some(s) = self.sampler.as_mut() {
             snap.resources = s.sample();
         }
         // Faults that were active at any time during the tick (also those that ended within it).
         let tick_start = t - snap.interval_s;
-        let mut names: Vec<String> = self.active.iter().map(|a| a.spec.kind.to_string()).collect();
-        names.extend(self.finished.iter().filter(|f| f.end_s > tick_start).map(|f| f.spec.kind.to_string()));
+        let mut names: Vec<String> = self
+            .active
+            .iter()
+            .map(|a| a.spec.kind.to_string())
+            .collect();
+        names.extend(
+            self.finished
+                .iter()
+                .filter(|f| f.end_s > tick_start)
+                .map(|f| f.spec.kind.to_string()),
+        );
         names.sort();
         names.dedup();
         snap.active_faults = names;
@@ -533,10 +692,20 @@ impl Running<'_> {
         if let Some(from) = changed {
             em.emit(t, EventKind::Degradation { from, to: level });
             match level {
-                DegradationLevel::None => em.emit(t, EventKind::AlertCleared { name: "degradation".into() }),
-                DegradationLevel::Severe | DegradationLevel::Critical if from < DegradationLevel::Severe => {
-                    let severity =
-                        if level == DegradationLevel::Critical { AlertSeverity::Critical } else { AlertSeverity::Warning };
+                DegradationLevel::None => em.emit(
+                    t,
+                    EventKind::AlertCleared {
+                        name: "degradation".into(),
+                    },
+                ),
+                DegradationLevel::Severe | DegradationLevel::Critical
+                    if from < DegradationLevel::Severe =>
+                {
+                    let severity = if level == DegradationLevel::Critical {
+                        AlertSeverity::Critical
+                    } else {
+                        AlertSeverity::Warning
+                    };
                     em.emit(t, EventKind::AlertRaised {
                         name: "degradation".into(),
                         severity,
@@ -556,17 +725,37 @@ impl Running<'_> {
         let cost = snap.cumulative.cost;
         self.ticks.push(snap);
 
-        if let Some((name, actual, threshold)) = criteria::first_abort(&self.spec.criteria, &self.ticks) {
-            em.emit(t, EventKind::CriterionFailed { name: name.clone(), actual, threshold });
+        if let Some((name, actual, threshold)) =
+            criteria::first_abort(&self.spec.criteria, &self.ticks)
+        {
+            em.emit(
+                t,
+                EventKind::CriterionFailed {
+                    name: name.clone(),
+                    actual,
+                    threshold,
+                },
+            );
             return Some(EndReason::Aborted(name));
         }
         if let Some(budget) = self.spec.limits.budget {
             if !self.budget_warned && cost >= 0.8 * budget {
                 self.budget_warned = true;
-                em.emit(t, EventKind::BudgetWarning { spent: cost, budget });
+                em.emit(
+                    t,
+                    EventKind::BudgetWarning {
+                        spent: cost,
+                        budget,
+                    },
+                );
             }
             if cost >= budget {
-                em.emit(t, EventKind::Message { text: format!("budget reached: {cost:.4} of {budget}; stopping") });
+                em.emit(
+                    t,
+                    EventKind::Message {
+                        text: format!("budget reached: {cost:.4} of {budget}; stopping"),
+                    },
+                );
                 return Some(EndReason::Budget);
             }
         }
@@ -601,13 +790,24 @@ impl Running<'_> {
         }
         match joined {
             Err(e) => {
-                em.emit(elapsed.as_secs_f64(), EventKind::Message { text: format!("load generator: {e}") });
+                em.emit(
+                    elapsed.as_secs_f64(),
+                    EventKind::Message {
+                        text: format!("load generator: {e}"),
+                    },
+                );
                 em.transition(sm, RunState::Failed, elapsed.as_secs_f64())?;
                 return Err(e);
             }
-            Ok(report) if report.abandoned > 0 => em.emit(elapsed.as_secs_f64(), EventKind::Message {
-                text: format!("{} requests were still out after the grace period and count as timeouts", report.abandoned),
-            }),
+            Ok(report) if report.abandoned > 0 => em.emit(
+                elapsed.as_secs_f64(),
+                EventKind::Message {
+                    text: format!(
+                        "{} requests were still out after the grace period and count as timeouts",
+                        report.abandoned
+                    ),
+                },
+            ),
             Ok(_) => {}
         }
         let mut summary = self.load.summary(elapsed);
@@ -617,16 +817,34 @@ impl Running<'_> {
         summary.started_at = started_at;
         summary.target = target;
         summary.resilience.uptime_pct = resilience::uptime_pct(&self.ticks);
-        summary.resilience.faults = resilience::fault_results(&self.ticks, &self.finished, summary.duration_s);
+        summary.resilience.faults =
+            resilience::fault_results(&self.ticks, &self.finished, summary.duration_s);
         summary.criteria = criteria::evaluate(&self.spec.criteria, &summary, &self.ticks);
         let t_end = summary.duration_s;
         for c in summary.criteria.iter().filter(|c| !c.passed) {
-            let threshold = c.threshold.split_whitespace().last().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
-            em.emit(t_end, EventKind::CriterionFailed { name: c.name.clone(), actual: c.actual, threshold });
+            let threshold = c
+                .threshold
+                .split_whitespace()
+                .last()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN);
+            em.emit(
+                t_end,
+                EventKind::CriterionFailed {
+                    name: c.name.clone(),
+                    actual: c.actual,
+                    threshold,
+                },
+            );
         }
-        summary.passed = reason == EndReason::Completed && summary.criteria.iter().all(|c| c.passed);
+        summary.passed =
+            reason == EndReason::Completed && summary.criteria.iter().all(|c| c.passed);
         summary.end_reason = reason.as_text();
-        let hgrm = match summary.histograms.as_ref().map(|h| histogram::merge([h.latency_us.as_str()])) {
+        let hgrm = match summary
+            .histograms
+            .as_ref()
+            .map(|h| histogram::merge([h.latency_us.as_str()]))
+        {
             Some(Ok(h)) => histogram::percentile_distribution_ms(&h),
             _ => histogram::percentile_distribution_ms(&histogram::empty()),
         };

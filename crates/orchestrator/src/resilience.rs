@@ -35,7 +35,11 @@ const MIN_DUE: u64 = 10;
 const BASELINE_TICKS: usize = 10;
 
 fn err_rate(t: &IntervalSnapshot) -> f64 {
-    if t.completed == 0 { 0.0 } else { t.error_total() as f64 / t.completed as f64 }
+    if t.completed == 0 {
+        0.0
+    } else {
+        t.error_total() as f64 / t.completed as f64
+    }
 }
 
 fn shortfall(t: &IntervalSnapshot) -> Option<f64> {
@@ -43,7 +47,11 @@ fn shortfall(t: &IntervalSnapshot) -> Option<f64> {
 }
 
 fn worst_agent(agents: &[AgentStats]) -> Option<f64> {
-    agents.iter().filter(|a| a.requests > 0).map(|a| a.success_rate).reduce(f64::min)
+    agents
+        .iter()
+        .filter(|a| a.requests > 0)
+        .map(|a| a.success_rate)
+        .reduce(f64::min)
 }
 
 /// The level of one tick against a baseline; `base` `None` leaves out the relative conditions.
@@ -55,8 +63,16 @@ pub fn level(t: &IntervalSnapshot, base: Option<&Baseline>) -> DegradationLevel 
     if err >= 0.5 || (t.scheduled >= MIN_DUE && t.ok == 0) {
         return DegradationLevel::Critical;
     }
-    let slow = |factor: f64, plus: f64| base.is_some_and(|b| t.latency_ms.count > 0 && p99 > (factor * b.p99_ms).max(b.p99_ms + plus));
-    if err >= 0.10 || slow(5.0, 50.0) || short.is_some_and(|s| s < 0.5) || agent.is_some_and(|a| a < 0.5) {
+    let slow = |factor: f64, plus: f64| {
+        base.is_some_and(|b| {
+            t.latency_ms.count > 0 && p99 > (factor * b.p99_ms).max(b.p99_ms + plus)
+        })
+    };
+    if err >= 0.10
+        || slow(5.0, 50.0)
+        || short.is_some_and(|s| s < 0.5)
+        || agent.is_some_and(|a| a < 0.5)
+    {
         return DegradationLevel::Severe;
     }
     let base_err = base.map_or(0.0, |b| b.error_rate);
@@ -83,7 +99,11 @@ pub fn baseline_of<'a>(ticks: impl IntoIterator<Item = &'a IntervalSnapshot>) ->
     p99s.sort_by(f64::total_cmp);
     Some(Baseline {
         tps: ticks.iter().map(|t| t.achieved_tps).sum::<f64>() / ticks.len() as f64,
-        error_rate: if completed == 0 { 0.0 } else { errors as f64 / completed as f64 },
+        error_rate: if completed == 0 {
+            0.0
+        } else {
+            errors as f64 / completed as f64
+        },
         p99_ms: p99s[p99s.len() / 2],
     })
 }
@@ -101,8 +121,13 @@ impl DegradationTracker {
     }
 
     /// The tick's level, and the previous level when it changed.
-    pub fn observe(&mut self, t: &IntervalSnapshot) -> (DegradationLevel, Option<DegradationLevel>) {
-        let base = (self.healthy.len() >= 3).then(|| baseline_of(&self.healthy)).flatten();
+    pub fn observe(
+        &mut self,
+        t: &IntervalSnapshot,
+    ) -> (DegradationLevel, Option<DegradationLevel>) {
+        let base = (self.healthy.len() >= 3)
+            .then(|| baseline_of(&self.healthy))
+            .flatten();
         let lvl = level(t, base.as_ref());
         if lvl == DegradationLevel::None && t.active_faults.is_empty() && t.completed > 0 {
             let mut light = t.clone();
@@ -136,8 +161,15 @@ fn in_band(t: &IntervalSnapshot, b: &Baseline) -> bool {
 }
 
 /// The result of each fault, from the ticks of the run.
-pub fn fault_results(ticks: &[IntervalSnapshot], faults: &[FaultWindow], run_end_s: f64) -> Vec<FaultResult> {
-    faults.iter().map(|f| fault_result(ticks, f, run_end_s)).collect()
+pub fn fault_results(
+    ticks: &[IntervalSnapshot],
+    faults: &[FaultWindow],
+    run_end_s: f64,
+) -> Vec<FaultResult> {
+    faults
+        .iter()
+        .map(|f| fault_result(ticks, f, run_end_s))
+        .collect()
 }
 
 fn start_of(t: &IntervalSnapshot) -> f64 {
@@ -151,16 +183,35 @@ fn fault_result(ticks: &[IntervalSnapshot], f: &FaultWindow, run_end_s: f64) -> 
         .collect();
     let base = baseline_of(before.iter().rev().take(BASELINE_TICKS).copied()).unwrap_or_default();
     let during = |t: &&IntervalSnapshot| t.t_s > f.start_s && start_of(t) < f.end_s;
-    let detected = ticks.iter().filter(during).find(|t| level(t, Some(&base)) >= DegradationLevel::Moderate);
-    let recovered = ticks.iter().find(|t| start_of(t) >= f.end_s - 1e-9 && in_band(t, &base));
+    let detected = ticks
+        .iter()
+        .filter(during)
+        .find(|t| level(t, Some(&base)) >= DegradationLevel::Moderate);
+    let recovered = ticks
+        .iter()
+        .find(|t| start_of(t) >= f.end_s - 1e-9 && in_band(t, &base));
     let until = recovered.map_or(run_end_s, |t| t.t_s);
-    let affected: Vec<&IntervalSnapshot> = ticks.iter().filter(|t| t.t_s > f.start_s && start_of(t) < until).collect();
+    let affected: Vec<&IntervalSnapshot> = ticks
+        .iter()
+        .filter(|t| t.t_s > f.start_s && start_of(t) < until)
+        .collect();
     let worst = Baseline {
-        tps: affected.iter().map(|t| t.achieved_tps).reduce(f64::min).unwrap_or(base.tps),
+        tps: affected
+            .iter()
+            .map(|t| t.achieved_tps)
+            .reduce(f64::min)
+            .unwrap_or(base.tps),
         error_rate: affected.iter().map(|t| err_rate(t)).fold(0.0, f64::max),
-        p99_ms: affected.iter().map(|t| t.latency_ms.p99).fold(0.0, f64::max),
+        p99_ms: affected
+            .iter()
+            .map(|t| t.latency_ms.p99)
+            .fold(0.0, f64::max),
     };
-    let max_level = affected.iter().map(|t| level(t, Some(&base))).max().unwrap_or_default();
+    let max_level = affected
+        .iter()
+        .map(|t| level(t, Some(&base)))
+        .max()
+        .unwrap_or_default();
     FaultResult {
         kind: f.spec.kind,
         stage: f.stage.clone(),
@@ -186,14 +237,17 @@ fn cascade(ticks: &[IntervalSnapshot], f: &FaultWindow, before: &[&IntervalSnaps
         }
         req > 0.0 && ok / req >= 0.99
     };
-    ticks.iter().filter(|t| t.t_s > f.start_s && start_of(t) < f.end_s).any(|t| {
-        t.agents.iter().any(|a| {
-            Some(a.name.as_str()) != f.stage.as_deref()
-                && a.requests > 0
-                && a.success_rate < 0.95
-                && healthy_before(&a.name)
+    ticks
+        .iter()
+        .filter(|t| t.t_s > f.start_s && start_of(t) < f.end_s)
+        .any(|t| {
+            t.agents.iter().any(|a| {
+                Some(a.name.as_str()) != f.stage.as_deref()
+                    && a.requests > 0
+                    && a.success_rate < 0.95
+                    && healthy_before(&a.name)
+            })
         })
-    })
 }
 
 /// Share of ticks with at least one verdict or nothing due, in percent (100 for no ticks).
@@ -201,7 +255,10 @@ pub fn uptime_pct(ticks: &[IntervalSnapshot]) -> f64 {
     if ticks.is_empty() {
         return 100.0;
     }
-    let up = ticks.iter().filter(|t| t.ok > 0 || t.scheduled == 0).count();
+    let up = ticks
+        .iter()
+        .filter(|t| t.ok > 0 || t.scheduled == 0)
+        .count();
     up as f64 / ticks.len() as f64 * 100.0
 }
 
@@ -220,10 +277,24 @@ mod tests {
             completed: 100,
             ok: 100 - errors,
             achieved_tps: 100.0,
-            latency_ms: Percentiles { count: 100, p99, ..Default::default() },
+            latency_ms: Percentiles {
+                count: 100,
+                p99,
+                ..Default::default()
+            },
             agents: vec![
-                AgentStats { name: "pattern_detector".into(), requests: 100, success_rate: agent_ok, ..Default::default() },
-                AgentStats { name: "risk_assessor".into(), requests: 100, success_rate: 1.0, ..Default::default() },
+                AgentStats {
+                    name: "pattern_detector".into(),
+                    requests: 100,
+                    success_rate: agent_ok,
+                    ..Default::default()
+                },
+                AgentStats {
+                    name: "risk_assessor".into(),
+                    requests: 100,
+                    success_rate: 1.0,
+                    ..Default::default()
+                },
             ],
             ..Default::default()
         };
@@ -235,15 +306,45 @@ mod tests {
 
     #[test]
     fn levels_follow_the_documented_thresholds() {
-        let b = Baseline { tps: 100.0, error_rate: 0.0, p99_ms: 10.0 };
-        assert_eq!(level(&tick(1.0, 10.0, 0, 1.0), Some(&b)), DegradationLevel::None);
-        assert_eq!(level(&tick(1.0, 25.0, 0, 1.0), Some(&b)), DegradationLevel::Moderate);
-        assert_eq!(level(&tick(1.0, 61.0, 0, 1.0), Some(&b)), DegradationLevel::Severe);
-        assert_eq!(level(&tick(1.0, 10.0, 2, 1.0), Some(&b)), DegradationLevel::Moderate);
-        assert_eq!(level(&tick(1.0, 10.0, 20, 1.0), Some(&b)), DegradationLevel::Severe);
-        assert_eq!(level(&tick(1.0, 10.0, 60, 1.0), Some(&b)), DegradationLevel::Critical);
-        assert_eq!(level(&tick(1.0, 10.0, 0, 0.0), Some(&b)), DegradationLevel::Severe, "a crashed agent");
-        assert_eq!(level(&tick(1.0, 500.0, 0, 1.0), None), DegradationLevel::None, "no baseline, no latency rule");
+        let b = Baseline {
+            tps: 100.0,
+            error_rate: 0.0,
+            p99_ms: 10.0,
+        };
+        assert_eq!(
+            level(&tick(1.0, 10.0, 0, 1.0), Some(&b)),
+            DegradationLevel::None
+        );
+        assert_eq!(
+            level(&tick(1.0, 25.0, 0, 1.0), Some(&b)),
+            DegradationLevel::Moderate
+        );
+        assert_eq!(
+            level(&tick(1.0, 61.0, 0, 1.0), Some(&b)),
+            DegradationLevel::Severe
+        );
+        assert_eq!(
+            level(&tick(1.0, 10.0, 2, 1.0), Some(&b)),
+            DegradationLevel::Moderate
+        );
+        assert_eq!(
+            level(&tick(1.0, 10.0, 20, 1.0), Some(&b)),
+            DegradationLevel::Severe
+        );
+        assert_eq!(
+            level(&tick(1.0, 10.0, 60, 1.0), Some(&b)),
+            DegradationLevel::Critical
+        );
+        assert_eq!(
+            level(&tick(1.0, 10.0, 0, 0.0), Some(&b)),
+            DegradationLevel::Severe,
+            "a crashed agent"
+        );
+        assert_eq!(
+            level(&tick(1.0, 500.0, 0, 1.0), None),
+            DegradationLevel::None,
+            "no baseline, no latency rule"
+        );
         let mut short = tick(1.0, 10.0, 0, 1.0);
         short.completed = 70;
         short.ok = 70;
@@ -254,16 +355,26 @@ mod tests {
     fn tracker_reports_changes_against_a_rolling_baseline() {
         let mut tr = DegradationTracker::new();
         for s in 1..=5 {
-            assert_eq!(tr.observe(&tick(s as f64, 10.0, 0, 1.0)), (DegradationLevel::None, None));
+            assert_eq!(
+                tr.observe(&tick(s as f64, 10.0, 0, 1.0)),
+                (DegradationLevel::None, None)
+            );
         }
-        assert_eq!(tr.observe(&tick(6.0, 100.0, 0, 1.0)), (DegradationLevel::Severe, Some(DegradationLevel::None)));
-        assert_eq!(tr.observe(&tick(7.0, 10.0, 0, 1.0)), (DegradationLevel::None, Some(DegradationLevel::Severe)));
+        assert_eq!(
+            tr.observe(&tick(6.0, 100.0, 0, 1.0)),
+            (DegradationLevel::Severe, Some(DegradationLevel::None))
+        );
+        assert_eq!(
+            tr.observe(&tick(7.0, 10.0, 0, 1.0)),
+            (DegradationLevel::None, Some(DegradationLevel::Severe))
+        );
     }
 
     #[test]
     fn a_crash_is_detected_and_recovery_timed() {
         // Healthy 1..=10 s, crash from 10 s to 13 s (agent fails), slow recovery tick 13..14, healthy after.
-        let mut ticks: Vec<IntervalSnapshot> = (1..=10).map(|s| tick(s as f64, 10.0, 0, 1.0)).collect();
+        let mut ticks: Vec<IntervalSnapshot> =
+            (1..=10).map(|s| tick(s as f64, 10.0, 0, 1.0)).collect();
         for s in 11..=13 {
             let mut t = tick(s as f64, 12.0, 0, 0.0);
             t.active_faults = vec!["agent_crash".into()];
@@ -272,14 +383,22 @@ mod tests {
         ticks.push(tick(14.0, 40.0, 0, 1.0));
         ticks.extend((15..=20).map(|s| tick(s as f64, 10.0, 0, 1.0)));
         let crash = FaultWindow {
-            spec: FaultSpec::new(FaultKind::AgentCrash, Duration::from_secs(10), Duration::from_secs(3)),
+            spec: FaultSpec::new(
+                FaultKind::AgentCrash,
+                Duration::from_secs(10),
+                Duration::from_secs(3),
+            ),
             stage: Some("pattern_detector".into()),
             start_s: 10.0,
             end_s: 13.0,
         };
         let r = &fault_results(&ticks, std::slice::from_ref(&crash), 20.0)[0];
         assert_eq!(r.time_to_detect_s, Some(1.0));
-        assert_eq!(r.time_to_recover_s, Some(1.0), "the tick 13..14 s is still slow");
+        assert_eq!(
+            r.time_to_recover_s,
+            Some(1.0),
+            "the tick 13..14 s is still slow"
+        );
         assert_eq!(r.max_level, DegradationLevel::Severe);
         assert!(!r.cascade, "only the faulted agent failed");
         assert_eq!(r.baseline.p99_ms, 10.0);
@@ -295,12 +414,16 @@ mod tests {
         for t in &mut ticks[13..] {
             t.latency_ms.p99 = 100.0;
         }
-        assert_eq!(fault_results(&ticks, &[crash], 20.0)[0].time_to_recover_s, None);
+        assert_eq!(
+            fault_results(&ticks, &[crash], 20.0)[0].time_to_recover_s,
+            None
+        );
     }
 
     #[test]
     fn uptime_counts_ticks_with_a_verdict() {
-        let mut ticks: Vec<IntervalSnapshot> = (1..=4).map(|s| tick(s as f64, 1.0, 0, 1.0)).collect();
+        let mut ticks: Vec<IntervalSnapshot> =
+            (1..=4).map(|s| tick(s as f64, 1.0, 0, 1.0)).collect();
         ticks[0].ok = 0;
         assert_eq!(uptime_pct(&ticks), 75.0);
         ticks[0].scheduled = 0;

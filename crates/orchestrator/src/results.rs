@@ -34,16 +34,25 @@ pub struct ResultsWriter {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OrchestratorError + '_ {
-    move |source| OrchestratorError::Results { path: path.to_owned(), source }
+    move |source| OrchestratorError::Results {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>, OrchestratorError> {
     File::create(path).map(BufWriter::new).map_err(io_err(path))
 }
 
-fn write_line<T: serde::Serialize>(w: &mut BufWriter<File>, path: &Path, item: &T) -> Result<(), OrchestratorError> {
+fn write_line<T: serde::Serialize>(
+    w: &mut BufWriter<File>,
+    path: &Path,
+    item: &T,
+) -> Result<(), OrchestratorError> {
     let line = serde_json::to_string(item).map_err(|e| io_err(path)(e.into()))?;
-    writeln!(w, "{line}").and_then(|()| w.flush()).map_err(io_err(path))
+    writeln!(w, "{line}")
+        .and_then(|()| w.flush())
+        .map_err(io_err(path))
 }
 
 /// Writes `contents` to `dir/name` through a temporary file, so a reader never sees half a file.
@@ -93,7 +102,12 @@ impl ResultsWriter {
                 let _ = done_tx.send(write());
             })
             .map_err(io_err(dir))?;
-        Ok(Self { dir: dir.to_owned(), tx, done, thread })
+        Ok(Self {
+            dir: dir.to_owned(),
+            tx,
+            done,
+            thread,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -110,7 +124,10 @@ impl ResultsWriter {
 
     /// Writes the summary and latency distribution, and waits for every line to be on disk.
     pub async fn finish(self, summary: &Summary, hgrm: String) -> Result<(), OrchestratorError> {
-        let _ = self.tx.send(Record::Finish { summary: Box::new(summary.clone()), hgrm });
+        let _ = self.tx.send(Record::Finish {
+            summary: Box::new(summary.clone()),
+            hgrm,
+        });
         drop(self.tx);
         let result = self.done.await.map_err(|_| OrchestratorError::Results {
             path: self.dir.clone(),
@@ -127,10 +144,21 @@ pub fn run_id(scenario: &str, now: SystemTime) -> String {
     let stamp = humantime::format_rfc3339_seconds(now).to_string();
     let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
     let (date, time) = digits.split_at(8.min(digits.len()));
-    let nanos = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let salt = (u64::from(nanos) ^ u64::from(std::process::id()).rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let name: String =
-        scenario.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let salt = (u64::from(nanos) ^ u64::from(std::process::id()).rotate_left(17))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let name: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("{date}-{time}-{name}-{:04x}", salt >> 48)
 }
 
@@ -158,8 +186,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("orch-results-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let w = ResultsWriter::create(&dir).unwrap();
-        w.tick(&IntervalSnapshot { t_s: 1.0, ..Default::default() });
-        w.event(&RunEvent { t_s: 0.5, kind: models::EventKind::Message { text: "x".into() } });
+        w.tick(&IntervalSnapshot {
+            t_s: 1.0,
+            ..Default::default()
+        });
+        w.event(&RunEvent {
+            t_s: 0.5,
+            kind: models::EventKind::Message { text: "x".into() },
+        });
         // The writer flushes each line: poll until the line shows up.
         let ipath = dir.join(INTERVALS);
         for _ in 0..200 {
@@ -172,11 +206,26 @@ mod tests {
         let line = std::fs::read_to_string(&ipath).unwrap();
         let back: IntervalSnapshot = serde_json::from_str(line.trim()).unwrap();
         assert_eq!(back.t_s, 1.0);
-        w.finish(&Summary { run_id: "r".into(), ..Default::default() }, "hgrm".into()).await.unwrap();
-        let s: Summary = serde_json::from_str(&std::fs::read_to_string(dir.join(SUMMARY)).unwrap()).unwrap();
+        w.finish(
+            &Summary {
+                run_id: "r".into(),
+                ..Default::default()
+            },
+            "hgrm".into(),
+        )
+        .await
+        .unwrap();
+        let s: Summary =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(SUMMARY)).unwrap()).unwrap();
         assert_eq!(s.run_id, "r");
         assert_eq!(std::fs::read_to_string(dir.join(LATENCY)).unwrap(), "hgrm");
-        assert_eq!(std::fs::read_to_string(dir.join(EVENTS)).unwrap().lines().count(), 1);
+        assert_eq!(
+            std::fs::read_to_string(dir.join(EVENTS))
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

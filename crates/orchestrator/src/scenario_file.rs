@@ -16,12 +16,18 @@ pub fn resolve(name_or_path: &str) -> Result<ScenarioSpec, ScenarioError> {
     if path.exists() || name_or_path.ends_with(".toml") {
         return load_file(path);
     }
-    Err(ScenarioError::Unknown { name: name_or_path.into(), known: BUILTIN_NAMES.join(", ") })
+    Err(ScenarioError::Unknown {
+        name: name_or_path.into(),
+        known: BUILTIN_NAMES.join(", "),
+    })
 }
 
 /// Reads and checks a scenario file.
 pub fn load_file(path: &Path) -> Result<ScenarioSpec, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.into(),
+        source,
+    })?;
     parse_str(&text, &path.display().to_string())
 }
 
@@ -29,8 +35,16 @@ pub fn load_file(path: &Path) -> Result<ScenarioSpec, ScenarioError> {
 pub fn parse_str(text: &str, file: &str) -> Result<ScenarioSpec, ScenarioError> {
     let spec: ScenarioSpec = toml::from_str(text).map_err(|e| {
         let message = e.message().trim().to_owned();
-        let (line, column) = e.span().map(|s| refine(text, s.start, &message)).unwrap_or((1, 1));
-        ScenarioError::Parse { file: file.into(), line, column, message }
+        let (line, column) = e
+            .span()
+            .map(|s| refine(text, s.start, &message))
+            .unwrap_or((1, 1));
+        ScenarioError::Parse {
+            file: file.into(),
+            line,
+            column,
+            message,
+        }
     })?;
     validate(&spec).map_err(|(field, message)| ScenarioError::Invalid {
         file: file.into(),
@@ -63,7 +77,10 @@ fn refine(text: &str, offset: usize, message: &str) -> (usize, usize) {
         let len = message[start..].find(close)?;
         Some(&message[start..start + len])
     };
-    let Some(token) = quoted('`', '`').or_else(|| quoted('"', '"')).filter(|t| !t.is_empty()) else {
+    let Some(token) = quoted('`', '`')
+        .or_else(|| quoted('"', '"'))
+        .filter(|t| !t.is_empty())
+    else {
         return at;
     };
     let lines: Vec<&str> = text.lines().collect();
@@ -99,18 +116,27 @@ pub fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
             Some(_) => format!("[[{name}]]"),
             None => format!("[{name}]"),
         };
-        let heads: Vec<usize> =
-            lines.iter().enumerate().filter(|(_, l)| l.trim() == header).map(|(i, _)| i).collect();
+        let heads: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == header)
+            .map(|(i, _)| i)
+            .collect();
         start = *heads.get(index.unwrap_or(0))? + 1;
     }
-    if let Some(next) = lines[start..].iter().position(|l| l.trim_start().starts_with('[')) {
+    if let Some(next) = lines[start..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+    {
         end = start + next;
     }
     (start..end).find_map(|i| {
         let l = lines[i];
         let trimmed = l.trim_start();
         let rest = trimmed.strip_prefix(key)?;
-        rest.trim_start().starts_with('=').then(|| (i + 1, l.len() - trimmed.len() + 1))
+        rest.trim_start()
+            .starts_with('=')
+            .then(|| (i + 1, l.len() - trimmed.len() + 1))
     })
 }
 
@@ -121,15 +147,27 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> Invalid {
 }
 
 fn rate(field: String, v: f64) -> Result<(), Invalid> {
-    if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(bad(field, format!("{v} must be a rate of 0 TPS or more"))) }
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad(field, format!("{v} must be a rate of 0 TPS or more")))
+    }
 }
 
 fn positive(field: String, d: std::time::Duration) -> Result<(), Invalid> {
-    if d.is_zero() { Err(bad(field, "must be longer than zero")) } else { Ok(()) }
+    if d.is_zero() {
+        Err(bad(field, "must be longer than zero"))
+    } else {
+        Ok(())
+    }
 }
 
 fn share(field: String, v: f64) -> Result<(), Invalid> {
-    if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(bad(field, format!("{v} must be between 0 and 1"))) }
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(bad(field, format!("{v} must be between 0 and 1")))
+    }
 }
 
 /// Checks what TOML cannot: rates, durations, the mix, criteria metric names and phases, faults, the
@@ -139,18 +177,29 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
         return Err(bad("name", "must not be empty"));
     }
     if spec.load.stages.is_empty() {
-        return Err(bad("load.stages", "a scenario needs at least one [[load.stages]] table"));
+        return Err(bad(
+            "load.stages",
+            "a scenario needs at least one [[load.stages]] table",
+        ));
     }
     for (i, stage) in spec.load.stages.iter().enumerate() {
         let f = |k: &str| format!("load.stages[{i}].{k}");
         positive(f("duration"), stage.duration())?;
         match stage {
-            Stage::Ramp { from_tps, to_tps, .. } => {
+            Stage::Ramp {
+                from_tps, to_tps, ..
+            } => {
                 rate(f("from_tps"), *from_tps)?;
                 rate(f("to_tps"), *to_tps)?;
             }
             Stage::Sustained { tps, .. } => rate(f("tps"), *tps)?,
-            Stage::Burst { base_tps, burst_tps, every, burst_for, .. } => {
+            Stage::Burst {
+                base_tps,
+                burst_tps,
+                every,
+                burst_for,
+                ..
+            } => {
                 rate(f("base_tps"), *base_tps)?;
                 rate(f("burst_tps"), *burst_tps)?;
                 positive(f("every"), *every)?;
@@ -158,19 +207,36 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
                     return Err(bad(f("burst_for"), "must not be longer than `every`"));
                 }
             }
-            Stage::Wave { mean_tps, amplitude_tps, period, .. } => {
+            Stage::Wave {
+                mean_tps,
+                amplitude_tps,
+                period,
+                ..
+            } => {
                 rate(f("mean_tps"), *mean_tps)?;
                 rate(f("amplitude_tps"), *amplitude_tps)?;
                 positive(f("period"), *period)?;
                 if amplitude_tps > mean_tps {
-                    return Err(bad(f("amplitude_tps"), "must not exceed mean_tps (the rate would go below zero)"));
+                    return Err(bad(
+                        f("amplitude_tps"),
+                        "must not exceed mean_tps (the rate would go below zero)",
+                    ));
                 }
             }
-            Stage::Chaos { mean_tps, volatility, spike_tps, spike_probability, .. } => {
+            Stage::Chaos {
+                mean_tps,
+                volatility,
+                spike_tps,
+                spike_probability,
+                ..
+            } => {
                 rate(f("mean_tps"), *mean_tps)?;
                 rate(f("spike_tps"), *spike_tps)?;
                 if !(volatility.is_finite() && *volatility >= 0.0) {
-                    return Err(bad(f("volatility"), format!("{volatility} must be 0 or more")));
+                    return Err(bad(
+                        f("volatility"),
+                        format!("{volatility} must be 0 or more"),
+                    ));
                 }
                 share(f("spike_probability"), *spike_probability)?;
             }
@@ -180,7 +246,10 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
 
     let t = &spec.target;
     if t.kind == TargetKind::Http && t.url.as_deref().is_none_or(str::is_empty) {
-        return Err(bad("target.url", "an http target needs a url (for example \"http://127.0.0.1:8080/v1/score\")"));
+        return Err(bad(
+            "target.url",
+            "an http target needs a url (for example \"http://127.0.0.1:8080/v1/score\")",
+        ));
     }
     if t.connections == 0 {
         return Err(bad("target.connections", "must be at least 1"));
@@ -192,7 +261,10 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
     if let Some(c) = t.capacity
         && !(c.is_finite() && c > 0.0)
     {
-        return Err(bad("target.capacity", format!("{c} must be a rate above 0 TPS")));
+        return Err(bad(
+            "target.capacity",
+            format!("{c} must be a rate above 0 TPS"),
+        ));
     }
 
     let total = spec.load.total_duration();
@@ -241,7 +313,10 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
         if let Some(p) = &c.phase
             && !phases.contains(&p.as_str())
         {
-            return Err(bad(f("phase"), format!("no stage is named {p:?}; the named stages are {phases:?}")));
+            return Err(bad(
+                f("phase"),
+                format!("no stage is named {p:?}; the named stages are {phases:?}"),
+            ));
         }
     }
 
@@ -257,12 +332,18 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
         }
     }
     if !cost.fx.0.contains_key(&cost.currency) {
-        return Err(bad("cost.fx", format!("has no rate for the reporting currency {}", cost.currency)));
+        return Err(bad(
+            "cost.fx",
+            format!("has no rate for the reporting currency {}", cost.currency),
+        ));
     }
 
     let l = &spec.limits;
     if !(l.max_tps.is_finite() && l.max_tps > 0.0) {
-        return Err(bad("limits.max_tps", format!("{} must be above 0", l.max_tps)));
+        return Err(bad(
+            "limits.max_tps",
+            format!("{} must be above 0", l.max_tps),
+        ));
     }
     positive("limits.max_duration".into(), l.max_duration)?;
     if let Some(b) = l.budget
@@ -307,7 +388,15 @@ phase = "hold"
     fn unknown_key_names_file_line_and_column() {
         let text = GOOD.replace("tps = 100", "tps = 100\nrampp = 3");
         let err = parse_str(&text, "x.toml").unwrap_err();
-        let ScenarioError::Parse { line, column, ref message, .. } = err else { panic!("{err}") };
+        let ScenarioError::Parse {
+            line,
+            column,
+            ref message,
+            ..
+        } = err
+        else {
+            panic!("{err}")
+        };
         assert_eq!((line, column), (6, 1), "{message}");
         assert!(err.to_string().starts_with("x.toml:6:1: "), "{err}");
         assert!(message.contains("rampp"), "{message}");
@@ -320,7 +409,12 @@ phase = "hold"
         assert!(err.starts_with("x.toml:6:"), "{err}");
         assert!(err.contains("ten"), "{err}");
         let text = GOOD.replace("tps = 100", "tps = \"fast\"");
-        assert!(parse_str(&text, "x.toml").unwrap_err().to_string().starts_with("x.toml:5:"));
+        assert!(
+            parse_str(&text, "x.toml")
+                .unwrap_err()
+                .to_string()
+                .starts_with("x.toml:5:")
+        );
         let err = parse_str("name = \n", "y.toml").unwrap_err().to_string();
         assert!(err.starts_with("y.toml:1:"), "{err}");
     }
@@ -328,28 +422,61 @@ phase = "hold"
     #[test]
     fn semantic_errors_name_the_field_and_where_it_is() {
         let cases = [
-            (GOOD.replace("tps = 100", "tps = -5"), "load.stages[0].tps", Some((5, 1))),
-            (GOOD.replace("latency_ms.p99", "latency_ms.99"), "criteria[1].metric", Some((15, 1))),
-            (GOOD.replace("phase = \"hold\"", "phase = \"peak\""), "criteria[1].phase", Some((18, 1))),
-            (format!("{GOOD}\n[mix]\nlegit = 0.5\nfraud = 0.1\nedge = 0.1\n"), "mix", None),
-            (format!("{GOOD}\n[limits]\nmax_tps = 0\n"), "limits.max_tps", Some((21, 1))),
             (
-                format!("{GOOD}\n[[faults]]\nkind = \"agent_crash\"\nat = \"20s\"\nduration = \"5s\"\n"),
+                GOOD.replace("tps = 100", "tps = -5"),
+                "load.stages[0].tps",
+                Some((5, 1)),
+            ),
+            (
+                GOOD.replace("latency_ms.p99", "latency_ms.99"),
+                "criteria[1].metric",
+                Some((15, 1)),
+            ),
+            (
+                GOOD.replace("phase = \"hold\"", "phase = \"peak\""),
+                "criteria[1].phase",
+                Some((18, 1)),
+            ),
+            (
+                format!("{GOOD}\n[mix]\nlegit = 0.5\nfraud = 0.1\nedge = 0.1\n"),
+                "mix",
+                None,
+            ),
+            (
+                format!("{GOOD}\n[limits]\nmax_tps = 0\n"),
+                "limits.max_tps",
+                Some((21, 1)),
+            ),
+            (
+                format!(
+                    "{GOOD}\n[[faults]]\nkind = \"agent_crash\"\nat = \"20s\"\nduration = \"5s\"\n"
+                ),
                 "faults[0].at",
                 Some((22, 1)),
             ),
-            (format!("{GOOD}\n[target]\nkind = \"http\"\n"), "target.url", None),
+            (
+                format!("{GOOD}\n[target]\nkind = \"http\"\n"),
+                "target.url",
+                None,
+            ),
         ];
         for (text, field, pos) in cases {
             match parse_str(&text, "s.toml").unwrap_err() {
-                ScenarioError::Invalid { field: f, position, message, .. } => {
+                ScenarioError::Invalid {
+                    field: f,
+                    position,
+                    message,
+                    ..
+                } => {
                     assert_eq!(f, field, "{message}");
                     assert_eq!(position, pos, "{field}: {message}");
                 }
                 other => panic!("{field}: {other}"),
             }
         }
-        let err = parse_str(&GOOD.replace("latency_ms.p99", "latency_ms.99"), "s.toml").unwrap_err().to_string();
+        let err = parse_str(&GOOD.replace("latency_ms.p99", "latency_ms.99"), "s.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("did you mean \"latency_ms.p99\""), "{err}");
         assert!(err.starts_with("s.toml:15:1: criteria[1].metric"), "{err}");
     }
@@ -358,8 +485,14 @@ phase = "hold"
     fn resolves_builtins_and_reports_unknown_names() {
         assert_eq!(resolve("smoke").unwrap().name, "smoke");
         let err = resolve("nonsense").unwrap_err().to_string();
-        assert!(err.contains("investor") && err.contains("nonsense"), "{err}");
-        assert!(matches!(resolve("/no/such/file.toml"), Err(ScenarioError::Read { .. })));
+        assert!(
+            err.contains("investor") && err.contains("nonsense"),
+            "{err}"
+        );
+        assert!(matches!(
+            resolve("/no/such/file.toml"),
+            Err(ScenarioError::Read { .. })
+        ));
     }
 
     #[test]

@@ -76,7 +76,10 @@ impl StateMachine {
             return Err(TransitionError { from, to });
         }
         self.state = to;
-        Ok(RunEvent { t_s, kind: EventKind::StateChanged { from, to } })
+        Ok(RunEvent {
+            t_s,
+            kind: EventKind::StateChanged { from, to },
+        })
     }
 }
 
@@ -116,14 +119,27 @@ mod tests {
                 match sm.transition(to, 1.5) {
                     Ok(ev) => {
                         assert!(listed, "{from} -> {to} was accepted but is not legal");
-                        assert_eq!(ev, RunEvent { t_s: 1.5, kind: EventKind::StateChanged { from, to } });
+                        assert_eq!(
+                            ev,
+                            RunEvent {
+                                t_s: 1.5,
+                                kind: EventKind::StateChanged { from, to }
+                            }
+                        );
                         assert_eq!(sm.state(), to);
                     }
                     Err(e) => {
                         assert!(!listed, "{from} -> {to} was rejected but is legal");
                         assert_eq!(e, TransitionError { from, to });
-                        assert_eq!(sm.state(), from, "a rejected transition leaves the state alone");
-                        assert!(e.to_string().contains(from.as_str()) && e.to_string().contains(to.as_str()));
+                        assert_eq!(
+                            sm.state(),
+                            from,
+                            "a rejected transition leaves the state alone"
+                        );
+                        assert!(
+                            e.to_string().contains(from.as_str())
+                                && e.to_string().contains(to.as_str())
+                        );
                     }
                 }
             }
@@ -144,7 +160,15 @@ mod tests {
     #[test]
     fn a_typical_run_walks_through_the_states() {
         let mut sm = StateMachine::new();
-        let path = [Initializing, RampingUp, Paused, RampingUp, Running, Stopping, Completed];
+        let path = [
+            Initializing,
+            RampingUp,
+            Paused,
+            RampingUp,
+            Running,
+            Stopping,
+            Completed,
+        ];
         for (i, to) in path.into_iter().enumerate() {
             sm.transition(to, i as f64).unwrap();
         }

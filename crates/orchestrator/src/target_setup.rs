@@ -19,12 +19,19 @@ pub struct BuiltinFaults {
 
 impl BuiltinFaults {
     pub fn new(faults: Faults) -> Self {
-        Self { faults, keys: Mutex::new(Vec::new()) }
+        Self {
+            faults,
+            keys: Mutex::new(Vec::new()),
+        }
     }
 }
 
 fn fault_error(spec: &FaultSpec, e: impl std::fmt::Display) -> FaultError {
-    FaultError { kind: spec.kind, stage: spec.stage.clone(), message: e.to_string() }
+    FaultError {
+        kind: spec.kind,
+        stage: spec.stage.clone(),
+        message: e.to_string(),
+    }
 }
 
 impl FaultInjector for BuiltinFaults {
@@ -34,8 +41,14 @@ impl FaultInjector for BuiltinFaults {
 
     fn start(&self, spec: &FaultSpec) -> Result<Option<String>, FaultError> {
         let fault = Fault::from_spec(spec).map_err(|e| fault_error(spec, e))?;
-        let key = self.faults.inject(fault).map_err(|e| fault_error(spec, e))?;
-        self.keys.lock().unwrap_or_else(PoisonError::into_inner).push((spec.clone(), key));
+        let key = self
+            .faults
+            .inject(fault)
+            .map_err(|e| fault_error(spec, e))?;
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((spec.clone(), key));
         Ok(Some(key.stage.as_str().to_owned()))
     }
 
@@ -62,7 +75,10 @@ pub struct PreparedTarget {
 
 impl std::fmt::Debug for PreparedTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedTarget").field("info", &self.info).field("faults", &self.faults).finish()
+        f.debug_struct("PreparedTarget")
+            .field("info", &self.info)
+            .field("faults", &self.faults)
+            .finish()
     }
 }
 
@@ -70,21 +86,31 @@ impl PreparedTarget {
     /// A target supplied by an embedder, with an optional fault injector.
     pub fn custom(target: Arc<dyn Target>, faults: Option<Arc<dyn FaultInjector>>) -> Self {
         let info = target.info();
-        Self { target, info, faults, server: None }
+        Self {
+            target,
+            info,
+            faults,
+            server: None,
+        }
     }
 
     /// Stops the built-in server, if one was started, and waits for its tasks.
     pub async fn shutdown(self) -> Result<(), OrchestratorError> {
         drop(self.target);
         if let Some(server) = self.server {
-            server.shutdown().await.map_err(|e| OrchestratorError::Target(format!("stopping the built-in target: {e}")))?;
+            server.shutdown().await.map_err(|e| {
+                OrchestratorError::Target(format!("stopping the built-in target: {e}"))
+            })?;
         }
         Ok(())
     }
 }
 
 fn sim_config(spec: &TargetSpec) -> SimConfig {
-    let mut c = SimConfig { port: 0, ..SimConfig::default() };
+    let mut c = SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    };
     if let Some(cap) = spec.capacity {
         c.capacity = cap;
     }
@@ -92,43 +118,59 @@ fn sim_config(spec: &TargetSpec) -> SimConfig {
 }
 
 /// Sets up the target a scenario names. `allow_remote` lets an `http` target leave the machine.
-pub async fn prepare(spec: &TargetSpec, allow_remote: bool) -> Result<PreparedTarget, OrchestratorError> {
+pub async fn prepare(
+    spec: &TargetSpec,
+    allow_remote: bool,
+) -> Result<PreparedTarget, OrchestratorError> {
     let target_err = |e: &dyn std::fmt::Display| OrchestratorError::Target(e.to_string());
     match spec.kind {
         TargetKind::Builtin => {
-            let sim = FraudSim::start(sim_config(spec))
-                .await
-                .map_err(|e| OrchestratorError::Target(format!("starting the built-in target: {e}")))?;
+            let sim = FraudSim::start(sim_config(spec)).await.map_err(|e| {
+                OrchestratorError::Target(format!("starting the built-in target: {e}"))
+            })?;
             let url = sim.score_url();
-            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, &url, false)).map_err(|e| target_err(&e))?;
+            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, &url, false))
+                .map_err(|e| target_err(&e))?;
             let faults: Arc<dyn FaultInjector> = Arc::new(BuiltinFaults::new(sim.faults().clone()));
             Ok(PreparedTarget {
                 target: Arc::new(http),
-                info: TargetInfo { kind: "builtin".into(), url: Some(url) },
+                info: TargetInfo {
+                    kind: "builtin".into(),
+                    url: Some(url),
+                },
                 faults: Some(faults),
                 server: Some(sim),
             })
         }
         TargetKind::InProcess => {
             let pipeline = Pipeline::new(&sim_config(spec)).map_err(|e| target_err(&e))?;
-            let faults: Arc<dyn FaultInjector> = Arc::new(BuiltinFaults::new(pipeline.faults().clone()));
+            let faults: Arc<dyn FaultInjector> =
+                Arc::new(BuiltinFaults::new(pipeline.faults().clone()));
             Ok(PreparedTarget {
                 target: Arc::new(pipeline),
-                info: TargetInfo { kind: "in_process".into(), url: None },
+                info: TargetInfo {
+                    kind: "in_process".into(),
+                    url: None,
+                },
                 faults: Some(faults),
                 server: None,
             })
         }
         TargetKind::Http => {
             let url = spec.url.as_deref().ok_or_else(|| {
-                OrchestratorError::Target("an http target needs `target.url` (or `--target URL`)".into())
+                OrchestratorError::Target(
+                    "an http target needs `target.url` (or `--target URL`)".into(),
+                )
             })?;
             targets::check_loopback(url, allow_remote).map_err(|e| target_err(&e))?;
-            let http =
-                HttpTarget::new(HttpTargetConfig::from_spec(spec, url, allow_remote)).map_err(|e| target_err(&e))?;
+            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, url, allow_remote))
+                .map_err(|e| target_err(&e))?;
             Ok(PreparedTarget {
                 target: Arc::new(http),
-                info: TargetInfo { kind: "http".into(), url: Some(url.to_owned()) },
+                info: TargetInfo {
+                    kind: "http".into(),
+                    url: Some(url.to_owned()),
+                },
                 faults: None,
                 server: None,
             })

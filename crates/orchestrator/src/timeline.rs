@@ -20,7 +20,9 @@ pub fn check_factor(factor: f64) -> Result<(), ScenarioError> {
     } else {
         Err(ScenarioError::Option {
             what: "--time-scale",
-            message: format!("{factor} must be a number above 0 (0.1 runs a 10-minute scenario in 1 minute)"),
+            message: format!(
+                "{factor} must be a number above 0 (0.1 runs a 10-minute scenario in 1 minute)"
+            ),
         })
     }
 }
@@ -32,15 +34,22 @@ pub fn scale(spec: &ScenarioSpec, factor: f64) -> Result<ScenarioSpec, ScenarioE
     let f = |d: &mut Duration| *d = scaled(*d, factor);
     for stage in &mut s.load.stages {
         match stage {
-            Stage::Ramp { duration, .. } | Stage::Sustained { duration, .. } | Stage::Chaos { duration, .. } => {
-                f(duration)
-            }
-            Stage::Burst { every, burst_for, duration, .. } => {
+            Stage::Ramp { duration, .. }
+            | Stage::Sustained { duration, .. }
+            | Stage::Chaos { duration, .. } => f(duration),
+            Stage::Burst {
+                every,
+                burst_for,
+                duration,
+                ..
+            } => {
                 f(every);
                 f(burst_for);
                 f(duration);
             }
-            Stage::Wave { period, duration, .. } => {
+            Stage::Wave {
+                period, duration, ..
+            } => {
                 f(period);
                 f(duration);
             }
@@ -62,7 +71,10 @@ pub fn scale(spec: &ScenarioSpec, factor: f64) -> Result<ScenarioSpec, ScenarioE
 /// across it end at it. Criteria are kept as they are.
 pub fn cut(spec: &ScenarioSpec, limit: Duration) -> Result<ScenarioSpec, ScenarioError> {
     if limit.is_zero() {
-        return Err(ScenarioError::Option { what: "--duration", message: "must be longer than zero".into() });
+        return Err(ScenarioError::Option {
+            what: "--duration",
+            message: "must be longer than zero".into(),
+        });
     }
     let mut s = spec.clone();
     let mut elapsed = Duration::ZERO;
@@ -76,7 +88,12 @@ pub fn cut(spec: &ScenarioSpec, limit: Duration) -> Result<ScenarioSpec, Scenari
         if d > left {
             let keep = left.as_secs_f64() / d.as_secs_f64();
             match &mut stage {
-                Stage::Ramp { from_tps, to_tps, duration, .. } => {
+                Stage::Ramp {
+                    from_tps,
+                    to_tps,
+                    duration,
+                    ..
+                } => {
                     *to_tps = *from_tps + (*to_tps - *from_tps) * keep;
                     *duration = left;
                 }
@@ -102,16 +119,29 @@ pub fn cut(spec: &ScenarioSpec, limit: Duration) -> Result<ScenarioSpec, Scenari
 /// A plain sustained load: `tps` for `duration`, no faults, no criteria.
 pub fn plain(tps: f64, duration: Duration) -> Result<ScenarioSpec, ScenarioError> {
     if !(tps.is_finite() && tps > 0.0) {
-        return Err(ScenarioError::Option { what: "--tps", message: format!("{tps} must be a rate above 0") });
+        return Err(ScenarioError::Option {
+            what: "--tps",
+            message: format!("{tps} must be a rate above 0"),
+        });
     }
     if duration.is_zero() {
-        return Err(ScenarioError::Option { what: "--duration", message: "must be longer than zero".into() });
+        return Err(ScenarioError::Option {
+            what: "--duration",
+            message: "must be longer than zero".into(),
+        });
     }
     Ok(ScenarioSpec {
         name: format!("plain-{tps}tps"),
         description: format!("{tps} TPS for {}", models::duration_serde::format(duration)),
         seed: 42,
-        load: LoadProfile { arrival: Default::default(), stages: vec![Stage::Sustained { tps, duration, name: Some("sustained".into()) }] },
+        load: LoadProfile {
+            arrival: Default::default(),
+            stages: vec![Stage::Sustained {
+                tps,
+                duration,
+                name: Some("sustained".into()),
+            }],
+        },
         target: Default::default(),
         mix: Default::default(),
         faults: Vec::new(),
@@ -128,11 +158,25 @@ pub fn peak_tps(profile: &LoadProfile) -> f64 {
         .stages
         .iter()
         .map(|s| match s {
-            Stage::Ramp { from_tps, to_tps, .. } => from_tps.max(*to_tps),
+            Stage::Ramp {
+                from_tps, to_tps, ..
+            } => from_tps.max(*to_tps),
             Stage::Sustained { tps, .. } => *tps,
-            Stage::Burst { base_tps, burst_tps, .. } => base_tps.max(*burst_tps),
-            Stage::Wave { mean_tps, amplitude_tps, .. } => mean_tps + amplitude_tps,
-            Stage::Chaos { mean_tps, spike_tps, .. } => mean_tps.max(*spike_tps),
+            Stage::Burst {
+                base_tps,
+                burst_tps,
+                ..
+            } => base_tps.max(*burst_tps),
+            Stage::Wave {
+                mean_tps,
+                amplitude_tps,
+                ..
+            } => mean_tps + amplitude_tps,
+            Stage::Chaos {
+                mean_tps,
+                spike_tps,
+                ..
+            } => mean_tps.max(*spike_tps),
         })
         .fold(0.0, f64::max)
 }
@@ -172,7 +216,13 @@ mod tests {
         assert_eq!(s.criteria[0].to, Some(Duration::from_secs(30)));
         let burst = scale(&builtin::burst(), 0.5).unwrap();
         match &burst.load.stages[0] {
-            Stage::Burst { every, burst_for, duration, burst_tps, .. } => {
+            Stage::Burst {
+                every,
+                burst_for,
+                duration,
+                burst_tps,
+                ..
+            } => {
                 assert_eq!(*every, Duration::from_secs(90));
                 assert_eq!(*burst_for, Duration::from_millis(7500));
                 assert_eq!(*duration, Duration::from_secs(450));
@@ -194,7 +244,11 @@ mod tests {
         assert_eq!(s.load.stages.len(), 3);
         assert_eq!(s.faults[0].duration, Duration::from_secs(10));
         let longer = cut(&builtin::smoke(), Duration::from_secs(100)).unwrap();
-        assert_eq!(longer, builtin::smoke(), "a cut past the end changes nothing");
+        assert_eq!(
+            longer,
+            builtin::smoke(),
+            "a cut past the end changes nothing"
+        );
     }
 
     #[test]
@@ -204,11 +258,20 @@ mod tests {
         assert_eq!(peak_tps(&p.load), 500.0);
         assert!(plain(0.0, Duration::from_secs(1)).is_err());
         let inv = builtin::investor();
-        assert_eq!(stage_at(&inv.load, Duration::from_secs(0)), Some((0, Duration::ZERO)));
-        assert_eq!(stage_at(&inv.load, Duration::from_secs(60)), Some((1, Duration::from_secs(60))));
+        assert_eq!(
+            stage_at(&inv.load, Duration::from_secs(0)),
+            Some((0, Duration::ZERO))
+        );
+        assert_eq!(
+            stage_at(&inv.load, Duration::from_secs(60)),
+            Some((1, Duration::from_secs(60)))
+        );
         assert_eq!(stage_at(&inv.load, Duration::from_secs(9999)).unwrap().0, 3);
         assert!(is_ramp_up(&inv.load.stages[0]) && !is_ramp_up(&inv.load.stages[1]));
-        assert!(!is_ramp_up(&builtin::peak_load().load.stages[2]), "a ramp down is Running");
+        assert!(
+            !is_ramp_up(&builtin::peak_load().load.stages[2]),
+            "a ramp down is Running"
+        );
     }
 }
 

@@ -8,7 +8,8 @@
 
 use crate::histogram;
 use models::{
-    AgentStats, Confusion, CriterionSpec, ErrorKind, FraudSummary, IntervalSnapshot, Percentiles, Summary,
+    AgentStats, Confusion, CriterionSpec, ErrorKind, FraudSummary, IntervalSnapshot, Percentiles,
+    Summary,
 };
 use std::collections::BTreeMap;
 
@@ -20,7 +21,9 @@ pub fn is_scoped(c: &CriterionSpec) -> bool {
 /// Whether tick `t` falls in the criterion's scope.
 pub fn in_scope(c: &CriterionSpec, t: &IntervalSnapshot) -> bool {
     let mid = t.t_s - t.interval_s / 2.0;
-    if c.from.is_some_and(|f| mid < f.as_secs_f64()) || c.to.is_some_and(|to| mid > to.as_secs_f64()) {
+    if c.from.is_some_and(|f| mid < f.as_secs_f64())
+        || c.to.is_some_and(|to| mid > to.as_secs_f64())
+    {
         return false;
     }
     if let Some(phase) = &c.phase
@@ -28,12 +31,14 @@ pub fn in_scope(c: &CriterionSpec, t: &IntervalSnapshot) -> bool {
     {
         return false;
     }
-    !(c.outside_faults && !t.active_faults.is_empty())
+    !c.outside_faults || t.active_faults.is_empty()
 }
 
 /// Indices of the ticks in the criterion's scope.
 pub fn select(c: &CriterionSpec, ticks: &[IntervalSnapshot]) -> Vec<usize> {
-    (0..ticks.len()).filter(|&i| in_scope(c, &ticks[i])).collect()
+    (0..ticks.len())
+        .filter(|&i| in_scope(c, &ticks[i]))
+        .collect()
 }
 
 /// Latency (from the intended send) over several ticks.
@@ -51,13 +56,18 @@ fn combine(
     pct: impl Fn(&IntervalSnapshot) -> &Percentiles,
     hist: impl Fn(&models::EncodedHistograms) -> &String,
 ) -> Percentiles {
-    let encoded: Option<Vec<&str>> =
-        ticks.iter().map(|t| t.histograms.as_ref().map(|h| hist(h).as_str())).collect();
+    let encoded: Option<Vec<&str>> = ticks
+        .iter()
+        .map(|t| t.histograms.as_ref().map(|h| hist(h).as_str()))
+        .collect();
     if let Some(encoded) = encoded
         && let Ok(h) = histogram::merge(encoded)
     {
         // The exact mean: the ticks' exact means weighted by their counts.
-        let sum_us: f64 = ticks.iter().map(|t| pct(t).mean * 1000.0 * pct(t).count as f64).sum();
+        let sum_us: f64 = ticks
+            .iter()
+            .map(|t| pct(t).mean * 1000.0 * pct(t).count as f64)
+            .sum();
         return histogram::percentiles_ms(&h, sum_us);
     }
     let mut out = Percentiles::default();
@@ -114,7 +124,11 @@ pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -
             }
         }
         confusion.add(&t.fraud);
-        let prev = if i == 0 { models::Cumulative::default() } else { all[i - 1].cumulative.clone() };
+        let prev = if i == 0 {
+            models::Cumulative::default()
+        } else {
+            all[i - 1].cumulative.clone()
+        };
         prevented += t.cumulative.prevented_amount - prev.prevented_amount;
         declined += t.cumulative.false_decline_amount - prev.false_decline_amount;
         cost += t.cumulative.cost - prev.cost;
@@ -126,7 +140,11 @@ pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -
     s.latency_ms = latency_over(&ticks);
     s.service_time_ms = service_time_over(&ticks);
     s.errors.total = by_kind.values().sum();
-    s.errors.rate = if s.load.sent == 0 { 0.0 } else { s.errors.total as f64 / s.load.sent as f64 };
+    s.errors.rate = if s.load.sent == 0 {
+        0.0
+    } else {
+        s.errors.total as f64 / s.load.sent as f64
+    };
     s.errors.by_kind = by_kind;
     s.fraud = FraudSummary {
         tp: confusion.tp,
@@ -143,16 +161,36 @@ pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -
         per_pattern: BTreeMap::new(),
     };
     s.business.total_cost = cost;
-    s.business.cost_per_txn = if s.load.completed == 0 { 0.0 } else { cost / s.load.completed as f64 };
-    s.business.roi_pct = if cost > 0.0 { (prevented - cost) / cost * 100.0 } else { 0.0 };
+    s.business.cost_per_txn = if s.load.completed == 0 {
+        0.0
+    } else {
+        cost / s.load.completed as f64
+    };
+    s.business.roi_pct = if cost > 0.0 {
+        (prevented - cost) / cost * 100.0
+    } else {
+        0.0
+    };
     s.business.cost_model = whole.business.cost_model.clone();
     s.agents = agents_over(&ticks);
-    let up = ticks.iter().filter(|t| t.ok > 0 || t.scheduled == 0).count();
-    s.resilience.uptime_pct = if ticks.is_empty() { 100.0 } else { up as f64 / ticks.len() as f64 * 100.0 };
+    let up = ticks
+        .iter()
+        .filter(|t| t.ok > 0 || t.scheduled == 0)
+        .count();
+    s.resilience.uptime_pct = if ticks.is_empty() {
+        100.0
+    } else {
+        up as f64 / ticks.len() as f64 * 100.0
+    };
     if let (Some(first), Some(last)) = (ticks.first(), ticks.last()) {
         let (start, end) = (first.t_s - first.interval_s, last.t_s);
-        s.resilience.faults =
-            whole.resilience.faults.iter().filter(|f| f.start_s < end && f.end_s > start).cloned().collect();
+        s.resilience.faults = whole
+            .resilience
+            .faults
+            .iter()
+            .filter(|f| f.start_s < end && f.end_s > start)
+            .cloned()
+            .collect();
     }
     s
 }
@@ -166,7 +204,13 @@ fn agents_over(ticks: &[&IntervalSnapshot]) -> Vec<AgentStats> {
                 continue;
             }
             let (sum, n) = acc.entry(a.name.as_str()).or_insert_with(|| {
-                (AgentStats { name: a.name.clone(), ..AgentStats::default() }, 0.0)
+                (
+                    AgentStats {
+                        name: a.name.clone(),
+                        ..AgentStats::default()
+                    },
+                    0.0,
+                )
             });
             let w = a.requests as f64;
             sum.requests += a.requests;
@@ -206,7 +250,13 @@ mod tests {
             ok: 100,
             achieved_tps: 100.0,
             planned_tps: 100.0,
-            latency_ms: Percentiles { count: 100, mean: p99 / 2.0, p99, max: p99, ..Default::default() },
+            latency_ms: Percentiles {
+                count: 100,
+                mean: p99 / 2.0,
+                p99,
+                max: p99,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -235,7 +285,8 @@ mod tests {
 
     #[test]
     fn window_summary_sums_counts_and_bounds_percentiles() {
-        let mut ticks: Vec<IntervalSnapshot> = (1..=4).map(|s| tick(s as f64, s as f64 * 10.0)).collect();
+        let mut ticks: Vec<IntervalSnapshot> =
+            (1..=4).map(|s| tick(s as f64, s as f64 * 10.0)).collect();
         ticks[1].errors.insert(ErrorKind::Timeout, 5);
         ticks[1].errors.insert(ErrorKind::Dropped, 7);
         for (i, t) in ticks.iter_mut().enumerate() {
@@ -245,9 +296,15 @@ mod tests {
         assert_eq!(s.load.sent, 200);
         assert_eq!(s.errors.total, 5, "dropped arrivals are not errors");
         assert!((s.errors.rate - 0.025).abs() < 1e-12);
-        assert_eq!(s.latency_ms.p99, 30.0, "without histograms the window p99 is the worst tick's");
+        assert_eq!(
+            s.latency_ms.p99, 30.0,
+            "without histograms the window p99 is the worst tick's"
+        );
         assert_eq!(s.latency_ms.count, 200);
-        assert!((s.business.total_cost - 4.0).abs() < 1e-12, "cost grew by 2 per tick");
+        assert!(
+            (s.business.total_cost - 4.0).abs() < 1e-12,
+            "cost grew by 2 per tick"
+        );
         assert_eq!(s.duration_s, 2.0);
         assert_eq!(s.resilience.uptime_pct, 100.0);
     }
@@ -270,7 +327,10 @@ mod tests {
         let refs: Vec<&IntervalSnapshot> = ticks.iter().collect();
         let p = latency_over(&refs);
         assert_eq!(p.count, 200);
-        assert!((p.p50 - 1.0).abs() < 0.01, "merged median is 1 ms, not the worst tick's: {p:?}");
+        assert!(
+            (p.p50 - 1.0).abs() < 0.01,
+            "merged median is 1 ms, not the worst tick's: {p:?}"
+        );
         assert!((p.p99 - 100.0).abs() < 0.1, "{p:?}");
     }
 }

@@ -23,7 +23,12 @@ fn each_example_file_reads_back_to_its_builtin() {
     for spec in builtin::all_builtins() {
         let path = dir().join(format!("{}.toml", spec.name));
         let read = scenario_file::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(read, spec, "{} differs from the built-in; regenerate the example files", path.display());
+        assert_eq!(
+            read,
+            spec,
+            "{} differs from the built-in; regenerate the example files",
+            path.display()
+        );
     }
 }
 

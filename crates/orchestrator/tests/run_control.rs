@@ -3,8 +3,8 @@
 //! results folder.
 
 use models::{
-    Comparison, CriterionSpec, EventKind, FaultKind, FaultSpec, IntervalSnapshot, LoadProfile, RunEvent, RunState,
-    ScenarioSpec, Stage, Summary, TargetKind,
+    Comparison, CriterionSpec, EventKind, FaultKind, FaultSpec, IntervalSnapshot, LoadProfile,
+    RunEvent, RunState, ScenarioSpec, Stage, Summary, TargetKind,
 };
 use orchestrator::{EndReason, RunOptions, StressTestOrchestrator};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,10 @@ fn secs(s: u64) -> Duration {
 fn spec(stages: Vec<Stage>) -> ScenarioSpec {
     let mut s = orchestrator::timeline::plain(1.0, secs(1)).unwrap();
     s.name = "test".into();
-    s.load = LoadProfile { arrival: Default::default(), stages };
+    s.load = LoadProfile {
+        arrival: Default::default(),
+        stages,
+    };
     s.target.kind = TargetKind::InProcess;
     s
 }
@@ -29,11 +32,18 @@ fn out_dir(name: &str) -> PathBuf {
 }
 
 fn options(dir: &Path) -> RunOptions {
-    RunOptions { out_dir: Some(dir.to_owned()), ..RunOptions::default() }
+    RunOptions {
+        out_dir: Some(dir.to_owned()),
+        ..RunOptions::default()
+    }
 }
 
 fn read_lines<T: serde::de::DeserializeOwned>(path: PathBuf) -> Vec<T> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn states(events: &[RunEvent]) -> Vec<RunState> {
@@ -49,15 +59,28 @@ fn states(events: &[RunEvent]) -> Vec<RunState> {
 async fn a_run_walks_the_states_and_writes_every_file() {
     let dir = out_dir("walk");
     let mut s = spec(vec![
-        Stage::Ramp { from_tps: 0.0, to_tps: 100.0, duration: secs(2), name: Some("up".into()) },
-        Stage::Sustained { tps: 100.0, duration: secs(4), name: Some("hold".into()) },
+        Stage::Ramp {
+            from_tps: 0.0,
+            to_tps: 100.0,
+            duration: secs(2),
+            name: Some("up".into()),
+        },
+        Stage::Sustained {
+            tps: 100.0,
+            duration: secs(4),
+            name: Some("hold".into()),
+        },
     ]);
     s.criteria = vec![CriterionSpec::new("errors.rate", Comparison::Lt, 0.01), {
         let mut c = CriterionSpec::new("load.completed", Comparison::Ge, 390.0);
         c.phase = Some("hold".into());
         c
     }];
-    let outcome = StressTestOrchestrator::new(s, options(&dir)).unwrap().run().await.unwrap();
+    let outcome = StressTestOrchestrator::new(s, options(&dir))
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
     assert_eq!(outcome.end_reason, EndReason::Completed);
     assert!(outcome.summary.passed, "{:?}", outcome.summary.criteria);
     assert_eq!(outcome.exit_code(), 0);
@@ -67,14 +90,23 @@ async fn a_run_walks_the_states_and_writes_every_file() {
 
     let events: Vec<RunEvent> = read_lines(dir.join("events.jsonl"));
     use RunState::*;
-    assert_eq!(states(&events), vec![Idle, Initializing, RampingUp, Running, Stopping, Completed]);
+    assert_eq!(
+        states(&events),
+        vec![Idle, Initializing, RampingUp, Running, Stopping, Completed]
+    );
     let ramp_end = events
         .iter()
         .find(|e| matches!(e.kind, EventKind::StateChanged { to: Running, .. }))
         .unwrap()
         .t_s;
-    assert!((ramp_end - 2.0).abs() < 0.01, "Running begins when the ramp ends: {ramp_end}");
-    assert!(events.iter().any(|e| e.kind == EventKind::PhaseStarted { name: "hold".into() }));
+    assert!(
+        (ramp_end - 2.0).abs() < 0.01,
+        "Running begins when the ramp ends: {ramp_end}"
+    );
+    assert!(events.iter().any(|e| e.kind
+        == EventKind::PhaseStarted {
+            name: "hold".into()
+        }));
 
     let ticks: Vec<IntervalSnapshot> = read_lines(dir.join("intervals.jsonl"));
     assert!((6..=7).contains(&ticks.len()), "{} ticks", ticks.len());
@@ -83,7 +115,8 @@ async fn a_run_walks_the_states_and_writes_every_file() {
     assert_eq!(ticks[0].phase.as_deref(), Some("up"));
     assert_eq!(ticks[3].phase.as_deref(), Some("hold"));
     assert!(ticks.iter().all(|t| t.histograms.is_some()));
-    let summary: Summary = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let summary: Summary =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary, outcome.summary);
     assert!(summary.run_id.is_empty() || summary.run_id.contains("-test-"));
     let hgrm = std::fs::read_to_string(dir.join("latency.hgrm")).unwrap();
@@ -94,8 +127,19 @@ async fn a_run_walks_the_states_and_writes_every_file() {
 #[tokio::test(start_paused = true)]
 async fn control_pauses_resumes_scales_and_stops() {
     let dir = out_dir("control");
-    let s = spec(vec![Stage::Sustained { tps: 100.0, duration: secs(60), name: None }]);
-    let orch = StressTestOrchestrator::new(s, RunOptions { auto_start: false, ..options(&dir) }).unwrap();
+    let s = spec(vec![Stage::Sustained {
+        tps: 100.0,
+        duration: secs(60),
+        name: None,
+    }]);
+    let orch = StressTestOrchestrator::new(
+        s,
+        RunOptions {
+            auto_start: false,
+            ..options(&dir)
+        },
+    )
+    .unwrap();
     let control = orch.control();
     let mut events = control.subscribe_events();
     let mut frames = control.subscribe_frames();
@@ -121,7 +165,10 @@ async fn control_pauses_resumes_scales_and_stops() {
     control.stop().unwrap();
     let outcome = run.await.unwrap().unwrap();
     assert_eq!(outcome.end_reason, EndReason::Stopped);
-    assert!(!outcome.summary.passed, "a stopped run did not run its profile");
+    assert!(
+        !outcome.summary.passed,
+        "a stopped run did not run its profile"
+    );
     assert_eq!(outcome.exit_code(), 1);
 
     let mut seen = Vec::new();
@@ -129,8 +176,14 @@ async fn control_pauses_resumes_scales_and_stops() {
         seen.push(e);
     }
     use RunState::*;
-    assert_eq!(states(&seen)[1..], [Initializing, Running, Paused, Running, Stopping, Completed]);
-    assert!(seen.iter().any(|e| e.kind == EventKind::RateMultiplier { value: 2.0 }));
+    assert_eq!(
+        states(&seen)[1..],
+        [Initializing, Running, Paused, Running, Stopping, Completed]
+    );
+    assert!(
+        seen.iter()
+            .any(|e| e.kind == EventKind::RateMultiplier { value: 2.0 })
+    );
 
     let mut ticks = Vec::new();
     while let Ok(f) = frames.try_recv() {
@@ -138,9 +191,20 @@ async fn control_pauses_resumes_scales_and_stops() {
     }
     let paused: Vec<&IntervalSnapshot> = ticks.iter().filter(|t| t.state == Paused).collect();
     assert!(paused.len() >= 2, "{} paused ticks", paused.len());
-    assert!(paused.iter().skip(1).all(|t| t.sent == 0), "nothing is sent while paused");
-    let last_full = ticks.iter().rev().find(|t| t.state == Running && t.interval_s > 0.99).unwrap();
-    assert!(last_full.scheduled >= 195, "the multiplier doubles the rate: {}", last_full.scheduled);
+    assert!(
+        paused.iter().skip(1).all(|t| t.sent == 0),
+        "nothing is sent while paused"
+    );
+    let last_full = ticks
+        .iter()
+        .rev()
+        .find(|t| t.state == Running && t.interval_s > 0.99)
+        .unwrap();
+    assert!(
+        last_full.scheduled >= 195,
+        "the multiplier doubles the rate: {}",
+        last_full.scheduled
+    );
     // About 3 s at 100 TPS, then 3 s at 200 TPS; nothing during the pause.
     let total = outcome.summary.load.scheduled;
     assert!((850..=960).contains(&total), "{total}");
@@ -151,24 +215,45 @@ async fn control_pauses_resumes_scales_and_stops() {
 #[tokio::test(start_paused = true)]
 async fn a_scheduled_agent_crash_is_carried_out_and_measured() {
     let dir = out_dir("crash");
-    let mut s = spec(vec![Stage::Sustained { tps: 200.0, duration: secs(12), name: None }]);
+    let mut s = spec(vec![Stage::Sustained {
+        tps: 200.0,
+        duration: secs(12),
+        name: None,
+    }]);
     let mut crash = FaultSpec::new(FaultKind::AgentCrash, secs(4), secs(3));
     crash.stage = Some("pattern_detector".into());
     s.faults = vec![crash];
     let mut outside = CriterionSpec::new("agents.min_success_rate", Comparison::Ge, 0.99);
     outside.outside_faults = true;
-    s.criteria = vec![outside, CriterionSpec::new("resilience.unrecovered", Comparison::Le, 0.0)];
-    let outcome = StressTestOrchestrator::new(s, options(&dir)).unwrap().run().await.unwrap();
+    s.criteria = vec![
+        outside,
+        CriterionSpec::new("resilience.unrecovered", Comparison::Le, 0.0),
+    ];
+    let outcome = StressTestOrchestrator::new(s, options(&dir))
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
     let events: Vec<RunEvent> = read_lines(dir.join("events.jsonl"));
-    let at = |k: &dyn Fn(&EventKind) -> bool| events.iter().find(|e| k(&e.kind)).map(|e| e.t_s).unwrap();
-    let started = at(&|k| matches!(k, EventKind::FaultStarted { fault: FaultKind::AgentCrash, stage: Some(s) } if s == "pattern_detector"));
+    let at =
+        |k: &dyn Fn(&EventKind) -> bool| events.iter().find(|e| k(&e.kind)).map(|e| e.t_s).unwrap();
+    let started = at(
+        &|k| matches!(k, EventKind::FaultStarted { fault: FaultKind::AgentCrash, stage: Some(s) } if s == "pattern_detector"),
+    );
     let ended = at(&|k| matches!(k, EventKind::FaultEnded { .. }));
-    assert!((started - 4.0).abs() < 0.01 && (ended - 7.0).abs() < 0.01, "{started} {ended}");
+    assert!(
+        (started - 4.0).abs() < 0.01 && (ended - 7.0).abs() < 0.01,
+        "{started} {ended}"
+    );
 
     let ticks: Vec<IntervalSnapshot> = read_lines(dir.join("intervals.jsonl"));
     let crashed = &ticks[5];
     assert_eq!(crashed.active_faults, vec!["agent_crash".to_owned()]);
-    let pd = crashed.agents.iter().find(|a| a.name == "pattern_detector").unwrap();
+    let pd = crashed
+        .agents
+        .iter()
+        .find(|a| a.name == "pattern_detector")
+        .unwrap();
     assert!(pd.success_rate < 0.01, "the crash is real: {pd:?}");
     assert!(ticks[1].active_faults.is_empty());
 
@@ -184,7 +269,11 @@ async fn a_scheduled_agent_crash_is_carried_out_and_measured() {
 #[tokio::test(start_paused = true)]
 async fn a_manual_fault_and_the_budget_stop() {
     let dir = out_dir("budget");
-    let mut s = spec(vec![Stage::Sustained { tps: 100.0, duration: secs(30), name: None }]);
+    let mut s = spec(vec![Stage::Sustained {
+        tps: 100.0,
+        duration: secs(30),
+        name: None,
+    }]);
     s.cost.per_txn_infra = 0.01;
     s.cost.per_model_call = 0.0;
     s.cost.fixed_per_hour = 0.0;
@@ -202,50 +291,84 @@ async fn a_manual_fault_and_the_budget_stop() {
     assert_eq!(outcome.summary.end_reason, "budget");
     assert_eq!(outcome.exit_code(), 1);
     let t = outcome.summary.duration_s;
-    assert!((5.0..=6.5).contains(&t), "stopped near 500 transactions: {t}");
+    assert!(
+        (5.0..=6.5).contains(&t),
+        "stopped near 500 transactions: {t}"
+    );
     let events: Vec<RunEvent> = read_lines(dir.join("events.jsonl"));
     let warn = events.iter().find_map(|e| match e.kind {
         EventKind::BudgetWarning { spent, budget } => Some((e.t_s, spent, budget)),
         _ => None,
     });
     let (wt, spent, budget) = warn.expect("a warning at 80%");
-    assert!(spent >= 4.0 && spent < 5.0 && budget == 5.0 && wt < t);
+    assert!((4.0..5.0).contains(&spent) && budget == 5.0 && wt < t);
     let spike = &outcome.summary.resilience.faults[0];
     assert_eq!(spike.kind, FaultKind::LatencySpike);
-    assert!((spike.start_s - 1.5).abs() < 0.01 && (spike.end_s - 2.5).abs() < 0.01, "{spike:?}");
+    assert!(
+        (spike.start_s - 1.5).abs() < 0.01 && (spike.end_s - 2.5).abs() < 0.01,
+        "{spike:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_abort_on_fail_criterion_stops_the_run() {
     let dir = out_dir("abort");
-    let mut s = spec(vec![Stage::Sustained { tps: 100.0, duration: secs(30), name: None }]);
+    let mut s = spec(vec![Stage::Sustained {
+        tps: 100.0,
+        duration: secs(30),
+        name: None,
+    }]);
     let mut c = CriterionSpec::new("load.completed", Comparison::Lt, 250.0);
     c.abort_on_fail = true;
     c.name = Some("few enough".into());
     s.criteria = vec![c];
-    let outcome = StressTestOrchestrator::new(s, options(&dir)).unwrap().run().await.unwrap();
+    let outcome = StressTestOrchestrator::new(s, options(&dir))
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
     assert_eq!(outcome.end_reason, EndReason::Aborted("few enough".into()));
     assert_eq!(outcome.summary.end_reason, "aborted: few enough");
-    assert!((2.9..=3.2).contains(&outcome.summary.duration_s), "{}", outcome.summary.duration_s);
+    assert!(
+        (2.9..=3.2).contains(&outcome.summary.duration_s),
+        "{}",
+        outcome.summary.duration_s
+    );
     assert!(!outcome.summary.passed);
     let events: Vec<RunEvent> = read_lines(dir.join("events.jsonl"));
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::CriterionFailed { name, .. } if name == "few enough")));
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::CriterionFailed { name, .. } if name == "few enough")
+    ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn stopping_before_the_start_still_writes_results() {
     let dir = out_dir("early");
-    let s = spec(vec![Stage::Sustained { tps: 100.0, duration: secs(30), name: None }]);
-    let orch = StressTestOrchestrator::new(s, RunOptions { auto_start: false, ..options(&dir) }).unwrap();
+    let s = spec(vec![Stage::Sustained {
+        tps: 100.0,
+        duration: secs(30),
+        name: None,
+    }]);
+    let orch = StressTestOrchestrator::new(
+        s,
+        RunOptions {
+            auto_start: false,
+            ..options(&dir)
+        },
+    )
+    .unwrap();
     let control = orch.control();
     control.stop().unwrap();
     let outcome = orch.run().await.unwrap();
     assert_eq!(outcome.end_reason, EndReason::Stopped);
     let events: Vec<RunEvent> = read_lines(dir.join("events.jsonl"));
     use RunState::*;
-    assert_eq!(states(&events), vec![Idle, Initializing, Stopping, Completed]);
+    assert_eq!(
+        states(&events),
+        vec![Idle, Initializing, Stopping, Completed]
+    );
     assert!(dir.join("summary.json").exists() && dir.join("latency.hgrm").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

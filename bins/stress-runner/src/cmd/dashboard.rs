@@ -5,7 +5,9 @@
 //! [`start_for_run`], which `run` calls with the orchestrator's control handle before the run starts.
 
 use anyhow::Context;
-use dashboard_server::{DashboardConfig, DashboardServer, Feed, FeedConfig, LiveDashboard, Presentation};
+use dashboard_server::{
+    DashboardConfig, DashboardServer, Feed, FeedConfig, LiveDashboard, Presentation,
+};
 use models::{ScenarioSpec, Summary};
 use orchestrator::RunControl;
 use std::path::{Path, PathBuf};
@@ -56,22 +58,51 @@ fn presentation(path: Option<&Path>) -> anyhow::Result<Presentation> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(args.speed.is_finite() && args.speed >= 0.0) {
-        anyhow::bail!("--speed {} must be 0 (all at once) or a positive factor like 10", args.speed);
+        anyhow::bail!(
+            "--speed {} must be 0 (all at once) or a positive factor like 10",
+            args.speed
+        );
     }
     let recorded = dashboard_server::replay::load(&args.results)?;
     let presentation = presentation(args.presentation.as_deref())?;
-    let cost_model = recorded.summary.as_ref().map(|s| s.business.cost_model.clone()).unwrap_or_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let cost_model = recorded
+        .summary
+        .as_ref()
+        .map(|s| s.business.cost_model.clone())
+        .unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     runtime.block_on(async move {
-        let feed = Feed::new(FeedConfig { presentation, cost_model, ..FeedConfig::default() });
-        let config = DashboardConfig { port: args.port, ..DashboardConfig::default() };
+        let feed = Feed::new(FeedConfig {
+            presentation,
+            cost_model,
+            ..FeedConfig::default()
+        });
+        let config = DashboardConfig {
+            port: args.port,
+            ..DashboardConfig::default()
+        };
         let server = DashboardServer::start(config, feed.clone(), None).await?;
         let ticks = recorded.ticks.len();
-        let speed = if args.speed == 0.0 { f64::INFINITY } else { args.speed };
+        let speed = if args.speed == 0.0 {
+            f64::INFINITY
+        } else {
+            args.speed
+        };
         #[allow(clippy::print_stdout)]
         {
-            println!("dashboard replaying {} ({ticks} ticks, x{}) at {}", args.results.display(), args.speed, server.url());
-            println!("  pages: {0}investor {0}analytics {0}agents {0}admin", server.url());
+            println!(
+                "dashboard replaying {} ({ticks} ticks, x{}) at {}",
+                args.results.display(),
+                args.speed,
+                server.url()
+            );
+            println!(
+                "  pages: {0}investor {0}analytics {0}agents {0}admin",
+                server.url()
+            );
             println!("  controls are disabled for a replay; press Ctrl+C to stop");
         }
         let mut replay = tokio::spawn(dashboard_server::replay::replay(recorded, feed, speed));
@@ -117,15 +148,33 @@ pub async fn start_for_run(
         return Ok(None);
     }
     let presentation = presentation(args.presentation.as_deref())?;
-    let feed = FeedConfig { presentation, cost_model: spec.cost.clone(), ..FeedConfig::default() };
-    let config = DashboardConfig { port: args.dashboard_port, token: args.token.clone(), ..DashboardConfig::default() };
+    let feed = FeedConfig {
+        presentation,
+        cost_model: spec.cost.clone(),
+        ..FeedConfig::default()
+    };
+    let config = DashboardConfig {
+        port: args.dashboard_port,
+        token: args.token.clone(),
+        ..DashboardConfig::default()
+    };
     let live = LiveDashboard::start(config, feed, control.clone()).await?;
     #[allow(clippy::print_stdout)]
     {
-        println!("dashboard: {}  (investor: {}investor)", live.url(), live.url());
-        println!("  control token: {}  (type it into the admin page; it is not stored in the pages)", live.token());
+        println!(
+            "dashboard: {}  (investor: {}investor)",
+            live.url(),
+            live.url()
+        );
+        println!(
+            "  control token: {}  (type it into the admin page; it is not stored in the pages)",
+            live.token()
+        );
     }
-    Ok(Some(RunDashboard { live, linger: args.dashboard_linger }))
+    Ok(Some(RunDashboard {
+        live,
+        linger: args.dashboard_linger,
+    }))
 }
 
 #[allow(dead_code)] // wired into `run` by its owner
@@ -137,9 +186,14 @@ impl RunDashboard {
         if self.linger {
             #[allow(clippy::print_stdout)]
             {
-                println!("dashboard still serving the final figures at {}; press Ctrl+C to stop", self.live.url());
+                println!(
+                    "dashboard still serving the final figures at {}; press Ctrl+C to stop",
+                    self.live.url()
+                );
             }
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl+C")?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl+C")?;
         }
         self.live.shutdown().await?;
         Ok(())

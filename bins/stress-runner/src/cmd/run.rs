@@ -61,10 +61,14 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn build_spec(args: &Args) -> anyhow::Result<ScenarioSpec> {
     let mut spec = match (&args.scenario, args.tps) {
         (Some(_), Some(_)) => bail!("give either --scenario or --tps with --duration, not both"),
-        (None, None) => bail!("give --scenario NAME|FILE (see `stress-runner scenarios`) or --tps N --duration D"),
+        (None, None) => bail!(
+            "give --scenario NAME|FILE (see `stress-runner scenarios`) or --tps N --duration D"
+        ),
         (Some(name), None) => scenario_file::resolve(name)?,
         (None, Some(tps)) => {
-            let d = args.duration.context("--tps needs --duration (for example --tps 500 --duration 60s)")?;
+            let d = args
+                .duration
+                .context("--tps needs --duration (for example --tps 500 --duration 60s)")?;
             timeline::plain(tps, d)?
         }
     };
@@ -100,19 +104,32 @@ fn build_spec(args: &Args) -> anyhow::Result<ScenarioSpec> {
     {
         targets::check_loopback(url, args.allow_remote)?;
     }
-    scenario_file::validate(&spec).map_err(|(field, message)| anyhow::anyhow!("{field}: {message}"))?;
+    scenario_file::validate(&spec)
+        .map_err(|(field, message)| anyhow::anyhow!("{field}: {message}"))?;
     Ok(spec)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spec = build_spec(&args)?;
-    let options = RunOptions { out_dir: args.out.clone(), allow_remote: args.allow_remote, ..RunOptions::default() };
+    let options = RunOptions {
+        out_dir: args.out.clone(),
+        allow_remote: args.allow_remote,
+        ..RunOptions::default()
+    };
     let orch = StressTestOrchestrator::new(spec.clone(), options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     let quiet = args.quiet;
     let outcome = runtime.block_on(async move {
         let control = orch.control();
-        let progress = tokio::spawn(progress(control.subscribe_frames(), control.subscribe_events(), spec, quiet));
+        let progress = tokio::spawn(progress(
+            control.subscribe_frames(),
+            control.subscribe_events(),
+            spec,
+            quiet,
+        ));
         let ctrl_c = {
             let control = control.clone();
             tokio::spawn(async move {
@@ -142,12 +159,22 @@ fn event_line(e: &RunEvent) -> Option<String> {
     Some(match &e.kind {
         EventKind::PhaseStarted { name } => format!("[{t:7.1}s] phase {name}"),
         EventKind::FaultStarted { fault, stage } => {
-            format!("[{t:7.1}s] fault {fault} started{}", stage.as_ref().map(|s| format!(" on {s}")).unwrap_or_default())
+            format!(
+                "[{t:7.1}s] fault {fault} started{}",
+                stage
+                    .as_ref()
+                    .map(|s| format!(" on {s}"))
+                    .unwrap_or_default()
+            )
         }
         EventKind::FaultEnded { fault, .. } => format!("[{t:7.1}s] fault {fault} ended"),
         EventKind::Degradation { from, to } => format!("[{t:7.1}s] degradation {from:?} -> {to:?}"),
-        EventKind::BudgetWarning { spent, budget } => format!("[{t:7.1}s] budget warning: {spent:.4} of {budget}"),
-        EventKind::CriterionFailed { name, actual, .. } => format!("[{t:7.1}s] criterion failed: {name} (actual {actual})"),
+        EventKind::BudgetWarning { spent, budget } => {
+            format!("[{t:7.1}s] budget warning: {spent:.4} of {budget}")
+        }
+        EventKind::CriterionFailed { name, actual, .. } => {
+            format!("[{t:7.1}s] criterion failed: {name} (actual {actual})")
+        }
         EventKind::Message { text } => format!("[{t:7.1}s] {text}"),
         EventKind::RateMultiplier { value } => format!("[{t:7.1}s] rate multiplier {value}"),
         _ => return None,
@@ -166,10 +193,14 @@ async fn progress(
     let bar = (!quiet && tty).then(|| {
         let bar = ProgressBar::new(total.ceil().max(1.0) as u64);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise} / {prefix}] {wide_bar} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise} / {prefix}] {wide_bar} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_prefix(models::duration_serde::format(Duration::from_secs_f64(total.ceil())));
+        bar.set_prefix(models::duration_serde::format(Duration::from_secs_f64(
+            total.ceil(),
+        )));
         bar
     });
     // Plain output: every tick for short runs, every 10 s for long ones.
@@ -220,26 +251,50 @@ async fn progress(
 fn print_summary(s: &Summary, dir: &std::path::Path, quiet: bool) {
     let verdict = if s.passed { "PASSED" } else { "FAILED" };
     if quiet {
-        println!("{} {verdict} ({}), {} criteria; results in {}", s.run_id, s.end_reason, s.criteria.len(), dir.display());
+        println!(
+            "{} {verdict} ({}), {} criteria; results in {}",
+            s.run_id,
+            s.end_reason,
+            s.criteria.len(),
+            dir.display()
+        );
         return;
     }
     let cur = s.fraud.currency;
     println!();
-    println!("Run {} ({}): {verdict}, ended: {}", s.run_id, s.scenario, s.end_reason);
+    println!(
+        "Run {} ({}): {verdict}, ended: {}",
+        s.run_id, s.scenario, s.end_reason
+    );
     println!(
         "  load      {:.1} s, scheduled {}, sent {}, completed {}, dropped {}; {:.1} TPS achieved (target {:.1}, peak {:.1})",
-        s.duration_s, s.load.scheduled, s.load.sent, s.load.completed, s.load.dropped, s.load.achieved_tps_avg,
-        s.load.target_tps_avg, s.load.peak_tps
+        s.duration_s,
+        s.load.scheduled,
+        s.load.sent,
+        s.load.completed,
+        s.load.dropped,
+        s.load.achieved_tps_avg,
+        s.load.target_tps_avg,
+        s.load.peak_tps
     );
     let l = &s.latency_ms;
     println!(
         "  latency   p50 {:.2} ms, p95 {:.2}, p99 {:.2}, p99.9 {:.2}, max {:.2} (from the intended send)",
         l.p50, l.p95, l.p99, l.p999, l.max
     );
-    println!("  errors    {} ({:.3}%) {:?}", s.errors.total, s.errors.rate * 100.0, s.errors.by_kind);
+    println!(
+        "  errors    {} ({:.3}%) {:?}",
+        s.errors.total,
+        s.errors.rate * 100.0,
+        s.errors.by_kind
+    );
     println!(
         "  fraud     recall {:.3}, precision {:.3}, accuracy {:.3}; prevented {:.2} {cur}, false declines {:.2} {cur}",
-        s.fraud.recall, s.fraud.precision, s.fraud.accuracy, s.fraud.prevented_amount, s.fraud.false_decline_amount
+        s.fraud.recall,
+        s.fraud.precision,
+        s.fraud.accuracy,
+        s.fraud.prevented_amount,
+        s.fraud.false_decline_amount
     );
     println!(
         "  business  cost {:.4} {cur} ({:.6} per transaction), ROI {:.0}%",
@@ -261,7 +316,13 @@ fn print_summary(s: &Summary, dir: &std::path::Path, quiet: bool) {
     if !s.criteria.is_empty() {
         println!("  criteria");
         for c in &s.criteria {
-            println!("    {}  {}  (actual {:.4}, needs {})", if c.passed { "PASS" } else { "FAIL" }, c.name, c.actual, c.threshold);
+            println!(
+                "    {}  {}  (actual {:.4}, needs {})",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                c.actual,
+                c.threshold
+            );
         }
     }
     println!("Results: {}", dir.display());

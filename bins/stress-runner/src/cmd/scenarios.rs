@@ -16,13 +16,21 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|s| {
             let peak = timeline::peak_tps(&s.load);
-            (s.name.clone(), short_duration(s.load.total_duration()), format!("{peak:.0} TPS"), s.description)
+            (
+                s.name.clone(),
+                short_duration(s.load.total_duration()),
+                format!("{peak:.0} TPS"),
+                s.description,
+            )
         })
         .collect();
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
     let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(4);
-    let mut out = format!("{:w0$}  {:w1$}  {:>w2$}  DESCRIPTION\n", "NAME", "DURATION", "PEAK");
+    let mut out = format!(
+        "{:w0$}  {:w1$}  {:>w2$}  DESCRIPTION\n",
+        "NAME", "DURATION", "PEAK"
+    );
     for (name, dur, peak, desc) in rows {
         out.push_str(&format!("{name:w0$}  {dur:w1$}  {peak:>w2$}  {desc}\n"));
     }
