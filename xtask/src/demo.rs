@@ -4,6 +4,9 @@
 //! the 10-minute scenario to about 2 minutes (time scale 0.2). The dashboards keep serving after the run
 //! until Ctrl+C.
 
+// xtask talks to the developer on stdout.
+#![allow(clippy::print_stdout)]
+
 use anyhow::{Context, Result, bail};
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};

@@ -450,13 +450,13 @@ async fn metrics_are_prometheus_text() {
             types.contains_key(family),
             "{name} has no # TYPE line before it"
         );
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
-                assert!(
-                    labels.starts_with('{') && labels.ends_with('}'),
-                    "labels of {line}"
-                );
-            }
+        if let Some(labels) = series.strip_prefix(name)
+            && !labels.is_empty()
+        {
+            assert!(
+                labels.starts_with('{') && labels.ends_with('}'),
+                "labels of {line}"
+            );
         }
         if name == "fraudstress_latency_ms_bucket" {
             buckets.push(value.parse::<f64>().unwrap());

@@ -54,16 +54,18 @@ async fn start_driver() -> Driver {
         "fraudstress-chromium-{}-{port}",
         std::process::id()
     ));
+    // Owned at once, so that it is killed and waited for on every path.
+    let driver = Driver {
+        process,
+        port,
+        profile,
+    };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return Driver {
-                process,
-                port,
-                profile,
-            };
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -248,7 +250,7 @@ async fn exercise(c: &Client, base: &str, token: &str, control: &orchestrator::R
         shoot(c, page).await;
         assert_eq!(errors(c).await, Vec::<String>::new(), "errors on /{page}");
     }
-    c.goto(&format!("{base}")).await.unwrap();
+    c.goto(base).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     shoot(c, "index").await;
     c.goto(&format!("{base}investor")).await.unwrap();
@@ -306,8 +308,9 @@ async fn dashboards_in_headless_chromium_during_a_real_run() {
     let c = browser(&driver).await;
     c.set_window_size(1440, 1000).await.unwrap();
     // Run the checks, then always close the browser before judging them.
+    let token = dash.token().to_owned();
     let checks = async {
-        exercise(&c, &base, &dash.token().to_owned(), &control).await;
+        exercise(&c, &base, &token, &control).await;
         let outcome = run.await.unwrap().unwrap();
         dash.finish(outcome.summary.clone()).await.unwrap();
         until(

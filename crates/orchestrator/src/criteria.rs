@@ -72,28 +72,63 @@ pub fn evaluate(
         .collect()
 }
 
-/// The first `abort_on_fail` criterion that fails on the ticks so far, as `(name, actual, threshold)`.
-/// Each is judged over the ticks in its scope that have happened; a criterion whose scope has not
-/// started yet, or whose metric needs data the run does not have yet, is not judged.
+/// Judges the `abort_on_fail` criteria tick by tick. Each keeps a running [`window::Accumulator`] of
+/// the ticks in its scope, so a check costs one tick's work however long the run.
+#[derive(Debug, Default)]
+pub struct AbortWatch {
+    items: Vec<(CriterionSpec, window::Accumulator, Vec<usize>)>,
+}
+
+impl AbortWatch {
+    pub fn new(criteria: &[CriterionSpec]) -> Self {
+        let items = criteria
+            .iter()
+            .filter(|c| c.abort_on_fail)
+            .map(|c| (c.clone(), window::Accumulator::new(), Vec::new()))
+            .collect();
+        Self { items }
+    }
+
+    /// Takes in the last tick of `ticks` (call once per tick) and returns the first criterion that
+    /// now fails, as `(name, actual, threshold)`. A criterion is judged only on ticks in its scope,
+    /// over its ticks so far; a metric that needs data the run does not have yet is not judged.
+    pub fn check(&mut self, ticks: &[IntervalSnapshot]) -> Option<(String, f64, f64)> {
+        let i = ticks.len().checked_sub(1)?;
+        let (last, prev) = (&ticks[i], i.checked_sub(1).map(|p| &ticks[p]));
+        let mut failed = None;
+        for (c, acc, idx) in &mut self.items {
+            if !window::in_scope(c, last) {
+                continue;
+            }
+            acc.add(last, prev);
+            idx.push(i);
+            if failed.is_some() {
+                continue;
+            }
+            let part = acc.summary(&Summary::default());
+            let refs: Vec<&IntervalSnapshot> = idx.iter().map(|&j| &ticks[j]).collect();
+            if let Some(v) = metric_paths::value(&c.metric, &part, &refs)
+                && !c.op.holds(v, c.threshold)
+            {
+                failed = Some((label(c), v, c.threshold));
+            }
+        }
+        failed
+    }
+}
+
+/// The first `abort_on_fail` criterion that fails when judged after the last of `ticks` (see
+/// [`AbortWatch`], which the orchestrator keeps across ticks).
 pub fn first_abort(
     criteria: &[CriterionSpec],
     ticks: &[IntervalSnapshot],
 ) -> Option<(String, f64, f64)> {
-    let last = ticks.last()?;
-    for c in criteria.iter().filter(|c| c.abort_on_fail) {
-        if !window::in_scope(c, last) {
-            continue;
-        }
-        let idx = window::select(c, ticks);
-        let part = window::summarize(ticks, &idx, &Summary::default());
-        let refs: Vec<&IntervalSnapshot> = idx.iter().map(|&i| &ticks[i]).collect();
-        if let Some(v) = metric_paths::value(&c.metric, &part, &refs)
-            && !c.op.holds(v, c.threshold)
-        {
-            return Some((label(c), v, c.threshold));
-        }
+    let mut watch = AbortWatch::new(criteria);
+    let mut verdict = None;
+    for n in 1..=ticks.len() {
+        verdict = watch.check(&ticks[..n]);
     }
-    None
+    verdict
 }
 
 #[cfg(test)]

@@ -280,6 +280,7 @@ impl StressTestOrchestrator {
             active: Vec::new(),
             finished: Vec::new(),
             budget_warned: false,
+            abort: criteria::AbortWatch::new(&spec.criteria),
             sampler: metrics_core::ResourceSampler::new(None).ok(),
         };
         let peak = timeline::peak_tps(&spec.load);
@@ -387,6 +388,7 @@ struct Running<'a> {
     active: Vec<Active>,
     finished: Vec<FaultWindow>,
     budget_warned: bool,
+    abort: criteria::AbortWatch,
     sampler: Option<metrics_core::ResourceSampler>,
 }
 
@@ -725,9 +727,7 @@ impl Running<'_> {
         let cost = snap.cumulative.cost;
         self.ticks.push(snap);
 
-        if let Some((name, actual, threshold)) =
-            criteria::first_abort(&self.spec.criteria, &self.ticks)
-        {
+        if let Some((name, actual, threshold)) = self.abort.check(&self.ticks) {
             em.emit(
                 t,
                 EventKind::CriterionFailed {

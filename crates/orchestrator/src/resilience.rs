@@ -20,7 +20,9 @@
 //!   level moderate or worse; absent when no tick was.
 //! * `time_to_recover_s`: from the fault's end to the start of the first tick that starts at or after
 //!   the end and is back in the baseline band (`err ≤ base err + 0.5%`,
-//!   `p99 ≤ max(1.5 × base p99, base p99 + 10 ms)`, `short ≥ 0.9`, every agent `≥ 0.95` success);
+//!   `p99 ≤ max(1.5 × base p99, base p99 + 10 ms)`, `short ≥ min(0.9, base short − 0.05)`, every agent
+//!   at `≥ min(0.95, its base success − 0.05)`, the base figures pooled over the baseline ticks, so a
+//!   system that was already saturated before the fault recovers when it is back to how it was);
 //!   absent when no tick was.
 //! * `max_level` and `worst` (lowest tps, highest error rate, highest p99) over the ticks from the
 //!   fault's start to its recovery (or the run's end).
@@ -153,11 +155,66 @@ pub struct FaultWindow {
     pub end_s: f64,
 }
 
-fn in_band(t: &IntervalSnapshot, b: &Baseline) -> bool {
-    err_rate(t) <= b.error_rate + 0.005
-        && (t.latency_ms.count == 0 || t.latency_ms.p99 <= (1.5 * b.p99_ms).max(b.p99_ms + 10.0))
-        && shortfall(t).is_none_or(|s| s >= 0.9)
-        && worst_agent(&t.agents).is_none_or(|a| a >= 0.95)
+/// What "back to normal" means after a fault, from the ticks before it.
+struct Band {
+    base: Baseline,
+    min_short: f64,
+    /// Per agent: the lowest acceptable success rate.
+    min_agent: Vec<(String, f64)>,
+}
+
+impl Band {
+    fn of(base: Baseline, before: &[&IntervalSnapshot]) -> Self {
+        let (done, due): (u64, u64) = before
+            .iter()
+            .filter(|t| t.scheduled >= MIN_DUE)
+            .fold((0, 0), |(c, s), t| (c + t.completed, s + t.scheduled));
+        let base_short = if due == 0 {
+            1.0
+        } else {
+            done as f64 / due as f64
+        };
+        let mut agents: Vec<(String, f64, f64)> = Vec::new();
+        for a in before
+            .iter()
+            .flat_map(|t| &t.agents)
+            .filter(|a| a.requests > 0)
+        {
+            let w = a.requests as f64;
+            match agents.iter_mut().find(|(n, _, _)| *n == a.name) {
+                Some((_, ok, n)) => {
+                    *ok += a.success_rate * w;
+                    *n += w;
+                }
+                None => agents.push((a.name.clone(), a.success_rate * w, w)),
+            }
+        }
+        Self {
+            base,
+            min_short: 0.9f64.min(base_short - 0.05),
+            min_agent: agents
+                .into_iter()
+                .map(|(name, ok, n)| (name, 0.95f64.min(ok / n - 0.05)))
+                .collect(),
+        }
+    }
+
+    fn holds(&self, t: &IntervalSnapshot) -> bool {
+        let b = &self.base;
+        let agent_ok = |a: &AgentStats| {
+            let floor = self
+                .min_agent
+                .iter()
+                .find(|(n, _)| *n == a.name)
+                .map_or(0.95, |(_, f)| *f);
+            a.requests == 0 || a.success_rate >= floor
+        };
+        err_rate(t) <= b.error_rate + 0.005
+            && (t.latency_ms.count == 0
+                || t.latency_ms.p99 <= (1.5 * b.p99_ms).max(b.p99_ms + 10.0))
+            && shortfall(t).is_none_or(|s| s >= self.min_short)
+            && t.agents.iter().all(agent_ok)
+    }
 }
 
 /// The result of each fault, from the ticks of the run.
@@ -181,7 +238,10 @@ fn fault_result(ticks: &[IntervalSnapshot], f: &FaultWindow, run_end_s: f64) -> 
         .iter()
         .filter(|t| t.t_s <= f.start_s + 1e-9 && t.active_faults.is_empty() && t.completed > 0)
         .collect();
-    let base = baseline_of(before.iter().rev().take(BASELINE_TICKS).copied()).unwrap_or_default();
+    let recent: Vec<&IntervalSnapshot> =
+        before.iter().rev().take(BASELINE_TICKS).copied().collect();
+    let base = baseline_of(recent.iter().copied()).unwrap_or_default();
+    let band = Band::of(base, &recent);
     let during = |t: &&IntervalSnapshot| t.t_s > f.start_s && start_of(t) < f.end_s;
     let detected = ticks
         .iter()
@@ -189,7 +249,7 @@ fn fault_result(ticks: &[IntervalSnapshot], f: &FaultWindow, run_end_s: f64) -> 
         .find(|t| level(t, Some(&base)) >= DegradationLevel::Moderate);
     let recovered = ticks
         .iter()
-        .find(|t| start_of(t) >= f.end_s - 1e-9 && in_band(t, &base));
+        .find(|t| start_of(t) >= f.end_s - 1e-9 && band.holds(t));
     let until = recovered.map_or(run_end_s, |t| t.t_s);
     let affected: Vec<&IntervalSnapshot> = ticks
         .iter()
@@ -418,6 +478,34 @@ mod tests {
             fault_results(&ticks, &[crash], 20.0)[0].time_to_recover_s,
             None
         );
+    }
+
+    #[test]
+    fn a_system_saturated_before_the_fault_recovers_to_how_it_was() {
+        // Before the fault: 20% dropped and the agent skipping a third of its work, all the time.
+        let saturated = |s: u64, agent_ok: f64| {
+            let mut t = tick(s as f64, 100.0, 0, agent_ok);
+            t.scheduled = 125;
+            t.dropped = 25;
+            t
+        };
+        let mut ticks: Vec<IntervalSnapshot> = (1..=10).map(|s| saturated(s, 0.66)).collect();
+        let mut crash = saturated(11, 0.0);
+        crash.active_faults = vec!["agent_crash".into()];
+        ticks.push(crash);
+        ticks.extend((12..=15).map(|s| saturated(s, 0.66)));
+        let f = FaultWindow {
+            spec: FaultSpec::new(
+                FaultKind::AgentCrash,
+                Duration::from_secs(10),
+                Duration::from_secs(1),
+            ),
+            stage: Some("pattern_detector".into()),
+            start_s: 10.0,
+            end_s: 11.0,
+        };
+        let r = &fault_results(&ticks, &[f], 15.0)[0];
+        assert_eq!(r.time_to_recover_s, Some(0.0), "{r:?}");
     }
 
     #[test]

@@ -43,167 +43,154 @@ pub fn select(c: &CriterionSpec, ticks: &[IntervalSnapshot]) -> Vec<usize> {
 
 /// Latency (from the intended send) over several ticks.
 pub fn latency_over(ticks: &[&IntervalSnapshot]) -> Percentiles {
-    combine(ticks, |t| &t.latency_ms, |h| &h.latency_us)
+    let mut p = Pooled::default();
+    for t in ticks {
+        p.add(
+            &t.latency_ms,
+            t.histograms.as_ref().map(|h| h.latency_us.as_str()),
+        );
+    }
+    p.percentiles()
 }
 
 /// Service time (from the actual send) over several ticks.
 pub fn service_time_over(ticks: &[&IntervalSnapshot]) -> Percentiles {
-    combine(ticks, |t| &t.service_time_ms, |h| &h.service_time_us)
-}
-
-fn combine(
-    ticks: &[&IntervalSnapshot],
-    pct: impl Fn(&IntervalSnapshot) -> &Percentiles,
-    hist: impl Fn(&models::EncodedHistograms) -> &String,
-) -> Percentiles {
-    let encoded: Option<Vec<&str>> = ticks
-        .iter()
-        .map(|t| t.histograms.as_ref().map(|h| hist(h).as_str()))
-        .collect();
-    if let Some(encoded) = encoded
-        && let Ok(h) = histogram::merge(encoded)
-    {
-        // The exact mean: the ticks' exact means weighted by their counts.
-        let sum_us: f64 = ticks
-            .iter()
-            .map(|t| pct(t).mean * 1000.0 * pct(t).count as f64)
-            .sum();
-        return histogram::percentiles_ms(&h, sum_us);
-    }
-    let mut out = Percentiles::default();
-    let mut weighted = 0.0;
+    let mut p = Pooled::default();
     for t in ticks {
-        let p = pct(t);
-        if p.count == 0 {
-            continue;
-        }
-        out.count += p.count;
-        weighted += p.mean * p.count as f64;
-        out.p50 = out.p50.max(p.p50);
-        out.p90 = out.p90.max(p.p90);
-        out.p95 = out.p95.max(p.p95);
-        out.p99 = out.p99.max(p.p99);
-        out.p999 = out.p999.max(p.p999);
-        out.max = out.max.max(p.max);
+        p.add(
+            &t.service_time_ms,
+            t.histograms.as_ref().map(|h| h.service_time_us.as_str()),
+        );
     }
-    if out.count > 0 {
-        out.mean = weighted / out.count as f64;
-    }
-    out
+    p.percentiles()
 }
 
-/// A summary of the ticks at `indices` (business amounts from the per-tick growth of the cumulative
-/// figures). Fault results are those of `whole` that overlap the window.
-pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -> Summary {
-    let ticks: Vec<&IntervalSnapshot> = indices.iter().map(|&i| &all[i]).collect();
-    let mut s = Summary {
-        run_id: whole.run_id.clone(),
-        scenario: whole.scenario.clone(),
-        seed: whole.seed,
-        started_at: whole.started_at.clone(),
-        target: whole.target.clone(),
-        ..Summary::default()
-    };
-    let duration: f64 = ticks.iter().map(|t| t.interval_s).sum();
-    s.duration_s = duration;
+/// Percentiles pooled over ticks: a merged histogram while every tick brings one, else the
+/// documented upper bound (the largest per-tick percentile, count-weighted mean).
+#[derive(Debug, Default)]
+struct Pooled {
+    merged: Option<hdrhistogram::Histogram<u64>>,
+    exact: bool,
+    ticks: usize,
+    bound: Percentiles,
+    weighted_mean: f64,
+}
 
-    let mut by_kind: BTreeMap<ErrorKind, u64> = BTreeMap::new();
-    let mut confusion = Confusion::default();
-    let (mut prevented, mut declined, mut cost, mut planned) = (0.0, 0.0, 0.0, 0.0);
-    for &i in indices {
-        let t = &all[i];
-        s.load.scheduled += t.scheduled;
-        s.load.sent += t.sent;
-        s.load.completed += t.completed;
-        s.load.dropped += t.dropped;
-        s.load.peak_tps = s.load.peak_tps.max(t.achieved_tps);
-        planned += t.planned_tps * t.interval_s;
+impl Pooled {
+    fn add(&mut self, p: &Percentiles, encoded: Option<&str>) {
+        if self.ticks == 0 {
+            self.exact = true;
+        }
+        self.ticks += 1;
+        if self.exact {
+            let decoded = match encoded {
+                Some("") => Some(histogram::empty()),
+                Some(e) => histogram::merge([e]).ok(),
+                None => None,
+            };
+            match decoded {
+                Some(h) => {
+                    let merged = self.merged.get_or_insert_with(histogram::empty);
+                    if merged.add(&h).is_err() {
+                        self.exact = false;
+                    }
+                }
+                None => self.exact = false,
+            }
+            if !self.exact {
+                self.merged = None;
+            }
+        }
+        if p.count > 0 {
+            let b = &mut self.bound;
+            b.count += p.count;
+            self.weighted_mean += p.mean * p.count as f64;
+            b.p50 = b.p50.max(p.p50);
+            b.p90 = b.p90.max(p.p90);
+            b.p95 = b.p95.max(p.p95);
+            b.p99 = b.p99.max(p.p99);
+            b.p999 = b.p999.max(p.p999);
+            b.max = b.max.max(p.max);
+        }
+    }
+
+    fn percentiles(&self) -> Percentiles {
+        // The ticks' exact means weighted by their counts give the exact mean either way.
+        match (&self.merged, self.exact) {
+            (Some(h), true) => histogram::percentiles_ms(h, self.weighted_mean * 1000.0),
+            _ => {
+                let mut out = self.bound;
+                if out.count > 0 {
+                    out.mean = self.weighted_mean / out.count as f64;
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Figures of a set of ticks, added one tick at a time: what a scoped criterion reads. Keeping one
+/// per `abort_on_fail` criterion makes the per-tick check cost one tick's work, not the run's.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    ticks: usize,
+    up: usize,
+    duration: f64,
+    planned: f64,
+    load: models::LoadSummary,
+    by_kind: BTreeMap<ErrorKind, u64>,
+    confusion: Confusion,
+    prevented: f64,
+    declined: f64,
+    cost: f64,
+    latency: Pooled,
+    service: Pooled,
+    /// Per agent: the sums behind request-weighted means, and the ticks it served in.
+    agents: BTreeMap<String, (AgentStats, f64)>,
+    span: Option<(f64, f64)>,
+}
+
+impl Accumulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ticks == 0
+    }
+
+    /// Adds tick `t`; `prev` is the tick before it in the run (for the growth of cumulative money).
+    pub fn add(&mut self, t: &IntervalSnapshot, prev: Option<&IntervalSnapshot>) {
+        self.ticks += 1;
+        if t.ok > 0 || t.scheduled == 0 {
+            self.up += 1;
+        }
+        self.duration += t.interval_s;
+        self.planned += t.planned_tps * t.interval_s;
+        let l = &mut self.load;
+        l.scheduled += t.scheduled;
+        l.sent += t.sent;
+        l.completed += t.completed;
+        l.dropped += t.dropped;
+        l.peak_tps = l.peak_tps.max(t.achieved_tps);
         for (k, v) in &t.errors {
             if *k != ErrorKind::Dropped {
-                *by_kind.entry(*k).or_default() += v;
+                *self.by_kind.entry(*k).or_default() += v;
             }
         }
-        confusion.add(&t.fraud);
-        let prev = if i == 0 {
-            models::Cumulative::default()
-        } else {
-            all[i - 1].cumulative.clone()
-        };
-        prevented += t.cumulative.prevented_amount - prev.prevented_amount;
-        declined += t.cumulative.false_decline_amount - prev.false_decline_amount;
-        cost += t.cumulative.cost - prev.cost;
-    }
-    if duration > 0.0 {
-        s.load.target_tps_avg = planned / duration;
-        s.load.achieved_tps_avg = s.load.completed as f64 / duration;
-    }
-    s.latency_ms = latency_over(&ticks);
-    s.service_time_ms = service_time_over(&ticks);
-    s.errors.total = by_kind.values().sum();
-    s.errors.rate = if s.load.sent == 0 {
-        0.0
-    } else {
-        s.errors.total as f64 / s.load.sent as f64
-    };
-    s.errors.by_kind = by_kind;
-    s.fraud = FraudSummary {
-        tp: confusion.tp,
-        fp: confusion.fp,
-        tn: confusion.tn,
-        fn_: confusion.fn_,
-        precision: confusion.precision(),
-        recall: confusion.recall(),
-        accuracy: confusion.accuracy(),
-        f1: confusion.f1(),
-        prevented_amount: prevented,
-        false_decline_amount: declined,
-        currency: whole.fraud.currency,
-        per_pattern: BTreeMap::new(),
-    };
-    s.business.total_cost = cost;
-    s.business.cost_per_txn = if s.load.completed == 0 {
-        0.0
-    } else {
-        cost / s.load.completed as f64
-    };
-    s.business.roi_pct = if cost > 0.0 {
-        (prevented - cost) / cost * 100.0
-    } else {
-        0.0
-    };
-    s.business.cost_model = whole.business.cost_model.clone();
-    s.agents = agents_over(&ticks);
-    let up = ticks
-        .iter()
-        .filter(|t| t.ok > 0 || t.scheduled == 0)
-        .count();
-    s.resilience.uptime_pct = if ticks.is_empty() {
-        100.0
-    } else {
-        up as f64 / ticks.len() as f64 * 100.0
-    };
-    if let (Some(first), Some(last)) = (ticks.first(), ticks.last()) {
-        let (start, end) = (first.t_s - first.interval_s, last.t_s);
-        s.resilience.faults = whole
-            .resilience
-            .faults
-            .iter()
-            .filter(|f| f.start_s < end && f.end_s > start)
-            .cloned()
-            .collect();
-    }
-    s
-}
-
-/// Per-agent figures over several ticks: request-weighted means, worst p99.
-fn agents_over(ticks: &[&IntervalSnapshot]) -> Vec<AgentStats> {
-    let mut acc: BTreeMap<&str, (AgentStats, f64)> = BTreeMap::new();
-    for t in ticks {
-        for a in &t.agents {
-            if a.requests == 0 {
-                continue;
-            }
-            let (sum, n) = acc.entry(a.name.as_str()).or_insert_with(|| {
+        self.confusion.add(&t.fraud);
+        let zero = models::Cumulative::default();
+        let before = prev.map_or(&zero, |p| &p.cumulative);
+        self.prevented += t.cumulative.prevented_amount - before.prevented_amount;
+        self.declined += t.cumulative.false_decline_amount - before.false_decline_amount;
+        self.cost += t.cumulative.cost - before.cost;
+        let h = t.histograms.as_ref();
+        self.latency
+            .add(&t.latency_ms, h.map(|h| h.latency_us.as_str()));
+        self.service
+            .add(&t.service_time_ms, h.map(|h| h.service_time_us.as_str()));
+        for a in t.agents.iter().filter(|a| a.requests > 0) {
+            let (sum, n) = self.agents.entry(a.name.clone()).or_insert_with(|| {
                 (
                     AgentStats {
                         name: a.name.clone(),
@@ -221,17 +208,103 @@ fn agents_over(ticks: &[&IntervalSnapshot]) -> Vec<AgentStats> {
             sum.p99_ms = sum.p99_ms.max(a.p99_ms);
             *n += 1.0;
         }
+        let (start, end) = (t.t_s - t.interval_s, t.t_s);
+        self.span = Some(self.span.map_or((start, end), |(s, _)| (s, end)));
     }
-    acc.into_values()
-        .map(|(mut a, ticks)| {
-            let w = a.requests as f64;
-            a.mean_ms /= w;
-            a.success_rate /= w;
-            a.health /= w;
-            a.utilization /= ticks;
-            a
-        })
-        .collect()
+
+    /// The summary of the ticks added so far. Ids, target and currency come from `whole`, and so do
+    /// the fault results that overlap the ticks.
+    pub fn summary(&self, whole: &Summary) -> Summary {
+        let mut s = Summary {
+            run_id: whole.run_id.clone(),
+            scenario: whole.scenario.clone(),
+            seed: whole.seed,
+            started_at: whole.started_at.clone(),
+            target: whole.target.clone(),
+            duration_s: self.duration,
+            load: self.load.clone(),
+            ..Summary::default()
+        };
+        if self.duration > 0.0 {
+            s.load.target_tps_avg = self.planned / self.duration;
+            s.load.achieved_tps_avg = s.load.completed as f64 / self.duration;
+        }
+        s.latency_ms = self.latency.percentiles();
+        s.service_time_ms = self.service.percentiles();
+        s.errors.total = self.by_kind.values().sum();
+        s.errors.rate = if s.load.sent == 0 {
+            0.0
+        } else {
+            s.errors.total as f64 / s.load.sent as f64
+        };
+        s.errors.by_kind = self.by_kind.clone();
+        let c = self.confusion;
+        s.fraud = FraudSummary {
+            tp: c.tp,
+            fp: c.fp,
+            tn: c.tn,
+            fn_: c.fn_,
+            precision: c.precision(),
+            recall: c.recall(),
+            accuracy: c.accuracy(),
+            f1: c.f1(),
+            prevented_amount: self.prevented,
+            false_decline_amount: self.declined,
+            currency: whole.fraud.currency,
+            per_pattern: BTreeMap::new(),
+        };
+        let cost = self.cost;
+        s.business.total_cost = cost;
+        s.business.cost_per_txn = if s.load.completed == 0 {
+            0.0
+        } else {
+            cost / s.load.completed as f64
+        };
+        s.business.roi_pct = if cost > 0.0 {
+            (self.prevented - cost) / cost * 100.0
+        } else {
+            0.0
+        };
+        s.business.cost_model = whole.business.cost_model.clone();
+        s.agents = self
+            .agents
+            .values()
+            .map(|(sum, ticks)| {
+                let mut a = sum.clone();
+                let w = a.requests as f64;
+                a.mean_ms /= w;
+                a.success_rate /= w;
+                a.health /= w;
+                a.utilization /= ticks;
+                a
+            })
+            .collect();
+        s.resilience.uptime_pct = if self.ticks == 0 {
+            100.0
+        } else {
+            self.up as f64 / self.ticks as f64 * 100.0
+        };
+        if let Some((start, end)) = self.span {
+            s.resilience.faults = whole
+                .resilience
+                .faults
+                .iter()
+                .filter(|f| f.start_s < end && f.end_s > start)
+                .cloned()
+                .collect();
+        }
+        s
+    }
+}
+
+/// A summary of the ticks at `indices` (business amounts from the per-tick growth of the cumulative
+/// figures). Fault results are those of `whole` that overlap the window.
+pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -> Summary {
+    let mut acc = Accumulator::new();
+    for &i in indices {
+        acc.add(&all[i], i.checked_sub(1).map(|p| &all[p]));
+    }
+    acc.summary(whole)
 }
 
 #[cfg(test)]

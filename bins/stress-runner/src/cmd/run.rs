@@ -51,6 +51,8 @@ pub struct Args {
     /// Built-in target: the TPS at which its slowest stage saturates.
     #[arg(long, value_name = "N")]
     capacity: Option<f64>,
+    #[command(flatten)]
+    dashboard: super::dashboard::DashboardArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -122,8 +124,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     let quiet = args.quiet;
-    let outcome = runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let control = orch.control();
+        let dashboard = super::dashboard::start_for_run(&args.dashboard, &control, &spec).await?;
         let progress = tokio::spawn(progress(
             control.subscribe_frames(),
             control.subscribe_events(),
@@ -144,10 +147,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // The run's channels close with it; the progress task ends on its own.
         drop(control);
         let _ = progress.await;
-        outcome
+        match outcome {
+            Ok(outcome) => {
+                print_summary(&outcome.summary, &outcome.dir, quiet);
+                if let Some(d) = dashboard {
+                    d.finish(&outcome.summary).await?;
+                }
+                Ok::<_, anyhow::Error>(outcome.exit_code())
+            }
+            Err(e) => {
+                if let Some(d) = dashboard {
+                    let _ = d.abandon().await;
+                }
+                Err(e.into())
+            }
+        }
     })?;
-    print_summary(&outcome.summary, &outcome.dir, quiet);
-    Ok(ExitCode::from(outcome.exit_code()))
+    Ok(ExitCode::from(code))
 }
 
 fn state_text(s: &IntervalSnapshot) -> String {
