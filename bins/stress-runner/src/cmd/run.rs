@@ -42,7 +42,7 @@ pub struct Args {
     /// Print only the final result and where the results are.
     #[arg(long)]
     quiet: bool,
-    /// Hard ceiling on the send rate.
+    /// Hard ceiling on the send rate (default: the scenario's `limits.max_tps`, 60,000 unless set).
     #[arg(long, value_name = "N")]
     max_tps: Option<f64>,
     /// Stop when the cost model's running cost reaches X (reporting currency); warns at 80%.
