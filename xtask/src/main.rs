@@ -41,7 +41,10 @@ fn main() -> Result<()> {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
 }
 
 fn test(root: &Path, quick: bool) -> Result<()> {
@@ -50,7 +53,18 @@ fn test(root: &Path, quick: bool) -> Result<()> {
     step("cargo fmt --check");
     cargo(root, &["fmt", "--all", "--check"], &[])?;
     step("cargo clippy");
-    cargo(root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    cargo(
+        root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     step("cargo test --workspace");
     cargo(root, &["test", "--workspace"], &[])?;
     if quick {
@@ -59,7 +73,11 @@ fn test(root: &Path, quick: bool) -> Result<()> {
     step("end-to-end suites (ignored by plain cargo test)");
     let env = tools::prepare(root)?;
     let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    cargo(root, &["test", "--workspace", "--", "--ignored", "--test-threads=1"], &env)?;
+    cargo(
+        root,
+        &["test", "--workspace", "--", "--ignored", "--test-threads=1"],
+        &env,
+    )?;
     step("all suites passed");
     Ok(())
 }
@@ -76,7 +94,9 @@ pub(crate) fn cargo(root: &Path, args: &[&str], env: &[(&str, String)]) -> Resul
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let status = cmd.status().with_context(|| format!("could not start {cargo}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cargo}"))?;
     if !status.success() {
         bail!("`cargo {}` failed ({status})", args.join(" "));
     }

@@ -12,9 +12,21 @@ use std::path::Path;
 use std::process::Command;
 
 const ASYNC_RUNTIMES: &[&str] = &["tokio", "async-std", "smol", "futures-executor"];
-const LOAD_LAYERS: &[&str] =
-    &["models", "transaction-factory", "load-profiles", "metrics-core", "targets", "load-driver"];
-const HEAVY: &[&str] = &["warp", "aws-config", "aws-sdk-cloudwatch", "aws-sdk-xray", "aws-smithy-runtime"];
+const LOAD_LAYERS: &[&str] = &[
+    "models",
+    "transaction-factory",
+    "load-profiles",
+    "metrics-core",
+    "targets",
+    "load-driver",
+];
+const HEAVY: &[&str] = &[
+    "warp",
+    "aws-config",
+    "aws-sdk-cloudwatch",
+    "aws-sdk-xray",
+    "aws-smithy-runtime",
+];
 const AWS_CRATE: &str = "aws-telemetry";
 
 struct Graph {
@@ -31,7 +43,9 @@ pub fn check(root: &Path) -> Result<()> {
     if let Some((id, _)) = graph.members.get("models") {
         for rt in ASYNC_RUNTIMES {
             if graph.reaches(id, rt) {
-                problems.push(format!("models depends on the async runtime `{rt}`: models must stay plain data"));
+                problems.push(format!(
+                    "models depends on the async runtime `{rt}`: models must stay plain data"
+                ));
             }
         }
     }
@@ -50,22 +64,38 @@ pub fn check(root: &Path) -> Result<()> {
         if name == AWS_CRATE {
             continue;
         }
-        let deps = graph.nodes.get(id).map(|(_, d)| d.as_slice()).unwrap_or_default();
+        let deps = graph
+            .nodes
+            .get(id)
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or_default();
         for dep in deps {
-            let Some((dep_name, _)) = graph.nodes.get(dep) else { continue };
+            let Some((dep_name, _)) = graph.nodes.get(dep) else {
+                continue;
+            };
             if dep_name.starts_with("aws-sdk-") || dep_name == "aws-config" {
-                problems.push(format!("{name} depends on `{dep_name}` directly: only {AWS_CRATE} may use the AWS SDK"));
+                problems.push(format!(
+                    "{name} depends on `{dep_name}` directly: only {AWS_CRATE} may use the AWS SDK"
+                ));
             }
         }
     }
     for (name, (_, manifest)) in &graph.members {
-        let dir = Path::new(manifest).parent().context("manifest has a folder")?;
-        let root_file = ["src/lib.rs", "src/main.rs"].iter().map(|f| dir.join(f)).find(|p| p.exists());
+        let dir = Path::new(manifest)
+            .parent()
+            .context("manifest has a folder")?;
+        let root_file = ["src/lib.rs", "src/main.rs"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.exists());
         match root_file {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)?;
                 if !text.trim_start().starts_with("//!") {
-                    problems.push(format!("{} does not open with a `//!` crate doc", path.display()));
+                    problems.push(format!(
+                        "{} does not open with a `//!` crate doc",
+                        path.display()
+                    ));
                 }
             }
             None => problems.push(format!("{name} has neither src/lib.rs nor src/main.rs")),
@@ -73,10 +103,16 @@ pub fn check(root: &Path) -> Result<()> {
     }
 
     if problems.is_empty() {
-        println!("tidy: {} crates follow the architecture rules", graph.members.len());
+        println!(
+            "tidy: {} crates follow the architecture rules",
+            graph.members.len()
+        );
         Ok(())
     } else {
-        bail!("architecture rules broken (see docs/architecture.md):\n  - {}", problems.join("\n  - "))
+        bail!(
+            "architecture rules broken (see docs/architecture.md):\n  - {}",
+            problems.join("\n  - ")
+        )
     }
 }
 
@@ -87,17 +123,29 @@ fn load(root: &Path) -> Result<Graph> {
         .output()
         .context("could not run cargo metadata")?;
     if !out.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let meta: Value = serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
+    let meta: Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
     let names: BTreeMap<String, String> = meta["packages"]
         .as_array()
         .context("metadata.packages")?
         .iter()
-        .map(|p| (p["id"].as_str().unwrap_or_default().to_owned(), p["name"].as_str().unwrap_or_default().to_owned()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap_or_default().to_owned(),
+                p["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     let mut nodes = BTreeMap::new();
-    for node in meta["resolve"]["nodes"].as_array().context("metadata.resolve.nodes")? {
+    for node in meta["resolve"]["nodes"]
+        .as_array()
+        .context("metadata.resolve.nodes")?
+    {
         let id = node["id"].as_str().unwrap_or_default().to_owned();
         let deps = node["deps"]
             .as_array()
@@ -105,14 +153,25 @@ fn load(root: &Path) -> Result<Graph> {
             .flatten()
             .filter(|d| {
                 // Only normal (non-dev, non-build) edges say what a user of the crate pulls in.
-                d["dep_kinds"].as_array().into_iter().flatten().any(|k| k["kind"].is_null())
+                d["dep_kinds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k["kind"].is_null())
             })
             .filter_map(|d| d["pkg"].as_str().map(str::to_owned))
             .collect();
-        nodes.insert(id.clone(), (names.get(&id).cloned().unwrap_or_default(), deps));
+        nodes.insert(
+            id.clone(),
+            (names.get(&id).cloned().unwrap_or_default(), deps),
+        );
     }
-    let workspace: BTreeSet<&str> =
-        meta["workspace_members"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let workspace: BTreeSet<&str> = meta["workspace_members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let members = meta["packages"]
         .as_array()
         .into_iter()

@@ -26,7 +26,10 @@ fn ensure_chromium() -> Result<()> {
     }
     println!("installing chromium and chromium-driver from Debian's packages");
     run("apt-get", &["update", "-q"])?;
-    run("apt-get", &["install", "-y", "-q", "chromium", "chromium-driver"])?;
+    run(
+        "apt-get",
+        &["install", "-y", "-q", "chromium", "chromium-driver"],
+    )?;
     Ok(())
 }
 
@@ -38,15 +41,24 @@ pub fn ensure_moto(root: &Path) -> Result<String> {
     let ready = venv.join(".installed");
     if !ready.exists() {
         println!("installing moto[server] and cbor2 into {}", venv.display());
-        run("python3", &["-m", "venv", venv.to_str().context("venv path is UTF-8")?])?;
-        run(python.to_str().context("path is UTF-8")?, &["-m", "pip", "install", "-q", "moto[server]", "cbor2"])?;
+        run(
+            "python3",
+            &["-m", "venv", venv.to_str().context("venv path is UTF-8")?],
+        )?;
+        run(
+            python.to_str().context("path is UTF-8")?,
+            &["-m", "pip", "install", "-q", "moto[server]", "cbor2"],
+        )?;
         std::fs::write(&ready, b"moto[server] cbor2\n")?;
     }
     Ok(python.to_string_lossy().into_owned())
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
-    let status = Command::new(program).args(args).status().with_context(|| format!("could not start {program}"))?;
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
     if !status.success() {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }

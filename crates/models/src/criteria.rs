@@ -56,10 +56,18 @@ pub struct CriterionSpec {
     pub op: Comparison,
     pub threshold: f64,
     /// Only the part of the run from this instant.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::duration_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::duration_serde::option"
+    )]
     pub from: Option<Duration>,
     /// Only the part of the run up to this instant.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::duration_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::duration_serde::option"
+    )]
     pub to: Option<Duration>,
     /// Only the ticks of the named profile stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +96,8 @@ impl CriterionSpec {
     }
 
     pub fn display_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("{} {} {}", self.metric, self.op.symbol(), self.threshold))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{} {} {}", self.metric, self.op.symbol(), self.threshold))
     }
 }

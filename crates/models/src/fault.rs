@@ -90,10 +90,18 @@ pub struct FaultSpec {
     #[serde(default = "one")]
     pub probability: f64,
     /// Added latency (latency_spike, slow_response, stream_lag).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::duration_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::duration_serde::option"
+    )]
     pub latency: Option<Duration>,
     /// Uniform jitter added to `latency`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::duration_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::duration_serde::option"
+    )]
     pub jitter: Option<Duration>,
     /// Status for http_error and db_throttle (default 429 for throttles, 503 otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,16 +59,16 @@ pub use fault::{FaultKind, FaultSpec};
 pub use profile::{Arrival, LoadProfile, Stage};
 pub use scenario::{AwsSpec, Limits, MixSpec, ScenarioSpec, TargetKind, TargetSpec};
 pub use snapshot::{
-    AgentStats, Confusion, Cumulative, EncodedHistograms, IntervalSnapshot, Percentiles, ProcessSample,
-    Resources,
+    AgentStats, Confusion, Cumulative, EncodedHistograms, IntervalSnapshot, Percentiles,
+    ProcessSample, Resources,
 };
 pub use state::{AlertSeverity, DegradationLevel, EventKind, RunEvent, RunState};
 pub use summary::{
-    Baseline, BusinessSummary, CriterionResult, ErrorSummary, FaultResult, FraudSummary, LoadSummary,
-    PatternSummary, ResilienceSummary, Summary, TargetInfo,
+    Baseline, BusinessSummary, CriterionResult, ErrorSummary, FaultResult, FraudSummary,
+    LoadSummary, PatternSummary, ResilienceSummary, Summary, TargetInfo,
 };
 pub use transaction::{
-    CardId, Channel, CountryCode, Currency, CustomerId, DeviceId, EdgeKind, FraudPattern, GroundTruth,
-    MerchantId, Timestamp, Transaction, TxnId,
+    CardId, Channel, CountryCode, Currency, CustomerId, DeviceId, EdgeKind, FraudPattern,
+    GroundTruth, MerchantId, Timestamp, Transaction, TxnId,
 };
 pub use verdict::{AgentTiming, Decision, ErrorKind, Verdict};

@@ -103,14 +103,22 @@ pub struct MixSpec {
 
 impl Default for MixSpec {
     fn default() -> Self {
-        Self { legit: 0.80, fraud: 0.15, edge: 0.05 }
+        Self {
+            legit: 0.80,
+            fraud: 0.15,
+            edge: 0.05,
+        }
     }
 }
 
 impl MixSpec {
     /// Checks the shares are in 0..=1 and add up to 1 (within 1e-6).
     pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [("legit", self.legit), ("fraud", self.fraud), ("edge", self.edge)] {
+        for (name, v) in [
+            ("legit", self.legit),
+            ("fraud", self.fraud),
+            ("edge", self.edge),
+        ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("mix.{name} = {v} must be between 0 and 1"));
             }
@@ -139,7 +147,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_tps: 60_000.0, max_duration: Duration::from_secs(4 * 3600), budget: None }
+        Self {
+            max_tps: 60_000.0,
+            max_duration: Duration::from_secs(4 * 3600),
+            budget: None,
+        }
     }
 }
 

@@ -59,12 +59,20 @@ impl Confusion {
     /// Harmonic mean of precision and recall.
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 }
 
 fn ratio_or(num: u64, den: u64, empty: f64) -> f64 {
-    if den == 0 { empty } else { num as f64 / den as f64 }
+    if den == 0 {
+        empty
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 /// One agent's figures over an interval (or the whole run).
@@ -167,7 +175,11 @@ pub struct IntervalSnapshot {
 
 impl IntervalSnapshot {
     pub fn error_total(&self) -> u64 {
-        self.errors.iter().filter(|(k, _)| **k != ErrorKind::Dropped).map(|(_, v)| v).sum()
+        self.errors
+            .iter()
+            .filter(|(k, _)| **k != ErrorKind::Dropped)
+            .map(|(_, v)| v)
+            .sum()
     }
 }
 
@@ -177,7 +189,12 @@ mod tests {
 
     #[test]
     fn confusion_ratios() {
-        let c = Confusion { tp: 80, fp: 20, tn: 880, fn_: 20 };
+        let c = Confusion {
+            tp: 80,
+            fp: 20,
+            tn: 880,
+            fn_: 20,
+        };
         assert!((c.precision() - 0.8).abs() < 1e-12);
         assert!((c.recall() - 0.8).abs() < 1e-12);
         assert!((c.accuracy() - 0.96).abs() < 1e-12);

@@ -55,7 +55,9 @@ impl std::fmt::Display for RunState {
 }
 
 /// How degraded the system under test is, from thresholds evaluated each tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DegradationLevel {
     #[default]
@@ -83,15 +85,46 @@ pub struct RunEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    StateChanged { from: RunState, to: RunState },
-    PhaseStarted { name: String },
-    RateMultiplier { value: f64 },
-    FaultStarted { fault: FaultKind, stage: Option<String> },
-    FaultEnded { fault: FaultKind, stage: Option<String> },
-    Degradation { from: DegradationLevel, to: DegradationLevel },
-    AlertRaised { name: String, severity: AlertSeverity, message: String },
-    AlertCleared { name: String },
-    CriterionFailed { name: String, actual: f64, threshold: f64 },
-    BudgetWarning { spent: f64, budget: f64 },
-    Message { text: String },
+    StateChanged {
+        from: RunState,
+        to: RunState,
+    },
+    PhaseStarted {
+        name: String,
+    },
+    RateMultiplier {
+        value: f64,
+    },
+    FaultStarted {
+        fault: FaultKind,
+        stage: Option<String>,
+    },
+    FaultEnded {
+        fault: FaultKind,
+        stage: Option<String>,
+    },
+    Degradation {
+        from: DegradationLevel,
+        to: DegradationLevel,
+    },
+    AlertRaised {
+        name: String,
+        severity: AlertSeverity,
+        message: String,
+    },
+    AlertCleared {
+        name: String,
+    },
+    CriterionFailed {
+        name: String,
+        actual: f64,
+        threshold: f64,
+    },
+    BudgetWarning {
+        spent: f64,
+        budget: f64,
+    },
+    Message {
+        text: String,
+    },
 }

@@ -114,7 +114,9 @@ impl Timestamp {
     }
 
     pub const fn from_secs(secs: i64) -> Self {
-        Self { micros: secs * 1_000_000 }
+        Self {
+            micros: secs * 1_000_000,
+        }
     }
 
     pub fn as_secs_f64(self) -> f64 {
@@ -131,8 +133,12 @@ impl Timestamp {
 
     pub fn from_system_time(t: SystemTime) -> Self {
         match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => Self { micros: d.as_micros() as i64 },
-            Err(e) => Self { micros: -(e.duration().as_micros() as i64) },
+            Ok(d) => Self {
+                micros: d.as_micros() as i64,
+            },
+            Err(e) => Self {
+                micros: -(e.duration().as_micros() as i64),
+            },
         }
     }
 }
@@ -285,7 +291,9 @@ impl FromStr for CountryCode {
         if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
             Ok(Self([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
         } else {
-            Err(format!("invalid country code {s:?}: expected two letters (ISO 3166-1 alpha-2)"))
+            Err(format!(
+                "invalid country code {s:?}: expected two letters (ISO 3166-1 alpha-2)"
+            ))
         }
     }
 }
@@ -315,8 +323,13 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] =
-        [Channel::CardPresent, Channel::Contactless, Channel::Ecommerce, Channel::Mobile, Channel::Atm];
+    pub const ALL: [Channel; 5] = [
+        Channel::CardPresent,
+        Channel::Contactless,
+        Channel::Ecommerce,
+        Channel::Mobile,
+        Channel::Atm,
+    ];
 }
 
 /// Fraud patterns the factory produces, each coherent with the customer's history.
@@ -411,9 +424,13 @@ impl EdgeKind {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GroundTruth {
     Legit,
-    Fraud { pattern: FraudPattern },
+    Fraud {
+        pattern: FraudPattern,
+    },
     /// Edge cases are legitimate transactions: a detector that declines them is wrong.
-    Edge { pattern: EdgeKind },
+    Edge {
+        pattern: EdgeKind,
+    },
 }
 
 impl GroundTruth {
@@ -460,11 +477,17 @@ mod tests {
         let t = sample();
         let json = serde_json::to_string(&t).unwrap();
         assert!(json.contains(r#""id":"txn_00000000002a""#), "{json}");
-        assert!(json.contains(r#""timestamp":"2026-01-01T00:00:00.000000Z""#), "{json}");
+        assert!(
+            json.contains(r#""timestamp":"2026-01-01T00:00:00.000000Z""#),
+            "{json}"
+        );
         assert!(json.contains(r#""currency":"EUR""#));
         assert!(json.contains(r#""channel":"contactless""#));
         assert!(json.contains(r#""country":"CH""#));
-        assert!(!json.contains("device_id"), "absent optional fields are left out");
+        assert!(
+            !json.contains("device_id"),
+            "absent optional fields are left out"
+        );
         let back: Transaction = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
     }
@@ -478,9 +501,17 @@ mod tests {
 
     #[test]
     fn ground_truth_json_form() {
-        let g = GroundTruth::Fraud { pattern: FraudPattern::ImpossibleTravel };
-        assert_eq!(serde_json::to_string(&g).unwrap(), r#"{"kind":"fraud","pattern":"impossible_travel"}"#);
-        assert_eq!(serde_json::to_string(&GroundTruth::Legit).unwrap(), r#"{"kind":"legit"}"#);
+        let g = GroundTruth::Fraud {
+            pattern: FraudPattern::ImpossibleTravel,
+        };
+        assert_eq!(
+            serde_json::to_string(&g).unwrap(),
+            r#"{"kind":"fraud","pattern":"impossible_travel"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&GroundTruth::Legit).unwrap(),
+            r#"{"kind":"legit"}"#
+        );
         for p in FraudPattern::ALL {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }

@@ -100,15 +100,21 @@ fn full_scenario_reads() {
 #[test]
 fn unknown_keys_are_errors_with_a_position() {
     let bad = FULL.replace("seed = 7", "seed = 7\nsede = 8");
-    let err = toml::from_str::<ScenarioSpec>(&bad).unwrap_err().to_string();
+    let err = toml::from_str::<ScenarioSpec>(&bad)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sede"), "{err}");
     assert!(err.contains("line"), "{err}");
 
     let bad_stage = FULL.replace("to_tps = 8000", "to_tps = 8000\nto_tsp = 1");
-    let err = toml::from_str::<ScenarioSpec>(&bad_stage).unwrap_err().to_string();
+    let err = toml::from_str::<ScenarioSpec>(&bad_stage)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("to_tsp"), "{err}");
 
     let bad_duration = FULL.replace("duration = \"60s\"", "duration = \"soon\"");
-    let err = toml::from_str::<ScenarioSpec>(&bad_duration).unwrap_err().to_string();
+    let err = toml::from_str::<ScenarioSpec>(&bad_duration)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("soon"), "{err}");
 }

@@ -5,11 +5,11 @@
 #[cfg(feature = "aws")]
 #[allow(dead_code)]
 pub mod aws;
+pub mod compare;
+pub mod dashboard;
 pub mod generate;
 pub mod profile;
 pub mod report;
-pub mod compare;
-pub mod dashboard;
 pub mod run;
 pub mod scenarios;
 pub mod serve_target;
