@@ -6,6 +6,9 @@
 //! - `cargo xtask tidy`: the architecture rules alone (see `docs/architecture.md`).
 //! - `cargo xtask demo [--quick]`: the investor scenario on the built-in target with the live dashboards.
 
+// xtask is a terminal tool: printing progress is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod aws_emulator;
 mod demo;
 mod tidy;
