@@ -37,6 +37,8 @@ enum Command {
     ServeTarget(cmd::serve_target::Args),
     /// Replay a finished run's results in the live dashboards (controls disabled), optionally N times faster.
     Dashboard(cmd::dashboard::Args),
+    /// Measure the load generator itself: in-process, or over HTTP (against a one-worker nginx, beside wrk).
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Scenarios(args) => cmd::scenarios::run(args),
         Command::ServeTarget(args) => cmd::serve_target::run(args),
         Command::Dashboard(args) => cmd::dashboard::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -242,10 +242,9 @@ impl Feed {
                     .iter()
                     .position(|(s, st_, _)| s.kind == *fault && st_ == stage)
                 {
-                    let (mut spec, stage, start_s) = st.open_faults.remove(i);
-                    spec.duration = Duration::from_secs_f64((event.t_s - start_s).max(0.0));
+                    let (spec, stage, start_s) = st.open_faults.remove(i);
                     st.windows.push(FaultWindow {
-                        spec,
+                        kind: spec.kind,
                         stage,
                         start_s,
                         end_s: event.t_s,
@@ -294,13 +293,17 @@ impl Feed {
         let mut windows = st.windows.clone();
         for (spec, stage, start_s) in &st.open_faults {
             windows.push(FaultWindow {
-                spec: spec.clone(),
+                kind: spec.kind,
                 stage: stage.clone(),
                 start_s: *start_s,
                 end_s: now_s.max(*start_s),
             });
         }
-        let mut results = resilience::fault_results(&st.ticks, &windows, now_s);
+        let mut results = resilience::fault_results(
+            &st.ticks,
+            &windows,
+            &resilience::config(&Default::default()),
+        );
         // An open fault has not ended: it cannot have recovered yet.
         let closed = st.windows.len();
         for r in results.iter_mut().skip(closed) {

@@ -9,6 +9,7 @@ use models::{
     Baseline, DegradationLevel, FaultKind, FaultResult, FaultSpec, IntervalSnapshot,
     ResilienceSummary,
 };
+use std::collections::BTreeMap;
 
 /// When a fault really ran, in run seconds. `end_s` is `+inf` while it still runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +70,10 @@ pub struct RecoveryBand {
     /// ...or the baseline's plus this many milliseconds, whichever is larger (a 2 ms baseline should not
     /// make 3.1 ms a failure).
     pub p99_slack_ms: f64,
+    /// Every agent that served requests succeeds at least this often, or at most 5 points below its own
+    /// baseline when that was lower: an agent crash the decision absorbs with a fallback keeps the
+    /// customer-facing figures flat, yet the system is not back to normal until the agent is.
+    pub agent_success_rate: f64,
 }
 
 impl Default for RecoveryBand {
@@ -78,6 +83,7 @@ impl Default for RecoveryBand {
             error_rate_points: 0.01,
             p99_factor: 1.5,
             p99_slack_ms: 5.0,
+            agent_success_rate: 0.95,
         }
     }
 }
@@ -245,8 +251,28 @@ fn judge_fault(
         .map(|&i| levels[i])
         .max()
         .unwrap_or(DegradationLevel::None);
+    // Each agent's pooled success rate over the baseline ticks.
+    let mut agent_base: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
+    for &i in &before {
+        for a in snaps[i].agents.iter().filter(|a| a.requests > 0) {
+            let e = agent_base.entry(a.name.as_str()).or_default();
+            e.0 += a.requests;
+            e.1 += a.success_rate * a.requests as f64;
+        }
+    }
+    let agents_ok = |i: usize| {
+        snaps[i].agents.iter().filter(|a| a.requests > 0).all(|a| {
+            let floor = agent_base
+                .get(a.name.as_str())
+                .map_or(config.band.agent_success_rate, |&(n, ok)| {
+                    config.band.agent_success_rate.min(ok / n as f64 - 0.05)
+                });
+            a.success_rate + EPS >= floor
+        })
+    };
     let healthy = |i: usize| {
         levels[i] <= base_level
+            && agents_ok(i)
             && reference
                 .as_ref()
                 .is_none_or(|r| r.within(&figures[i], &config.band))

@@ -1,7 +1,61 @@
 //! The driver's knobs: a plain struct with `Default`.
 
 use crate::error::DriverError;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A shared list of the transaction indices the driver sent, in send order: for checking that the
+/// segments of a distributed run sent exactly the transactions of the whole run. Costs 8 bytes per
+/// sent transaction, so it is off unless asked for. Clones share the list.
+#[derive(Debug, Clone, Default)]
+pub struct SentLog(Arc<Mutex<Vec<u64>>>);
+
+impl SentLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a run's indices (the driver calls it once, when its dispatcher ends).
+    pub(crate) fn extend(&self, indices: Vec<u64>) {
+        let mut list = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if list.is_empty() {
+            *list = indices;
+        } else {
+            list.extend(indices);
+        }
+    }
+
+    /// Takes the indices logged so far, leaving the log empty.
+    pub fn take(&self) -> Vec<u64> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Two handles are equal when they share one list.
+impl PartialEq for SentLog {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriverConfig {
@@ -23,6 +77,8 @@ pub struct DriverConfig {
     /// Worker lanes that run and record requests (each owns one metrics shard). 0: one per tokio
     /// worker thread.
     pub lanes: usize,
+    /// Log the index of every sent transaction here (see [`SentLog`]). `None`: no log.
+    pub sent_log: Option<SentLog>,
 }
 
 impl Default for DriverConfig {
@@ -34,6 +90,7 @@ impl Default for DriverConfig {
             request_timeout: None,
             rebase_timestamps: false,
             lanes: 0,
+            sent_log: None,
         }
     }
 }

@@ -138,10 +138,14 @@ impl Driver {
             scheduled: 0,
             sent: 0,
             dropped: 0,
+            sent_indices: config.sent_log.as_ref().map(|_| Vec::new()),
         };
         let outcome = dispatcher
             .run(&mut schedule, &factory, &senders, &control)
             .await;
+        if let (Some(log), Some(indices)) = (&config.sent_log, dispatcher.sent_indices.take()) {
+            log.extend(indices);
+        }
 
         control.publish(|s| s.phase = DriverPhase::Draining);
         let deadline = Instant::now() + config.grace_period;
@@ -206,6 +210,8 @@ struct Dispatcher {
     scheduled: u64,
     sent: u64,
     dropped: u64,
+    /// The indices sent, when the config asks for a [`crate::SentLog`].
+    sent_indices: Option<Vec<u64>>,
 }
 
 /// Makes transaction `k`, reusing the factory's sequential iterator when `k` follows the last one.
@@ -296,6 +302,9 @@ impl Dispatcher {
                     let (txn, truth) = source.make(a.index);
                     self.in_flight.fetch_add(1, Ordering::Relaxed);
                     self.sent += 1;
+                    if let Some(log) = self.sent_indices.as_mut() {
+                        log.push(a.index);
+                    }
                     let intended = a.at + self.paused_total;
                     self.batches[self.next_lane].push(Job {
                         intended,

@@ -15,6 +15,10 @@
 //!   where it was), rate multiplier, stop (no more sends; in-flight requests get `grace_period`, then
 //!   are abandoned and recorded as timeouts). [`DriverControl::status`] shows the phase and the
 //!   schedule clock; progress counters are on the recorder ([`metrics_core::Recorder::totals`]).
+//! * **Segments.** A worker of a distributed run gets a schedule cut to its execution segment
+//!   ([`load_profiles::Schedule::segment`]): it sends arrivals `k` with `k mod n == i`, at the
+//!   instants of the whole run and with transaction `k`, so `n` workers together send the whole run.
+//!   [`DriverConfig::sent_log`] records the sent indices when that needs proving.
 //! * **Tasks.** A dispatcher (inside [`Driver::run`]) and one lane task per tokio worker; each lane
 //!   runs its requests concurrently and records on its own metrics shard. All are awaited before
 //!   `run` returns.
@@ -59,8 +63,11 @@ mod driver;
 mod error;
 mod lane;
 
-pub use bench::{BenchReport, bench_inprocess};
-pub use config::DriverConfig;
+pub use bench::{
+    BenchReport, HttpBenchConfig, bench_http, bench_inprocess, bench_inprocess_on, parse_proc_stat_cpu,
+    process_cpu_seconds,
+};
+pub use config::{DriverConfig, SentLog};
 pub use control::{DriverControl, DriverPhase, DriverStatus};
 pub use driver::{Driver, DriverReport, EndReason};
 pub use error::DriverError;

@@ -70,6 +70,7 @@ pub mod histogram;
 pub mod merge;
 pub mod recorder;
 pub mod resources;
+mod ring;
 mod tally;
 pub mod timing;
 

@@ -5,7 +5,7 @@ use crate::histogram::{AGENT_SIGFIG, SIGFIG, new_us};
 use crate::timing::{Timing, as_us};
 use hdrhistogram::Histogram;
 use models::{
-    AgentTiming, Confusion, Currency, EdgeKind, ErrorKind, FraudPattern, GroundTruth, Transaction,
+    Confusion, Currency, Decision, EdgeKind, ErrorKind, FraudPattern, GroundTruth, Transaction,
     Verdict,
 };
 
@@ -14,6 +14,47 @@ pub(crate) const PATTERNS: usize = 1 + FraudPattern::ALL.len() + EdgeKind::ALL.l
 pub(crate) const ERROR_KINDS: usize = ErrorKind::ALL.len();
 /// The agent entry that names beyond `max_agents` are folded into.
 pub const OTHER_AGENT: &str = "other";
+
+/// [`pattern_index`] of [`GroundTruth::Legit`].
+pub(crate) const LEGIT_INDEX: usize = 0;
+
+/// Whether a [`pattern_index`] is one of the fraud patterns.
+pub(crate) const fn is_fraud_index(index: usize) -> bool {
+    index >= 1 && index <= FraudPattern::ALL.len()
+}
+
+/// What one completion adds to a [`Tally`], apart from its agent timings: small and `Copy`, so a
+/// shard can queue it without a lock (see `ring.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sample {
+    pub latency_us: u64,
+    pub service_us: u64,
+    /// The transaction's amount in the reporting currency.
+    pub amount: f64,
+    /// [`pattern_index`] of the label.
+    pub pattern: u8,
+    /// The verdict's decision, or the error.
+    pub outcome: Result<Decision, ErrorKind>,
+}
+
+impl Sample {
+    #[inline]
+    pub fn new(
+        timing: &Timing,
+        txn: &Transaction,
+        truth: GroundTruth,
+        result: Result<&Verdict, ErrorKind>,
+        fx: &[f64; Currency::ALL.len()],
+    ) -> Self {
+        Self {
+            latency_us: as_us(timing.latency()),
+            service_us: as_us(timing.service_time()),
+            amount: txn.amount_minor as f64 * fx[txn.currency as usize],
+            pattern: pattern_index(&truth) as u8,
+            outcome: result.map(|v| v.decision),
+        }
+    }
+}
 
 /// Fixed index of a label: 0 legit, 1..=6 fraud patterns, 7.. edge kinds (declaration order).
 pub(crate) const fn pattern_index(t: &GroundTruth) -> usize {
@@ -75,7 +116,7 @@ pub(crate) struct Tally {
     pub confusion: [Confusion; PATTERNS],
     /// Caught fraud, reporting currency.
     pub prevented: f64,
-    /// Legitimate (legit or edge) transactions declined, reporting currency.
+    /// Legit (not edge-case) transactions declined, reporting currency.
     pub false_declined: f64,
     pub agents: Vec<AgentTally>,
 }
@@ -134,46 +175,55 @@ impl Tally {
         fx: &[f64; Currency::ALL.len()],
         max_agents: usize,
     ) {
+        self.apply(&Sample::new(timing, txn, truth, result, fx));
+        if let Ok(verdict) = result {
+            for a in &verdict.agents {
+                self.record_agent(&a.name, a.ok, a.duration_us, max_agents);
+            }
+        }
+    }
+
+    /// Everything of one completion but its agent timings.
+    #[inline]
+    pub fn apply(&mut self, s: &Sample) {
         self.completed += 1;
-        let (lat, svc) = (as_us(timing.latency()), as_us(timing.service_time()));
-        self.latency.saturating_record(lat);
-        self.service.saturating_record(svc);
-        self.latency_sum_us += u128::from(lat);
-        self.service_sum_us += u128::from(svc);
-        let verdict = match result {
-            Ok(v) => v,
+        self.latency.saturating_record(s.latency_us);
+        self.service.saturating_record(s.service_us);
+        self.latency_sum_us += u128::from(s.latency_us);
+        self.service_sum_us += u128::from(s.service_us);
+        let decision = match s.outcome {
+            Ok(d) => d,
             Err(kind) => {
                 self.errors[kind as usize] += 1;
                 return;
             }
         };
         self.ok += 1;
-        let flagged = verdict.decision.is_flagged();
-        let c = &mut self.confusion[pattern_index(&truth)];
-        match (truth.is_fraud(), flagged) {
+        let pattern = usize::from(s.pattern);
+        let c = &mut self.confusion[pattern];
+        match (is_fraud_index(pattern), decision.is_flagged()) {
             (true, true) => {
                 c.tp += 1;
-                self.prevented += txn.amount_minor as f64 * fx[txn.currency as usize];
+                self.prevented += s.amount;
             }
             (true, false) => c.fn_ += 1,
             (false, true) => {
                 c.fp += 1;
-                if verdict.decision == models::Decision::Decline {
-                    self.false_declined += txn.amount_minor as f64 * fx[txn.currency as usize];
+                // Money only for ordinary legitimate traffic: an edge case's amount (zero, the
+                // currency's maximum) probes the API's limits and is not a customer's spending.
+                if decision == Decision::Decline && pattern == LEGIT_INDEX {
+                    self.false_declined += s.amount;
                 }
             }
             (false, false) => c.tn += 1,
         }
-        for a in &verdict.agents {
-            self.record_agent(a, max_agents);
-        }
     }
 
-    fn record_agent(&mut self, a: &AgentTiming, max_agents: usize) {
-        let i = match self.agents.iter().position(|t| t.name == a.name) {
+    pub(crate) fn record_agent(&mut self, name: &str, ok: bool, duration_us: u64, max_agents: usize) {
+        let i = match self.agents.iter().position(|t| t.name == name) {
             Some(i) => i,
             None if self.agents.len() < max_agents => {
-                self.agents.push(AgentTally::new(&a.name));
+                self.agents.push(AgentTally::new(name));
                 self.agents.len() - 1
             }
             None => match self.agents.iter().position(|t| t.name == OTHER_AGENT) {
@@ -186,9 +236,9 @@ impl Tally {
         };
         let t = &mut self.agents[i];
         t.requests += 1;
-        t.ok += u64::from(a.ok);
-        t.busy_us += a.duration_us;
-        t.hist.saturating_record(a.duration_us);
+        t.ok += u64::from(ok);
+        t.busy_us += duration_us;
+        t.hist.saturating_record(duration_us);
     }
 
     /// Adds `other` into `self` (histograms merged, counters summed, agents matched by name).

@@ -104,12 +104,18 @@ fn business_figures_follow_the_documented_rules() {
     eur.amount_minor = 10_000; // 100 EUR = 108 USD
     let mut jpy = txn(2, Currency::JPY);
     jpy.amount_minor = 10_000; // 10,000 JPY = 67 USD
-    for _ in 0..6 {
+    for _ in 0..7 {
         sh.record_sent();
     }
     sh.record(t, &eur, fraud, Ok(&verdict(Decision::Review, &[]))); // tp: reviewed fraud is caught
     sh.record(t, &eur, fraud, Ok(&verdict(Decision::Approve, &[]))); // fn
-    sh.record(t, &jpy, edge, Ok(&verdict(Decision::Decline, &[]))); // fp and a false decline
+    sh.record(t, &jpy, edge, Ok(&verdict(Decision::Decline, &[]))); // fp, no money: an edge case
+    sh.record(
+        t,
+        &jpy,
+        GroundTruth::Legit,
+        Ok(&verdict(Decision::Decline, &[])),
+    ); // fp and a false decline
     sh.record(
         t,
         &jpy,
@@ -127,7 +133,7 @@ fn business_figures_follow_the_documented_rules() {
     let snap = r.tick(Duration::from_secs(1));
     assert_eq!(
         (snap.fraud.tp, snap.fraud.fn_, snap.fraud.fp, snap.fraud.tn),
-        (1, 1, 2, 1)
+        (1, 1, 3, 1)
     );
     assert_eq!(snap.per_pattern["card_testing"].tp, 1);
     assert_eq!(snap.per_pattern["zero_decimal_currency"].fp, 1);
@@ -143,18 +149,19 @@ fn business_figures_follow_the_documented_rules() {
             snap.dropped,
             snap.in_flight
         ),
-        (7, 6, 6, 5, 1, 0)
+        (8, 7, 7, 6, 1, 0)
     );
     assert!((snap.cumulative.prevented_amount - 108.0).abs() < 1e-9);
     assert!((snap.cumulative.false_decline_amount - 67.0).abs() < 1e-9);
     let s = r.summary(Duration::from_secs(3600));
-    // 6 completed × (0.00002 + 0.00025) + 1 h × 1.20
-    assert!((s.business.total_cost - (6.0 * 0.000_27 + 1.2)).abs() < 1e-12);
-    assert!((s.fraud.precision - 1.0 / 3.0).abs() < 1e-12 && (s.fraud.recall - 0.5).abs() < 1e-12);
+    // 7 completed × (0.00002 + 0.00025) + 1 h × 1.20
+    assert!((s.business.total_cost - (7.0 * 0.000_27 + 1.2)).abs() < 1e-12);
+    assert!((s.fraud.precision - 1.0 / 4.0).abs() < 1e-12 && (s.fraud.recall - 0.5).abs() < 1e-12);
     assert_eq!(s.errors.total, 1);
     assert!(!s.errors.by_kind.contains_key(&ErrorKind::Dropped));
     assert_eq!(s.load.dropped, 1);
-    assert_eq!(s.fraud.per_pattern["legit"].flagged, 1);
+    assert_eq!(s.fraud.per_pattern["legit"].flagged, 2);
+    assert_eq!(s.fraud.per_pattern["zero_decimal_currency"].flagged, 1);
 }
 
 #[test]
@@ -226,4 +233,98 @@ proptest! {
         prop_assert!((p.mean * 1000.0 - mean).abs() <= mean / 1000.0 + 1.0);
         prop_assert_eq!(p.count, values.len() as u64);
     }
+}
+
+#[test]
+fn every_tick_sees_all_completions_recorded_before_it() {
+    // Queued completions (0 to 4 agents), locked ones (6 agents), and more agent names than a
+    // shard's table or `max_agents` hold: each tick must count exactly what was recorded.
+    let r = Recorder::new(MetricsConfig::default()).unwrap();
+    let mut sh = r.shard();
+    let names: Vec<String> = (0..300).map(|i| format!("agent_{i}")).collect();
+    let (mut recorded, mut agent_timings, mut tick) = (0u64, 0u64, 0u64);
+    for round in 0..40u64 {
+        for j in 0..(round * 37 % 700) {
+            let k = (round * 1000 + j) as usize;
+            let agents: Vec<(&str, u64, bool)> = (0..[0, 1, 4, 6][k % 4])
+                .map(|a| (names[(k + a * 7) % names.len()].as_str(), 100 + a as u64, true))
+                .collect();
+            agent_timings += agents.len() as u64;
+            sh.record_sent();
+            sh.record(
+                Timing::new(MS(j), MS(j), MS(j + 1)),
+                &txn(k as u64, Currency::USD),
+                GroundTruth::Legit,
+                Ok(&verdict(Decision::Approve, &agents)),
+            );
+            recorded += 1;
+        }
+        tick += 1;
+        let snap = r.tick(Duration::from_secs(tick));
+        assert_eq!(snap.cumulative.completed, recorded, "round {round}");
+        assert_eq!((snap.cumulative.sent, snap.in_flight), (recorded, 0));
+        assert_eq!(snap.fraud.tn, snap.completed);
+    }
+    let s = r.summary(Duration::from_secs(tick));
+    assert_eq!(
+        s.agents.iter().map(|a| a.requests).sum::<u64>(),
+        agent_timings
+    );
+    assert_eq!(s.agents.len(), 65, "64 names and `other`");
+}
+
+#[test]
+fn concurrent_shards_and_a_busy_ticker_lose_nothing() {
+    let r = Recorder::new(MetricsConfig::default()).unwrap();
+    let per_thread = 50_000u64;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (mut ticked, mut ticks) = (0u64, 0u64);
+    std::thread::scope(|s| {
+        for w in 0..2u64 {
+            let mut sh = r.shard();
+            s.spawn(move || {
+                let v = verdict(Decision::Approve, &[("risk", 200, true)]);
+                for i in 0..per_thread {
+                    sh.record_sent();
+                    if i % 10 == 0 {
+                        sh.record_dropped();
+                    }
+                    sh.record(
+                        Timing::new(MS(i), MS(i), MS(i + 2)),
+                        &txn(w * per_thread + i, Currency::EUR),
+                        GroundTruth::Legit,
+                        Ok(&v),
+                    );
+                }
+            });
+        }
+        let stop = &stop;
+        s.spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            ticks += 1;
+            let snap = r.tick(Duration::from_millis(ticks));
+            // A completion is never counted before its send.
+            assert!(snap.cumulative.sent >= snap.cumulative.completed);
+            ticked += snap.completed;
+        }
+    });
+    ticks += 1;
+    ticked += r.tick(Duration::from_millis(ticks)).completed;
+    assert_eq!(ticked, 2 * per_thread);
+    let t = r.totals();
+    assert_eq!(
+        (t.sent, t.completed, t.dropped, t.scheduled, t.in_flight),
+        (
+            2 * per_thread,
+            2 * per_thread,
+            2 * per_thread / 10,
+            2 * per_thread * 11 / 10,
+            0
+        )
+    );
+    let s = r.summary(Duration::from_secs(1));
+    assert_eq!(s.agents[0].requests, 2 * per_thread);
 }

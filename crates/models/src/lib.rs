@@ -57,7 +57,9 @@ pub use cost::{CostModel, FxTable};
 pub use criteria::{Comparison, CriterionSpec};
 pub use fault::{FaultKind, FaultSpec};
 pub use profile::{Arrival, LoadProfile, Stage};
-pub use scenario::{AwsSpec, Limits, MixSpec, ScenarioSpec, TargetKind, TargetSpec};
+pub use scenario::{
+    AwsSpec, Limits, MixSpec, ResilienceSpec, ScenarioSpec, TargetKind, TargetSpec,
+};
 pub use snapshot::{
     AgentStats, Confusion, Cumulative, EncodedHistograms, IntervalSnapshot, Percentiles,
     ProcessSample, Resources,

@@ -31,6 +31,9 @@ pub struct ScenarioSpec {
     pub limits: Limits,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<AwsSpec>,
+    /// Degradation levels, alerts, recovery band, adaptive load and abort rules.
+    #[serde(default)]
+    pub resilience: ResilienceSpec,
 }
 
 fn default_seed() -> u64 {
@@ -173,4 +176,74 @@ pub struct AwsSpec {
     pub bedrock_models: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xray_filter: Option<String>,
+}
+
+/// The `[resilience]` table: how ticks are judged while faults (or overload) hurt the target. Every
+/// figure has the default of the monitoring design; `None` turns a rule off (from TOML, where a key left
+/// out takes its default, set the threshold out of reach instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResilienceSpec {
+    /// Degradation `moderate` above this target CPU (percent of its cores).
+    pub moderate_target_cpu_pct: Option<f64>,
+    /// Degradation `severe` above this p99 (ms, from the intended send).
+    pub severe_p99_ms: Option<f64>,
+    /// Degradation `critical` above this error rate (0..1), or when nothing succeeds.
+    pub critical_error_rate: Option<f64>,
+    /// Alert `warning` thresholds: error rate (0..1), p99 (ms), resource use (%), cost over budget (share).
+    pub warning_error_rate: Option<f64>,
+    pub warning_p99_ms: Option<f64>,
+    pub warning_resource_pct: Option<f64>,
+    pub warning_cost_over_budget: Option<f64>,
+    /// Alert `critical` thresholds (and "target unavailable", always on).
+    pub critical_alert_error_rate: Option<f64>,
+    pub critical_p99_ms: Option<f64>,
+    pub critical_cost_over_budget: Option<f64>,
+    /// Recovered = throughput within this share of the baseline...
+    pub recovery_tps_tolerance: f64,
+    /// ...error rate at most the baseline's plus this (0..1)...
+    pub recovery_error_rate_points: f64,
+    /// ...p99 at most this multiple of the baseline's (or the baseline's + `recovery_p99_slack_ms`)...
+    pub recovery_p99_factor: f64,
+    pub recovery_p99_slack_ms: f64,
+    /// ...for this many ticks in a row.
+    pub recovery_ticks: u32,
+    /// Back the load off (halve it) at critical degradation and restore it step by step after.
+    pub adaptive: bool,
+    /// Stop the run when the error rate stays above this (0..1)...
+    pub abort_error_rate: Option<f64>,
+    /// ...for this many ticks in a row.
+    pub abort_error_ticks: u32,
+    /// Stop the run after this many ticks in a row with nothing served.
+    pub abort_unavailable_ticks: Option<u32>,
+    /// Post alerts as JSON to this URL (loopback unless the run allows remote targets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+}
+
+impl Default for ResilienceSpec {
+    fn default() -> Self {
+        Self {
+            moderate_target_cpu_pct: Some(90.0),
+            severe_p99_ms: Some(5_000.0),
+            critical_error_rate: Some(0.10),
+            warning_error_rate: Some(0.001),
+            warning_p99_ms: Some(5_000.0),
+            warning_resource_pct: Some(80.0),
+            warning_cost_over_budget: Some(0.2),
+            critical_alert_error_rate: Some(0.01),
+            critical_p99_ms: Some(10_000.0),
+            critical_cost_over_budget: Some(0.5),
+            recovery_tps_tolerance: 0.10,
+            recovery_error_rate_points: 0.01,
+            recovery_p99_factor: 1.5,
+            recovery_p99_slack_ms: 5.0,
+            recovery_ticks: 3,
+            adaptive: false,
+            abort_error_rate: Some(0.5),
+            abort_error_ticks: 10,
+            abort_unavailable_ticks: Some(30),
+            webhook: None,
+        }
+    }
 }

@@ -65,7 +65,9 @@ fn bench(c: &mut Criterion) {
     });
 
     c.bench_function("degradation_observe", |b| {
-        let mut t = resilience::DegradationTracker::new();
+        let mut t = failure_injection::DegradationTracker::new(resilience::degradation_thresholds(
+            &Default::default(),
+        ));
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % run.len();

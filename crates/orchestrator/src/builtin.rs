@@ -85,6 +85,7 @@ fn base(name: &str, description: &str, stages: Vec<Stage>) -> ScenarioSpec {
         cost: Default::default(),
         limits: Default::default(),
         aws: None,
+        resilience: Default::default(),
     }
 }
 

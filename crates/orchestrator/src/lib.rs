@@ -43,18 +43,18 @@
 //! ```
 //!
 //! # Faults
-//! The orchestrator owns the fault timeline (scheduled faults and [`RunControl::inject_fault`]) and
-//! carries faults out through the [`FaultInjector`] seam: for the built-in and in-process targets,
-//! [`target_setup::BuiltinFaults`] flips fraud-sim's fault hooks, so an `agent_crash` really crashes
-//! the agent. Other targets have no injector yet (the failure-injection proxy is to plug in here):
-//! their faults are marked on the timeline and in the events, with a message that they were not
-//! carried out.
+//! The orchestrator owns the fault timeline (scheduled faults, `--fault` flags and
+//! [`RunControl::inject_fault`]) and carries faults out with the `failure-injection` crate's
+//! [`Injector`]s: fraud-sim's fault hooks for the built-in and in-process targets (an `agent_crash`
+//! really crashes the agent), and for an HTTP target a fault-injecting proxy on loopback placed between
+//! the driver and the target (started when the scenario schedules faults or
+//! [`RunOptions::fault_proxy`] asks for it). Degradation levels, alerts, the adaptive mode, abort
+//! rules and the resilience figures follow the scenario's `[resilience]` table: see [`resilience`].
 
 pub mod builtin;
 pub mod control;
 pub mod criteria;
 pub mod error;
-pub mod faults;
 pub mod histogram;
 mod load;
 pub mod metric_paths;
@@ -69,7 +69,7 @@ pub mod window;
 
 pub use control::{Command, ControlError, RunControl};
 pub use error::{OrchestratorError, ScenarioError};
-pub use faults::{FaultError, FaultInjector};
+pub use failure_injection::{FaultId, InjectError, Injector};
 pub use orchestrator::{EndReason, RunOptions, RunOutcome, StressTestOrchestrator};
 pub use state_machine::{StateMachine, TransitionError};
 pub use target_setup::PreparedTarget;

@@ -1,28 +1,95 @@
 //! The load of a run: load-driver's open-model [`Driver`] over the scenario's arrival schedule, with
 //! the transaction factory, the target and metrics-core's recorder, behind the few calls the
 //! orchestrator makes.
+//!
+//! A worker of a distributed run sends only its execution segment of the schedule (arrivals `k` with
+//! `k mod n == i`, at the whole run's instants, with transaction `k`), starts at a common wall-clock
+//! instant ([`wait_for_start`]) and can log the transactions it sent ([`IDS_FILE`]).
 
 use crate::error::OrchestratorError;
-use load_driver::{Driver, DriverConfig, DriverControl, DriverError, DriverReport};
-use load_profiles::{Profile, Schedule};
+use crate::error::ScenarioError;
+use load_driver::{Driver, DriverConfig, DriverControl, DriverError, DriverReport, SentLog};
+use load_profiles::{Profile, Schedule, Segment};
 use metrics_core::{MetricsConfig, Recorder};
 use models::{IntervalSnapshot, ScenarioSpec, Summary};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use targets::Target;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
+/// The file, in the results folder, that lists the sent transactions when asked for: one line per
+/// sent transaction, `<index> <transaction id>`, in send order. (Ids are not unique: an edge-case
+/// replay re-sends an earlier transaction's id; the index is.)
+pub const IDS_FILE: &str = "ids.txt";
+
+/// How far ahead a start time may be: further is more likely a mistake (a wrong date or time zone)
+/// than a plan.
+pub const MAX_START_DELAY: Duration = Duration::from_secs(3600);
+
 /// What the load needs.
 pub(crate) struct LoadSetup<'a> {
     pub spec: &'a ScenarioSpec,
     pub target: Arc<dyn Target>,
+    /// The share of the schedule to send ([`Segment::WHOLE`] for a whole run).
+    pub segment: Segment,
+    /// Write the sent transactions to this file when the load ends (see [`IDS_FILE`]).
+    pub ids_file: Option<PathBuf>,
+}
+
+/// Waits until the wall-clock instant `start_at` (on tokio's clock, so a paused test clock skips the
+/// wait). Returns how late the start is when `start_at` had already passed. Refuses a start more than
+/// [`MAX_START_DELAY`] ahead, or so far in the past that the run (`run_length` long) would already be
+/// over: the workers of one run must start together, and those are signs that they would not.
+pub async fn wait_for_start(
+    start_at: Option<SystemTime>,
+    run_length: Duration,
+) -> Result<Option<Duration>, ScenarioError> {
+    let Some(at) = start_at else {
+        return Ok(None);
+    };
+    let stamp = || humantime::format_rfc3339_millis(at).to_string();
+    match at.duration_since(SystemTime::now()) {
+        Ok(ahead) if ahead > MAX_START_DELAY => Err(ScenarioError::Option {
+            what: "start time",
+            message: format!(
+                "{} is {} ahead, more than the {} allowed; check the date and the time zone (RFC 3339, for example 2026-11-23T18:45:00Z)",
+                stamp(),
+                models::duration_serde::format(Duration::from_secs(ahead.as_secs())),
+                models::duration_serde::format(MAX_START_DELAY)
+            ),
+        }),
+        Ok(ahead) => {
+            tokio::time::sleep(ahead).await;
+            Ok(None)
+        }
+        Err(past) => {
+            let late = past.duration();
+            if late > run_length {
+                Err(ScenarioError::Option {
+                    what: "start time",
+                    message: format!(
+                        "{} passed {:.1} s ago, longer than the run ({:.1} s): the other workers are done; give a start time in the future",
+                        stamp(),
+                        late.as_secs_f64(),
+                        run_length.as_secs_f64()
+                    ),
+                })
+            } else {
+                Ok(Some(late))
+            }
+        }
+    }
 }
 
 /// A running load.
 pub(crate) struct LoadRun {
     profile: Arc<Profile>,
+    segment: Segment,
+    factory: Arc<TransactionFactory>,
+    sent_log: Option<(SentLog, PathBuf)>,
     recorder: Recorder,
     start: Instant,
     control: DriverControl,
@@ -72,18 +139,22 @@ impl LoadRun {
             ..MetricsConfig::default()
         })
         .map_err(|e| load_err(&e))?;
-        let schedule = Schedule::new(profile.clone(), spec.load.arrival, spec.seed);
+        let schedule =
+            Schedule::new(profile.clone(), spec.load.arrival, spec.seed).segment(setup.segment);
+        let sent_log = setup.ids_file.map(|path| (SentLog::new(), path));
         let config = DriverConfig {
             max_in_flight: spec.target.max_in_flight,
-            max_tps: spec.limits.max_tps,
+            // Each of n workers carries 1/n of the rate, so 1/n of the ceiling keeps their sum under it.
+            max_tps: (spec.limits.max_tps / setup.segment.count() as f64).max(1.0),
             grace_period: spec.target.timeout,
             request_timeout: Some(spec.target.timeout),
+            sent_log: sent_log.as_ref().map(|(log, _)| log.clone()),
             ..DriverConfig::default()
         };
         let control = DriverControl::new();
         let driver = Driver::new(
             schedule,
-            factory,
+            factory.clone(),
             setup.target,
             recorder.clone(),
             config,
@@ -96,6 +167,9 @@ impl LoadRun {
         let handle = tokio::spawn(driver.run());
         Ok(Self {
             profile,
+            segment: setup.segment,
+            factory,
+            sent_log,
             recorder,
             start,
             control,
@@ -145,17 +219,27 @@ impl LoadRun {
         }
     }
 
-    /// Waits for the driver and every task it spawned.
+    /// Waits for the driver and every task it spawned, then writes the sent-transactions file if one
+    /// was asked for.
     pub async fn join(&mut self) -> Result<DriverReport, OrchestratorError> {
         if let Some(h) = self.handle.take() {
             self.outcome = Some(joined(h.await));
         }
-        match self.outcome.take() {
+        let report = match self.outcome.take() {
             Some(r) => r,
             None => Err(OrchestratorError::Load(
                 "the load driver was joined twice".into(),
             )),
+        }?;
+        if let Some((log, path)) = self.sent_log.take() {
+            let factory = self.factory.clone();
+            let indices = log.take();
+            // Remaking each transaction for its id is the factory's work: off the runtime's threads.
+            tokio::task::spawn_blocking(move || write_ids(&path, &factory, &indices))
+                .await
+                .map_err(|e| OrchestratorError::Load(format!("writing {IDS_FILE}: {e}")))??;
         }
+        Ok(report)
     }
 
     /// Ends the metric interval at `now` (since the start).
@@ -163,7 +247,73 @@ impl LoadRun {
         self.recorder.tick(now)
     }
 
+    /// The load's figures; a segment worker's summary names its segment.
     pub fn summary(&self, elapsed: Duration) -> Summary {
-        self.recorder.summary(elapsed)
+        let mut summary = self.recorder.summary(elapsed);
+        summary.segment = (self.segment != Segment::WHOLE).then(|| self.segment.to_string());
+        summary
+    }
+}
+
+/// Writes `<index> <transaction id>` per sent transaction (see [`IDS_FILE`]).
+fn write_ids(
+    path: &std::path::Path,
+    factory: &TransactionFactory,
+    indices: &[u64],
+) -> Result<(), OrchestratorError> {
+    use std::io::Write as _;
+    let io = |source| OrchestratorError::Results {
+        path: path.to_owned(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    for &k in indices {
+        writeln!(out, "{k} {}", factory.at(k).0.id).map_err(io)?;
+    }
+    out.flush().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUN: Duration = Duration::from_secs(60);
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_for_a_start_time_ahead() {
+        let before = tokio::time::Instant::now();
+        let at = SystemTime::now() + Duration::from_secs(30);
+        assert_eq!(wait_for_start(Some(at), RUN).await.unwrap(), None);
+        let waited = before.elapsed();
+        assert!(
+            waited > Duration::from_secs(29) && waited <= Duration::from_secs(30),
+            "{waited:?}"
+        );
+        assert_eq!(wait_for_start(None, RUN).await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_start_time_just_past_starts_at_once_and_says_how_late() {
+        let before = tokio::time::Instant::now();
+        let at = SystemTime::now() - Duration::from_secs(2);
+        let late = wait_for_start(Some(at), RUN).await.unwrap().unwrap();
+        assert!(late >= Duration::from_secs(2) && late < Duration::from_secs(3));
+        assert_eq!(before.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refuses_start_times_too_far_ahead_or_past_the_whole_run() {
+        let ahead = SystemTime::now() + MAX_START_DELAY + Duration::from_secs(60);
+        let err = wait_for_start(Some(ahead), RUN)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("time zone"), "{err}");
+        let past = SystemTime::now() - RUN - Duration::from_secs(1);
+        let err = wait_for_start(Some(past), RUN)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("longer than the run"), "{err}");
     }
 }

@@ -3,17 +3,20 @@
 use crate::control::{self, Command, ControlPorts, Outlets, RunControl};
 use crate::criteria;
 use crate::error::OrchestratorError;
-use crate::faults::FaultInjector;
 use crate::histogram;
 use crate::load::{LoadRun, LoadSetup};
-use crate::resilience::{self, DegradationTracker, FaultWindow};
+use crate::resilience::{self, FaultWindow};
 use crate::results::{self, ResultsWriter};
 use crate::state_machine::StateMachine;
 use crate::target_setup::{self, PreparedTarget};
 use crate::timeline;
+use failure_injection::{
+    AbortMonitor, AdaptiveController, AlertMonitor, DegradationTracker, FaultId, Injector,
+    WebhookConfig, WebhookNotifier,
+};
 use models::{
-    AlertSeverity, DegradationLevel, EventKind, FaultSpec, IntervalSnapshot, RunEvent, RunState,
-    ScenarioSpec, Summary,
+    DegradationLevel, EventKind, FaultSpec, IntervalSnapshot, RunEvent, RunState, ScenarioSpec,
+    Summary,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +37,17 @@ pub struct RunOptions {
     pub auto_start: bool,
     /// Let an `http` target leave the machine.
     pub allow_remote: bool,
+    /// Put an `http` target behind the fault-injecting proxy even when the scenario schedules no
+    /// fault, so that faults can be injected by hand (it always is when faults are scheduled).
+    pub fault_proxy: bool,
+    /// Send only this share of the schedule (a worker of a distributed run; see `docs/distributed.md`).
+    /// `None`: the whole run.
+    pub segment: Option<load_profiles::Segment>,
+    /// Start the load at this wall-clock instant (the common start of a distributed run's workers);
+    /// at most an hour ahead. `None`: at once.
+    pub start_at: Option<SystemTime>,
+    /// Write `ids.txt` (index and id of every sent transaction) into the results folder.
+    pub record_ids: bool,
 }
 
 impl Default for RunOptions {
@@ -45,6 +59,10 @@ impl Default for RunOptions {
             tick: Duration::from_secs(1),
             auto_start: true,
             allow_remote: false,
+            fault_proxy: false,
+            segment: None,
+            start_at: None,
+            record_ids: false,
         }
     }
 }
@@ -122,7 +140,8 @@ struct Active {
     stage: Option<String>,
     start_s: f64,
     end_s: f64,
-    injected: bool,
+    /// The injector's handle; `None` when the fault is only marked on the timeline.
+    id: Option<FaultId>,
 }
 
 impl StressTestOrchestrator {
@@ -226,12 +245,25 @@ impl StressTestOrchestrator {
         let setup = async {
             let target = match target {
                 Some(t) => t,
+                None if options.fault_proxy || !spec.faults.is_empty() => {
+                    target_setup::prepare_with_proxy(&spec.target, options.allow_remote, spec.seed)
+                        .await?
+                }
                 None => target_setup::prepare(&spec.target, options.allow_remote).await?,
             };
+            let late =
+                crate::load::wait_for_start(options.start_at, spec.load.total_duration()).await?;
             let load = LoadRun::start(LoadSetup {
                 spec: &spec,
                 target: target.target.clone(),
+                segment: options.segment.unwrap_or_default(),
+                ids_file: options.record_ids.then(|| dir.join(crate::load::IDS_FILE)),
             })?;
+            if let Some(late) = late {
+                emitter.emit(0.0, EventKind::Message {
+                    text: format!("started {:.3} s after the common start time", late.as_secs_f64()),
+                });
+            }
             Ok::<_, OrchestratorError>((target, load))
         }
         .await;
@@ -263,6 +295,28 @@ impl StressTestOrchestrator {
         };
         let started_at = results::rfc3339(SystemTime::now());
         let load_start = load.started_at();
+        let r = &spec.resilience;
+        let webhook = match &r.webhook {
+            Some(url) => match WebhookNotifier::start(WebhookConfig {
+                url: url.clone(),
+                allow_remote: options.allow_remote,
+                ..WebhookConfig::default()
+            }) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    emitter.emit(
+                        0.0,
+                        EventKind::Message {
+                            text: format!("alerts will not be posted to the webhook: {e}"),
+                        },
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut alerts = AlertMonitor::new(resilience::alert_thresholds(r));
+        alerts.set_cost_budget(spec.limits.budget);
         let mut run = Running {
             spec: &spec,
             tick: options.tick,
@@ -272,9 +326,14 @@ impl StressTestOrchestrator {
             paused_at: None,
             paused_total: Duration::ZERO,
             multiplier: 1.0,
+            adaptive_multiplier: 1.0,
             stage: None,
             ticks: Vec::new(),
-            tracker: DegradationTracker::new(),
+            tracker: DegradationTracker::new(resilience::degradation_thresholds(r)),
+            alerts,
+            adaptive: resilience::adaptive(r).map(AdaptiveController::new),
+            harm: AbortMonitor::new(resilience::abort_thresholds(r)),
+            webhook,
             level: DegradationLevel::None,
             schedule: spec.faults.clone(),
             active: Vec::new(),
@@ -300,6 +359,26 @@ impl StressTestOrchestrator {
                 target.info.clone(),
             )
             .await;
+        if let Some(w) = run.webhook.take() {
+            let stats = w.shutdown().await;
+            if stats.failed + stats.dropped > 0 {
+                emitter.emit(
+                    run.now_s(),
+                    EventKind::Message {
+                        text: format!(
+                            "webhook: {} alerts delivered, {} failed, {} dropped (queue full){}",
+                            stats.delivered,
+                            stats.failed,
+                            stats.dropped,
+                            stats
+                                .last_error
+                                .map(|e| format!("; last error: {e}"))
+                                .unwrap_or_default()
+                        ),
+                    },
+                );
+            }
+        }
         let shutdown = target.shutdown().await;
         let (summary, hgrm, end_reason) = match result {
             Ok(x) => x,
@@ -374,14 +453,22 @@ struct Running<'a> {
     spec: &'a ScenarioSpec,
     tick: Duration,
     load: LoadRun,
-    injector: Option<Arc<dyn FaultInjector>>,
+    injector: Option<Arc<dyn Injector>>,
     start: Instant,
     paused_at: Option<Instant>,
     paused_total: Duration,
+    /// Set by hand (control handle).
     multiplier: f64,
+    /// Set by the adaptive mode; the load runs at `multiplier × adaptive_multiplier`.
+    adaptive_multiplier: f64,
     stage: Option<usize>,
     ticks: Vec<IntervalSnapshot>,
     tracker: DegradationTracker,
+    alerts: AlertMonitor,
+    adaptive: Option<AdaptiveController>,
+    /// Abort rules of `[resilience]`: stop a run that only does harm.
+    harm: AbortMonitor,
+    webhook: Option<WebhookNotifier>,
     level: DegradationLevel,
     /// Scheduled faults not started yet.
     schedule: Vec<FaultSpec>,
@@ -416,7 +503,20 @@ impl Running<'_> {
 
     fn planned_tps(&self) -> f64 {
         let rate = self.load.rate_at(self.timeline_pos());
-        (rate * self.multiplier).min(self.spec.limits.max_tps)
+        (rate * self.multiplier * self.adaptive_multiplier).min(self.spec.limits.max_tps)
+    }
+
+    /// Sends an event to subscribers, the results and (alerts only) the webhook.
+    fn emit(&self, em: &mut Emitter<'_>, t: f64, kind: EventKind) {
+        if let Some(w) = &self.webhook
+            && matches!(
+                kind,
+                EventKind::AlertRaised { .. } | EventKind::AlertCleared { .. }
+            )
+        {
+            w.notify_alerts(t, std::slice::from_ref(&kind));
+        }
+        em.emit(t, kind);
     }
 
     /// The next timeline position at which a fault starts or ends or a stage begins.
@@ -478,12 +578,12 @@ impl Running<'_> {
                     }
                 }
                 cmd = commands.recv() => {
-                    if let Some(reason) = self.on_command(cmd, sm, em) {
+                    if let Some(reason) = self.on_command(cmd, sm, em).await {
                         return reason;
                     }
                 }
                 _ = async { tokio::time::sleep_until(edge_at.unwrap_or(deadline)).await }, if edge_at.is_some() => {
-                    self.fault_edges(em);
+                    self.fault_edges(em).await;
                     let t = self.now_s();
                     self.follow_stage(sm, em, t);
                 }
@@ -517,7 +617,7 @@ impl Running<'_> {
         )
     }
 
-    fn on_command(
+    async fn on_command(
         &mut self,
         cmd: Option<Command>,
         sm: &mut StateMachine,
@@ -560,40 +660,61 @@ impl Running<'_> {
                     }
                 }
             }
-            Some(Command::SetRateMultiplier(m)) => match self.load.set_multiplier(m) {
-                Ok(()) => {
-                    self.multiplier = m;
-                    em.emit(t, EventKind::RateMultiplier { value: m });
+            Some(Command::SetRateMultiplier(m)) => {
+                match self.load.set_multiplier(m * self.adaptive_multiplier) {
+                    Ok(()) => {
+                        self.multiplier = m;
+                        em.emit(t, EventKind::RateMultiplier { value: m });
+                    }
+                    Err(e) => refuse(em, &e),
                 }
-                Err(e) => refuse(em, &e),
-            },
+            }
             Some(Command::InjectFault(mut f)) => {
                 f.at = self.timeline_pos();
-                self.start_fault(f, em);
+                self.start_fault(f, em).await;
             }
         }
         None
     }
 
-    fn start_fault(&mut self, spec: FaultSpec, em: &mut Emitter<'_>) {
+    async fn start_fault(&mut self, spec: FaultSpec, em: &mut Emitter<'_>) {
         let t = self.now_s();
-        let mut stage = spec.stage.clone();
-        let mut injected = false;
-        match &self.injector {
-            Some(inj) if inj.supports(&spec) => match inj.start(&spec) {
-                Ok(hit) => {
-                    injected = true;
-                    stage = hit.or(stage);
+        let stage = spec.stage.clone().or_else(|| {
+            failure_injection::default_stage(spec.kind)
+                .filter(|_| {
+                    self.injector
+                        .as_ref()
+                        .is_some_and(|i| i.name() == "builtin")
+                })
+                .map(str::to_owned)
+        });
+        let id = match &self.injector {
+            Some(inj) => match inj.apply(&spec).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    em.emit(
+                        t,
+                        EventKind::Message {
+                            text: format!("{e}; the fault is only marked on the timeline"),
+                        },
+                    );
+                    None
                 }
-                Err(e) => em.emit(t, EventKind::Message { text: format!("{e}; the fault is only marked on the timeline") }),
             },
-            _ => em.emit(t, EventKind::Message {
-                text: format!(
-                    "fault {} is not carried out: this target has no injector for it (the failure-injection proxy is not wired in yet); it is only marked on the timeline",
-                    spec.kind
-                ),
-            }),
-        }
+            None => {
+                em.emit(
+                    t,
+                    EventKind::Message {
+                        text: format!(
+                            "fault {} is not carried out: this target has no injector (an embedder's \
+                             target without one); it is only marked on the timeline",
+                            spec.kind
+                        ),
+                    },
+                );
+                None
+            }
+        };
         em.emit(
             t,
             EventKind::FaultStarted {
@@ -607,15 +728,14 @@ impl Running<'_> {
             start_s: t,
             end_s: end.as_secs_f64(),
             spec,
-            injected,
+            id,
         });
     }
 
-    fn end_fault(&mut self, a: Active, em: &mut Emitter<'_>) {
+    async fn end_fault(&mut self, a: Active, em: &mut Emitter<'_>) {
         let t = self.now_s();
-        if a.injected
-            && let Some(inj) = &self.injector
-            && let Err(e) = inj.end(&a.spec)
+        if let (Some(id), Some(inj)) = (a.id, &self.injector)
+            && let Err(e) = inj.clear(id).await
         {
             em.emit(
                 t,
@@ -632,7 +752,7 @@ impl Running<'_> {
             },
         );
         self.finished.push(FaultWindow {
-            spec: a.spec,
+            kind: a.spec.kind,
             stage: a.stage,
             start_s: a.start_s,
             end_s: t,
@@ -640,7 +760,7 @@ impl Running<'_> {
     }
 
     /// Starts and ends the faults due at the current timeline position.
-    fn fault_edges(&mut self, em: &mut Emitter<'_>) {
+    async fn fault_edges(&mut self, em: &mut Emitter<'_>) {
         let pos = self.timeline_pos() + Duration::from_micros(500);
         let (due, later): (Vec<FaultSpec>, Vec<FaultSpec>) =
             self.schedule.drain(..).partition(|f| f.at <= pos);
@@ -651,10 +771,10 @@ impl Running<'_> {
             .partition(|a| Duration::from_secs_f64(a.end_s) <= pos);
         self.active = still;
         for a in ended {
-            self.end_fault(a, em);
+            self.end_fault(a, em).await;
         }
         for f in due {
-            self.start_fault(f, em);
+            self.start_fault(f, em).await;
         }
     }
 
@@ -684,48 +804,61 @@ impl Running<'_> {
             self.finished
                 .iter()
                 .filter(|f| f.end_s > tick_start)
-                .map(|f| f.spec.kind.to_string()),
+                .map(|f| f.kind.to_string()),
         );
         names.sort();
         names.dedup();
         snap.active_faults = names;
         let (level, changed) = self.tracker.observe(&snap);
         snap.degradation = level;
-        if let Some(from) = changed {
-            em.emit(t, EventKind::Degradation { from, to: level });
-            match level {
-                DegradationLevel::None => em.emit(
+        if let Some(event) = changed {
+            em.emit(t, event);
+        }
+        for alert in self.alerts.observe(&snap) {
+            self.emit(em, t, alert);
+        }
+        if let Some(m) = self.adaptive.as_mut().and_then(|a| a.on_tick(level)) {
+            match self.load.set_multiplier(self.multiplier * m) {
+                Ok(()) => {
+                    self.adaptive_multiplier = m;
+                    em.emit(
+                        t,
+                        EventKind::RateMultiplier {
+                            value: m * self.multiplier,
+                        },
+                    );
+                    em.emit(
+                        t,
+                        EventKind::Message {
+                            text: format!(
+                                "adaptive mode: load at {:.0}% of the profile ({level:?} degradation)",
+                                m * self.multiplier * 100.0
+                            ),
+                        },
+                    );
+                }
+                Err(e) => em.emit(
                     t,
-                    EventKind::AlertCleared {
-                        name: "degradation".into(),
+                    EventKind::Message {
+                        text: format!("adaptive mode could not change the rate: {e}"),
                     },
                 ),
-                DegradationLevel::Severe | DegradationLevel::Critical
-                    if from < DegradationLevel::Severe =>
-                {
-                    let severity = if level == DegradationLevel::Critical {
-                        AlertSeverity::Critical
-                    } else {
-                        AlertSeverity::Warning
-                    };
-                    em.emit(t, EventKind::AlertRaised {
-                        name: "degradation".into(),
-                        severity,
-                        message: format!(
-                            "{level:?} degradation: p99 {:.1} ms, {} errors, {} dropped in the last tick",
-                            snap.latency_ms.p99,
-                            snap.error_total(),
-                            snap.dropped
-                        ),
-                    });
-                }
-                _ => {}
             }
         }
+        let harm = self.harm.observe(&snap);
         self.level = level;
         em.frame(&snap);
         let cost = snap.cumulative.cost;
         self.ticks.push(snap);
+        if let Some(reason) = harm {
+            em.emit(
+                t,
+                EventKind::Message {
+                    text: format!("aborting: {reason}"),
+                },
+            );
+            return Some(EndReason::Aborted(reason.to_string()));
+        }
 
         if let Some((name, actual, threshold)) = self.abort.check(&self.ticks) {
             em.emit(
@@ -778,7 +911,7 @@ impl Running<'_> {
         }
         let active: Vec<Active> = self.active.drain(..).collect();
         for a in active {
-            self.end_fault(a, em);
+            self.end_fault(a, em).await;
         }
         self.load.stop();
         let joined = self.load.join().await;
@@ -816,9 +949,11 @@ impl Running<'_> {
         summary.seed = self.spec.seed;
         summary.started_at = started_at;
         summary.target = target;
-        summary.resilience.uptime_pct = resilience::uptime_pct(&self.ticks);
-        summary.resilience.faults =
-            resilience::fault_results(&self.ticks, &self.finished, summary.duration_s);
+        summary.resilience = resilience::analyze(
+            &self.ticks,
+            &self.finished,
+            &resilience::config(&self.spec.resilience),
+        );
         summary.criteria = criteria::evaluate(&self.spec.criteria, &summary, &self.ticks);
         let t_end = summary.duration_s;
         for c in summary.criteria.iter().filter(|c| !c.passed) {

@@ -3,100 +3,52 @@
 //! or any HTTP endpoint behind the loopback guard.
 
 use crate::error::OrchestratorError;
-use crate::faults::{FaultError, FaultInjector};
-use fraud_sim::{Fault, FaultKey, Faults, FraudSim, Pipeline, SimConfig};
-use models::{FaultSpec, TargetInfo, TargetKind, TargetSpec};
-use std::sync::{Arc, Mutex, PoisonError};
+use failure_injection::{BuiltinInjector, FaultProxy, Injector, ProxyConfig};
+use fraud_sim::{FraudSim, Pipeline, SimConfig};
+use models::{TargetInfo, TargetKind, TargetSpec};
+use std::sync::Arc;
 use targets::{HttpTarget, HttpTargetConfig, Target};
-
-/// Drives the built-in target's fault hooks (`fraud_sim::Faults`).
-#[derive(Debug)]
-pub struct BuiltinFaults {
-    faults: Faults,
-    /// Keys of the faults this injector put in place, per spec, to clear exactly those.
-    keys: Mutex<Vec<(FaultSpec, FaultKey)>>,
-}
-
-impl BuiltinFaults {
-    pub fn new(faults: Faults) -> Self {
-        Self {
-            faults,
-            keys: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-fn fault_error(spec: &FaultSpec, e: impl std::fmt::Display) -> FaultError {
-    FaultError {
-        kind: spec.kind,
-        stage: spec.stage.clone(),
-        message: e.to_string(),
-    }
-}
-
-impl FaultInjector for BuiltinFaults {
-    fn supports(&self, fault: &FaultSpec) -> bool {
-        Fault::from_spec(fault).and_then(Fault::resolve).is_ok()
-    }
-
-    fn start(&self, spec: &FaultSpec) -> Result<Option<String>, FaultError> {
-        let fault = Fault::from_spec(spec).map_err(|e| fault_error(spec, e))?;
-        let key = self
-            .faults
-            .inject(fault)
-            .map_err(|e| fault_error(spec, e))?;
-        self.keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((spec.clone(), key));
-        Ok(Some(key.stage.as_str().to_owned()))
-    }
-
-    fn end(&self, spec: &FaultSpec) -> Result<(), FaultError> {
-        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(pos) = keys.iter().position(|(s, _)| s == spec) {
-            let (_, key) = keys.remove(pos);
-            // Another fault with the same key may have replaced it; clear it only if no other holds it.
-            if !keys.iter().any(|(_, k)| *k == key) {
-                self.faults.clear(key);
-            }
-        }
-        Ok(())
-    }
-}
 
 /// The target of a run and what to tear down afterwards.
 pub struct PreparedTarget {
     pub target: Arc<dyn Target>,
     pub info: TargetInfo,
-    pub faults: Option<Arc<dyn FaultInjector>>,
+    /// Carries out faults: fraud-sim's hooks for the built-in targets, the fault proxy for HTTP
+    /// targets behind it, `None` when faults can only be marked on the timeline.
+    pub faults: Option<Arc<dyn Injector>>,
     server: Option<FraudSim>,
+    proxy: Option<FaultProxy>,
 }
 
 impl std::fmt::Debug for PreparedTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PreparedTarget")
             .field("info", &self.info)
-            .field("faults", &self.faults)
+            .field("faults", &self.faults.as_ref().map(|f| f.name()))
+            .field("proxy", &self.proxy.as_ref().map(FaultProxy::url))
             .finish()
     }
 }
 
 impl PreparedTarget {
     /// A target supplied by an embedder, with an optional fault injector.
-    pub fn custom(target: Arc<dyn Target>, faults: Option<Arc<dyn FaultInjector>>) -> Self {
+    pub fn custom(target: Arc<dyn Target>, faults: Option<Arc<dyn Injector>>) -> Self {
         let info = target.info();
         Self {
             target,
             info,
             faults,
             server: None,
+            proxy: None,
         }
     }
 
-    /// Stops the built-in server, if one was started, and waits for its tasks.
+    /// Stops the built-in server and the fault proxy, if they were started, and waits for their tasks.
     pub async fn shutdown(self) -> Result<(), OrchestratorError> {
         drop(self.target);
+        if let Some(proxy) = self.proxy {
+            proxy.shutdown().await;
+        }
         if let Some(server) = self.server {
             server.shutdown().await.map_err(|e| {
                 OrchestratorError::Target(format!("stopping the built-in target: {e}"))
@@ -118,9 +70,29 @@ fn sim_config(spec: &TargetSpec) -> SimConfig {
 }
 
 /// Sets up the target a scenario names. `allow_remote` lets an `http` target leave the machine.
+/// An `http` target gets no fault injector: see [`prepare_with_proxy`].
 pub async fn prepare(
     spec: &TargetSpec,
     allow_remote: bool,
+) -> Result<PreparedTarget, OrchestratorError> {
+    prepare_inner(spec, allow_remote, None).await
+}
+
+/// Like [`prepare`], but an `http` target is reached through a fault-injecting proxy on loopback
+/// (seeded with `seed`), so that it gets the same fault vocabulary as the built-in target. The other
+/// kinds use fraud-sim's own fault hooks and get no proxy.
+pub async fn prepare_with_proxy(
+    spec: &TargetSpec,
+    allow_remote: bool,
+    seed: u64,
+) -> Result<PreparedTarget, OrchestratorError> {
+    prepare_inner(spec, allow_remote, Some(seed)).await
+}
+
+async fn prepare_inner(
+    spec: &TargetSpec,
+    allow_remote: bool,
+    proxy_seed: Option<u64>,
 ) -> Result<PreparedTarget, OrchestratorError> {
     let target_err = |e: &dyn std::fmt::Display| OrchestratorError::Target(e.to_string());
     match spec.kind {
@@ -131,7 +103,7 @@ pub async fn prepare(
             let url = sim.score_url();
             let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, &url, false))
                 .map_err(|e| target_err(&e))?;
-            let faults: Arc<dyn FaultInjector> = Arc::new(BuiltinFaults::new(sim.faults().clone()));
+            let faults: Arc<dyn Injector> = Arc::new(BuiltinInjector::new(sim.faults().clone()));
             Ok(PreparedTarget {
                 target: Arc::new(http),
                 info: TargetInfo {
@@ -140,12 +112,13 @@ pub async fn prepare(
                 },
                 faults: Some(faults),
                 server: Some(sim),
+                proxy: None,
             })
         }
         TargetKind::InProcess => {
             let pipeline = Pipeline::new(&sim_config(spec)).map_err(|e| target_err(&e))?;
-            let faults: Arc<dyn FaultInjector> =
-                Arc::new(BuiltinFaults::new(pipeline.faults().clone()));
+            let faults: Arc<dyn Injector> =
+                Arc::new(BuiltinInjector::new(pipeline.faults().clone()));
             Ok(PreparedTarget {
                 target: Arc::new(pipeline),
                 info: TargetInfo {
@@ -154,6 +127,7 @@ pub async fn prepare(
                 },
                 faults: Some(faults),
                 server: None,
+                proxy: None,
             })
         }
         TargetKind::Http => {
@@ -163,16 +137,38 @@ pub async fn prepare(
                 )
             })?;
             targets::check_loopback(url, allow_remote).map_err(|e| target_err(&e))?;
-            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, url, allow_remote))
+            let (proxy, send_to) = match proxy_seed {
+                Some(seed) => {
+                    let proxy = FaultProxy::start(ProxyConfig {
+                        upstream: url.to_owned(),
+                        allow_remote,
+                        seed,
+                        ..ProxyConfig::default()
+                    })
+                    .await
+                    .map_err(|e| {
+                        OrchestratorError::Target(format!("starting the fault proxy: {e}"))
+                    })?;
+                    let proxied = proxy.proxied_url(url).map_err(|e| target_err(&e))?;
+                    (Some(proxy), proxied)
+                }
+                None => (None, url.to_owned()),
+            };
+            // The proxy itself is on loopback; the loopback guard was applied to the real URL above.
+            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, &send_to, allow_remote))
                 .map_err(|e| target_err(&e))?;
+            let faults = proxy
+                .as_ref()
+                .map(|p| Arc::new(p.injector()) as Arc<dyn Injector>);
             Ok(PreparedTarget {
                 target: Arc::new(http),
                 info: TargetInfo {
                     kind: "http".into(),
                     url: Some(url.to_owned()),
                 },
-                faults: None,
+                faults,
                 server: None,
+                proxy,
             })
         }
     }

@@ -149,6 +149,7 @@ pub fn plain(tps: f64, duration: Duration) -> Result<ScenarioSpec, ScenarioError
         cost: Default::default(),
         limits: Default::default(),
         aws: None,
+        resilience: Default::default(),
     })
 }
 

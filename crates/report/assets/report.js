@@ -8,6 +8,7 @@
   var ERROR_COLORS = ["#dc2626", "#ea580c", "#a16207", "#7c3aed", "#0f766e", "#be185d", "#4b5563"];
 
   function width(el) { return Math.max(640, (el.clientWidth || 1200) - 4); }
+  function smallWidth(el) { return Math.max(280, (el.clientWidth || 400) - 4); }
 
   function clock(s) {
     if (s == null) return "";
@@ -54,7 +55,7 @@
     var el = document.getElementById(id);
     if (!el) return null;
     if (!columns[0] || !columns[0].length) { el.textContent = "No data for this chart."; el.style.minHeight = "0"; return null; }
-    opts.width = width(el);
+    opts.width = opts.small ? smallWidth(el) : width(el);
     opts.height = opts.height || 250;
     return new uPlot(opts, columns, el);
   }
@@ -130,6 +131,16 @@
       axes: [timeAxis(), { scale: "ratio", label: "precision / recall", values: function (u, v) { return v.map(function (x) { return Math.round(x * 100) + "%"; }); } },
         { side: 1, label: "achieved TPS", grid: { show: false } }]
     }, [s.t, s.precision, s.recall, s.achieved_tps]);
+
+    // The system's infrastructure metrics from aws.json: one small chart per series.
+    (data.aws_infra || []).forEach(function (c) {
+      chart(c.id, {
+        small: true, height: 140, scales: xTime, legend: { show: false },
+        series: [{ label: "t", value: function (u, v) { return clock(v); } },
+          line(c.label, COLORS.achieved, { width: 1.5, points: { show: true }, value: fixed(2) })],
+        axes: [{ incrs: TIME_INCRS, space: 50, values: function (u, vals) { return vals.map(clock); } }, { size: 50 }]
+      }, [c.t, c.v]);
+    });
   }
 
   function compareCharts() {

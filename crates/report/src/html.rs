@@ -26,6 +26,8 @@ struct ReportBlob<'a> {
     faults: Vec<FaultWindow>,
     curve: Curve,
     scenario: &'a str,
+    /// Small charts of the system's infrastructure metrics (from `aws.json`); empty without it.
+    aws_infra: Vec<crate::aws::InfraChart>,
 }
 
 /// The percentile curve as plotted: x = 1/(1-q) (q = 1 has no place on that axis and is left out).
@@ -60,6 +62,11 @@ pub fn render_html(data: &RunData) -> String {
         faults: faults.clone(),
         curve: Curve::new(&data.curve),
         scenario: &s.scenario,
+        aws_infra: data
+            .aws
+            .as_ref()
+            .map(crate::aws::AwsData::infra_charts)
+            .unwrap_or_default(),
     };
     let mut body = String::with_capacity(64 * 1024);
     header(&mut body, data);
@@ -88,6 +95,9 @@ pub fn render_html(data: &RunData) -> String {
     detection(&mut body, data, &faults);
     business(&mut body, data);
     agents(&mut body, s);
+    if let Some(aws) = &data.aws {
+        crate::aws::section(&mut body, aws);
+    }
     notes(&mut body, data);
     page(
         &format!("fraudstress report: {}", s.scenario),

@@ -1,7 +1,7 @@
 //! HTML reports with plots, JUnit XML and run comparison, from the files a run writes into its results
 //! folder: `summary.json` ([`models::Summary`]), `intervals.jsonl` (one [`models::IntervalSnapshot`] a
-//! line), `events.jsonl` (one [`models::RunEvent`] a line, optional) and `latency.hgrm` (HdrHistogram's
-//! percentile distribution, optional).
+//! line), `events.jsonl` (one [`models::RunEvent`] a line, optional), `latency.hgrm` (HdrHistogram's
+//! percentile distribution, optional) and `aws.json` (CloudWatch and X-Ray, optional: see [`aws`]).
 //!
 //! - [`write_all`] writes `report.html` and `junit.xml` beside them (the orchestrator calls it at the end
 //!   of every run; `stress-runner report DIR` calls it again later).
@@ -34,6 +34,7 @@
 //! assert!(html.contains("FAIL") && !html.contains("https://"));
 //! ```
 
+pub mod aws;
 pub mod compare;
 mod error;
 mod escape;
@@ -45,6 +46,7 @@ pub mod partial;
 mod run_data;
 pub mod series;
 
+pub use aws::{AWS_FILE, AwsData};
 pub use compare::{Better, CompareConfig, Comparison, FigureDelta, compare, render_compare_html};
 pub use error::ReportError;
 pub use html::render_html;

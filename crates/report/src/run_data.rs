@@ -1,5 +1,7 @@
-//! Reading a results folder: `summary.json`, `intervals.jsonl`, `events.jsonl` and `latency.hgrm`.
+//! Reading a results folder: `summary.json`, `intervals.jsonl`, `events.jsonl`, `latency.hgrm` and,
+//! when the run used CloudWatch or X-Ray, `aws.json`.
 
+use crate::aws::{AWS_FILE, AwsData};
 use crate::error::ReportError;
 use crate::hgrm::{self, CurvePoint};
 use crate::partial;
@@ -30,6 +32,8 @@ pub struct RunData {
     pub summary_derived: bool,
     /// Things skipped while reading (truncated or malformed lines), shown at the end of the report.
     pub notes: Vec<String>,
+    /// From `aws.json`, when the run published to CloudWatch or read X-Ray.
+    pub aws: Option<AwsData>,
 }
 
 /// A fault window on the run's timeline.
@@ -112,6 +116,17 @@ impl RunData {
                 Vec::new()
             });
         }
+        let aws_path = dir.join(AWS_FILE);
+        let aws = match read_optional(&aws_path)? {
+            Some(text) => match serde_json::from_str::<AwsData>(&text) {
+                Ok(aws) => Some(aws),
+                Err(e) => {
+                    notes.push(format!("aws.json ignored: it does not parse ({e})"));
+                    None
+                }
+            },
+            None => None,
+        };
         Ok(Self {
             summary,
             intervals,
@@ -120,6 +135,7 @@ impl RunData {
             partial,
             summary_derived,
             notes,
+            aws,
         })
     }
 

@@ -434,3 +434,61 @@ fn sample_report_for_the_docs() {
     let dir = ten_minutes().write("sample", WriteOpts::default());
     write_all(&dir).unwrap();
 }
+
+/// With `aws.json` beside the results (as `stress-runner run --cloudwatch --xray` leaves it), the report
+/// shows what was published, the infrastructure series (table and one small chart each) and the X-Ray
+/// breakdown; without it, no AWS section at all; an unreadable one is a reading note, not a failure.
+#[test]
+fn aws_json_adds_the_cloudwatch_and_x_ray_section() {
+    let fx = ten_minutes();
+    let plain = fx.write("aws-none", WriteOpts::default());
+    let html = report::render_html(&RunData::load(&plain).unwrap());
+    assert!(!html.contains("id=\"aws\""));
+
+    let dir = fx.write("aws", WriteOpts::default());
+    let aws = serde_json::json!({
+        "run_id": "r-aws",
+        "cloudwatch_sink": {"published_datums": 4800, "failed_datums": 16, "dropped_frames": 2,
+            "retries": 3, "requests": 260, "histogram_fallbacks": 0,
+            "last_error": "PutMetricData: <throttled>"},
+        "infra": {"start_unix_s": 1.8e9, "duration_s": 600.0, "period_s": 60, "series": [
+            {"service": "lambda", "resource": "score-txn", "metric": "Duration", "stat": "p99",
+             "points": [{"t_s": 0.0, "value": 41.5}, {"t_s": 60.0, "value": 48.25}, {"t_s": 120.0, "value": 44.0}],
+             "complete": true},
+            {"service": "dynamodb", "resource": "txns", "metric": "ThrottledRequests", "stat": "Sum",
+             "points": [], "complete": false}]},
+        "xray": {"traces": 57, "unprocessed_traces": 1, "segments": [
+            {"name": "fraud-api", "kind": "segment", "count": 57, "mean_ms": 31.2, "p50_ms": 29.0, "p99_ms": 80.0},
+            {"name": "ml_scorer", "kind": "subsegment", "count": 57, "mean_ms": 12.5, "p50_ms": 12.0, "p99_ms": 30.0}]},
+        "xray_segments": {"offered": 120000, "sampled": 1200, "sent_segments": 1190, "failed_segments": 10, "retries": 0}
+    });
+    std::fs::write(dir.join("aws.json"), aws.to_string()).unwrap();
+    let data = RunData::load(&dir).unwrap();
+    assert_eq!(data.aws.as_ref().unwrap().run_id, "r-aws");
+    let doc = Html::parse_document(&report::render_html(&data));
+    assert!(text(&doc, "section#aws h2").contains("CloudWatch"));
+    assert_eq!(text(&doc, "#aws-datums-published"), "4,800");
+    assert_eq!(text(&doc, "#aws-datums-failed"), "16");
+    assert_eq!(text(&doc, "#aws-frames-dropped"), "2");
+    assert!(text(&doc, "#aws-last-error").contains("<throttled>"));
+    let infra = rows(&doc, "#aws-infra");
+    assert_eq!(infra.len(), 2);
+    assert_eq!(
+        infra[0],
+        ["lambda", "score-txn", "Duration", "p99", "3", "41.5", "44.58", "48.25", "yes"]
+    );
+    assert_eq!(infra[1][4..], ["0", "-", "-", "-", "partial"]);
+    let xray = rows(&doc, "#aws-xray");
+    assert_eq!(xray[1], ["ml_scorer", "subsegment", "57", "12.5", "12", "30"]);
+    assert!(text(&doc, "#aws-xray-emitted").contains("1,200 of 120,000"));
+    assert!(doc.select(&sel("#chart-aws-0")).next().is_some());
+    assert!(doc.select(&sel("#chart-aws-1")).next().is_none(), "no points, no chart");
+    let b = blob(&doc);
+    assert_eq!(b["aws_infra"][0]["id"], "chart-aws-0");
+    assert_eq!(b["aws_infra"][0]["v"][1], 48.25);
+
+    std::fs::write(dir.join("aws.json"), "{ not json").unwrap();
+    let data = RunData::load(&dir).unwrap();
+    assert!(data.aws.is_none());
+    assert!(data.notes.iter().any(|n| n.starts_with("aws.json ignored")));
+}

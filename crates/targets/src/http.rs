@@ -29,6 +29,9 @@ pub struct HttpTargetConfig {
     pub timeout: Duration,
     /// Request body template with `{{transaction}}` for the transaction's JSON; `None` sends the JSON alone.
     pub body_template: Option<String>,
+    /// Send these bytes as every request's body instead of the transaction (benchmarks, or an API whose
+    /// body does not depend on the transaction). Takes precedence over `body_template`.
+    pub fixed_body: Option<Vec<u8>>,
     /// JSON pointer to the decision in the answer.
     pub decision_pointer: String,
     /// JSON pointer to the risk score in the answer.
@@ -57,6 +60,7 @@ impl HttpTargetConfig {
             connections: spec.connections,
             timeout: spec.timeout,
             body_template: spec.body_template.clone(),
+            fixed_body: None,
             decision_pointer: spec.decision_pointer.clone(),
             score_pointer: spec.score_pointer.clone(),
             headers: Vec::new(),

@@ -1,5 +1,5 @@
-//! Amount scales: rough exchange rates so that a coffee is about 500 yen or 1.2 dinars, and
-//! conversions between US dollars and a currency's minor units.
+//! Amount scales: rough exchange rates so that a coffee is about 500 yen or 1.2 dinars, conversions
+//! between US dollars and a currency's minor units, and the per-transaction maximum amount.
 
 use models::Currency;
 
@@ -34,6 +34,43 @@ pub const fn minor_per_major(currency: Currency) -> f64 {
     }
 }
 
+/// The largest amount of one transaction, in minor units, for every currency: eight digits
+/// (99,999,999). This is the per-charge limit card-payment APIs commonly document (Stripe: "up to eight
+/// digits", that is 999,999.99 USD), read in each currency's own minor unit:
+///
+/// | currency (exponent) | maximum | about, in USD |
+/// |---|---|---|
+/// | USD, EUR, GBP, CHF, CAD, AUD, SGD (2) | 999,999.99 | 0.65 to 1.3 million |
+/// | INR, BRL, MXN, SEK, ZAR, CNY (2) | 999,999.99 | 12,000 (INR) to 200,000 (BRL) |
+/// | JPY (0) | 99,999,999 | 670,000 |
+/// | KWD (3) | 99,999.999 | 330,000 |
+///
+/// Every generated amount is at most this (the `max_amount` edge case is exactly this), so a target
+/// that enforces the limit never sees a valid-looking request above it. The match is exhaustive on
+/// purpose: a new currency needs a decision here.
+pub const fn max_amount_minor(currency: Currency) -> u64 {
+    match currency {
+        Currency::USD
+        | Currency::EUR
+        | Currency::GBP
+        | Currency::JPY
+        | Currency::KWD
+        | Currency::CHF
+        | Currency::CAD
+        | Currency::AUD
+        | Currency::INR
+        | Currency::BRL
+        | Currency::MXN
+        | Currency::SGD
+        | Currency::SEK
+        | Currency::ZAR
+        | Currency::CNY => MAX_AMOUNT_MINOR,
+    }
+}
+
+/// Eight digits of minor units: see [`max_amount_minor`].
+pub const MAX_AMOUNT_MINOR: u64 = 99_999_999;
+
 /// A US-dollar amount expressed in `currency`'s minor units, rounded to the nearest unit.
 pub fn usd_to_minor(usd: f64, currency: Currency) -> u64 {
     (usd * units_per_usd(currency) * minor_per_major(currency))
@@ -49,6 +86,18 @@ pub fn minor_to_usd(minor: u64, currency: Currency) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_maximum_is_eight_digits_in_each_currency() {
+        assert_eq!(max_amount_minor(Currency::USD), 99_999_999); // 999,999.99 USD
+        assert_eq!(max_amount_minor(Currency::JPY), 99_999_999); // 99,999,999 JPY
+        assert_eq!(max_amount_minor(Currency::KWD), 99_999_999); // 99,999.999 KWD
+        for c in Currency::ALL {
+            let usd = minor_to_usd(max_amount_minor(c), c);
+            // A large but plausible single payment: never the trillions of the old 12-digit field.
+            assert!((10_000.0..2_000_000.0).contains(&usd), "{c}: ${usd}");
+        }
+    }
 
     #[test]
     fn a_coffee_has_a_realistic_price_in_each_scale() {

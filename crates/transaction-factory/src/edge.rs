@@ -1,7 +1,7 @@
 //! Edge cases: legitimate transactions at the limits of the format and the rules, and the calendar
 //! arithmetic for day and month boundaries.
 
-use crate::currency::usd_to_minor;
+use crate::currency::{max_amount_minor, usd_to_minor};
 use crate::factory::TransactionFactory;
 use crate::geo::{COUNTRIES, country_index};
 use crate::plan::{BLOCK, BlockPlan, Slot, legit_customer, legit_may_use};
@@ -9,8 +9,9 @@ use crate::rng::SplitMix64;
 use models::{CountryCode, EdgeKind, Timestamp, Transaction, TxnId};
 use rand_distr::Distribution;
 
-/// The largest amount generated: twelve digits of minor units, the width of the ISO 8583 amount field.
-pub const MAX_AMOUNT_MINOR: u64 = 999_999_999_999;
+/// The largest amount generated, in minor units of any currency (eight digits; see
+/// [`max_amount_minor`], which the `max_amount` edge case uses).
+pub use crate::currency::MAX_AMOUNT_MINOR;
 /// Replayed ids point at most this far back (they stay inside the block, whose plan is at hand).
 pub const REPLAY_MAX_DISTANCE: u64 = BLOCK as u64 - 1;
 
@@ -104,7 +105,7 @@ impl TransactionFactory {
         let mut txn = self.legit_txn(k, ts, customer, card, rng);
         match kind {
             EdgeKind::ZeroAmount => txn.amount_minor = 0,
-            EdgeKind::MaxAmount => txn.amount_minor = MAX_AMOUNT_MINOR,
+            EdgeKind::MaxAmount => txn.amount_minor = max_amount_minor(txn.currency),
             EdgeKind::ZeroDecimalCurrency | EdgeKind::ThreeDecimalCurrency => {
                 if let Some(ci) =
                     wanted_country.filter(|&ci| COUNTRIES[ci].currency != txn.currency)

@@ -1,6 +1,7 @@
 //! [`TransactionFactory`]: the population, the catalogue and the stream; [`Iter`] walks the stream.
 
 use crate::config::{FactoryConfig, FactoryError};
+use crate::currency::max_amount_minor;
 use crate::fraud::IMPOSSIBLE_TRAVEL_MIN_KM;
 use crate::geo::{Geo, jitter};
 use crate::merchants::{Catalogue, MerchantInfo};
@@ -162,8 +163,16 @@ impl TransactionFactory {
         std::hint::black_box(acc);
     }
 
-    /// Transaction `k` from its block's plan.
+    /// Transaction `k` from its block's plan, its amount within the currency's maximum.
     pub(crate) fn make(&self, k: u64, plan: &BlockPlan) -> (Transaction, GroundTruth) {
+        let (mut txn, label) = self.make_unbounded(k, plan);
+        // The per-transaction limit of the currency (eight digits of minor units): only the largest
+        // high-value anomalies of premium customers in low-value currencies (INR) ever reach it.
+        txn.amount_minor = txn.amount_minor.min(max_amount_minor(txn.currency));
+        (txn, label)
+    }
+
+    fn make_unbounded(&self, k: u64, plan: &BlockPlan) -> (Transaction, GroundTruth) {
         let slot = plan.slots[(k % BLOCK as u64) as usize];
         let mut rng = SplitMix64::for_index(self.seed, Domain::Txn, k);
         let ts = self.timestamp_of(k);

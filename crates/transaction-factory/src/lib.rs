@@ -16,9 +16,11 @@
 //!   median), velocity (6 to 10 transactions on one card within a minute), impossible travel (a card
 //!   used at home, then moments later at least 3,000 km away), high-value anomaly (10x to 40x the
 //!   median on the customer's own device), risky merchant (gambling, crypto, wire transfer).
-//! - **Edge cases** are legitimate: zero and maximum ([`edge::MAX_AMOUNT_MINOR`]) amounts, JPY (no
+//! - **Edge cases** are legitimate: zero and maximum amounts (the currency's per-transaction limit,
+//!   [`currency::max_amount_minor`]: eight digits of minor units, 999,999.99 USD), JPY (no
 //!   minor unit) and KWD (three), no device or IP, unicode merchant names, a replayed id (an earlier
 //!   index's id), timestamps exactly at midnight or the first of the month.
+//! - **Amounts** never exceed [`currency::max_amount_minor`] of their currency.
 //! - **Labels** ([`models::GroundTruth`]) are returned beside the transaction, never inside it.
 //!
 //! # Determinism and `at(k)`

@@ -3,10 +3,8 @@
 
 use models::{EdgeKind, FraudPattern, GroundTruth, MerchantId, Transaction};
 use std::collections::{HashMap, HashSet};
-use transaction_factory::currency::minor_to_usd;
-use transaction_factory::edge::{
-    MAX_AMOUNT_MINOR, REPLAY_MAX_DISTANCE, start_of_day, start_of_month,
-};
+use transaction_factory::currency::{max_amount_minor, minor_to_usd};
+use transaction_factory::edge::{REPLAY_MAX_DISTANCE, start_of_day, start_of_month};
 use transaction_factory::fraud::*;
 use transaction_factory::geo::haversine_km;
 use transaction_factory::merchants::{MerchantKind, RISKY_MCCS};
@@ -132,7 +130,9 @@ fn every_pattern_is_what_it_claims() {
             GroundTruth::Edge { pattern } => {
                 match pattern {
                     EdgeKind::ZeroAmount => assert_eq!(t.amount_minor, 0),
-                    EdgeKind::MaxAmount => assert_eq!(t.amount_minor, MAX_AMOUNT_MINOR),
+                    EdgeKind::MaxAmount => {
+                        assert_eq!(t.amount_minor, max_amount_minor(t.currency))
+                    }
                     EdgeKind::ZeroDecimalCurrency => assert_eq!(t.currency, models::Currency::JPY),
                     EdgeKind::ThreeDecimalCurrency => assert_eq!(t.currency, models::Currency::KWD),
                     EdgeKind::MissingOptionalFields => {

@@ -2,7 +2,8 @@
 
 use models::{GroundTruth, Transaction};
 use proptest::prelude::*;
-use transaction_factory::currency::minor_to_usd;
+use models::MixSpec;
+use transaction_factory::currency::{max_amount_minor, minor_to_usd};
 use transaction_factory::edge::MAX_AMOUNT_MINOR;
 use transaction_factory::geo::{COUNTRIES, country, country_of_ip};
 use transaction_factory::{FactoryConfig, TransactionFactory};
@@ -50,7 +51,7 @@ proptest! {
             let usd = minor_to_usd(t.amount_minor, t.currency);
             match label {
                 GroundTruth::Edge { pattern: models::EdgeKind::ZeroAmount } => prop_assert_eq!(t.amount_minor, 0),
-                GroundTruth::Edge { pattern: models::EdgeKind::MaxAmount } => prop_assert_eq!(t.amount_minor, MAX_AMOUNT_MINOR),
+                GroundTruth::Edge { pattern: models::EdgeKind::MaxAmount } => prop_assert_eq!(t.amount_minor, max_amount_minor(t.currency)),
                 _ => prop_assert!(t.amount_minor >= 1 && (0.2..=100_000.0).contains(&usd), "{} {} = ${}", t.amount_minor, t.currency, usd),
             }
 
@@ -63,6 +64,28 @@ proptest! {
                 prop_assert!(country_of_ip(ip).is_some(), "ip {} outside the table's blocks", ip);
             }
             prop_assert!(COUNTRIES.iter().any(|c| c.code == f.customer(t.customer_id).unwrap().home_country()));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The declared per-transaction maximum holds for every label, including fraud patterns whose
+    /// amounts are multiples of a customer's median and the `max_amount` edge case itself.
+    #[test]
+    fn no_amount_exceeds_the_declared_maximum(
+        seed in any::<u64>(),
+        start in 0u64..(1 << 40),
+        fraud in 0.0f64..0.6,
+        edge in 0.0f64..0.4,
+    ) {
+        let mix = MixSpec { legit: 1.0 - fraud - edge, fraud, edge };
+        let f = TransactionFactory::new(seed, FactoryConfig { mix, ..FactoryConfig::default() }).unwrap();
+        for (t, label) in f.iter_from(start).take(2_000) {
+            let max = max_amount_minor(t.currency);
+            prop_assert!(max <= MAX_AMOUNT_MINOR);
+            prop_assert!(t.amount_minor <= max, "{} {} ({:?}) above the maximum {}", t.amount_minor, t.currency, label, max);
         }
     }
 }

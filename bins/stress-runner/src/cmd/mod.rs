@@ -1,10 +1,12 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`;
 //! an `Err` is reported as a usage or configuration error (exit code 2).
 
-// The `--cloudwatch`/`--xray` options, wired into `run` later.
+// The `--cloudwatch`/`--xray` options of `run`, and what they do around a run.
 #[cfg(feature = "aws")]
-#[allow(dead_code)]
 pub mod aws;
+#[cfg(feature = "aws")]
+pub mod aws_run;
+pub mod bench;
 pub mod compare;
 pub mod dashboard;
 pub mod generate;

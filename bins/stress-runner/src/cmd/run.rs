@@ -51,12 +51,32 @@ pub struct Args {
     /// Built-in target: the TPS at which its slowest stage saturates.
     #[arg(long, value_name = "N")]
     capacity: Option<f64>,
+    /// Inject a fault (repeatable), on top of the scenario's; times are run time. See the syntax below.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault, long_help = failure_injection::FAULT_FLAG_HELP)]
+    faults: Vec<models::FaultSpec>,
+    /// Put an HTTP target behind the fault-injecting proxy even with no fault scheduled, so that faults
+    /// can be injected by hand (from the admin page). It always is when faults are scheduled.
+    #[arg(long)]
+    fault_proxy: bool,
+    /// Adaptive mode: halve the load at critical degradation and restore it step by step after.
+    #[arg(long)]
+    adaptive: bool,
+    /// Post alerts (raised and cleared) as JSON to this URL.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
     #[command(flatten)]
     dashboard: super::dashboard::DashboardArgs,
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    aws: super::aws::AwsArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     models::duration_serde::parse(s)
+}
+
+fn parse_fault(s: &str) -> Result<models::FaultSpec, String> {
+    failure_injection::parse_fault_flag(s).map_err(|e| e.to_string())
 }
 
 /// The scenario the flags describe, checked.
@@ -92,6 +112,17 @@ fn build_spec(args: &Args) -> anyhow::Result<ScenarioSpec> {
     if let Some(c) = args.capacity {
         spec.target.capacity = Some(c);
     }
+    spec.faults.extend(args.faults.iter().cloned());
+    if args.adaptive {
+        spec.resilience.adaptive = true;
+    }
+    if let Some(url) = &args.webhook {
+        spec.resilience.webhook = Some(url.clone());
+    }
+    #[cfg(feature = "aws")]
+    {
+        spec.aws = args.aws.merge_into(spec.aws.take())?;
+    }
     match args.target.as_str() {
         "builtin" => spec.target.kind = TargetKind::Builtin,
         "in-process" | "in_process" => spec.target.kind = TargetKind::InProcess,
@@ -113,9 +144,13 @@ fn build_spec(args: &Args) -> anyhow::Result<ScenarioSpec> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spec = build_spec(&args)?;
+    // Made here rather than by the orchestrator so that CloudWatch can tag the run's metrics with it.
+    let run_id = orchestrator::results::run_id(&spec.name, std::time::SystemTime::now());
     let options = RunOptions {
+        run_id: Some(run_id.clone()),
         out_dir: args.out.clone(),
         allow_remote: args.allow_remote,
+        fault_proxy: args.fault_proxy,
         ..RunOptions::default()
     };
     let orch = StressTestOrchestrator::new(spec.clone(), options)?;
@@ -127,6 +162,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let code = runtime.block_on(async move {
         let control = orch.control();
         let dashboard = super::dashboard::start_for_run(&args.dashboard, &control, &spec).await?;
+        #[cfg(feature = "aws")]
+        let aws = super::aws_run::start(&spec, &run_id, &control, quiet).await;
         let progress = tokio::spawn(progress(
             control.subscribe_frames(),
             control.subscribe_events(),
@@ -150,12 +187,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         match outcome {
             Ok(outcome) => {
                 print_summary(&outcome.summary, &outcome.dir, quiet);
+                // aws.json first, so that the report shows it.
+                #[cfg(feature = "aws")]
+                if let Some(aws) = aws {
+                    aws.finish(&outcome.dir).await;
+                }
+                write_report(&outcome.dir, quiet);
                 if let Some(d) = dashboard {
                     d.finish(&outcome.summary).await?;
                 }
                 Ok::<_, anyhow::Error>(outcome.exit_code())
             }
             Err(e) => {
+                #[cfg(feature = "aws")]
+                if let Some(aws) = aws {
+                    aws.abandon().await;
+                }
                 if let Some(d) = dashboard {
                     let _ = d.abandon().await;
                 }
@@ -164,6 +211,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     })?;
     Ok(ExitCode::from(code))
+}
+
+/// `report.html` and `junit.xml` beside the result files. A report that cannot be written is a
+/// warning, not a failed run: the result files are there, and `stress-runner report DIR` retries.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn write_report(dir: &std::path::Path, quiet: bool) {
+    match report::write_all(dir) {
+        Ok(w) if !quiet => println!(
+            "Report:  {}\nJUnit:   {}",
+            w.html.display(),
+            w.junit.display()
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "warning: could not write the report: {e}; retry with `stress-runner report {}`",
+            dir.display()
+        ),
+    }
 }
 
 fn state_text(s: &IntervalSnapshot) -> String {

@@ -1,0 +1,489 @@
+//! The search for the highest rate that passes the SLO, independent of how a step is run: a
+//! [`Judge`] measures a step at a rate and the search decides which rate comes next.
+//!
+//! 1. **Growth**: from `min_tps`, double the rate (never above `max_tps`) until a step fails or a step
+//!    at `max_tps` passes.
+//! 2. **Bisection** between the highest passing rate `lo` and the lowest failing rate `hi`, at the
+//!    midpoint rounded to a whole TPS, until `hi - lo <= precision × lo`. The true boundary then lies in
+//!    `[lo, hi)`, so `lo` is within `precision` of it.
+//! 3. **Repeats**: a rate is run again (up to `max_runs`, majority verdict, stopping as soon as a
+//!    majority agrees) when it is near the boundary, that is when the bracket around it is so narrow
+//!    that the boundary is within `boundary_band × precision` of it (`(hi - lo) / 2 <= band ×
+//!    precision × rate`), or when one of its figures lies within the SLO margin of its threshold
+//!    ([`Slo::evaluate`]). A tie counts as a failure.
+//! 4. **Kill switch**: a step whose failure share (errors and drops over requests due) exceeds
+//!    `kill_error_rate`, or that the judge stopped for that reason, ends the search at once; the
+//!    result says what was known by then.
+//!
+//! The answer is `lo` with its confidence interval `[lo, hi]` (`hi` is absent when `max_tps` passed)
+//! and a `confidence`: the share of runs at `lo` and `hi` that agreed with their rate's verdict (1.0
+//! when every run there agreed; 0.67 when one of three disagreed at one of them).
+
+use crate::error::CapacityError;
+use crate::figures::StepFigures;
+use crate::slo::{ClauseResult, Slo};
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// How the search proceeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchConfig {
+    /// First rate tried.
+    pub min_tps: f64,
+    /// Never exceeded.
+    pub max_tps: f64,
+    /// Relative width at which bisection stops (0.02 = 2%).
+    pub precision: f64,
+    /// Runs of one rate at most when it needs confirming (majority verdict).
+    pub max_runs: u32,
+    /// A rate whose bracket puts the boundary within `boundary_band × precision` of it is repeated.
+    pub boundary_band: f64,
+    /// A figure within this share of its threshold makes a step marginal (repeated).
+    pub margin: f64,
+    /// Failure share (errors and drops over requests due) at which the search stops at once.
+    pub kill_error_rate: f64,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            min_tps: 100.0,
+            max_tps: 60_000.0,
+            precision: 0.02,
+            max_runs: 3,
+            boundary_band: 2.0,
+            margin: 0.10,
+            kill_error_rate: 0.5,
+        }
+    }
+}
+
+impl SearchConfig {
+    /// Checks the settings; the error names the option and what to do.
+    pub fn validate(&self) -> Result<(), CapacityError> {
+        let bad = |option: &'static str, message: String| {
+            Err(CapacityError::Option { option, message })
+        };
+        if !(self.min_tps.is_finite() && self.min_tps > 0.0) {
+            return bad("--min-tps", format!("{} must be a rate above 0", self.min_tps));
+        }
+        if !(self.max_tps.is_finite() && self.max_tps > 0.0) {
+            return bad("--max-tps", format!("{} must be a rate above 0", self.max_tps));
+        }
+        if self.min_tps > self.max_tps {
+            return bad(
+                "--min-tps",
+                format!(
+                    "{} is above --max-tps {}; lower --min-tps or raise --max-tps",
+                    self.min_tps, self.max_tps
+                ),
+            );
+        }
+        if !(self.precision > 0.0 && self.precision < 1.0) {
+            return bad(
+                "--precision",
+                format!(
+                    "{} must be between 0 and 1 (0.02, or 2%, stops within 2% of the answer)",
+                    self.precision
+                ),
+            );
+        }
+        if self.max_runs == 0 {
+            return bad("--max-runs", "must be at least 1".into());
+        }
+        if !(self.margin.is_finite() && self.margin >= 0.0) {
+            return bad("--margin", format!("{} must be 0 or more", self.margin));
+        }
+        if !(self.boundary_band.is_finite() && self.boundary_band >= 0.0) {
+            return bad(
+                "boundary_band",
+                format!("{} must be 0 or more", self.boundary_band),
+            );
+        }
+        if !(self.kill_error_rate > 0.0 && self.kill_error_rate <= 1.0) {
+            return bad(
+                "--kill-error-rate",
+                format!(
+                    "{} must be above 0 and at most 1 (0.5 stops when half the requests fail)",
+                    self.kill_error_rate
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Which part of the search asked for a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Growth,
+    Bisection,
+}
+
+/// A step to measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRequest {
+    /// 1-based, over the whole search.
+    pub index: usize,
+    pub tps: f64,
+    /// 1-based run of this rate.
+    pub run: u32,
+    pub phase: Phase,
+}
+
+/// What a judge measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Measurement {
+    pub figures: StepFigures,
+    /// The judge stopped the step early because the target was collapsing.
+    pub killed: bool,
+    /// The step was interrupted (Ctrl+C); the search stops and reports what it knew.
+    pub interrupted: bool,
+    /// The step's own results folder, relative to the search's folder.
+    pub dir: Option<String>,
+    /// Anything worth saying about the step (why it was killed, ...).
+    pub note: Option<String>,
+}
+
+/// Measures a system at a rate: the real one runs the orchestrator, a synthetic one computes figures
+/// from a model of a system (tests).
+#[async_trait]
+pub trait Judge: Send {
+    async fn measure(&mut self, step: &StepRequest) -> Result<Measurement, CapacityError>;
+}
+
+/// A step's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Failed past the kill threshold: the search stopped here.
+    Killed,
+    /// Interrupted; not judged.
+    Interrupted,
+}
+
+/// One run of one rate, as written to `capacity.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    pub index: usize,
+    pub tps: f64,
+    pub repeat: u32,
+    pub phase: Phase,
+    #[serde(flatten)]
+    pub figures: StepFigures,
+    pub verdict: Verdict,
+    /// Clauses that failed, with their figures.
+    pub failed: Vec<String>,
+    /// Clauses whose figure was within the margin of its threshold.
+    pub marginal: Vec<String>,
+    pub clauses: Vec<ClauseResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The verdict of a rate over its runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateVerdict {
+    pub tps: f64,
+    pub runs: u32,
+    pub passes: u32,
+    pub verdict: Verdict,
+}
+
+/// Why the search ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum StopReason {
+    /// The bracket is narrower than the precision.
+    Converged,
+    /// A step at `max_tps` passed: the system sustains at least that.
+    ReachedMaxTps,
+    /// `min_tps` failed.
+    NothingPassed,
+    /// A step failed past the kill threshold.
+    Killed { tps: f64, failure_share: f64 },
+    Interrupted,
+    /// A step could not be run.
+    StepError { message: String },
+}
+
+impl StopReason {
+    pub fn describe(&self) -> String {
+        match self {
+            StopReason::Converged => "converged to the precision asked".into(),
+            StopReason::ReachedMaxTps => "passed at --max-tps; the system may sustain more".into(),
+            StopReason::NothingPassed => "the first rate (--min-tps) already failed".into(),
+            StopReason::Killed { tps, failure_share } => format!(
+                "stopped at {tps:.0} TPS: {:.1}% of requests failed, past the kill threshold",
+                failure_share * 100.0
+            ),
+            StopReason::Interrupted => "interrupted".into(),
+            StopReason::StepError { message } => format!("a step could not be run: {message}"),
+        }
+    }
+}
+
+/// What the search found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchOutcome {
+    /// The highest rate that passed (majority verdict); `None` when none did.
+    pub max_sustainable_tps: Option<f64>,
+    /// `[highest passing rate, lowest failing rate]`.
+    pub confidence_interval: [Option<f64>; 2],
+    /// Share of runs at the two bracketing rates that agreed with their verdict.
+    pub confidence: f64,
+    pub stop: StopReason,
+    pub steps: Vec<StepRecord>,
+    pub rates: Vec<RateVerdict>,
+}
+
+impl SearchOutcome {
+    /// The bracket is within the precision, or `max_tps` passed.
+    pub fn found(&self) -> bool {
+        matches!(self.stop, StopReason::Converged | StopReason::ReachedMaxTps)
+    }
+}
+
+/// Hooks for showing progress.
+pub trait Observer {
+    fn step_started(&mut self, _step: &StepRequest) {}
+    fn step_finished(&mut self, _record: &StepRecord) {}
+}
+
+/// No progress shown.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+enum Probe {
+    Decided(Verdict),
+    Stop(StopReason),
+}
+
+struct State<'a, J: ?Sized, O: ?Sized> {
+    cfg: &'a SearchConfig,
+    slo: &'a Slo,
+    judge: &'a mut J,
+    observer: &'a mut O,
+    steps: Vec<StepRecord>,
+    rates: Vec<RateVerdict>,
+    lo: Option<f64>,
+    hi: Option<f64>,
+}
+
+impl<J: Judge + ?Sized, O: Observer + ?Sized> State<'_, J, O> {
+    /// Whether the boundary is known to be within the band of `tps`.
+    fn near_boundary(&self, tps: f64) -> bool {
+        match (self.lo, self.hi) {
+            (Some(lo), Some(hi)) => {
+                (hi - lo) / 2.0 <= self.cfg.boundary_band * self.cfg.precision * tps
+            }
+            _ => false,
+        }
+    }
+
+    async fn probe(&mut self, tps: f64, phase: Phase) -> Probe {
+        let needed = self.cfg.max_runs / 2 + 1;
+        let near = self.near_boundary(tps);
+        let (mut passes, mut fails) = (0u32, 0u32);
+        for run in 1..=self.cfg.max_runs {
+            let req = StepRequest {
+                index: self.steps.len() + 1,
+                tps,
+                run,
+                phase,
+            };
+            self.observer.step_started(&req);
+            let m = match self.judge.measure(&req).await {
+                Ok(m) => m,
+                Err(e) => {
+                    return Probe::Stop(StopReason::StepError {
+                        message: e.to_string(),
+                    });
+                }
+            };
+            let clauses = self.slo.evaluate(&m.figures, self.cfg.margin);
+            let share = m.figures.failure_share();
+            let verdict = if m.interrupted {
+                Verdict::Interrupted
+            } else if m.killed || share > self.cfg.kill_error_rate {
+                Verdict::Killed
+            } else if clauses.iter().all(|c| c.passed) {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            let record = StepRecord {
+                index: req.index,
+                tps,
+                repeat: run,
+                phase,
+                failed: clauses
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{} (actual {})", c.clause, show(c.actual)))
+                    .collect(),
+                marginal: clauses
+                    .iter()
+                    .filter(|c| c.marginal)
+                    .map(|c| c.clause.clone())
+                    .collect(),
+                clauses,
+                figures: m.figures,
+                verdict,
+                dir: m.dir,
+                note: m.note,
+            };
+            let marginal = !record.marginal.is_empty();
+            self.observer.step_finished(&record);
+            self.steps.push(record);
+            match verdict {
+                Verdict::Interrupted => return Probe::Stop(StopReason::Interrupted),
+                Verdict::Killed => {
+                    self.rates.push(RateVerdict {
+                        tps,
+                        runs: run,
+                        passes,
+                        verdict: Verdict::Killed,
+                    });
+                    self.hi = Some(self.hi.map_or(tps, |h| h.min(tps)));
+                    return Probe::Stop(StopReason::Killed {
+                        tps,
+                        failure_share: share,
+                    });
+                }
+                Verdict::Pass => passes += 1,
+                Verdict::Fail => fails += 1,
+            }
+            let decided = if run == 1 && !near && !marginal {
+                Some(verdict)
+            } else if passes >= needed {
+                Some(Verdict::Pass)
+            } else if fails >= needed || run == self.cfg.max_runs {
+                Some(Verdict::Fail)
+            } else {
+                None
+            };
+            if let Some(v) = decided {
+                self.rates.push(RateVerdict {
+                    tps,
+                    runs: run,
+                    passes,
+                    verdict: v,
+                });
+                match v {
+                    Verdict::Pass => self.lo = Some(self.lo.map_or(tps, |l| l.max(tps))),
+                    _ => self.hi = Some(self.hi.map_or(tps, |h| h.min(tps))),
+                }
+                return Probe::Decided(v);
+            }
+        }
+        // Not reached: the last run always decides (a tie counts as a failure).
+        Probe::Stop(StopReason::StepError {
+            message: format!("no verdict for {tps} TPS after {} runs", self.cfg.max_runs),
+        })
+    }
+
+    async fn run(&mut self) -> StopReason {
+        // Growth.
+        let mut tps = self.cfg.min_tps.min(self.cfg.max_tps);
+        loop {
+            match self.probe(tps, Phase::Growth).await {
+                Probe::Stop(reason) => return reason,
+                Probe::Decided(Verdict::Pass) => {
+                    if tps >= self.cfg.max_tps {
+                        return StopReason::ReachedMaxTps;
+                    }
+                    tps = (tps * 2.0).min(self.cfg.max_tps);
+                }
+                Probe::Decided(_) => break,
+            }
+        }
+        let Some(mut lo) = self.lo else {
+            return StopReason::NothingPassed;
+        };
+        let Some(mut hi) = self.hi else {
+            return StopReason::NothingPassed;
+        };
+        // Bisection.
+        while hi - lo > self.cfg.precision * lo {
+            let mid = ((lo + hi) / 2.0).round();
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if let Probe::Stop(reason) = self.probe(mid, Phase::Bisection).await {
+                return reason;
+            }
+            lo = self.lo.unwrap_or(lo);
+            hi = self.hi.unwrap_or(hi);
+        }
+        StopReason::Converged
+    }
+}
+
+fn show(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Searches for the highest rate that passes `slo`. Fails only on a bad configuration; a step that
+/// cannot be run, an interruption or the kill switch end the search with what was known
+/// ([`SearchOutcome::stop`]).
+pub async fn search<J, O>(
+    cfg: &SearchConfig,
+    slo: &Slo,
+    judge: &mut J,
+    observer: &mut O,
+) -> Result<SearchOutcome, CapacityError>
+where
+    J: Judge + ?Sized,
+    O: Observer + ?Sized,
+{
+    cfg.validate()?;
+    let mut st = State {
+        cfg,
+        slo,
+        judge,
+        observer,
+        steps: Vec::new(),
+        rates: Vec::new(),
+        lo: None,
+        hi: None,
+    };
+    let stop = st.run().await;
+    let (lo, hi) = (st.lo, st.hi);
+    let mut agree = 0u32;
+    let mut runs = 0u32;
+    for rate in st
+        .rates
+        .iter()
+        .filter(|r| Some(r.tps) == lo || Some(r.tps) == hi)
+    {
+        runs += rate.runs;
+        agree += match rate.verdict {
+            Verdict::Pass => rate.passes,
+            _ => rate.runs - rate.passes,
+        };
+    }
+    Ok(SearchOutcome {
+        max_sustainable_tps: lo,
+        confidence_interval: [lo, hi],
+        confidence: if runs == 0 {
+            0.0
+        } else {
+            f64::from(agree) / f64::from(runs)
+        },
+        stop,
+        steps: st.steps,
+        rates: st.rates,
+    })
+}
