@@ -39,6 +39,12 @@ enum Command {
     Dashboard(cmd::dashboard::Args),
     /// Measure the load generator itself: in-process, or over HTTP (against a one-worker nginx, beside wrk).
     Bench(cmd::bench::Args),
+    /// Search for the highest rate the target sustains within an SLO; also finds the latency and quality knees.
+    Capacity(cmd::capacity::Args),
+    /// Merge the results folders of a distributed run's workers (`run --segment I/N`) into one, with its report.
+    Merge(cmd::merge::Args),
+    /// Print Kubernetes manifests for a distributed run: scenario ConfigMap, results volume, Indexed Job of workers.
+    K8s(cmd::k8s::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,7 +58,10 @@ fn main() -> ExitCode {
         Command::Scenarios(args) => cmd::scenarios::run(args),
         Command::ServeTarget(args) => cmd::serve_target::run(args),
         Command::Dashboard(args) => cmd::dashboard::run(args),
+        Command::Capacity(args) => cmd::capacity::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
+        Command::K8s(args) => cmd::k8s::run(args),
     };
     match result {
         Ok(code) => code,

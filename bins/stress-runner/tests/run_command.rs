@@ -34,6 +34,8 @@ fn assert_all_files(dir: &Path) {
         "intervals.jsonl",
         "events.jsonl",
         "latency.hgrm",
+        "report.html",
+        "junit.xml",
     ] {
         assert!(dir.join(f).exists(), "{f} is written in {}", dir.display());
     }
@@ -223,6 +225,20 @@ fn a_bad_toml_exits_2_naming_file_line_and_column() {
     assert!(text(&o.stderr).contains("investor"));
     let o = run(&["--tps", "10"]);
     assert_eq!(o.status.code(), Some(2), "--tps needs --duration");
+    let o = run(&[
+        "--tps",
+        "10",
+        "--duration",
+        "1s",
+        "--fault",
+        "http-eror:p=0.2,for=1s",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "a bad --fault is a usage error");
+    assert!(
+        text(&o.stderr).contains("http-error"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = run(&["--scenario", "smoke", "--target", "http://192.0.2.1/score"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

@@ -125,11 +125,46 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-action], #rate-apply, #inject"), function (b) { b.disabled = off; });
   }
 
+  // aws.json: what was published to CloudWatch, the system's infrastructure metrics over the run
+  // window (one row per series: points, last, max) and the X-Ray latency breakdown per segment.
+  function aws() {
+    var a = FS.aws, el = document.getElementById("aws");
+    if (!a) return;
+    var num = function (v) { return v == null ? "–" : FS.fmtCompact(v); };
+    var html = "", s = a.cloudwatch_sink;
+    html += s ? '<p id="aws-published">CloudWatch: ' + FS.fmtInt(s.published_datums) + " datums published, " + FS.fmtInt(s.failed_datums) +
+      " failed, " + FS.fmtInt(s.dropped_frames) + " frames dropped (" + FS.fmtInt(s.retries) + " retries)" +
+      (s.last_error ? '; last error: <span class="warn">' + FS.esc(s.last_error) + "</span>" : "") + "</p>"
+      : '<p class="muted">Run metrics were not published to CloudWatch.</p>';
+    var series = (a.infra && a.infra.series) || [];
+    if (series.length) {
+      html += '<table id="aws-infra"><thead><tr><th>Resource</th><th>Metric</th><th>Stat</th><th class="num">Points</th><th class="num">Last</th><th class="num">Max</th></tr></thead><tbody>' +
+        series.map(function (x) {
+          var v = x.points.map(function (p) { return p.value; });
+          return "<tr><td>" + FS.esc(x.service + " " + x.resource) + "</td><td>" + FS.esc(x.metric) + "</td><td>" + FS.esc(x.stat) +
+            '</td><td class="num">' + v.length + '</td><td class="num">' + num(v.length ? v[v.length - 1] : null) +
+            '</td><td class="num">' + num(v.length ? Math.max.apply(null, v) : null) + "</td></tr>";
+        }).join("") + "</tbody></table>";
+    }
+    var x = a.xray;
+    if (x) {
+      html += "<p>X-Ray: " + FS.fmtInt(x.traces) + " traces in the run window</p>";
+      if (x.segments.length) {
+        html += '<table id="aws-xray"><thead><tr><th>Segment</th><th>Kind</th><th class="num">Count</th><th class="num">Mean ms</th><th class="num">p50 ms</th><th class="num">p99 ms</th></tr></thead><tbody>' +
+          x.segments.map(function (g) {
+            return "<tr><td>" + FS.esc(g.name) + "</td><td>" + FS.esc(g.kind) + '</td><td class="num">' + FS.fmtInt(g.count) +
+              '</td><td class="num">' + g.mean_ms.toFixed(2) + '</td><td class="num">' + g.p50_ms.toFixed(2) + '</td><td class="num">' + g.p99_ms.toFixed(2) + "</td></tr>";
+          }).join("") + "</tbody></table>";
+      }
+    }
+    el.innerHTML = html;
+  }
+
   function stats() {
     FS.animate(document.getElementById("a-feed-dropped"), FS.dropped, FS.fmtInt);
   }
 
-  var full = FS.throttled(function () { controlsState(); health(); resources(); log(); stats(); });
+  var full = FS.throttled(function () { controlsState(); health(); resources(); log(); stats(); aws(); });
   FS.on(function (type) {
     if (type === "stats") stats();
     else if (type === "event") log();

@@ -35,7 +35,7 @@
         FS.presentation = msg.presentation; FS.controls = msg.controls; FS.costModel = msg.cost_model;
         FS.ticks = msg.ticks || []; FS.events = msg.events || []; FS.headline = msg.headline;
         FS.narrative = msg.narrative; FS.faults = msg.faults || []; FS.summary = msg.summary; FS.state = msg.state;
-        FS.dropped = msg.dropped_messages || 0;
+        FS.dropped = msg.dropped_messages || 0; FS.aws = msg.aws || null;
         break;
       case "frame":
         FS.ticks.push(msg.frame);
@@ -57,6 +57,9 @@
         break;
       case "stats":
         FS.dropped = msg.dropped_messages; FS.clients = msg.clients;
+        break;
+      case "aws":
+        FS.aws = msg.aws;
         break;
     }
     emit(msg.type, msg);

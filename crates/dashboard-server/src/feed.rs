@@ -92,6 +92,8 @@ struct State {
     windows: Vec<FaultWindow>,
     faults: Vec<FaultResult>,
     summary: Option<Summary>,
+    /// The run's `aws.json` (CloudWatch and X-Ray), kept as JSON: it arrives after the summary.
+    aws: Option<serde_json::Value>,
     latency_us: Option<Histogram<u64>>,
     state: RunState,
     headline: Option<Headline>,
@@ -148,6 +150,7 @@ impl Feed {
             windows: Vec::new(),
             faults: Vec::new(),
             summary: None,
+            aws: None,
             latency_us: None,
             state: RunState::Idle,
             headline: None,
@@ -286,6 +289,19 @@ impl Feed {
         self.publish(&mut st, msg.to_string());
     }
 
+    /// The run's `aws.json` (what was published to CloudWatch, the system's infrastructure metrics, the
+    /// X-Ray breakdown), shown on the admin page. It comes after the run, once the metrics are read.
+    pub fn aws(&self, report: serde_json::Value) {
+        let mut st = self.lock();
+        st.aws = Some(report);
+        let msg = json!({ "type": "aws", "aws": st.aws });
+        self.publish(&mut st, msg.to_string());
+    }
+
+    pub fn aws_value(&self) -> Option<serde_json::Value> {
+        self.lock().aws.clone()
+    }
+
     fn refresh_faults(&self, st: &mut State, now_s: f64) {
         if st.windows.is_empty() && st.open_faults.is_empty() {
             return;
@@ -392,6 +408,7 @@ impl Feed {
             "narrative": st.narrative,
             "faults": st.faults,
             "summary": st.summary,
+            "aws": st.aws,
             "dropped_messages": st.dropped_total,
         });
         Subscription {

@@ -1,5 +1,5 @@
 //! Replaying a finished run from its results folder (`intervals.jsonl`, `events.jsonl`,
-//! `summary.json`) into a [`Feed`], at its own pace or N times faster.
+//! `summary.json`, `aws.json`) into a [`Feed`], at its own pace or N times faster.
 
 use crate::error::DashboardError;
 use crate::feed::Feed;
@@ -14,6 +14,8 @@ pub struct Recorded {
     pub events: Vec<RunEvent>,
     /// Absent for a run that was cut off before it wrote one.
     pub summary: Option<Summary>,
+    /// `aws.json`, for a run that published to CloudWatch or read X-Ray.
+    pub aws: Option<serde_json::Value>,
 }
 
 fn jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, DashboardError> {
@@ -76,10 +78,27 @@ pub fn load(dir: &Path) -> Result<Recorded, DashboardError> {
     } else {
         None
     };
+    let aws_path = dir.join("aws.json");
+    let aws = if aws_path.is_file() {
+        let text = std::fs::read_to_string(&aws_path).map_err(|source| DashboardError::Read {
+            path: aws_path.clone(),
+            source,
+        })?;
+        Some(
+            serde_json::from_str(&text).map_err(|e| DashboardError::Parse {
+                path: aws_path.clone(),
+                line: e.line(),
+                message: e.to_string(),
+            })?,
+        )
+    } else {
+        None
+    };
     Ok(Recorded {
         ticks,
         events,
         summary,
+        aws,
     })
 }
 
@@ -124,6 +143,9 @@ pub async fn replay(rec: Recorded, feed: Feed, speed: f64) {
     if let Some(s) = rec.summary {
         feed.summary(s);
     }
+    if let Some(aws) = rec.aws {
+        feed.aws(aws);
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +183,9 @@ mod tests {
             ticks,
             events,
             summary: Some(summary),
+            aws: Some(
+                serde_json::json!({"run_id": "r", "cloudwatch_sink": {"published_datums": 80}}),
+            ),
         }
     }
 
@@ -175,10 +200,21 @@ mod tests {
             "at twice the speed, 2.6 s in, the ticks up to 5 s are shown"
         );
         assert!(!st.summary_ready);
+        assert!(feed.aws_value().is_none());
         task.await.unwrap();
         let st = feed.status();
         assert!(st.summary_ready);
         assert_eq!(st.headline.unwrap().transactions, 1000);
+        assert_eq!(
+            feed.aws_value().unwrap()["cloudwatch_sink"]["published_datums"],
+            80,
+            "aws.json comes last"
+        );
+        assert!(
+            feed.subscribe(false)
+                .hello
+                .contains("\"published_datums\":80")
+        );
     }
 
     #[test]
@@ -204,7 +240,15 @@ mod tests {
             serde_json::to_string(&rec.summary).unwrap(),
         )
         .unwrap();
+        let _ = std::fs::remove_file(dir.join("aws.json"));
+        assert_eq!(load(&dir).unwrap().aws, None);
+        std::fs::write(
+            dir.join("aws.json"),
+            serde_json::to_string(&rec.aws).unwrap(),
+        )
+        .unwrap();
         let back = load(&dir).unwrap();
+        assert_eq!(back.aws, rec.aws);
         assert_eq!(back.ticks.len(), 10, "a cut-off last line is left out");
         assert_eq!(
             back.summary, rec.summary,

@@ -321,6 +321,16 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
                 "the run has not finished yet; its summary comes at the end",
             ),
         });
+    let aws = warp::path!("api" / "aws")
+        .and(warp::get())
+        .and(with_shared(shared.clone()))
+        .map(|s: Shared| match s.feed.aws_value() {
+            Some(v) => json_reply(StatusCode::OK, v),
+            None => error_reply(
+                StatusCode::NOT_FOUND,
+                "no AWS results: the run did not use --cloudwatch or --xray, or has not finished yet",
+            ),
+        });
     let intervals = warp::path!("api" / "intervals.jsonl")
         .and(warp::get())
         .and(with_shared(shared.clone()))
@@ -391,6 +401,8 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
     ws.or(status)
         .unify()
         .or(summary)
+        .unify()
+        .or(aws)
         .unify()
         .or(intervals)
         .unify()

@@ -324,8 +324,11 @@ async fn a_slow_target_shows_queueing_from_the_intended_send() {
     assert!(s.latency_ms.p50 > 900.0, "{:?}", s.latency_ms);
 }
 
+/// `(transaction id, instant since the origin)` of each call.
+type IdLog = Arc<Mutex<Vec<(u64, Duration)>>>;
+
 /// A target that logs the transaction id and the (tokio) instant of each call since `origin`.
-fn id_logging_target(origin: Instant) -> (Arc<dyn Target>, Arc<Mutex<Vec<(u64, Duration)>>>) {
+fn id_logging_target(origin: Instant) -> (Arc<dyn Target>, IdLog) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
     let target = FnTarget::new(move |txn| {

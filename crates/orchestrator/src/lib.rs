@@ -57,6 +57,7 @@ pub mod criteria;
 pub mod error;
 pub mod histogram;
 mod load;
+pub mod merge;
 pub mod metric_paths;
 pub mod orchestrator;
 pub mod resilience;

@@ -12,7 +12,7 @@ use load_driver::{Driver, DriverConfig, DriverControl, DriverError, DriverReport
 use load_profiles::{Profile, Schedule, Segment};
 use metrics_core::{MetricsConfig, Recorder};
 use models::{IntervalSnapshot, ScenarioSpec, Summary};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use targets::Target;
@@ -35,8 +35,11 @@ pub(crate) struct LoadSetup<'a> {
     pub target: Arc<dyn Target>,
     /// The share of the schedule to send ([`Segment::WHOLE`] for a whole run).
     pub segment: Segment,
-    /// Write the sent transactions to this file when the load ends (see [`IDS_FILE`]).
-    pub ids_file: Option<PathBuf>,
+    /// The results folder: a segment worker writes the scenario it ran there
+    /// ([`crate::merge::SCENARIO_FILE`]), so that a merge can judge the criteria again.
+    pub dir: &'a Path,
+    /// Write the sent transactions to [`IDS_FILE`] in `dir` when the load ends.
+    pub record_ids: bool,
 }
 
 /// Waits until the wall-clock instant `start_at` (on tokio's clock, so a paused test clock skips the
@@ -141,7 +144,12 @@ impl LoadRun {
         .map_err(|e| load_err(&e))?;
         let schedule =
             Schedule::new(profile.clone(), spec.load.arrival, spec.seed).segment(setup.segment);
-        let sent_log = setup.ids_file.map(|path| (SentLog::new(), path));
+        let sent_log = setup
+            .record_ids
+            .then(|| (SentLog::new(), setup.dir.join(IDS_FILE)));
+        if setup.segment != Segment::WHOLE {
+            write_scenario(setup.dir, spec)?;
+        }
         let config = DriverConfig {
             max_in_flight: spec.target.max_in_flight,
             // Each of n workers carries 1/n of the rate, so 1/n of the ceiling keeps their sum under it.
@@ -253,6 +261,14 @@ impl LoadRun {
         summary.segment = (self.segment != Segment::WHOLE).then(|| self.segment.to_string());
         summary
     }
+}
+
+/// Writes the resolved scenario as TOML (see [`crate::merge::SCENARIO_FILE`]).
+fn write_scenario(dir: &Path, spec: &ScenarioSpec) -> Result<(), OrchestratorError> {
+    let path = dir.join(crate::merge::SCENARIO_FILE);
+    let text = toml::to_string(spec)
+        .map_err(|e| OrchestratorError::Load(format!("cannot write the scenario as TOML: {e}")))?;
+    std::fs::write(&path, text).map_err(|source| OrchestratorError::Results { path, source })
 }
 
 /// Writes `<index> <transaction id>` per sent transaction (see [`IDS_FILE`]).

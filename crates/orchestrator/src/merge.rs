@@ -42,15 +42,17 @@
 
 use crate::{criteria, histogram, resilience, results, scenario_file};
 use load_profiles::Segment;
-use metrics_core::histogram::{encode, percentiles_ms};
+use metrics_core::histogram::encode;
 use metrics_core::{MetricsConfig, MetricsError, SnapshotMerger};
 use models::{
-    CostModel, EncodedHistograms, EventKind, IntervalSnapshot, Percentiles, RunEvent,
-    ScenarioSpec, Summary, TargetInfo,
+    CostModel, EncodedHistograms, EventKind, IntervalSnapshot, Percentiles, RunEvent, ScenarioSpec,
+    Summary, TargetInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+pub use crate::load::{IDS_FILE, MAX_START_DELAY};
 
 /// The resolved scenario a segment worker ran, written into its results folder so that a merge can
 /// judge the criteria again without being told the scenario.
@@ -312,8 +314,9 @@ pub fn merge_summaries(parts: &[Summary], cost: &CostModel) -> Result<Summary, M
     };
     let mut out =
         metrics_core::merge_summaries(parts, &config).map_err(|source| MergeError::Metrics {
-            what: "merging the workers' summaries (each needs its `histograms`, which a run writes)"
-                .into(),
+            what:
+                "merging the workers' summaries (each needs its `histograms`, which a run writes)"
+                    .into(),
             source,
         })?;
     // Order-free choices for the descriptive fields (metrics-core takes the first part's).
@@ -442,10 +445,11 @@ pub fn merge_intervals(
     cost: &CostModel,
 ) -> Result<Vec<IntervalSnapshot>, MergeError> {
     let ticks = workers.iter().map(Vec::len).max().unwrap_or(0);
-    let exact = workers
-        .iter()
-        .flatten()
-        .all(|t| t.histograms.as_ref().is_some_and(|h| !h.latency_us.is_empty()));
+    let exact = workers.iter().flatten().all(|t| {
+        t.histograms
+            .as_ref()
+            .is_some_and(|h| !h.latency_us.is_empty())
+    });
     let empty = encode(&histogram::empty());
     let mut merger = SnapshotMerger::new(MetricsConfig {
         cost: cost.clone(),
@@ -689,10 +693,7 @@ pub fn merge_dirs(
     if let Some(id) = &options.run_id {
         summary.run_id = id.clone();
     }
-    for p in parts
-        .iter()
-        .filter(|p| p.summary.end_reason != "completed")
-    {
+    for p in parts.iter().filter(|p| p.summary.end_reason != "completed") {
         notes.push(format!(
             "worker {} ended: {}",
             p.summary
@@ -702,7 +703,10 @@ pub fn merge_dirs(
             p.summary.end_reason
         ));
     }
-    let resilience_spec = spec.as_ref().map(|s| s.resilience.clone()).unwrap_or_default();
+    let resilience_spec = spec
+        .as_ref()
+        .map(|s| s.resilience.clone())
+        .unwrap_or_default();
     let windows: Vec<resilience::FaultWindow> = parts[0]
         .summary
         .resilience
@@ -740,7 +744,7 @@ pub fn merge_dirs(
         path: out.to_owned(),
         source,
     })?;
-    let pretty = |v: &dyn erased::Json| v.pretty();
+    let pretty = |v: &dyn erased_json::Pretty| v.pretty();
     write_file(out, results::INTERVALS, &jsonl(&ticks))?;
     write_file(out, results::EVENTS, &jsonl(&events))?;
     write_file(out, WORKERS_FILE, &pretty(&workers))?;
@@ -760,14 +764,281 @@ pub fn merge_dirs(
     })
 }
 
-/// Pretty JSON of either output type without generics in the closure above.
-mod erased {
-    pub trait Json {
+/// Pretty JSON of values of different types through one closure.
+mod erased_json {
+    pub trait Pretty {
         fn pretty(&self) -> Vec<u8>;
     }
-    impl<T: serde::Serialize> Json for T {
+
+    impl<T: serde::Serialize> Pretty for T {
         fn pretty(&self) -> Vec<u8> {
             serde_json::to_vec_pretty(self).unwrap_or_default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_core::histogram::percentiles_ms;
+    use models::{ErrorKind, PatternSummary};
+    use proptest::prelude::*;
+
+    /// A worker's summary as a run writes it: counts, a latency histogram, fraud rows.
+    fn summary(
+        seg: u64,
+        latencies: &[u64],
+        fraud: (u64, u64),
+        legit: (u64, u64),
+        timeouts: u64,
+    ) -> Summary {
+        let mut h = histogram::empty();
+        for v in latencies {
+            h.record(*v).unwrap();
+        }
+        let sum: f64 = latencies.iter().map(|v| *v as f64).sum();
+        let completed = latencies.len() as u64;
+        let timeouts = timeouts.min(completed);
+        let mut s = Summary {
+            run_id: "run-1".into(),
+            scenario: "plain".into(),
+            seed: 7,
+            started_at: format!("2026-01-01T00:00:0{seg}.000Z"),
+            duration_s: 10.0 + seg as f64,
+            segment: Some(format!("{seg}/3")),
+            end_reason: "completed".into(),
+            latency_ms: percentiles_ms(&h, sum),
+            service_time_ms: percentiles_ms(&h, sum),
+            histograms: Some(EncodedHistograms {
+                latency_us: encode(&h),
+                service_time_us: encode(&h),
+            }),
+            ..Summary::default()
+        };
+        s.load.scheduled = completed + 1;
+        s.load.sent = completed;
+        s.load.completed = completed;
+        s.load.dropped = 1;
+        s.load.peak_tps = completed as f64 / 10.0;
+        s.errors.total = timeouts;
+        if timeouts > 0 {
+            s.errors.by_kind.insert(ErrorKind::Timeout, timeouts);
+        }
+        let row = |(count, flagged): (u64, u64)| PatternSummary {
+            count,
+            flagged: flagged.min(count),
+            flagged_rate: 0.0,
+        };
+        s.fraud.per_pattern.insert("velocity".into(), row(fraud));
+        s.fraud.per_pattern.insert("legit".into(), row(legit));
+        s.fraud.prevented_amount = fraud.0 as f64 * 12.5;
+        s
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    /// The figures that must not depend on order or grouping.
+    fn assert_same(a: &Summary, b: &Summary) {
+        assert_eq!(a.load.scheduled, b.load.scheduled);
+        assert_eq!(a.load.sent, b.load.sent);
+        assert_eq!(a.load.completed, b.load.completed);
+        assert_eq!(a.load.dropped, b.load.dropped);
+        assert_eq!(a.errors.by_kind, b.errors.by_kind);
+        assert_eq!(
+            (a.fraud.tp, a.fraud.fp, a.fraud.tn, a.fraud.fn_),
+            (b.fraud.tp, b.fraud.fp, b.fraud.tn, b.fraud.fn_)
+        );
+        assert_eq!(a.fraud.per_pattern, b.fraud.per_pattern);
+        let (la, lb) = (&a.latency_ms, &b.latency_ms);
+        assert_eq!(
+            (la.count, la.p50, la.p90, la.p99, la.p999, la.max),
+            (lb.count, lb.p50, lb.p90, lb.p99, lb.p999, lb.max)
+        );
+        assert!(close(la.mean, lb.mean), "{} vs {}", la.mean, lb.mean);
+        assert!(close(a.fraud.precision, b.fraud.precision));
+        assert!(close(a.fraud.recall, b.fraud.recall));
+        assert!(close(a.fraud.prevented_amount, b.fraud.prevented_amount));
+        assert!(close(a.business.total_cost, b.business.total_cost));
+        assert!(close(a.load.peak_tps, b.load.peak_tps));
+        assert_eq!(
+            (
+                &a.run_id,
+                &a.started_at,
+                &a.end_reason,
+                &a.segment,
+                a.duration_s
+            ),
+            (
+                &b.run_id,
+                &b.started_at,
+                &b.end_reason,
+                &b.segment,
+                b.duration_s
+            )
+        );
+    }
+
+    fn part() -> impl Strategy<Value = (Vec<u64>, (u64, u64), (u64, u64), u64)> {
+        (
+            prop::collection::vec(1u64..5_000_000, 0..60),
+            (0u64..50, 0u64..50),
+            (0u64..200, 0u64..20),
+            0u64..5,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn merging_is_associative_and_commutative(a in part(), b in part(), c in part()) {
+            let cost = CostModel { per_txn_infra: 0.001, fixed_per_hour: 3.6, ..CostModel::default() };
+            let [a, b, c] = [(0, a), (1, b), (2, c)].map(|(i, (l, f, g, t))| summary(i, &l, f, g, t));
+            let m = |parts: &[Summary]| merge_summaries(parts, &cost).unwrap();
+            let flat = m(&[a.clone(), b.clone(), c.clone()]);
+            let left = m(&[m(&[a.clone(), b.clone()]), c.clone()]);
+            let right = m(&[a.clone(), m(&[b.clone(), c.clone()])]);
+            let shuffled = m(&[c.clone(), a.clone(), b.clone()]);
+            let swapped = m(&[m(&[b.clone(), a.clone()]), c.clone()]);
+            for other in [&left, &right, &shuffled, &swapped] {
+                assert_same(&flat, other);
+            }
+            prop_assert_eq!(flat.load.sent, a.load.sent + b.load.sent + c.load.sent);
+            // All three segments: the merged summary is the whole run's.
+            prop_assert_eq!(flat.segment, None);
+            prop_assert_eq!(m(&[a.clone(), c]).segment, Some("0,2/3".to_string()));
+        }
+    }
+
+    #[test]
+    fn percentiles_come_from_the_merged_histograms_not_averages() {
+        // One fast worker and one slow one: averaging their p99s would say about 500 ms.
+        let fast = summary(0, &vec![1_000; 99], (0, 0), (99, 0), 0);
+        let slow = summary(1, &[1_000_000], (0, 0), (1, 0), 0);
+        let m = merge_summaries(&[fast, slow], &CostModel::default()).unwrap();
+        assert_eq!(m.latency_ms.count, 100);
+        assert!((m.latency_ms.p50 - 1.0).abs() < 0.01, "{:?}", m.latency_ms);
+        assert!(
+            (m.latency_ms.max - 1000.0).abs() < 1.0,
+            "{:?}",
+            m.latency_ms
+        );
+        assert!(m.latency_ms.p99 < 2.0, "{:?}", m.latency_ms);
+    }
+
+    #[test]
+    fn segments_of_different_splits_do_not_merge() {
+        let a = summary(0, &[1], (0, 0), (1, 0), 0);
+        let mut b = summary(1, &[1], (0, 0), (1, 0), 0);
+        b.segment = Some("1/4".into());
+        let err = merge_summaries(&[a, b], &CostModel::default()).unwrap_err();
+        assert!(err.to_string().contains("split every worker"), "{err}");
+    }
+
+    fn tick(t_s: f64, latencies: &[u64], cum_sent: u64) -> IntervalSnapshot {
+        let mut h = histogram::empty();
+        for v in latencies {
+            h.record(*v).unwrap();
+        }
+        let n = latencies.len() as u64;
+        IntervalSnapshot {
+            t_s,
+            interval_s: 1.0,
+            scheduled: n,
+            sent: n,
+            completed: n,
+            ok: n,
+            achieved_tps: n as f64,
+            latency_ms: percentiles_ms(&h, latencies.iter().sum::<u64>() as f64),
+            cumulative: models::Cumulative {
+                scheduled: cum_sent,
+                sent: cum_sent,
+                completed: cum_sent,
+                ..Default::default()
+            },
+            histograms: Some(EncodedHistograms {
+                latency_us: encode(&h),
+                service_time_us: encode(&h),
+            }),
+            ..IntervalSnapshot::default()
+        }
+    }
+
+    fn write_worker(dir: &Path, s: &Summary, ticks: &[IntervalSnapshot]) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(results::SUMMARY), serde_json::to_vec(s).unwrap()).unwrap();
+        std::fs::write(dir.join(results::INTERVALS), jsonl(ticks)).unwrap();
+    }
+
+    #[test]
+    fn folders_merge_with_ticks_by_index_and_a_worker_table() {
+        let root = std::env::temp_dir().join(format!("orch-merge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let a = summary(0, &[1_000, 2_000, 3_000], (2, 2), (1, 0), 0);
+        let b = summary(1, &[50_000, 60_000], (1, 0), (1, 1), 1);
+        let c = summary(2, &[1_000], (0, 0), (1, 0), 0);
+        write_worker(
+            &root.join("a"),
+            &a,
+            &[tick(1.0, &[1_000, 2_000], 2), tick(2.0, &[3_000], 3)],
+        );
+        write_worker(&root.join("b"), &b, &[tick(1.0, &[50_000, 60_000], 2)]);
+        write_worker(&root.join("c"), &c, &[tick(1.0, &[1_000], 1)]);
+        let dirs: Vec<PathBuf> = ["c", "a", "b"].iter().map(|d| root.join(d)).collect();
+        let out = root.join("merged");
+        let merged = merge_dirs(&dirs, &out, &MergeOptions::default()).unwrap();
+        let s = &merged.summary;
+        assert_eq!((s.load.sent, s.load.completed, s.load.dropped), (6, 6, 3));
+        assert_eq!(
+            (s.fraud.tp, s.fraud.fn_, s.fraud.fp, s.fraud.tn),
+            (2, 1, 1, 2)
+        );
+        assert!((s.fraud.recall - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s.segment, None);
+        assert!(s.passed, "{:?}", merged.notes);
+        // Ticks by index; worker b and c carry their cumulative figures into tick 2.
+        let ticks: Vec<IntervalSnapshot> = read_jsonl(
+            &out.join(results::INTERVALS),
+            &read_text(&out.join(results::INTERVALS)).unwrap(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(ticks.len(), 2);
+        assert_eq!((ticks[0].sent, ticks[1].sent), (5, 1));
+        assert_eq!(ticks[1].cumulative.sent, 6);
+        assert_eq!(ticks[1].cumulative.latency_ms.count, 6);
+        assert!((ticks[0].latency_ms.max - 60.0).abs() < 0.1);
+        assert_eq!(s.load.peak_tps, 5.0);
+        // The table in segment order, the slow worker standing out.
+        let rows: Vec<WorkerRow> =
+            serde_json::from_slice(&std::fs::read(out.join(WORKERS_FILE)).unwrap()).unwrap();
+        assert_eq!(rows, merged.workers);
+        let segs: Vec<_> = rows.iter().map(|r| r.segment.clone().unwrap()).collect();
+        assert_eq!(segs, ["0/3", "1/3", "2/3"]);
+        assert!(rows[1].p99_vs_median > 10.0, "{rows:?}");
+        assert!(out.join(results::LATENCY).exists() && out.join(results::EVENTS).exists());
+
+        // A segment missing, or given twice, is refused with the folder named.
+        let err = merge_dirs(&dirs[..2], &out, &MergeOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("segments 1/3 are missing"),
+            "{err}"
+        );
+        let partial = merge_dirs(
+            &dirs[..2],
+            &out,
+            &MergeOptions {
+                allow_missing: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(partial.summary.segment.as_deref(), Some("0,2/3"));
+        let twice = [dirs[0].clone(), dirs[0].clone()];
+        let err = merge_dirs(&twice, &out, &MergeOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -257,7 +257,8 @@ impl StressTestOrchestrator {
                 spec: &spec,
                 target: target.target.clone(),
                 segment: options.segment.unwrap_or_default(),
-                ids_file: options.record_ids.then(|| dir.join(crate::load::IDS_FILE)),
+                dir: &dir,
+                record_ids: options.record_ids,
             })?;
             if let Some(late) = late {
                 emitter.emit(0.0, EventKind::Message {

@@ -125,8 +125,14 @@ impl AwsData {
             .map(|(i, s)| InfraChart {
                 id: format!("chart-aws-{i}"),
                 label: format!("{} {} ({})", s.resource, s.metric, s.stat),
-                t: s.points.iter().map(|p| numbers::round_to(p.t_s, 1)).collect(),
-                v: s.points.iter().map(|p| numbers::round_to(p.value, 4)).collect(),
+                t: s.points
+                    .iter()
+                    .map(|p| numbers::round_to(p.t_s, 1))
+                    .collect(),
+                v: s.points
+                    .iter()
+                    .map(|p| numbers::round_to(p.value, 4))
+                    .collect(),
             })
             .collect()
     }

@@ -475,14 +475,30 @@ fn aws_json_adds_the_cloudwatch_and_x_ray_section() {
     assert_eq!(infra.len(), 2);
     assert_eq!(
         infra[0],
-        ["lambda", "score-txn", "Duration", "p99", "3", "41.5", "44.58", "48.25", "yes"]
+        [
+            "lambda",
+            "score-txn",
+            "Duration",
+            "p99",
+            "3",
+            "41.5",
+            "44.58",
+            "48.25",
+            "yes"
+        ]
     );
     assert_eq!(infra[1][4..], ["0", "-", "-", "-", "partial"]);
     let xray = rows(&doc, "#aws-xray");
-    assert_eq!(xray[1], ["ml_scorer", "subsegment", "57", "12.5", "12", "30"]);
+    assert_eq!(
+        xray[1],
+        ["ml_scorer", "subsegment", "57", "12.5", "12", "30"]
+    );
     assert!(text(&doc, "#aws-xray-emitted").contains("1,200 of 120,000"));
     assert!(doc.select(&sel("#chart-aws-0")).next().is_some());
-    assert!(doc.select(&sel("#chart-aws-1")).next().is_none(), "no points, no chart");
+    assert!(
+        doc.select(&sel("#chart-aws-1")).next().is_none(),
+        "no points, no chart"
+    );
     let b = blob(&doc);
     assert_eq!(b["aws_infra"][0]["id"], "chart-aws-0");
     assert_eq!(b["aws_infra"][0]["v"][1], 48.25);

@@ -5,14 +5,14 @@ use crate::{Target, TargetConfigError, TargetError, check_loopback};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::client::conn::http1;
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 use models::{TargetInfo, TargetSpec, Transaction, Verdict};
-use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 /// How to reach an HTTP scoring endpoint. Plain data with `Default`; build it from a scenario with
@@ -73,24 +73,120 @@ impl HttpTargetConfig {
 /// [`Verdict`]. Statuses other than 2xx, timeouts, refused or reset connections and unreadable answers
 /// each become a typed [`TargetError`].
 ///
-/// Connections are kept alive and reused (hyper's legacy client pool, HTTP/1.1, `TCP_NODELAY`); the
-/// pool's connection tasks end when the target is dropped.
+/// Connections are HTTP/1.1 keep-alive connections (`TCP_NODELAY`) in a small pool of its own: a
+/// request takes an idle connection (or opens one while fewer than `connections` exist), sends on it
+/// with hyper's connection-level client, and puts it back when the answer has been read. Each
+/// connection is driven by a task spawned on the runtime that opened it; on a current-thread runtime
+/// everything (driver, requests, connections) stays on one thread with no cross-thread wake-ups. The
+/// connection tasks end when the target is dropped.
 pub struct HttpTarget {
-    client: Client<HttpConnector, Full<Bytes>>,
-    uri: Uri,
+    pool: Pool,
+    /// Origin-form request target (`/v1/score?x`): what goes on the request line.
+    path: Uri,
+    host: HeaderValue,
     url: String,
     headers: Vec<(HeaderName, HeaderValue)>,
-    body: BodyTemplate,
+    body: RequestBody,
     mapping: ResponseMapping,
-    permits: Arc<Semaphore>,
     timeout: Duration,
+}
+
+/// How each request's body is made.
+enum RequestBody {
+    Template(BodyTemplate),
+    Fixed(Bytes),
+}
+
+type Sender = http1::SendRequest<Full<Bytes>>;
+
+/// The keep-alive connections: idle ones on a stack (the most recently used first, so that a light
+/// load keeps reusing a few warm connections), and a semaphore that bounds how many exist.
+struct Pool {
+    authority: String,
+    idle: Mutex<Vec<Sender>>,
+    permits: Semaphore,
+    connect_timeout: Duration,
+}
+
+impl Pool {
+    /// Takes an idle connection, or opens a new one.
+    async fn checkout(&self) -> Result<Sender, TargetError> {
+        loop {
+            let sender = self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            match sender {
+                Some(mut s) => {
+                    // A connection the server closed while idle is dropped; the next one is tried.
+                    if s.ready().await.is_ok() {
+                        return Ok(s);
+                    }
+                }
+                None => return self.connect().await,
+            }
+        }
+    }
+
+    fn checkin(&self, sender: Sender) {
+        if !sender.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(sender);
+        }
+    }
+
+    async fn connect(&self) -> Result<Sender, TargetError> {
+        let connect = async {
+            let stream = TcpStream::connect(self.authority.as_str()).await?;
+            stream.set_nodelay(true)?;
+            Ok::<_, std::io::Error>(stream)
+        };
+        let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Err(TargetError::Connection {
+                    reason: format!("tcp connect error to {}: {e}", self.authority),
+                });
+            }
+            Err(_) => {
+                return Err(TargetError::Connection {
+                    reason: format!(
+                        "tcp connect to {} timed out after {} ms",
+                        self.authority,
+                        self.connect_timeout.as_millis()
+                    ),
+                });
+            }
+        };
+        let (mut sender, conn) = http1::Builder::new()
+            .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+            .await
+            .map_err(|e| TargetError::Connection {
+                reason: format!("HTTP handshake with {}: {}", self.authority, describe(&e)),
+            })?;
+        // Ends when the sender is dropped (pool or target gone) or the connection fails.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        sender.ready().await.map_err(|e| TargetError::Connection {
+            reason: format!(
+                "connection to {} closed at once: {}",
+                self.authority,
+                describe(&e)
+            ),
+        })?;
+        Ok(sender)
+    }
 }
 
 impl std::fmt::Debug for HttpTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpTarget")
             .field("url", &self.url)
-            .field("connections", &self.permits.available_permits())
+            .field("connections", &self.pool.permits.available_permits())
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -100,20 +196,32 @@ impl HttpTarget {
     /// Checks the settings and the loopback guard ([`check_loopback`]); sends nothing.
     pub fn new(config: HttpTargetConfig) -> Result<Self, TargetConfigError> {
         check_loopback(&config.url, config.allow_remote)?;
-        let uri: Uri = config
-            .url
-            .parse()
-            .map_err(|e| TargetConfigError::InvalidUrl {
-                url: config.url.clone(),
-                reason: format!("{e}"),
-            })?;
+        let invalid = |reason: String| TargetConfigError::InvalidUrl {
+            url: config.url.clone(),
+            reason,
+        };
+        let uri: Uri = config.url.parse().map_err(|e| invalid(format!("{e}")))?;
         if uri.scheme_str() != Some("http") {
-            return Err(TargetConfigError::InvalidUrl {
-                url: config.url.clone(),
-                reason: "only plain http:// is supported (no TLS); put a TLS-terminating proxy in front if needed"
+            return Err(invalid(
+                "only plain http:// is supported (no TLS); put a TLS-terminating proxy in front if needed"
                     .into(),
-            });
+            ));
         }
+        let authority = uri.authority().ok_or_else(|| {
+            invalid("it has no host; write it like http://127.0.0.1:8080/v1/score".into())
+        })?;
+        let host = HeaderValue::from_str(authority.as_str())
+            .map_err(|e| invalid(format!("its host is not a valid Host header: {e}")))?;
+        let connect_to = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(80)
+        );
+        let path: Uri = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|e| invalid(format!("its path: {e}")))?;
         if config.connections == 0 {
             return Err(TargetConfigError::InvalidSetting {
                 field: "connections",
@@ -126,9 +234,10 @@ impl HttpTarget {
                 reason: "must be longer than zero, e.g. \"5s\"".into(),
             });
         }
-        let body = match &config.body_template {
-            Some(t) => BodyTemplate::parse(t)?,
-            None => BodyTemplate::default(),
+        let body = match (&config.fixed_body, &config.body_template) {
+            (Some(b), _) => RequestBody::Fixed(Bytes::from(b.clone())),
+            (None, Some(t)) => RequestBody::Template(BodyTemplate::parse(t)?),
+            (None, None) => RequestBody::Template(BodyTemplate::default()),
         };
         let mapping = ResponseMapping::new(&config.decision_pointer, &config.score_pointer)?;
         let headers = config
@@ -147,22 +256,19 @@ impl HttpTarget {
                 ))
             })
             .collect::<Result<Vec<_>, _>>()?;
-
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.connections)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
         Ok(Self {
-            client,
-            uri,
+            pool: Pool {
+                authority: connect_to,
+                idle: Mutex::new(Vec::with_capacity(config.connections)),
+                permits: Semaphore::new(config.connections),
+                connect_timeout: config.timeout,
+            },
+            path,
+            host,
             url: config.url,
             headers,
             body,
             mapping,
-            permits: Arc::new(Semaphore::new(config.connections)),
             timeout: config.timeout,
         })
     }
@@ -172,35 +278,39 @@ impl HttpTarget {
         &self.url
     }
 
-    async fn exchange(&self, body: Vec<u8>) -> Result<Verdict, TargetError> {
-        // Holding a permit for the whole exchange bounds the connections the pool opens.
+    fn request(&self, body: Bytes) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = self.path.clone();
+        let headers = req.headers_mut();
+        headers.insert(HOST, self.host.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        req
+    }
+
+    async fn exchange(&self, body: Bytes) -> Result<Verdict, TargetError> {
+        // Holding a permit for the whole exchange bounds the connections that exist.
         let _permit = self
+            .pool
             .permits
             .acquire()
             .await
             .map_err(|_| TargetError::Connection {
                 reason: "the connection pool was closed".into(),
             })?;
-        let mut req = Request::builder()
-            .method(Method::POST)
-            .uri(self.uri.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| TargetError::Connection {
-                reason: format!("cannot build the request: {e}"),
-            })?;
-        for (name, value) in &self.headers {
-            req.headers_mut().insert(name.clone(), value.clone());
-        }
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| TargetError::Connection {
-                reason: describe(&e),
-            })?;
+        let mut sender = self.pool.checkout().await?;
+        let resp =
+            sender
+                .send_request(self.request(body))
+                .await
+                .map_err(|e| TargetError::Connection {
+                    reason: describe(&e),
+                })?;
         let status = resp.status();
-        // Read the whole body even for errors so the connection can go back to the pool.
+        // Read the whole body even for errors so that the connection can be reused.
         let bytes = resp
             .into_body()
             .collect()
@@ -209,6 +319,7 @@ impl HttpTarget {
                 reason: format!("the answer was cut off: {}", describe(&e)),
             })?
             .to_bytes();
+        self.pool.checkin(sender);
         if !status.is_success() {
             return Err(TargetError::Status {
                 status: status.as_u16(),
@@ -233,7 +344,10 @@ fn describe(err: &(dyn std::error::Error + 'static)) -> String {
 #[async_trait]
 impl Target for HttpTarget {
     async fn score(&self, txn: &Transaction) -> Result<Verdict, TargetError> {
-        let body = self.body.render(txn)?;
+        let body = match &self.body {
+            RequestBody::Fixed(b) => b.clone(),
+            RequestBody::Template(t) => Bytes::from(t.render(txn)?),
+        };
         match tokio::time::timeout(self.timeout, self.exchange(body)).await {
             Ok(result) => result,
             Err(_) => Err(TargetError::Timeout {

@@ -55,7 +55,9 @@ pub async fn start(
     let started = SystemTime::now();
     let sdk = config.load().await;
     if let Err(problem) = check_sdk(&sdk, &config).await {
-        warn(&format!("{problem}; the run goes on without CloudWatch and X-Ray"));
+        warn(&format!(
+            "{problem}; the run goes on without CloudWatch and X-Ray"
+        ));
         return None;
     }
     let mut run = AwsRun {
@@ -101,9 +103,11 @@ pub async fn start(
 /// warning instead of a failure per request.
 async fn check_sdk(sdk: &SdkConfig, config: &AwsConfig) -> Result<(), String> {
     if sdk.region().is_none() {
-        return Err("no AWS region is set: pass --aws-region REGION, set `region` in the scenario's \
+        return Err(
+            "no AWS region is set: pass --aws-region REGION, set `region` in the scenario's \
                     [aws] table, or set AWS_REGION"
-            .into());
+                .into(),
+        );
     }
     let Some(provider) = sdk.credentials_provider() else {
         return Err("no AWS credential provider is configured".into());
@@ -113,7 +117,7 @@ async fn check_sdk(sdk: &SdkConfig, config: &AwsConfig) -> Result<(), String> {
         Ok(Err(e)) => Err(format!(
             "no AWS credentials were found ({}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
              AWS_PROFILE, or run with an instance or task role{}",
-            aws_telemetry::aws_sdk_cloudwatch::error::DisplayErrorContext(&e),
+            causes(&e),
             if config.endpoint_url.is_some() {
                 " (an emulator accepts any values, for example AWS_ACCESS_KEY_ID=testing \
                  AWS_SECRET_ACCESS_KEY=testing)"
@@ -128,6 +132,20 @@ async fn check_sdk(sdk: &SdkConfig, config: &AwsConfig) -> Result<(), String> {
             CREDENTIALS_TIMEOUT.as_secs()
         )),
     }
+}
+
+/// An error with its causes, one after the other (the SDK's own rendering adds debug dumps).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// Forwards every frame to the sink until the run's frame stream closes. `send` never waits: a full
@@ -189,8 +207,7 @@ impl AwsRun {
             }
         }
         if self.config.xray {
-            let reader =
-                TraceReader::new(aws_telemetry::aws_sdk_xray::Client::new(&self.sdk));
+            let reader = TraceReader::new(aws_telemetry::aws_sdk_xray::Client::new(&self.sdk));
             match reader
                 .breakdown(window, self.config.xray_filter.as_deref())
                 .await
@@ -327,7 +344,10 @@ mod tests {
         };
         let no_region = SdkConfig::builder().build();
         let err = check_sdk(&no_region, &config).await.unwrap_err();
-        assert!(err.contains("--aws-region") && err.contains("AWS_REGION"), "{err}");
+        assert!(
+            err.contains("--aws-region") && err.contains("AWS_REGION"),
+            "{err}"
+        );
 
         let region = aws_telemetry::aws_config::Region::new("us-east-1");
         let no_provider = SdkConfig::builder().region(region.clone()).build();

@@ -7,9 +7,12 @@ pub mod aws;
 #[cfg(feature = "aws")]
 pub mod aws_run;
 pub mod bench;
+pub mod capacity;
 pub mod compare;
 pub mod dashboard;
 pub mod generate;
+pub mod k8s;
+pub mod merge;
 pub mod profile;
 pub mod report;
 pub mod run;

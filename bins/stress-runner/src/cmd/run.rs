@@ -64,11 +64,33 @@ pub struct Args {
     /// Post alerts (raised and cleared) as JSON to this URL.
     #[arg(long, value_name = "URL")]
     webhook: Option<String>,
+    /// Run id (default: `YYYYMMDD-HHMMSS-<scenario>-<4 hex>`). The workers of a distributed run share
+    /// one, so that CloudWatch shows them under one RunId.
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    /// Send only execution segment I of N (arrivals k with k mod N = I): one worker of a distributed
+    /// run. See docs/distributed.md. Default results folder: results/<run-id>/segment-I-of-N/.
+    #[arg(long, value_name = "I/N")]
+    segment: Option<load_profiles::Segment>,
+    /// Start the load at this instant (RFC 3339, for example 2026-11-23T18:45:00Z), at most 1 h ahead:
+    /// the common start of a distributed run's workers.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
+    start_at: Option<std::time::SystemTime>,
+    /// Write ids.txt into the results folder: the index and id of every sent transaction.
+    #[arg(long)]
+    record_ids: bool,
     #[command(flatten)]
     dashboard: super::dashboard::DashboardArgs,
+    // Boxed to keep `Args` (a variant of main's `Command`) small enough for clippy's large_enum_variant.
     #[cfg(feature = "aws")]
     #[command(flatten)]
-    aws: super::aws::AwsArgs,
+    aws: Box<super::aws::AwsArgs>,
+}
+
+fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(s).map_err(|e| {
+        format!("{e}; give an RFC 3339 UTC time such as 2026-11-23T18:45:00Z")
+    })
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -145,10 +167,21 @@ fn build_spec(args: &Args) -> anyhow::Result<ScenarioSpec> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spec = build_spec(&args)?;
     // Made here rather than by the orchestrator so that CloudWatch can tag the run's metrics with it.
-    let run_id = orchestrator::results::run_id(&spec.name, std::time::SystemTime::now());
+    let run_id = args.run_id.clone().unwrap_or_else(|| {
+        orchestrator::results::run_id(&spec.name, std::time::SystemTime::now())
+    });
     let options = RunOptions {
         run_id: Some(run_id.clone()),
-        out_dir: args.out.clone(),
+        out_dir: args.out.clone().or_else(|| {
+            args.segment.map(|s| {
+                PathBuf::from("results")
+                    .join(&run_id)
+                    .join(format!("segment-{}-of-{}", s.index(), s.count()))
+            })
+        }),
+        segment: args.segment,
+        start_at: args.start_at,
+        record_ids: args.record_ids,
         allow_remote: args.allow_remote,
         fault_proxy: args.fault_proxy,
         ..RunOptions::default()
