@@ -487,3 +487,180 @@ where
         rates: st.rates,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// A model system: the SLO passes at or below `boundary`; `noise` flips chosen (rate, run)s.
+    struct Model {
+        boundary: f64,
+        flips: HashMap<(u64, u32), bool>,
+        asked: Vec<f64>,
+        collapse_at: Option<f64>,
+    }
+
+    impl Model {
+        fn new(boundary: f64) -> Self {
+            Self {
+                boundary,
+                flips: HashMap::new(),
+                asked: Vec::new(),
+                collapse_at: None,
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Judge for Model {
+        async fn measure(&mut self, s: &StepRequest) -> Result<Measurement, CapacityError> {
+            self.asked.push(s.tps);
+            let mut pass = s.tps <= self.boundary;
+            if self.flips.contains_key(&(s.tps as u64, s.run)) {
+                pass = !pass;
+            }
+            let collapsed = self.collapse_at.is_some_and(|c| s.tps >= c);
+            Ok(Measurement {
+                figures: StepFigures {
+                    offered_tps: s.tps,
+                    p99_ms: if pass { 20.0 } else { 400.0 },
+                    completed: 1000,
+                    errors: if collapsed { 900 } else { 0 },
+                    ..StepFigures::default()
+                },
+                ..Measurement::default()
+            })
+        }
+    }
+
+    fn run(cfg: &SearchConfig, model: &mut Model) -> SearchOutcome {
+        let slo = Slo::parse("p99<250ms").unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(search(cfg, &slo, model, &mut Quiet))
+            .unwrap()
+    }
+
+    #[test]
+    fn grows_then_bisects_to_the_precision() {
+        let mut m = Model::new(3000.0);
+        let out = run(&SearchConfig::default(), &mut m);
+        assert_eq!(out.stop, StopReason::Converged);
+        assert_eq!(&m.asked[..7], &[100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 2400.0]);
+        let [lo, hi] = out.confidence_interval;
+        let (lo, hi) = (lo.unwrap(), hi.unwrap());
+        assert!(lo <= 3000.0 && hi > 3000.0 && hi - lo <= 0.02 * lo, "[{lo}, {hi}]");
+        assert_eq!(out.max_sustainable_tps, Some(lo));
+        assert_eq!(out.confidence, 1.0);
+        // The last bisection steps are near the boundary: each was run twice (two agreeing runs).
+        let last = out.rates.last().unwrap();
+        assert_eq!(last.runs, 2);
+    }
+
+    #[test]
+    fn a_disagreeing_run_is_outvoted_and_lowers_the_confidence() {
+        let mut clean = Model::new(3000.0);
+        let reference = run(&SearchConfig::default(), &mut clean);
+        let lo = reference.confidence_interval[0].unwrap();
+        // The same system, but the first run at the final passing rate fails.
+        let mut noisy = Model::new(3000.0);
+        noisy.flips.insert((lo as u64, 1), true);
+        let out = run(&SearchConfig::default(), &mut noisy);
+        assert_eq!(out.confidence_interval, reference.confidence_interval);
+        let at_lo = out.rates.iter().find(|r| r.tps == lo).unwrap();
+        assert_eq!((at_lo.runs, at_lo.passes, at_lo.verdict), (3, 2, Verdict::Pass));
+        assert!(out.confidence < 1.0 && out.confidence > 0.7, "{}", out.confidence);
+    }
+
+    #[test]
+    fn edges_nothing_passes_max_passes_and_the_kill_switch() {
+        let mut m = Model::new(50.0);
+        let out = run(&SearchConfig::default(), &mut m);
+        assert_eq!(out.stop, StopReason::NothingPassed);
+        assert_eq!(out.max_sustainable_tps, None);
+        assert_eq!(out.confidence_interval, [None, Some(100.0)]);
+
+        let cfg = SearchConfig {
+            max_tps: 1000.0,
+            ..SearchConfig::default()
+        };
+        let mut m = Model::new(1e9);
+        let out = run(&cfg, &mut m);
+        assert_eq!(out.stop, StopReason::ReachedMaxTps);
+        assert_eq!(m.asked, vec![100.0, 200.0, 400.0, 800.0, 1000.0]);
+        assert_eq!(out.confidence_interval, [Some(1000.0), None]);
+
+        let mut m = Model::new(5000.0);
+        m.collapse_at = Some(6000.0);
+        let out = run(&SearchConfig::default(), &mut m);
+        assert!(matches!(out.stop, StopReason::Killed { tps, .. } if tps == 6400.0));
+        assert_eq!(m.asked.last(), Some(&6400.0), "stopped at once");
+        assert_eq!(out.confidence_interval, [Some(3200.0), Some(6400.0)]);
+        assert!(!out.found());
+        assert_eq!(out.steps.last().unwrap().verdict, Verdict::Killed);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let slo = Slo::parse("p99<1s").unwrap();
+        for cfg in [
+            SearchConfig {
+                min_tps: 0.0,
+                ..SearchConfig::default()
+            },
+            SearchConfig {
+                min_tps: 10.0,
+                max_tps: 5.0,
+                ..SearchConfig::default()
+            },
+            SearchConfig {
+                precision: 0.0,
+                ..SearchConfig::default()
+            },
+            SearchConfig {
+                kill_error_rate: 1.5,
+                ..SearchConfig::default()
+            },
+        ] {
+            let mut m = Model::new(1.0);
+            let r = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(search(&cfg, &slo, &mut m, &mut Quiet));
+            assert!(matches!(r, Err(CapacityError::Option { .. })), "{cfg:?}");
+            assert!(m.asked.is_empty());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_above_max_and_converges_around_a_monotone_boundary(
+            min in 1.0f64..2000.0,
+            span in 1.0f64..200.0,
+            boundary_share in 0.0f64..1.5,
+            precision in 0.005f64..0.2,
+        ) {
+            let max = (min * span).round().max(min);
+            let boundary = min * 0.5 + boundary_share * (max - min * 0.5);
+            let cfg = SearchConfig { min_tps: min, max_tps: max, precision, ..SearchConfig::default() };
+            let mut m = Model::new(boundary);
+            let out = run(&cfg, &mut m);
+            prop_assert!(m.asked.iter().all(|&r| r <= max), "asked {:?} above {max}", m.asked);
+            match out.stop {
+                StopReason::NothingPassed => prop_assert!(boundary < min),
+                StopReason::ReachedMaxTps => prop_assert!(boundary >= max),
+                StopReason::Converged => {
+                    let lo = out.confidence_interval[0].unwrap();
+                    let hi = out.confidence_interval[1].unwrap();
+                    prop_assert!(lo <= boundary && boundary < hi, "[{lo}, {hi}] misses {boundary}");
+                    prop_assert!(hi - lo <= precision * lo || hi - lo <= 1.0, "[{lo}, {hi}] wider than {precision}");
+                    prop_assert_eq!(out.confidence, 1.0);
+                }
+                other => prop_assert!(false, "unexpected stop {other:?}"),
+            }
+        }
+    }
+}

@@ -395,9 +395,14 @@ impl Shard {
         result: Result<&Verdict, ErrorKind>,
     ) {
         let s = &*self.shared;
-        lock(&self.cell.locked)
-            .tally
-            .record(&timing, txn, truth, result, &s.fx, s.config.max_agents);
+        lock(&self.cell.locked).tally.record(
+            &timing,
+            txn,
+            truth,
+            result,
+            &s.fx,
+            s.config.max_agents,
+        );
     }
 
     /// The index of an agent name in the cell's table, adding it if there is room.

@@ -174,6 +174,9 @@ mod tests {
         let mut again = 0;
         ring.drain(|_, _| again += 1);
         assert_eq!(again, 0, "a drained slot is folded once");
-        assert_eq!(unpack_agent(pack_agent(254, true, u64::MAX)), (254, true, DURATION_MASK));
+        assert_eq!(
+            unpack_agent(pack_agent(254, true, u64::MAX)),
+            (254, true, DURATION_MASK)
+        );
     }
 }

@@ -219,7 +219,13 @@ impl Tally {
         }
     }
 
-    pub(crate) fn record_agent(&mut self, name: &str, ok: bool, duration_us: u64, max_agents: usize) {
+    pub(crate) fn record_agent(
+        &mut self,
+        name: &str,
+        ok: bool,
+        duration_us: u64,
+        max_agents: usize,
+    ) {
         let i = match self.agents.iter().position(|t| t.name == name) {
             Some(i) => i,
             None if self.agents.len() < max_agents => {

@@ -12,7 +12,8 @@ fn declining_everything_costs_at_most_the_legit_amounts() {
     let config = MetricsConfig::default();
     // Units of the reporting currency per major unit, from the same declared table the recorder uses.
     let to_reporting = |c: models::Currency| {
-        config.cost.fx.0[&c] / config.cost.fx.0[&config.cost.currency]
+        config.cost.fx.0[&c]
+            / config.cost.fx.0[&config.cost.currency]
             / 10f64.powi(i32::from(c.minor_units()))
     };
     let recorder = Recorder::new(config.clone()).unwrap();
@@ -58,8 +59,16 @@ fn declining_everything_costs_at_most_the_legit_amounts() {
         "false declines {} above the legit total {legit_sum}",
         f.false_decline_amount
     );
-    assert!(close(f.false_decline_amount, legit_sum), "{} vs {legit_sum}", f.false_decline_amount);
-    assert!(close(f.prevented_amount, fraud_sum), "{} vs {fraud_sum}", f.prevented_amount);
+    assert!(
+        close(f.false_decline_amount, legit_sum),
+        "{} vs {legit_sum}",
+        f.false_decline_amount
+    );
+    assert!(
+        close(f.prevented_amount, fraud_sum),
+        "{} vs {fraud_sum}",
+        f.prevented_amount
+    );
     // The maximum-amount edge cases are large but not absurd: a few hundred payments of at most about
     // a million dollars each, against some four million dollars of everyday spending.
     assert!(edge_sum < 1e9, "edge-case amounts {edge_sum}");

@@ -162,6 +162,7 @@ impl Pool {
             }
         };
         let (mut sender, conn) = http1::Builder::new()
+            .writev(false)
             .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
             .await
             .map_err(|e| TargetError::Connection {

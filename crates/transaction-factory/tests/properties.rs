@@ -1,8 +1,8 @@
 //! Invariants for any seed and any position in the stream.
 
+use models::MixSpec;
 use models::{GroundTruth, Transaction};
 use proptest::prelude::*;
-use models::MixSpec;
 use transaction_factory::currency::{max_amount_minor, minor_to_usd};
 use transaction_factory::edge::MAX_AMOUNT_MINOR;
 use transaction_factory::geo::{COUNTRIES, country, country_of_ip};

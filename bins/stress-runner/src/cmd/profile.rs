@@ -1,22 +1,22 @@
-//! `stress-runner profile`: prints the planned rate of a scenario file's load profile or of a
-//! `--shape`, one row per step, to preview it before a run.
+//! `stress-runner profile`: prints the planned rate of a scenario's load profile (a built-in name or
+//! a TOML file) or of a `--shape`, one row per step, to preview it before a run.
 
 use anyhow::Context;
 use load_profiles::{Profile, SHAPE_SYNTAX, ShapeSpec};
-use models::{ScenarioSpec, duration_serde};
+use models::duration_serde;
+use orchestrator::scenario_file;
 use serde::Serialize;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["scenario", "shape"])))]
 pub struct Args {
-    /// A scenario TOML file whose load profile to preview. Named built-in scenarios (peak-load,
-    /// sustained, ...) belong to the orchestrator and are not available here yet.
-    #[arg(long, value_name = "FILE.toml")]
-    scenario: Option<PathBuf>,
+    /// The scenario whose load profile to preview: a built-in name (`stress-runner scenarios` lists
+    /// them: investor, peak-load, ...) or a scenario TOML file.
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    scenario: Option<String>,
 
     /// The load shape, for example `ramp:0..8000@60s,sustained:5000@240s` (--help shows the syntax).
     #[arg(long, value_name = "SPEC", long_help = shape_long_help())]
@@ -77,12 +77,12 @@ fn parse_step(text: &str) -> Result<Duration, String> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = match (&args.scenario, &args.shape) {
-        (Some(path), _) => scenario_profile(path)?,
+        (Some(name), _) => scenario_profile(name)?,
         (None, Some(shape)) => {
             let spec = ShapeSpec::parse(shape).context("--shape")?;
             spec.profile(args.seed).context("--shape")?
         }
-        (None, None) => anyhow::bail!("give --scenario FILE.toml or --shape SPEC"),
+        (None, None) => anyhow::bail!("give --scenario NAME|FILE.toml or --shape SPEC"),
     };
     let profile = match args.duration {
         Some(d) => profile.truncated(d),
@@ -106,19 +106,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn scenario_profile(path: &Path) -> anyhow::Result<Profile> {
-    if !path.is_file() {
-        anyhow::bail!(
-            "--scenario {}: no such file. Named built-in scenarios belong to the orchestrator, whose \
-             scenario registry is not available yet; pass a scenario TOML file, or use --shape",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading scenario file {}", path.display()))?;
-    let spec: ScenarioSpec = toml::from_str(&text)
-        .with_context(|| format!("scenario file {} is not a valid scenario", path.display()))?;
-    Profile::new(&spec.load).with_context(|| format!("scenario file {}", path.display()))
+/// The load profile of a built-in scenario or a scenario file, read and checked as `run` reads it.
+fn scenario_profile(name_or_file: &str) -> anyhow::Result<Profile> {
+    let spec = scenario_file::resolve(name_or_file).context("--scenario")?;
+    Profile::new(&spec.load).with_context(|| format!("--scenario {name_or_file}: load profile"))
 }
 
 /// The mean planned rate over each step of the profile (the last row may cover a shorter window).
@@ -202,12 +193,12 @@ mod tests {
     }
 
     #[test]
-    fn missing_scenario_file_says_what_to_do() {
-        let err = scenario_profile(Path::new("peak-load"))
-            .unwrap_err()
-            .to_string();
+    fn builtin_names_resolve_and_unknown_ones_say_what_to_do() {
+        let investor = scenario_profile("investor").unwrap();
+        assert_eq!(investor.duration(), Duration::from_secs(600));
+        let err = format!("{:#}", scenario_profile("no-such-scenario").unwrap_err());
         assert!(
-            err.contains("not available yet") && err.contains("TOML"),
+            err.contains("--scenario") && err.contains("investor") && err.contains(".toml"),
             "{err}"
         );
     }
