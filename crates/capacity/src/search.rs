@@ -564,14 +564,22 @@ mod tests {
     fn a_disagreeing_run_is_outvoted_and_lowers_the_confidence() {
         let mut clean = Model::new(3000.0);
         let reference = run(&SearchConfig::default(), &mut clean);
-        let lo = reference.confidence_interval[0].unwrap();
-        // The same system, but the first run at the final passing rate fails.
+        // A rate that was repeated (near the boundary) and is one end of the final bracket.
+        let ends = reference.confidence_interval;
+        let repeated = reference
+            .rates
+            .iter()
+            .find(|r| r.runs >= 2 && (Some(r.tps) == ends[0] || Some(r.tps) == ends[1]))
+            .unwrap()
+            .clone();
+        // The same system, but the first run at that rate disagrees.
         let mut noisy = Model::new(3000.0);
-        noisy.flips.insert((lo as u64, 1), true);
+        noisy.flips.insert((repeated.tps as u64, 1), true);
         let out = run(&SearchConfig::default(), &mut noisy);
         assert_eq!(out.confidence_interval, reference.confidence_interval);
-        let at_lo = out.rates.iter().find(|r| r.tps == lo).unwrap();
-        assert_eq!((at_lo.runs, at_lo.passes, at_lo.verdict), (3, 2, Verdict::Pass));
+        let r = out.rates.iter().find(|r| r.tps == repeated.tps).unwrap();
+        assert_eq!(r.runs, 3, "{r:?}");
+        assert_eq!(r.verdict, repeated.verdict);
         assert!(out.confidence < 1.0 && out.confidence > 0.7, "{}", out.confidence);
     }
 

@@ -1,7 +1,7 @@
 //! Latency without coordinated omission, business and agent metrics, mergeable snapshots.
 //!
-//! A [`Recorder`] is one run's metrics. Each worker takes a [`Shard`] and records on it with no
-//! contended lock (see [`recorder`] for the design); a ticker calls [`Recorder::tick`] once per
+//! A [`Recorder`] is one run's metrics. Each worker takes a [`Shard`] and records on it without
+//! taking a lock (see [`recorder`] for the design); a ticker calls [`Recorder::tick`] once per
 //! interval (1 s by default, the caller's choice) and gets a [`models::IntervalSnapshot`]; at the end
 //! [`Recorder::summary`] fills the metric parts of [`models::Summary`].
 //!
@@ -47,8 +47,12 @@
 //!   and per pattern (`GroundTruth::pattern_name`).
 //! * **Money saved** (`prevented_amount`) = Σ amount of caught fraud × fx(currency → reporting
 //!   currency) from the declared [`models::CostModel::fx`] table.
-//!   **False-decline amount** = Σ amount of legit or edge transactions that were *declined* (a review
-//!   is not a decline: the customer is not refused), converted the same way.
+//!   **False-decline amount** = Σ amount of *legit* transactions that were *declined* (a review is
+//!   not a decline: the customer is not refused), converted the same way. Edge cases are legitimate
+//!   in the confusion matrix (declining one is a false positive, visible per edge kind) but are left
+//!   out of the money figures: their amounts (zero, a currency's per-transaction maximum) are chosen
+//!   to probe an API's limits, not drawn from customer spending, and a few maximum-amount probes would
+//!   otherwise outweigh all the everyday traffic.
 //! * **Cost** ([`running_cost`]) = completed × (per_txn_infra + model_calls_per_txn × per_model_call)
 //!   plus elapsed_hours × fixed_per_hour (the fixed part pro rata); cost_per_txn = cost / completed;
 //!   ROI % = (prevented − cost) / cost × 100 ([`roi_pct`]).

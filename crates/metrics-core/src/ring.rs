@@ -63,8 +63,10 @@ fn outcome_of(code: u64) -> Result<Decision, ErrorKind> {
     }
 }
 
+type Slot = [AtomicU64; SLOT_WORDS];
+
 pub(crate) struct Ring {
-    words: Box<[AtomicU64]>,
+    slots: Box<[Slot; RING as usize]>,
     /// Slots written so far (only the writer stores it).
     head: AtomicU64,
     /// Slots folded so far (only stored under the cell lock).
@@ -83,24 +85,23 @@ impl fmt::Debug for Ring {
 impl Ring {
     pub fn new() -> Self {
         Self {
-            words: (0..RING as usize * SLOT_WORDS)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            slots: Box::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| AtomicU64::new(0))
+            })),
             head: AtomicU64::new(0),
             tail: AtomicU64::new(0),
         }
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.words.len() * std::mem::size_of::<AtomicU64>()
+        std::mem::size_of::<[Slot; RING as usize]>()
     }
 
     /// Writes slot number `head` and publishes it. The writer must know that slot `head - RING` has
     /// been folded (it tracks that by draining itself under the lock when the ring is full).
     #[inline]
     pub fn push(&self, head: u64, s: &Sample, agents: &[u64]) {
-        let base = (head % RING) as usize * SLOT_WORDS;
-        let w = &self.words[base..base + SLOT_WORDS];
+        let w = &self.slots[(head % RING) as usize];
         let meta = u64::from(s.pattern)
             | (outcome_code(s.outcome) << 8)
             | ((agents.len().min(INLINE_AGENTS) as u64) << 16);
@@ -108,8 +109,10 @@ impl Ring {
         w[1].store(s.service_us, Ordering::Relaxed);
         w[2].store(s.amount.to_bits(), Ordering::Relaxed);
         w[3].store(meta, Ordering::Relaxed);
-        for (slot, a) in w[4..].iter().zip(agents) {
-            slot.store(*a, Ordering::Relaxed);
+        if !agents.is_empty() {
+            for (slot, a) in w[4..].iter().zip(agents) {
+                slot.store(*a, Ordering::Relaxed);
+            }
         }
         self.head.store(head + 1, Ordering::Release);
     }
@@ -121,8 +124,7 @@ impl Ring {
         let head = self.head.load(Ordering::Acquire);
         let mut agents = [0u64; INLINE_AGENTS];
         for i in tail..head {
-            let base = (i % RING) as usize * SLOT_WORDS;
-            let w = &self.words[base..base + SLOT_WORDS];
+            let w = &self.slots[(i % RING) as usize];
             let meta = w[3].load(Ordering::Relaxed);
             let sample = Sample {
                 latency_us: w[0].load(Ordering::Relaxed),

@@ -39,18 +39,24 @@ impl Timing {
     }
 
     /// `completed - intended`, zero if the clock went backwards.
+    #[inline]
     pub fn latency(&self) -> Duration {
         self.completed.saturating_sub(self.intended)
     }
 
     /// `completed - sent`, zero if the clock went backwards.
+    #[inline]
     pub fn service_time(&self) -> Duration {
         self.completed.saturating_sub(self.sent)
     }
 }
 
+/// Whole microseconds, saturating (no 128-bit arithmetic: this is on the hot path).
+#[inline]
 pub(crate) fn as_us(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
 }
 
 #[cfg(test)]
@@ -74,5 +80,14 @@ mod tests {
             o + Duration::from_millis(310),
         );
         assert_eq!(t, t2);
+    }
+
+    #[test]
+    fn whole_microseconds_saturate() {
+        for d in [0, 1, 999, 1_000, 1_999_999, 3_600_000_000_123] {
+            let d = Duration::from_nanos(d);
+            assert_eq!(u128::from(as_us(d)), d.as_micros());
+        }
+        assert_eq!(as_us(Duration::MAX), u64::MAX);
     }
 }
