@@ -148,6 +148,7 @@ async fn a_run_publishes_its_metrics_to_cloudwatch_and_reports_them() {
             "in-process",
             "--cloudwatch",
             "--xray",
+            "--xray-segments",
             "--aws-endpoint-url",
             &emulator.endpoint,
             "--out",
@@ -213,6 +214,21 @@ async fn a_run_publishes_its_metrics_to_cloudwatch_and_reports_them() {
     assert_eq!(sink["failed_datums"], 0, "{sink}");
     assert_eq!(sink["dropped_frames"], 0, "{sink}");
     assert!(aws["xray"].is_object(), "X-Ray was read: {aws}");
+    // Segments of the sampled transactions (1% of 800) went out and came back in the breakdown,
+    // with a subsegment per agent.
+    let emitted = &aws["xray_segments"];
+    assert!(emitted["sent_segments"].as_u64().unwrap() > 0, "{emitted}");
+    assert_eq!(emitted["failed_segments"], 0, "{emitted}");
+    assert_eq!(
+        emitted["offered"], summary["load"]["completed"],
+        "{emitted}"
+    );
+    assert!(aws["xray"]["traces"].as_u64().unwrap() > 0, "{aws}");
+    let segments = aws["xray"]["segments"].as_array().unwrap();
+    assert!(
+        segments.iter().any(|s| s["name"] == "pattern_detector"),
+        "per-agent breakdown: {segments:?}"
+    );
 
     // Read back through the API.
     let sdk = AwsConfig {

@@ -38,6 +38,8 @@ pub struct AwsConfig {
     pub resources: AwsResources,
     /// X-Ray filter expression for GetTraceSummaries; none reads every trace of the window.
     pub xray_filter: Option<String>,
+    /// Emit X-Ray segments for sampled synthetic transactions.
+    pub emit_segments: bool,
     /// Share of transactions emitted as X-Ray segments (0 to 1).
     pub xray_sample_rate: f64,
     /// Adds a `Worker` dimension to the published metrics.
@@ -54,6 +56,7 @@ impl Default for AwsConfig {
             endpoint_url: None,
             resources: AwsResources::default(),
             xray_filter: None,
+            emit_segments: false,
             xray_sample_rate: 0.01,
             worker_dimension: None,
         }
@@ -79,6 +82,8 @@ impl AwsConfig {
                 bedrock_models: spec.bedrock_models.clone(),
             },
             xray_filter: spec.xray_filter.clone(),
+            emit_segments: spec.emit_segments,
+            xray_sample_rate: spec.segment_sample_rate.unwrap_or(0.01),
             ..Self::default()
         }
     }
@@ -87,6 +92,7 @@ impl AwsConfig {
     pub fn with_overrides(mut self, overrides: &AwsOverrides) -> Self {
         self.cloudwatch |= overrides.cloudwatch;
         self.xray |= overrides.xray;
+        self.emit_segments |= overrides.emit_segments;
         if let Some(url) = &overrides.endpoint_url {
             self.endpoint_url = Some(url.clone());
         }
@@ -98,7 +104,7 @@ impl AwsConfig {
 
     /// True when anything AWS is switched on.
     pub fn enabled(&self) -> bool {
-        self.cloudwatch || self.xray
+        self.cloudwatch || self.xray || self.emit_segments
     }
 
     /// The SDK loader with the standard credential and region chain, and this config's region and
@@ -125,6 +131,8 @@ impl AwsConfig {
 pub struct AwsOverrides {
     pub cloudwatch: bool,
     pub xray: bool,
+    /// Emit X-Ray segments for sampled transactions.
+    pub emit_segments: bool,
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
 }
@@ -143,6 +151,7 @@ impl AwsOverrides {
         let mut spec = spec.unwrap_or_default();
         spec.cloudwatch |= self.cloudwatch;
         spec.xray |= self.xray;
+        spec.emit_segments |= self.emit_segments;
         if let Some(url) = &self.endpoint_url {
             spec.endpoint_url = Some(url.clone());
         }

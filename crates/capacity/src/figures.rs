@@ -84,7 +84,12 @@ impl StepFigures {
     /// The figures of the ticks whose midpoint lies at or after `from_s` (the end of the warm-up),
     /// pooled with the orchestrator's window summary (merged HDR histograms). The last, partial tick
     /// after the schedule's end holds the late answers of the measured stage and is kept.
-    pub fn measured(offered_tps: f64, ticks: &[IntervalSnapshot], whole: &Summary, from_s: f64) -> Self {
+    pub fn measured(
+        offered_tps: f64,
+        ticks: &[IntervalSnapshot],
+        whole: &Summary,
+        from_s: f64,
+    ) -> Self {
         let indices: Vec<usize> = ticks
             .iter()
             .enumerate()

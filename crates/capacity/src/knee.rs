@@ -275,7 +275,10 @@ mod tests {
         assert_eq!(k.quality, None);
         // A spike in the middle that comes back down is noise, not a knee.
         let spike = |r: f64| (if r == 1600.0 { 80.0 } else { 10.0 }, Some(0.9));
-        assert_eq!(knees(&pts(spike, &RATES), &KneeConfig::default()).latency, None);
+        assert_eq!(
+            knees(&pts(spike, &RATES), &KneeConfig::default()).latency,
+            None
+        );
         // Too few points: nothing to fit.
         assert_eq!(
             knees(&pts(line, &RATES[..2]), &KneeConfig::default()).latency,

@@ -4,7 +4,7 @@
 //!
 //! - [`slo`]: the SLO (`p99<250ms,error_rate<0.1%,recall>0.9`) and how a step is judged.
 //! - [`search()`]: the search itself, over any [`Judge`] (a synthetic one in tests).
-//! - [`StepRunner`]: the real judge, one orchestrator run per step against one shared target.
+//! - [`StepRunner`]: the real judge, one orchestrator run per step (a fresh built-in target per step).
 //! - [`knee`]: where p99 leaves its low-load line and where recall drops.
 //! - [`CapacityReport`]: `capacity.json` and the self-contained `capacity.html`.
 //!

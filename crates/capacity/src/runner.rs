@@ -219,12 +219,9 @@ impl StepRunner {
             }
             TargetChoice::Url { url, allow_remote } => {
                 targets::check_loopback(&url, allow_remote).map_err(|e| target_err(&e))?;
-                let http = HttpTarget::new(HttpTargetConfig::from_spec(
-                    &cfg.target,
-                    &url,
-                    allow_remote,
-                ))
-                .map_err(|e| target_err(&e))?;
+                let http =
+                    HttpTarget::new(HttpTargetConfig::from_spec(&cfg.target, &url, allow_remote))
+                        .map_err(|e| target_err(&e))?;
                 let info = TargetInfo {
                     kind: "http".into(),
                     url: Some(url),
@@ -275,8 +272,9 @@ impl StepRunner {
                     CapacityError::Target(format!("starting the built-in target: {e}"))
                 })?;
                 let url = sim.score_url();
-                let http = HttpTarget::new(HttpTargetConfig::from_spec(&self.cfg.target, &url, false))
-                    .map_err(|e| CapacityError::Target(e.to_string()))?;
+                let http =
+                    HttpTarget::new(HttpTargetConfig::from_spec(&self.cfg.target, &url, false))
+                        .map_err(|e| CapacityError::Target(e.to_string()))?;
                 Ok(StepTarget {
                     target: Arc::new(http),
                     info: TargetInfo {
@@ -402,7 +400,8 @@ impl Judge for StepRunner {
             tick: self.cfg.tick,
             ..RunOptions::default()
         };
-        let orch = StressTestOrchestrator::new(spec, options).map_err(|e| step_err(e.to_string()))?;
+        let orch =
+            StressTestOrchestrator::new(spec, options).map_err(|e| step_err(e.to_string()))?;
         let target = self.step_target().await?;
         let mut prepared = PreparedTarget::custom(target.target.clone(), None);
         prepared.info = target.info.clone();
@@ -457,8 +456,8 @@ impl Judge for StepRunner {
             &outcome.summary,
             self.cfg.warmup.as_secs_f64(),
         );
-        let interrupted = outcome.end_reason == EndReason::Interrupted
-            || self.interrupted.load(Ordering::SeqCst);
+        let interrupted =
+            outcome.end_reason == EndReason::Interrupted || self.interrupted.load(Ordering::SeqCst);
         Ok(Measurement {
             figures,
             killed: killed.is_some(),

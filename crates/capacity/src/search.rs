@@ -61,14 +61,19 @@ impl Default for SearchConfig {
 impl SearchConfig {
     /// Checks the settings; the error names the option and what to do.
     pub fn validate(&self) -> Result<(), CapacityError> {
-        let bad = |option: &'static str, message: String| {
-            Err(CapacityError::Option { option, message })
-        };
+        let bad =
+            |option: &'static str, message: String| Err(CapacityError::Option { option, message });
         if !(self.min_tps.is_finite() && self.min_tps > 0.0) {
-            return bad("--min-tps", format!("{} must be a rate above 0", self.min_tps));
+            return bad(
+                "--min-tps",
+                format!("{} must be a rate above 0", self.min_tps),
+            );
         }
         if !(self.max_tps.is_finite() && self.max_tps > 0.0) {
-            return bad("--max-tps", format!("{} must be a rate above 0", self.max_tps));
+            return bad(
+                "--max-tps",
+                format!("{} must be a rate above 0", self.max_tps),
+            );
         }
         if self.min_tps > self.max_tps {
             return bad(
@@ -206,10 +211,15 @@ pub enum StopReason {
     /// `min_tps` failed.
     NothingPassed,
     /// A step failed past the kill threshold.
-    Killed { tps: f64, failure_share: f64 },
+    Killed {
+        tps: f64,
+        failure_share: f64,
+    },
     Interrupted,
     /// A step could not be run.
-    StepError { message: String },
+    StepError {
+        message: String,
+    },
 }
 
 impl StopReason {
@@ -549,10 +559,16 @@ mod tests {
         let mut m = Model::new(3000.0);
         let out = run(&SearchConfig::default(), &mut m);
         assert_eq!(out.stop, StopReason::Converged);
-        assert_eq!(&m.asked[..7], &[100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 2400.0]);
+        assert_eq!(
+            &m.asked[..7],
+            &[100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 2400.0]
+        );
         let [lo, hi] = out.confidence_interval;
         let (lo, hi) = (lo.unwrap(), hi.unwrap());
-        assert!(lo <= 3000.0 && hi > 3000.0 && hi - lo <= 0.02 * lo, "[{lo}, {hi}]");
+        assert!(
+            lo <= 3000.0 && hi > 3000.0 && hi - lo <= 0.02 * lo,
+            "[{lo}, {hi}]"
+        );
         assert_eq!(out.max_sustainable_tps, Some(lo));
         assert_eq!(out.confidence, 1.0);
         // The last bisection steps are near the boundary: each was run twice (two agreeing runs).
@@ -580,7 +596,11 @@ mod tests {
         let r = out.rates.iter().find(|r| r.tps == repeated.tps).unwrap();
         assert_eq!(r.runs, 3, "{r:?}");
         assert_eq!(r.verdict, repeated.verdict);
-        assert!(out.confidence < 1.0 && out.confidence > 0.7, "{}", out.confidence);
+        assert!(
+            out.confidence < 1.0 && out.confidence > 0.7,
+            "{}",
+            out.confidence
+        );
     }
 
     #[test]

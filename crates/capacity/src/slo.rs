@@ -31,7 +31,8 @@ pub enum Metric {
     F1,
 }
 
-const METRIC_NAMES: &str = "p50, p90, p95, p99, p999, error_rate, dropped_rate, recall, precision, f1";
+const METRIC_NAMES: &str =
+    "p50, p90, p95, p99, p999, error_rate, dropped_rate, recall, precision, f1";
 
 impl Metric {
     fn from_name(name: &str) -> Option<Self> {
@@ -273,7 +274,10 @@ fn parse_clause(part: &str) -> Result<Clause, String> {
         ));
     };
     if name.is_empty() {
-        return Err(format!("no metric before {:?}; use one of {METRIC_NAMES}", op.symbol()));
+        return Err(format!(
+            "no metric before {:?}; use one of {METRIC_NAMES}",
+            op.symbol()
+        ));
     }
     let metric = Metric::from_name(&name.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown metric {name:?}; use one of {METRIC_NAMES}"))?;
@@ -307,9 +311,7 @@ fn parse_clause(part: &str) -> Result<Clause, String> {
 fn number(text: &str, what: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!(
-            "{what} {text:?} is not a number of 0 or more"
-        )),
+        _ => Err(format!("{what} {text:?} is not a number of 0 or more")),
     }
 }
 
@@ -317,7 +319,10 @@ fn number(text: &str, what: &str) -> Result<f64, String> {
 fn parse_latency_ms(value: &str) -> Result<f64, String> {
     let (num, scale) = if let Some(n) = value.strip_suffix("ms") {
         (n, 1.0)
-    } else if let Some(n) = value.strip_suffix("us").or_else(|| value.strip_suffix("µs")) {
+    } else if let Some(n) = value
+        .strip_suffix("us")
+        .or_else(|| value.strip_suffix("µs"))
+    {
         (n, 1e-3)
     } else if let Some(n) = value.strip_suffix('s') {
         (n, 1e3)
@@ -414,7 +419,12 @@ mod tests {
         let e = Slo::parse("p99 250ms").unwrap_err();
         assert!(e.message.contains("no comparison"), "{e}");
 
-        assert!(Slo::parse("<250ms").unwrap_err().message.contains("no metric"));
+        assert!(
+            Slo::parse("<250ms")
+                .unwrap_err()
+                .message
+                .contains("no metric")
+        );
         assert!(Slo::parse("p99<0ms").unwrap_err().message.contains("never"));
     }
 
@@ -439,6 +449,9 @@ mod tests {
         };
         let r = slo.evaluate(&f, 0.1);
         assert!(!r[0].passed && !r[0].marginal);
-        assert!(r[2].passed && r[2].marginal, "0.905 is within 10% of the 0.1 of room above 0.9");
+        assert!(
+            r[2].passed && r[2].marginal,
+            "0.905 is within 10% of the 0.1 of room above 0.9"
+        );
     }
 }

@@ -77,7 +77,9 @@ async fn request(ctx: Arc<LaneCtx>, mut job: Job, mut cancel: watch::Receiver<bo
             std::future::pending::<()>().await;
         }
     };
+    // Biased: the answer is polled first, and no random branch order is drawn per request.
     let outcome = tokio::select! {
+        biased;
         r = call => Outcome::Answered(r),
         () = abandoned => Outcome::Abandoned,
     };

@@ -55,6 +55,9 @@ struct Locked {
     tally: Tally,
     /// Agent names by the index that queue slots carry (the shard keeps a copy to look them up).
     names: Vec<String>,
+    /// By name index: the agent's entry in `tally`, or `usize::MAX` when not looked up yet. Cleared
+    /// whenever `tally` is swapped for another.
+    entries: Vec<usize>,
     /// `sent` and `dropped` when last added to a tally.
     seen_sent: u64,
     seen_dropped: u64,
@@ -69,6 +72,7 @@ impl CellState {
             locked: Mutex::new(Locked {
                 tally: Tally::new(),
                 names: Vec::new(),
+                entries: Vec::new(),
                 seen_sent: 0,
                 seen_dropped: 0,
             }),
@@ -77,14 +81,24 @@ impl CellState {
 
     /// Folds the queue and the counters into the tally. `l` is this cell's locked part.
     fn fold(&self, l: &mut Locked, max_agents: usize) {
-        let Locked { tally, names, .. } = l;
+        let Locked {
+            tally,
+            names,
+            entries,
+            ..
+        } = l;
         self.ring.drain(|sample, agents| {
             tally.apply(sample);
             for &word in agents {
                 let (i, ok, us) = unpack_agent(word);
-                if let Some(name) = names.get(i) {
-                    tally.record_agent(name, ok, us, max_agents);
+                let Some(name) = names.get(i) else { continue };
+                if entries.len() <= i {
+                    entries.resize(i + 1, usize::MAX);
                 }
+                if entries[i] == usize::MAX {
+                    entries[i] = tally.agent_index(name, max_agents);
+                }
+                tally.record_agent_at(entries[i], ok, us);
             }
         });
         // After the queue's acquire load: every send before a folded completion is counted.
@@ -103,6 +117,7 @@ impl CellState {
             + l.tally.heap_estimate()
             + l.names.iter().map(String::capacity).sum::<usize>()
             + l.names.capacity() * std::mem::size_of::<String>()
+            + l.entries.capacity() * std::mem::size_of::<usize>()
     }
 }
 
@@ -310,6 +325,7 @@ impl Recorder {
                 let mut l = lock(&cell.locked);
                 cell.fold(&mut l, max_agents);
                 std::mem::swap(&mut l.tally, &mut c.spare);
+                l.entries.clear();
             }
             c.interval.add(&c.spare, max_agents);
             c.spare.reset();

@@ -18,8 +18,8 @@ use models::{Decision, ErrorKind};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Slots per shard (16 KiB).
-pub(crate) const RING: u64 = 256;
+/// Slots per shard (2 KiB).
+pub(crate) const RING: u64 = 32;
 /// Agent timings carried in a slot.
 pub(crate) const INLINE_AGENTS: usize = 4;
 /// Words per slot: four for the sample, one per inline agent.

@@ -226,7 +226,14 @@ impl Tally {
         duration_us: u64,
         max_agents: usize,
     ) {
-        let i = match self.agents.iter().position(|t| t.name == name) {
+        let i = self.agent_index(name, max_agents);
+        self.record_agent_at(i, ok, duration_us);
+    }
+
+    /// The entry of agent `name`, created if needed (names beyond `max_agents` share `other`).
+    /// Entries keep their index until the tally is dropped (`reset` keeps them).
+    pub(crate) fn agent_index(&mut self, name: &str, max_agents: usize) -> usize {
+        match self.agents.iter().position(|t| t.name == name) {
             Some(i) => i,
             None if self.agents.len() < max_agents => {
                 self.agents.push(AgentTally::new(name));
@@ -239,7 +246,11 @@ impl Tally {
                     self.agents.len() - 1
                 }
             },
-        };
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record_agent_at(&mut self, i: usize, ok: bool, duration_us: u64) {
         let t = &mut self.agents[i];
         t.requests += 1;
         t.ok += u64::from(ok);

@@ -176,6 +176,12 @@ pub struct AwsSpec {
     pub bedrock_models: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xray_filter: Option<String>,
+    /// Emit an X-Ray segment (with a subsegment per agent) for a sample of the synthetic transactions,
+    /// so that runs show beside production traces.
+    pub emit_segments: bool,
+    /// Share of transactions emitted as segments (0 to 1); default 0.01.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_sample_rate: Option<f64>,
 }
 
 /// The `[resilience]` table: how ticks are judged while faults (or overload) hurt the target. Every

@@ -71,6 +71,6 @@ pub mod window;
 pub use control::{Command, ControlError, RunControl};
 pub use error::{OrchestratorError, ScenarioError};
 pub use failure_injection::{FaultId, InjectError, Injector};
-pub use orchestrator::{EndReason, RunOptions, RunOutcome, StressTestOrchestrator};
+pub use orchestrator::{EndReason, RunOptions, RunOutcome, StressTestOrchestrator, TargetLayer};
 pub use state_machine::{StateMachine, TransitionError};
 pub use target_setup::PreparedTarget;

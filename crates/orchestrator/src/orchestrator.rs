@@ -124,7 +124,13 @@ pub struct StressTestOrchestrator {
     control: RunControl,
     ports: ControlPorts,
     target: Option<PreparedTarget>,
+    layer: Option<TargetLayer>,
 }
+
+/// Wraps the run's target once it is set up, for example to observe every call (the X-Ray segment
+/// emitter) or to add behaviour in front of it. The layer sees the same calls the driver makes.
+pub type TargetLayer =
+    Box<dyn FnOnce(Arc<dyn targets::Target>) -> Arc<dyn targets::Target> + Send + Sync>;
 
 impl std::fmt::Debug for StressTestOrchestrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -162,12 +168,19 @@ impl StressTestOrchestrator {
             control,
             ports,
             target: None,
+            layer: None,
         })
     }
 
     /// Runs against a target of the caller's instead of the scenario's `[target]`.
     pub fn with_target(mut self, target: PreparedTarget) -> Self {
         self.target = Some(target);
+        self
+    }
+
+    /// Wraps the target (the scenario's or the caller's) in `layer` once it is set up.
+    pub fn with_target_layer(mut self, layer: TargetLayer) -> Self {
+        self.layer = Some(layer);
         self
     }
 
@@ -188,6 +201,7 @@ impl StressTestOrchestrator {
             control: _,
             ports,
             target,
+            layer,
         } = self;
         let ControlPorts { mut commands, out } = ports;
         let mut sm = StateMachine::new();
@@ -251,6 +265,10 @@ impl StressTestOrchestrator {
                 }
                 None => target_setup::prepare(&spec.target, options.allow_remote).await?,
             };
+            let mut target = target;
+            if let Some(layer) = layer {
+                target.target = layer(target.target);
+            }
             let late =
                 crate::load::wait_for_start(options.start_at, spec.load.total_duration()).await?;
             let load = LoadRun::start(LoadSetup {
@@ -261,9 +279,15 @@ impl StressTestOrchestrator {
                 record_ids: options.record_ids,
             })?;
             if let Some(late) = late {
-                emitter.emit(0.0, EventKind::Message {
-                    text: format!("started {:.3} s after the common start time", late.as_secs_f64()),
-                });
+                emitter.emit(
+                    0.0,
+                    EventKind::Message {
+                        text: format!(
+                            "started {:.3} s after the common start time",
+                            late.as_secs_f64()
+                        ),
+                    },
+                );
             }
             Ok::<_, OrchestratorError>((target, load))
         }

@@ -12,6 +12,10 @@ pub struct AwsArgs {
     /// Read X-Ray traces for the run window and break latency down per agent.
     #[arg(long)]
     pub xray: bool,
+    /// Emit an X-Ray segment per sampled synthetic transaction (share: `[aws] segment_sample_rate`,
+    /// default 1%), so that the run shows beside production traces.
+    #[arg(long)]
+    pub xray_segments: bool,
     /// Send AWS calls to this endpoint (an emulator such as `cargo xtask aws-emulator`, a VPC endpoint).
     #[arg(long, value_name = "URL")]
     pub aws_endpoint_url: Option<String>,
@@ -25,6 +29,7 @@ impl AwsArgs {
         AwsOverrides {
             cloudwatch: self.cloudwatch,
             xray: self.xray,
+            emit_segments: self.xray_segments,
             endpoint_url: self.aws_endpoint_url.clone(),
             region: self.aws_region.clone(),
         }

@@ -16,11 +16,17 @@ use aws_telemetry::{
     AwsConfig, AwsReport, CloudWatchSink, InfraCollector, RunWindow, SinkConfig, SinkHandle,
     SinkReport, TraceReader, write_aws_json,
 };
+use aws_telemetry::{EmitReport, EmitterConfig, SampledTxn, SegmentEmitter};
 use models::{IntervalSnapshot, ScenarioSpec};
+use models::{Transaction, Verdict};
 use orchestrator::RunControl;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
+use targets::{Target, TargetError};
 use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// How long to wait for the credential chain before giving up on AWS for this run (instance metadata
@@ -36,7 +42,81 @@ pub struct AwsRun {
     /// The frame forwarder; it hands the sink back (with the frames it missed) when the run's frame
     /// stream closes.
     forwarder: Option<JoinHandle<(SinkHandle, u64)>>,
+    /// The X-Ray segment emitter's task, fed by [`SegmentTap`]s; it ends when the run's target is dropped.
+    segments: Option<(JoinHandle<EmitReport>, Arc<TapCounts>)>,
     quiet: bool,
+}
+
+/// What the taps saw: every call, and the sampled ones that did not fit in the emitter's queue.
+#[derive(Debug, Default)]
+pub struct TapCounts {
+    offered: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// Wraps the run's target: after each call, a sampled transaction (chosen by its id, so that workers
+/// and reruns pick the same ones) is queued for the segment emitter without ever waiting.
+struct SegmentTap {
+    inner: Arc<dyn Target>,
+    tx: mpsc::Sender<SampledTxn>,
+    sample_rate: f64,
+    counts: Arc<TapCounts>,
+}
+
+#[async_trait::async_trait]
+impl Target for SegmentTap {
+    async fn score(&self, txn: &Transaction) -> Result<Verdict, TargetError> {
+        let start = SystemTime::now();
+        let result = self.inner.score(txn).await;
+        self.counts.offered.fetch_add(1, Ordering::Relaxed);
+        let id = txn.id.to_string();
+        if aws_telemetry::segments::is_sampled(&id, self.sample_rate) {
+            let (decision, agents) = match &result {
+                Ok(v) => (Some(v.decision), v.agents.clone()),
+                Err(_) => (None, Vec::new()),
+            };
+            let sampled = SampledTxn {
+                txn_id: id,
+                decision,
+                start,
+                end: SystemTime::now(),
+                agents,
+            };
+            if self.tx.try_send(sampled).is_err() {
+                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    fn info(&self) -> models::TargetInfo {
+        self.inner.info()
+    }
+}
+
+/// Buffers and sends segments until every tap is gone.
+async fn emit_segments(
+    mut emitter: SegmentEmitter,
+    mut rx: mpsc::Receiver<SampledTxn>,
+) -> EmitReport {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            t = rx.recv() => match t {
+                Some(t) => {
+                    emitter.record(&t);
+                    if emitter.should_flush() {
+                        emitter.flush().await;
+                    }
+                }
+                None => break,
+            },
+            // Partial batches go out every second so traces show up while the run lasts.
+            _ = tick.tick() => emitter.flush().await,
+        }
+    }
+    emitter.flush().await;
+    emitter.report().clone()
 }
 
 /// Starts the AWS side of a run when the scenario (with the flags merged in) asks for CloudWatch or
@@ -46,9 +126,12 @@ pub async fn start(
     spec: &ScenarioSpec,
     run_id: &str,
     control: &RunControl,
+    worker: Option<String>,
     quiet: bool,
 ) -> Option<AwsRun> {
-    let config = AwsConfig::from_spec(spec.aws.as_ref()?);
+    let mut config = AwsConfig::from_spec(spec.aws.as_ref()?);
+    // Workers of one distributed run share the RunId; the Worker dimension tells them apart.
+    config.worker_dimension = worker;
     if !config.enabled() {
         return None;
     }
@@ -65,6 +148,7 @@ pub async fn start(
         run_id: run_id.to_owned(),
         started,
         forwarder: None,
+        segments: None,
         quiet,
         config,
     };
@@ -168,6 +252,79 @@ async fn forward(
 }
 
 impl AwsRun {
+    /// With `emit_segments`, the layer to put around the run's target (see
+    /// [`orchestrator::StressTestOrchestrator::with_target_layer`]); call it once, before the run.
+    pub fn segment_layer(&mut self) -> Option<orchestrator::TargetLayer> {
+        if !self.config.emit_segments || self.segments.is_some() {
+            return None;
+        }
+        let client = aws_telemetry::aws_sdk_xray::Client::new(&self.sdk);
+        let config = EmitterConfig {
+            run_id: self.run_id.clone(),
+            sample_rate: self.config.xray_sample_rate,
+            ..EmitterConfig::default()
+        };
+        let emitter = match SegmentEmitter::new(config, &client) {
+            Ok(e) => e,
+            Err(e) => {
+                warn(&format!(
+                    "X-Ray segments are off for this run: {e}; fix `segment_sample_rate` in the [aws] table"
+                ));
+                return None;
+            }
+        };
+        let (tx, rx) = mpsc::channel(8192);
+        let counts = Arc::new(TapCounts::default());
+        self.segments = Some((tokio::spawn(emit_segments(emitter, rx)), counts.clone()));
+        info(
+            self.quiet,
+            &format!(
+                "X-Ray: emitting a segment for {:.2}% of the transactions",
+                self.config.xray_sample_rate * 100.0
+            ),
+        );
+        let sample_rate = self.config.xray_sample_rate;
+        Some(Box::new(move |inner| {
+            Arc::new(SegmentTap {
+                inner,
+                tx,
+                sample_rate,
+                counts,
+            }) as Arc<dyn Target>
+        }))
+    }
+
+    /// Waits for the emitter to send what it holds (the run's target, and so every tap, is gone by then).
+    async fn finish_segments(&mut self) -> Option<EmitReport> {
+        let (task, counts) = self.segments.take()?;
+        let abort = task.abort_handle();
+        let mut report = match tokio::time::timeout(Duration::from_secs(30), task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                warn(&format!("X-Ray segment emitter failed: {e}"));
+                return None;
+            }
+            Err(_) => {
+                abort.abort();
+                warn("X-Ray segment emitter did not finish within 30 s; its last batch is lost");
+                return None;
+            }
+        };
+        report.offered = counts.offered.load(Ordering::Relaxed);
+        let dropped = counts.dropped.load(Ordering::Relaxed);
+        info(
+            self.quiet,
+            &format!(
+                "X-Ray: {} segments sent, {} failed, {dropped} dropped (queue full), of {} sampled transactions",
+                report.sent_segments,
+                report.failed_segments,
+                report.sampled + dropped
+            ),
+        );
+        report.failed_segments += dropped;
+        Some(report)
+    }
+
     /// After the run: publishes what the sink holds, collects infrastructure metrics and traces for the
     /// run window, writes `aws.json` into `dir` and returns its path (`None` when it could not be
     /// written; a warning says why).
@@ -183,6 +340,7 @@ impl AwsRun {
         if let Some(forwarder) = self.forwarder.take() {
             report.cloudwatch_sink = self.finish_sink(forwarder).await;
         }
+        report.xray_segments = self.finish_segments().await;
         let cloudwatch = aws_telemetry::aws_sdk_cloudwatch::Client::new(&self.sdk);
         if !self.config.resources.is_empty() {
             match InfraCollector::new(cloudwatch)
@@ -253,6 +411,7 @@ impl AwsRun {
         {
             let _ = sink.finish().await;
         }
+        let _ = self.finish_segments().await;
     }
 
     async fn finish_sink(&self, forwarder: JoinHandle<(SinkHandle, u64)>) -> Option<SinkReport> {
@@ -378,13 +537,17 @@ mod tests {
         )
         .unwrap();
         let control = orch.control();
-        assert!(start(&spec_with(None), "r", &control, true).await.is_none());
+        assert!(
+            start(&spec_with(None), "r", &control, None, true)
+                .await
+                .is_none()
+        );
         let off = models::AwsSpec {
             lambda_functions: vec!["score".into()],
             ..Default::default()
         };
         assert!(
-            start(&spec_with(Some(off)), "r", &control, true)
+            start(&spec_with(Some(off)), "r", &control, None, true)
                 .await
                 .is_none()
         );

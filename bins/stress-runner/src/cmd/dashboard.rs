@@ -136,9 +136,15 @@ pub struct RunDashboard {
     linger: bool,
 }
 
+impl RunDashboard {
+    /// The feed the pages follow, to add what arrives after the run (such as `aws.json`).
+    pub fn feed(&self) -> &dashboard_server::Feed {
+        self.live.feed()
+    }
+}
+
 /// Starts the dashboards for a run when `--dashboard` is given (call it inside the runtime, before
 /// `orch.run()`, so that no event is missed) and prints their URL and control token once.
-#[allow(dead_code)] // wired into `run` by its owner
 pub async fn start_for_run(
     args: &DashboardArgs,
     control: &RunControl,

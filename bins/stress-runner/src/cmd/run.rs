@@ -88,9 +88,8 @@ pub struct Args {
 }
 
 fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
-    humantime::parse_rfc3339_weak(s).map_err(|e| {
-        format!("{e}; give an RFC 3339 UTC time such as 2026-11-23T18:45:00Z")
-    })
+    humantime::parse_rfc3339_weak(s)
+        .map_err(|e| format!("{e}; give an RFC 3339 UTC time such as 2026-11-23T18:45:00Z"))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -167,16 +166,19 @@ fn build_spec(args: &Args) -> anyhow::Result<ScenarioSpec> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spec = build_spec(&args)?;
     // Made here rather than by the orchestrator so that CloudWatch can tag the run's metrics with it.
-    let run_id = args.run_id.clone().unwrap_or_else(|| {
-        orchestrator::results::run_id(&spec.name, std::time::SystemTime::now())
-    });
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| orchestrator::results::run_id(&spec.name, std::time::SystemTime::now()));
     let options = RunOptions {
         run_id: Some(run_id.clone()),
         out_dir: args.out.clone().or_else(|| {
             args.segment.map(|s| {
-                PathBuf::from("results")
-                    .join(&run_id)
-                    .join(format!("segment-{}-of-{}", s.index(), s.count()))
+                PathBuf::from("results").join(&run_id).join(format!(
+                    "segment-{}-of-{}",
+                    s.index(),
+                    s.count()
+                ))
             })
         }),
         segment: args.segment,
@@ -196,7 +198,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let control = orch.control();
         let dashboard = super::dashboard::start_for_run(&args.dashboard, &control, &spec).await?;
         #[cfg(feature = "aws")]
-        let aws = super::aws_run::start(&spec, &run_id, &control, quiet).await;
+        let mut aws = super::aws_run::start(
+            &spec,
+            &run_id,
+            &control,
+            args.segment
+                .map(|s| format!("{}-of-{}", s.index(), s.count())),
+            quiet,
+        )
+        .await;
+        #[cfg(feature = "aws")]
+        let orch = match aws.as_mut().and_then(|a| a.segment_layer()) {
+            Some(layer) => orch.with_target_layer(layer),
+            None => orch,
+        };
         let progress = tokio::spawn(progress(
             control.subscribe_frames(),
             control.subscribe_events(),
@@ -222,8 +237,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 print_summary(&outcome.summary, &outcome.dir, quiet);
                 // aws.json first, so that the report shows it.
                 #[cfg(feature = "aws")]
-                if let Some(aws) = aws {
-                    aws.finish(&outcome.dir).await;
+                if let Some(aws) = aws
+                    && let Some(path) = aws.finish(&outcome.dir).await
+                    && let Some(d) = &dashboard
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                    && let Ok(json) = serde_json::from_str(&text)
+                {
+                    d.feed().aws(json);
                 }
                 write_report(&outcome.dir, quiet);
                 if let Some(d) = dashboard {
