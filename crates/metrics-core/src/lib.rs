@@ -74,7 +74,6 @@ pub mod histogram;
 pub mod merge;
 pub mod recorder;
 pub mod resources;
-mod ring;
 mod tally;
 pub mod timing;
 

@@ -3,31 +3,27 @@
 //!
 //! # Concurrency design
 //! Each worker owns one [`Shard`], and each shard one cell: a tally (counters and interval
-//! histograms) behind a per-shard mutex, a lock-free queue of completions in front of it (see
-//! `ring.rs`) and two single-writer counters (sent, dropped). On the hot path a shard takes no lock:
-//! `record_sent`/`record_dropped` are a plain store into its own counter, and `record` writes one
-//! queue slot and publishes it with a release store. The shard folds its queue into the tally itself,
-//! under the lock, once every 256 completions; completions whose verdict names more than four agents
-//! (or agents beyond the shard's 255-name table) are folded at once under the lock.
+//! histograms) behind a per-shard mutex, and two single-writer counters (sent, dropped). No two
+//! workers ever share a cell, so the lock that `record` takes is uncontended: the only other party
+//! that takes it is the collector, once per tick, for the time of a `mem::swap` with an empty tally
+//! (no copying under the lock). `record_sent` and `record_dropped` take no lock at all: each is a
+//! plain store into the shard's own counter, which the collector reads under the cell's lock and
+//! turns into a difference from what it read last. A worker records a send before the completion,
+//! and the completion's lock release publishes that store, so `in_flight = sent - completed` never
+//! goes negative. The collector merges the swapped tally into the interval and cumulative state
+//! outside the shard's lock and keeps it, reset, as the next spare. A dropped shard's last figures
+//! are collected at the next tick and its cell removed.
 //!
-//! The collector, at each tick, takes each cell's lock for the time of folding what the queue holds
-//! (at most 256 slots), reading the counters, and a `mem::swap` of the tally with an empty one. So a
-//! tick, [`Recorder::totals`] and [`Recorder::summary`] see every completion recorded before them,
-//! exactly as if each `record` had locked. The collector then merges the swapped tally into the
-//! interval and cumulative state outside the shard's lock and keeps it, reset, as the next spare. A
-//! dropped shard's last figures are collected at the next tick and its cell removed.
-//!
-//! The counters are monotonic per shard; the collector remembers the values it last read and adds
-//! the difference. It reads them after the queue (whose acquire load makes every `record_sent`
-//! before a published completion visible), so `in_flight = sent - completed` never goes negative.
+//! Why a lock rather than a lock-free queue in front of it: measured with `benches/record.rs`, an
+//! uncontended lock costs about as much as writing a completion into a queue slot and reading it back
+//! later, and the queue's extra cache traffic made completions with agent timings about 20 % slower.
 
 use crate::agents::all_agent_stats;
 use crate::business::{business_summary, fraud_summary, per_pattern_map, running_cost};
 use crate::config::MetricsConfig;
 use crate::error::MetricsError;
 use crate::histogram::encode;
-use crate::ring::{INLINE_AGENTS, MAX_NAMES, RING, Ring, pack_agent, unpack_agent};
-use crate::tally::{ERROR_KINDS, Sample, Tally};
+use crate::tally::{ERROR_KINDS, Tally};
 use crate::timing::Timing;
 use models::{
     Cumulative, EncodedHistograms, ErrorKind, ErrorSummary, GroundTruth, IntervalSnapshot,
@@ -41,8 +37,6 @@ use std::time::Duration;
 /// One shard's state as the collector sees it.
 #[derive(Debug)]
 struct CellState {
-    /// Completions queued by the shard, not folded yet.
-    ring: Ring,
     /// Arrivals sent by the shard so far (only the shard stores it).
     sent: AtomicU64,
     /// Arrivals dropped by the shard so far (only the shard stores it).
@@ -53,11 +47,6 @@ struct CellState {
 #[derive(Debug)]
 struct Locked {
     tally: Tally,
-    /// Agent names by the index that queue slots carry (the shard keeps a copy to look them up).
-    names: Vec<String>,
-    /// By name index: the agent's entry in `tally`, or `usize::MAX` when not looked up yet. Cleared
-    /// whenever `tally` is swapped for another.
-    entries: Vec<usize>,
     /// `sent` and `dropped` when last added to a tally.
     seen_sent: u64,
     seen_dropped: u64,
@@ -66,42 +55,19 @@ struct Locked {
 impl CellState {
     fn new() -> Self {
         Self {
-            ring: Ring::new(),
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             locked: Mutex::new(Locked {
                 tally: Tally::new(),
-                names: Vec::new(),
-                entries: Vec::new(),
                 seen_sent: 0,
                 seen_dropped: 0,
             }),
         }
     }
 
-    /// Folds the queue and the counters into the tally. `l` is this cell's locked part.
-    fn fold(&self, l: &mut Locked, max_agents: usize) {
-        let Locked {
-            tally,
-            names,
-            entries,
-            ..
-        } = l;
-        self.ring.drain(|sample, agents| {
-            tally.apply(sample);
-            for &word in agents {
-                let (i, ok, us) = unpack_agent(word);
-                let Some(name) = names.get(i) else { continue };
-                if entries.len() <= i {
-                    entries.resize(i + 1, usize::MAX);
-                }
-                if entries[i] == usize::MAX {
-                    entries[i] = tally.agent_index(name, max_agents);
-                }
-                tally.record_agent_at(entries[i], ok, us);
-            }
-        });
-        // After the queue's acquire load: every send before a folded completion is counted.
+    /// Adds the counters' growth since the last call to the tally. `l` is this cell's locked part:
+    /// holding the lock makes every send before a recorded completion visible here.
+    fn fold(&self, l: &mut Locked) {
         let sent = self.sent.load(Ordering::Relaxed);
         let dropped = self.dropped.load(Ordering::Relaxed);
         let (new_sent, new_dropped) = (sent - l.seen_sent, dropped - l.seen_dropped);
@@ -109,15 +75,6 @@ impl CellState {
         l.tally.scheduled += new_sent + new_dropped;
         l.tally.errors[ErrorKind::Dropped as usize] += new_dropped;
         (l.seen_sent, l.seen_dropped) = (sent, dropped);
-    }
-
-    fn heap_estimate(&self) -> usize {
-        let l = lock(&self.locked);
-        self.ring.heap_bytes()
-            + l.tally.heap_estimate()
-            + l.names.iter().map(String::capacity).sum::<usize>()
-            + l.names.capacity() * std::mem::size_of::<String>()
-            + l.entries.capacity() * std::mem::size_of::<usize>()
     }
 }
 
@@ -155,20 +112,14 @@ pub struct Recorder {
     shared: Arc<Shared>,
 }
 
-/// One worker's recording end. Owned by one task; `record*` take `&mut self`, take no lock on the
-/// hot path and never wait for another worker (see the module docs).
+/// One worker's recording end. Owned by one task; `record*` take `&mut self` and never wait for
+/// another worker (see the module docs).
 #[derive(Debug)]
 pub struct Shard {
     cell: Cell,
     shared: Arc<Shared>,
-    /// Queue slots written (the ring's head, kept here to avoid reading it back).
-    head: u64,
-    /// Queue slots known to be folded (the ring's tail as of this shard's last fold).
-    folded: u64,
     sent: u64,
     dropped: u64,
-    /// Copy of the cell's agent-name table, for lookups without the lock.
-    names: Vec<String>,
 }
 
 /// Counters of the run so far (everything recorded up to the call, ticked or not).
@@ -218,11 +169,8 @@ impl Recorder {
         Shard {
             cell,
             shared: self.shared.clone(),
-            head: 0,
-            folded: 0,
             sent: 0,
             dropped: 0,
-            names: Vec::new(),
         }
     }
 
@@ -302,13 +250,13 @@ impl Recorder {
         build_summary(&run, elapsed, c.peak_tps, &self.shared.config)
     }
 
-    /// Bytes held by the recorder's histograms, agent entries and shard queues (a flat-memory check:
-    /// constant over a run once every shard and agent exists).
+    /// Bytes held by the recorder's histograms and agent entries (a flat-memory check: constant
+    /// over a run once every shard and agent exists).
     pub fn heap_estimate(&self) -> usize {
         let c = lock(&self.shared.collector);
         let cells: usize = lock(&self.shared.cells)
             .iter()
-            .map(|cell| cell.heap_estimate())
+            .map(|cell| lock(&cell.locked).tally.heap_estimate())
             .sum();
         cells + c.interval.heap_estimate() + c.cumulative.heap_estimate() + c.spare.heap_estimate()
     }
@@ -323,9 +271,8 @@ impl Recorder {
             let orphan = Arc::strong_count(cell) == 1;
             {
                 let mut l = lock(&cell.locked);
-                cell.fold(&mut l, max_agents);
+                cell.fold(&mut l);
                 std::mem::swap(&mut l.tally, &mut c.spare);
-                l.entries.clear();
             }
             c.interval.add(&c.spare, max_agents);
             c.spare.reset();
@@ -369,47 +316,6 @@ impl Shard {
         truth: GroundTruth,
         result: Result<&Verdict, ErrorKind>,
     ) {
-        let agents = match result {
-            Ok(v) => v.agents.as_slice(),
-            Err(_) => &[],
-        };
-        let mut packed = [0u64; INLINE_AGENTS];
-        if agents.len() > INLINE_AGENTS {
-            return self.record_locked(timing, txn, truth, result);
-        }
-        for (word, a) in packed.iter_mut().zip(agents) {
-            match self.name_index(&a.name) {
-                Some(i) => *word = pack_agent(i, a.ok, a.duration_us),
-                None => return self.record_locked(timing, txn, truth, result),
-            }
-        }
-        if self.head - self.folded >= RING {
-            self.fold();
-        }
-        let sample = Sample::new(&timing, txn, truth, result, &self.shared.fx);
-        self.cell
-            .ring
-            .push(self.head, &sample, &packed[..agents.len()]);
-        self.head += 1;
-    }
-
-    /// Folds this shard's queue into its tally (the queue is full).
-    #[cold]
-    fn fold(&mut self) {
-        let mut l = lock(&self.cell.locked);
-        self.cell.fold(&mut l, self.shared.config.max_agents);
-        self.folded = self.head;
-    }
-
-    /// Records straight into the tally under the lock: for verdicts the queue cannot carry.
-    #[cold]
-    fn record_locked(
-        &mut self,
-        timing: Timing,
-        txn: &Transaction,
-        truth: GroundTruth,
-        result: Result<&Verdict, ErrorKind>,
-    ) {
         let s = &*self.shared;
         lock(&self.cell.locked).tally.record(
             &timing,
@@ -419,20 +325,6 @@ impl Shard {
             &s.fx,
             s.config.max_agents,
         );
-    }
-
-    /// The index of an agent name in the cell's table, adding it if there is room.
-    #[inline]
-    fn name_index(&mut self, name: &str) -> Option<usize> {
-        if let Some(i) = self.names.iter().position(|n| n == name) {
-            return Some(i);
-        }
-        if self.names.len() >= MAX_NAMES {
-            return None;
-        }
-        lock(&self.cell.locked).names.push(name.to_owned());
-        self.names.push(name.to_owned());
-        Some(self.names.len() - 1)
     }
 }
 

@@ -23,8 +23,7 @@ pub(crate) const fn is_fraud_index(index: usize) -> bool {
     index >= 1 && index <= FraudPattern::ALL.len()
 }
 
-/// What one completion adds to a [`Tally`], apart from its agent timings: small and `Copy`, so a
-/// shard can queue it without a lock (see `ring.rs`).
+/// What one completion adds to a [`Tally`], apart from its agent timings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Sample {
     pub latency_us: u64,

@@ -49,6 +49,7 @@ async fn answer(
         .headers()
         .get("x-api-key")
         .map(|v| v.as_bytes().to_vec());
+    let host = req.headers().get("host").map(|v| v.as_bytes().to_vec());
     let body = req
         .into_body()
         .collect()
@@ -84,6 +85,14 @@ async fn answer(
                 )
             } else {
                 reply(StatusCode::BAD_REQUEST, "unexpected body or key")
+            }
+        }
+        "/fixed" => {
+            // A fixed body arrives verbatim, with the Host header set by the pool's connections.
+            if body.as_ref() == br#"{"fixed":true}"# && host.is_some() {
+                reply(StatusCode::OK, r#"{"decision":"approve","risk_score":0.2}"#)
+            } else {
+                reply(StatusCode::BAD_REQUEST, "unexpected body or no Host")
             }
         }
         "/429" => reply(StatusCode::TOO_MANY_REQUESTS, "slow down"),
@@ -158,6 +167,32 @@ async fn template_pointers_and_headers() {
         .unwrap();
     assert_eq!(v.decision, Decision::Decline);
     assert_eq!(v.risk_score, 0.97);
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_fixed_body_is_sent_as_is_on_reused_connections() {
+    let (addr, server) = server().await;
+    let config = HttpTargetConfig {
+        url: format!("http://{addr}/fixed"),
+        connections: 2,
+        fixed_body: Some(br#"{"fixed":true}"#.to_vec()),
+        ..HttpTargetConfig::default()
+    };
+    let t = std::sync::Arc::new(HttpTarget::new(config).unwrap());
+    let mut set = JoinSet::new();
+    for _ in 0..8 {
+        let t = t.clone();
+        set.spawn(async move {
+            for _ in 0..5 {
+                let v = t.score(&txn()).await.unwrap();
+                assert_eq!(v.decision, Decision::Approve);
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
     server.abort();
 }
 
