@@ -1,5 +1,5 @@
 //! `stress-runner capacity`: usage errors exit 2 with a clear message; the built-in target with
-//! `--capacity 3000` is found within 10% (ignored: real-time load for about two minutes).
+//! `--capacity 1000` is found within 10% over HTTP (ignored: real-time load for about two minutes).
 
 use std::process::Command;
 
@@ -55,7 +55,10 @@ fn remote_targets_and_inverted_bounds_are_refused() {
 
 #[test]
 #[ignore = "real-time load against the built-in target for about two minutes"]
-fn builtin_capacity_3000_is_found_within_10_percent() {
+fn builtin_http_capacity_1000_is_found_within_10_percent() {
+    // Over HTTP the generator and the target share this machine's 2 cores: a debug build carries
+    // about 1,500 TPS, so the configured capacity stays below that (the in-process 3,000 TPS case is
+    // crates/capacity/tests/builtin.rs).
     let dir = std::env::temp_dir().join(format!("capacity-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out = runner()
@@ -64,11 +67,11 @@ fn builtin_capacity_3000_is_found_within_10_percent() {
             "--slo",
             "p99<100ms,error_rate<1%",
             "--capacity",
-            "3000",
+            "1000",
             "--min-tps",
-            "500",
+            "200",
             "--max-tps",
-            "8000",
+            "4000",
             "--step-duration",
             "4s",
             "--warmup",
@@ -89,8 +92,8 @@ fn builtin_capacity_3000_is_found_within_10_percent() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("capacity.json")).unwrap()).unwrap();
     let answer = v["max_sustainable_tps"].as_f64().unwrap();
     assert!(
-        (answer - 3000.0).abs() <= 300.0,
-        "answer {answer} TPS for a capacity of 3,000\n{stdout}"
+        (answer - 1000.0).abs() <= 100.0,
+        "answer {answer} TPS for a capacity of 1,000\n{stdout}"
     );
     assert!(dir.join("capacity.html").is_file());
     let _ = std::fs::remove_dir_all(&dir);

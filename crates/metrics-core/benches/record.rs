@@ -1,5 +1,6 @@
 //! One `Shard::record` call: single-threaded, from 2 threads (one shard each), and from 2 threads
-//! while a third ticks the recorder as fast as it can (far more often than the 1 s of a real run).
+//! while a third ticks the recorder as fast as it can (far more often than the 1 s of a real run);
+//! and what a worker does per request, `record_sent` then `record`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use metrics_core::{MetricsConfig, Recorder, Shard, Timing};
@@ -88,6 +89,20 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("1_thread/{agents}_agents"), |b| {
             b.iter(|| {
                 i += 1;
+                shard.record(black_box(ts[i & 1023]), &tx, truth, Ok(black_box(&v)));
+            })
+        });
+    }
+    for agents in [0, 4] {
+        let v = verdict(agents);
+        let recorder = Recorder::new(MetricsConfig::default()).expect("default config");
+        let mut shard = recorder.shard();
+        let ts = timings();
+        let mut i = 0usize;
+        g.bench_function(format!("1_thread/sent_and_record/{agents}_agents"), |b| {
+            b.iter(|| {
+                i += 1;
+                shard.record_sent();
                 shard.record(black_box(ts[i & 1023]), &tx, truth, Ok(black_box(&v)));
             })
         });

@@ -1,7 +1,7 @@
 //! Latency without coordinated omission, business and agent metrics, mergeable snapshots.
 //!
-//! A [`Recorder`] is one run's metrics. Each worker takes a [`Shard`] and records on it without
-//! taking a lock (see [`recorder`] for the design); a ticker calls [`Recorder::tick`] once per
+//! A [`Recorder`] is one run's metrics. Each worker takes a [`Shard`] and records on it with no
+//! contended lock (see [`recorder`] for the design); a ticker calls [`Recorder::tick`] once per
 //! interval (1 s by default, the caller's choice) and gets a [`models::IntervalSnapshot`]; at the end
 //! [`Recorder::summary`] fills the metric parts of [`models::Summary`].
 //!

@@ -14,9 +14,12 @@
 //! outside the shard's lock and keeps it, reset, as the next spare. A dropped shard's last figures
 //! are collected at the next tick and its cell removed.
 //!
-//! Why a lock rather than a lock-free queue in front of it: measured with `benches/record.rs`, an
-//! uncontended lock costs about as much as writing a completion into a queue slot and reading it back
-//! later, and the queue's extra cache traffic made completions with agent timings about 20 % slower.
+//! Why a lock rather than a lock-free queue in front of the tally: measured with `benches/record.rs`
+//! on the 2-core development machine, the uncontended lock costs under a nanosecond (a
+//! `record_sent` + `record` pair took 19.6 ns with a locked `record_sent`, 19.1 ns without), while a
+//! queue of completions folded in batches made completions with four agent timings about 20 % slower
+//! (68 ns against 56 ns) through its extra cache traffic. The cost of `record` is the histogram
+//! arithmetic, not the lock.
 
 use crate::agents::all_agent_stats;
 use crate::business::{business_summary, fraud_summary, per_pattern_map, running_cost};

@@ -42,16 +42,28 @@ impl BodyTemplate {
         Ok(Self { parts })
     }
 
-    /// Renders the body for one transaction.
+    /// Renders the body for one transaction: the JSON is written once, straight into the body
+    /// buffer (sized up front so that it rarely grows), and copied for any further placeholder.
     pub fn render(&self, txn: &Transaction) -> Result<Vec<u8>, TargetError> {
-        let json = serde_json::to_vec(txn).map_err(|e| TargetError::Malformed {
-            reason: format!("cannot serialize transaction {}: {e}", txn.id),
-        })?;
+        /// Room for a transaction's JSON (about 330 bytes for a typical one).
+        const JSON_ROOM: usize = 512;
         let literal: usize = self.parts.iter().map(String::len).sum();
-        let mut out = Vec::with_capacity(literal + json.len() * (self.parts.len() - 1));
+        let mut out = Vec::with_capacity(literal + JSON_ROOM);
+        let mut json_at: Option<std::ops::Range<usize>> = None;
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
-                out.extend_from_slice(&json);
+                match &json_at {
+                    Some(range) => out.extend_from_within(range.clone()),
+                    None => {
+                        let start = out.len();
+                        serde_json::to_writer(&mut out, txn).map_err(|e| {
+                            TargetError::Malformed {
+                                reason: format!("cannot serialize transaction {}: {e}", txn.id),
+                            }
+                        })?;
+                        json_at = Some(start..out.len());
+                    }
+                }
             }
             out.extend_from_slice(part.as_bytes());
         }
@@ -245,5 +257,36 @@ mod tests {
         assert!(BodyTemplate::parse("{\"x\":1}").is_err());
         let t = BodyTemplate::parse("{\"a\":{{transaction}},\"b\":{{transaction}}}").unwrap();
         assert_eq!(t.parts.len(), 3);
+        let txn = transaction_factory_free_txn();
+        let json = String::from_utf8(serde_json::to_vec(&txn).unwrap()).unwrap();
+        let body = String::from_utf8(t.render(&txn).unwrap()).unwrap();
+        assert_eq!(body, format!("{{\"a\":{json},\"b\":{json}}}"));
+        assert_eq!(
+            BodyTemplate::default().render(&txn).unwrap(),
+            json.as_bytes()
+        );
+    }
+
+    fn transaction_factory_free_txn() -> Transaction {
+        use models::{
+            CardId, Channel, CountryCode, Currency, CustomerId, MerchantId, Timestamp, TxnId,
+        };
+        Transaction {
+            id: TxnId(1),
+            timestamp: Timestamp::from_secs(1_767_225_600),
+            amount_minor: 999,
+            currency: Currency::EUR,
+            card_id: CardId(2),
+            customer_id: CustomerId(3),
+            merchant_id: MerchantId(4),
+            merchant_name: std::borrow::Cow::Borrowed("Caf\u{e9} \"Quote\""),
+            mcc: 5812,
+            channel: Channel::Contactless,
+            country: CountryCode::new("CH"),
+            lat: 47.37,
+            lon: 8.54,
+            device_id: None,
+            ip: None,
+        }
     }
 }
