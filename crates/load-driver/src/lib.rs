@@ -64,8 +64,8 @@ mod error;
 mod lane;
 
 pub use bench::{
-    BenchReport, HttpBenchConfig, bench_http, bench_inprocess, bench_inprocess_on, parse_proc_stat_cpu,
-    process_cpu_seconds,
+    BenchReport, HttpBenchConfig, bench_http, bench_inprocess, bench_inprocess_on,
+    parse_proc_stat_cpu, process_cpu_seconds,
 };
 pub use config::{DriverConfig, SentLog};
 pub use control::{DriverControl, DriverPhase, DriverStatus};
