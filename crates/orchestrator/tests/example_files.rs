@@ -1,6 +1,6 @@
 //! The built-in scenarios ship as TOML files in `examples/scenarios/`; each must read back to exactly
 //! the built-in spec. Regenerate them with
-//! `cargo test -p orchestrator --test example_files -- --ignored write_example_files`.
+//! `UPDATE_EXAMPLES=1 cargo test -p orchestrator --test example_files`.
 
 use orchestrator::{builtin, scenario_file};
 use std::path::PathBuf;
@@ -32,11 +32,25 @@ fn each_example_file_reads_back_to_its_builtin() {
     }
 }
 
+/// The files are exactly what the built-ins render to, comments included. With `UPDATE_EXAMPLES=1`
+/// it writes them instead (the convention of expect-test's `UPDATE_EXPECT`).
 #[test]
-#[ignore = "writes examples/scenarios/*.toml; run it after changing a built-in"]
-fn write_example_files() {
-    std::fs::create_dir_all(dir()).unwrap();
+fn example_files_are_the_rendered_builtins() {
+    let update = std::env::var_os("UPDATE_EXAMPLES").is_some();
     for spec in builtin::all_builtins() {
-        std::fs::write(dir().join(format!("{}.toml", spec.name)), render(&spec)).unwrap();
+        let path = dir().join(format!("{}.toml", spec.name));
+        let want = render(&spec);
+        if update {
+            std::fs::create_dir_all(dir()).unwrap();
+            std::fs::write(&path, want).unwrap();
+            continue;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is not the rendered built-in; regenerate the example files with \
+             UPDATE_EXAMPLES=1 cargo test -p orchestrator --test example_files",
+            path.display()
+        );
     }
 }
