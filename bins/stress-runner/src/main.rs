@@ -49,6 +49,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Each keep-alive connection is a file descriptor (two with the built-in target in this
+    // process); many systems start processes with a soft limit of 1,024. Raise it to the hard limit,
+    // as wrk and k6 users are told to do by hand. Failing to is not fatal: connections that cannot
+    // be opened are counted as connection errors.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let result = match cli.command {
         Command::Generate(args) => cmd::generate::run(args),
         Command::Profile(args) => cmd::profile::run(args),

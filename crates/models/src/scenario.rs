@@ -63,7 +63,9 @@ pub struct TargetSpec {
     /// Built-in target: throughput (TPS) at which its slowest stage saturates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<f64>,
-    /// HTTP connections in the pool.
+    /// HTTP/1.1 keep-alive connections at most (opened as needed). Requests beyond them wait for one,
+    /// which caps the rate at `connections / latency` (Little's law): 1,024 carries 10,000 TPS at
+    /// 100 ms.
     pub connections: usize,
     /// Per-request timeout.
     #[serde(with = "crate::duration_serde")]
@@ -85,7 +87,7 @@ impl Default for TargetSpec {
             kind: TargetKind::Builtin,
             url: None,
             capacity: None,
-            connections: 64,
+            connections: 1024,
             timeout: Duration::from_secs(5),
             max_in_flight: 10_000,
             body_template: None,
