@@ -1,6 +1,6 @@
 //! Scenario specs read from TOML: every table, and clear errors for unknown keys.
 
-use models::{Comparison, FaultKind, ScenarioSpec, Stage, TargetKind};
+use models::{Comparison, FaultKind, ScenarioSpec, Stage, TargetKind, TargetSpec};
 use std::time::Duration;
 
 const FULL: &str = r#"
@@ -83,7 +83,11 @@ fn full_scenario_reads() {
     assert_eq!(s.load.stages[1].duration(), Duration::from_secs(900));
     assert_eq!(s.target.kind, TargetKind::Http);
     assert_eq!(s.target.timeout, Duration::from_secs(2));
-    assert_eq!(s.target.connections, 64, "unset fields keep their defaults");
+    assert_eq!(
+        s.target.connections,
+        TargetSpec::default().connections,
+        "unset fields keep their defaults"
+    );
     assert_eq!(s.faults[0].kind, FaultKind::AgentCrash);
     assert_eq!(s.faults[0].end(), Duration::from_secs(330));
     assert_eq!(s.criteria[0].op, Comparison::Lt);
