@@ -67,7 +67,7 @@ fn builtin_http_capacity_1000_is_found_within_10_percent() {
         .args([
             "capacity",
             "--slo",
-            "p99<500ms,error_rate<1%",
+            "p99<500ms,error_rate<1%,throughput>=98%",
             "--capacity",
             "1000",
             "--min-tps",

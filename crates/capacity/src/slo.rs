@@ -29,10 +29,13 @@ pub enum Metric {
     Recall,
     Precision,
     F1,
+    /// Achieved over offered rate in the measured window: below 1 when the target falls behind (the
+    /// most direct sign that a rate is not sustained).
+    Throughput,
 }
 
 const METRIC_NAMES: &str =
-    "p50, p90, p95, p99, p999, error_rate, dropped_rate, recall, precision, f1";
+    "p50, p90, p95, p99, p999, error_rate, dropped_rate, recall, precision, f1, throughput";
 
 impl Metric {
     fn from_name(name: &str) -> Option<Self> {
@@ -47,6 +50,7 @@ impl Metric {
             "recall" => Metric::Recall,
             "precision" => Metric::Precision,
             "f1" => Metric::F1,
+            "throughput" => Metric::Throughput,
             _ => return None,
         })
     }
@@ -63,6 +67,7 @@ impl Metric {
             Metric::Recall => "recall",
             Metric::Precision => "precision",
             Metric::F1 => "f1",
+            Metric::Throughput => "throughput",
         }
     }
 
@@ -79,6 +84,11 @@ impl Metric {
         matches!(self, Metric::Recall | Metric::Precision | Metric::F1)
     }
 
+    /// Figures bounded from below: the quality figures and throughput.
+    pub fn higher_is_better(self) -> bool {
+        self.is_quality() || self == Metric::Throughput
+    }
+
     /// The figure of a step (latency in ms, the others as fractions).
     pub fn value(self, f: &StepFigures) -> f64 {
         match self {
@@ -92,6 +102,13 @@ impl Metric {
             Metric::Recall => f.recall,
             Metric::Precision => f.precision,
             Metric::F1 => f.f1,
+            Metric::Throughput => {
+                if f.offered_tps > 0.0 {
+                    f.achieved_tps / f.offered_tps
+                } else {
+                    1.0
+                }
+            }
         }
     }
 }
@@ -223,7 +240,7 @@ impl Slo {
             .iter()
             .map(|c| {
                 let actual = c.metric.value(f);
-                let room = if c.metric.is_quality() {
+                let room = if c.metric.higher_is_better() {
                     1.0 - c.threshold
                 } else {
                     c.threshold
@@ -281,8 +298,8 @@ fn parse_clause(part: &str) -> Result<Clause, String> {
     }
     let metric = Metric::from_name(&name.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown metric {name:?}; use one of {METRIC_NAMES}"))?;
-    if metric.is_quality() == op.is_upper_bound() {
-        let (want, example) = if metric.is_quality() {
+    if metric.higher_is_better() == op.is_upper_bound() {
+        let (want, example) = if metric.higher_is_better() {
             ("from below (> or >=)", format!("{}>0.9", metric.name()))
         } else if metric.is_latency() {
             ("from above (< or <=)", format!("{}<250ms", metric.name()))
@@ -382,6 +399,20 @@ mod tests {
         assert_eq!(t, vec![2.0, 300.0, 1000.0, 0.01, 0.8, 0.5]);
         assert_eq!(slo.clauses[0].op, Op::Le);
         assert_eq!(slo.clauses[0].text, "p50<=2000us");
+    }
+
+    #[test]
+    fn throughput_is_achieved_over_offered_and_bounded_from_below() {
+        let slo = Slo::parse("throughput>=98%").unwrap();
+        let f = |achieved_tps| StepFigures {
+            offered_tps: 1000.0,
+            achieved_tps,
+            ..StepFigures::default()
+        };
+        assert!(slo.evaluate(&f(990.0), 0.0)[0].passed);
+        assert!(!slo.evaluate(&f(950.0), 0.0)[0].passed);
+        let err = Slo::parse("throughput<0.9").unwrap_err();
+        assert!(err.message.contains("from below"), "{}", err.message);
     }
 
     #[test]
