@@ -149,7 +149,7 @@ fn bench_target(
     runtime: tokio::runtime::Runtime,
     rate_tps: f64,
     duration: Duration,
-    max_in_flight: usize,
+    base: DriverConfig,
     make_target: impl FnOnce() -> Result<Arc<dyn Target>, DriverError>,
 ) -> Result<BenchReport, DriverError> {
     let profile = Profile::new(&LoadProfile {
@@ -167,9 +167,8 @@ fn bench_target(
     );
     let recorder = Recorder::new(MetricsConfig::default()).map_err(|e| setup("recorder", &e))?;
     let config = DriverConfig {
-        max_in_flight,
-        max_tps: DriverConfig::default().max_tps.max(rate_tps * 1.1),
-        ..DriverConfig::default()
+        max_tps: base.max_tps.max(rate_tps * 1.1),
+        ..base
     };
 
     let (user_before, sys_before) = process_cpu_seconds()?;
@@ -245,7 +244,7 @@ pub fn bench_inprocess_on(
         runtime(threads)?,
         rate_tps,
         duration,
-        DriverConfig::default().max_in_flight,
+        DriverConfig::default(),
         move || {
             Ok(Arc::new(FnTarget::new(move |_txn| {
                 let v = verdict.clone();
@@ -268,15 +267,21 @@ pub fn bench_http(config: &HttpBenchConfig) -> Result<BenchReport, DriverError> 
         connections: config.connections,
         fixed_body: config.body.clone(),
         allow_remote: config.allow_remote,
+        // The driver enforces the request timeout (one lane timer for all requests), as a run does.
+        enforce_timeout: false,
         ..HttpTargetConfig::default()
     };
+    let request_timeout = Some(target_config.timeout);
     // Built before the run so that a bad URL fails before anything is measured.
     let target = HttpTarget::new(target_config).map_err(|e| setup("HTTP target", &e))?;
     bench_target(
         runtime(config.threads)?,
         config.rate_tps,
         config.duration,
-        DriverConfig::default().max_in_flight,
+        DriverConfig {
+            request_timeout,
+            ..DriverConfig::default()
+        },
         move || Ok(Arc::new(target)),
     )
 }

@@ -1,15 +1,18 @@
 //! A lane: a task that runs requests concurrently (a `FuturesUnordered`), and records each one on its
 //! own metrics shard when it completes. The dispatcher hands it batches of due arrivals.
 
+use crate::expiry::{Expired, Expiry};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use metrics_core::{Shard, Timing};
 use models::{ErrorKind, GroundTruth, Timestamp, Transaction, Verdict};
+use std::future::Future as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 use targets::{Target, TargetError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// One arrival to send. `intended` is its planned send time on the run's clock (paused time included).
@@ -51,40 +54,41 @@ enum Outcome {
 
 struct Done {
     job: Job,
+    seq: u64,
     sent: Instant,
     completed: Instant,
     outcome: Outcome,
 }
 
-async fn request(ctx: Arc<LaneCtx>, mut job: Job, mut cancel: watch::Receiver<bool>) -> Done {
+async fn request(ctx: &LaneCtx, expiry: &Expiry, seq: u64, mut job: Job) -> Done {
     let sent = Instant::now();
     if ctx.rebase {
         job.txn.timestamp = Timestamp::from_system_time(ctx.wall_origin + (sent - ctx.origin));
     }
-    let call = async {
-        match ctx.timeout {
-            None => ctx.target.score(&job.txn).await,
-            Some(t) => tokio::time::timeout(t, ctx.target.score(&job.txn))
-                .await
-                .unwrap_or(Err(TargetError::Timeout {
-                    timeout_ms: t.as_millis() as u64,
-                })),
-        }
-    };
-    let abandoned = async {
-        // The sender lives as long as the lane; if it were gone, never abandon.
-        if cancel.wait_for(|c| *c).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    // Biased: the answer is polled first, and no random branch order is drawn per request.
-    let outcome = tokio::select! {
-        biased;
-        r = call => Outcome::Answered(r),
-        () = abandoned => Outcome::Abandoned,
+    let deadline = ctx.timeout.map(|t| sent + t);
+    let outcome = {
+        let mut call = std::pin::pin!(ctx.target.score(&job.txn));
+        let mut registered = false;
+        // The answer is polled first; the deadline check is two atomic loads (see `expiry`).
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = call.as_mut().poll(cx) {
+                return Poll::Ready(Outcome::Answered(r));
+            }
+            match expiry.poll_expired(seq, deadline, &mut registered, cx) {
+                None => Poll::Pending,
+                Some(Expired::Abandoned) => Poll::Ready(Outcome::Abandoned),
+                Some(Expired::Timeout) => {
+                    Poll::Ready(Outcome::Answered(Err(TargetError::Timeout {
+                        timeout_ms: ctx.timeout.map_or(0, |t| t.as_millis() as u64),
+                    })))
+                }
+            }
+        })
+        .await
     };
     Done {
         job,
+        seq,
         sent,
         completed: Instant::now(),
         outcome,
@@ -124,23 +128,39 @@ pub(crate) async fn lane(
     mut rx: mpsc::UnboundedReceiver<LaneMsg>,
     mut shard: Shard,
 ) -> LaneCounts {
+    let ctx = &*ctx;
+    let expiry = Expiry::default();
+    let expiry = &expiry;
     let mut counts = LaneCounts::default();
     let mut futs = FuturesUnordered::new();
-    let (cancel_tx, cancel_rx) = watch::channel(false);
     let mut open = true;
     let mut deadline: Option<Instant> = None;
+    let mut abandoned = false;
+    // One timer for every request's timeout: armed for the earliest deadline that may be pending.
+    let sweep = tokio::time::sleep_until(Instant::now());
+    let mut sweep = std::pin::pin!(sweep);
+    let mut sweep_armed = false;
     loop {
         if !open && futs.is_empty() {
             break;
         }
-        let draining = deadline.filter(|_| !*cancel_tx.borrow());
+        if !sweep_armed
+            && let Some(t) = ctx.timeout
+            && !futs.is_empty()
+        {
+            // Nothing in flight is due before now + t (a request's deadline is its send + t).
+            sweep.as_mut().reset(Instant::now() + t);
+            sweep_armed = true;
+        }
+        let draining = deadline.filter(|_| !abandoned);
         tokio::select! {
             biased;
             msg = rx.recv(), if open => match msg {
                 Some(LaneMsg::Jobs(jobs)) => {
                     for job in jobs {
                         shard.record_sent();
-                        futs.push(request(ctx.clone(), job, cancel_rx.clone()));
+                        let seq = expiry.push();
+                        futs.push(request(ctx, expiry, seq, job));
                     }
                 }
                 Some(LaneMsg::Drain(at)) => {
@@ -152,9 +172,20 @@ pub(crate) async fn lane(
                     deadline.get_or_insert_with(Instant::now);
                 }
             },
-            Some(done) = futs.next(), if !futs.is_empty() => record(&ctx, &mut shard, &mut counts, done),
+            Some(done) = futs.next(), if !futs.is_empty() => {
+                expiry.done(done.seq);
+                record(ctx, &mut shard, &mut counts, done);
+            }
+            () = sweep.as_mut(), if sweep_armed => {
+                let timeout = ctx.timeout.unwrap_or_default();
+                match expiry.sweep(Instant::now(), timeout) {
+                    Some(next) => sweep.as_mut().reset(next),
+                    None => sweep_armed = false,
+                }
+            }
             () = sleep_opt(draining), if draining.is_some() => {
-                let _ = cancel_tx.send(true);
+                abandoned = true;
+                expiry.abandon_all();
             }
             else => break,
         }

@@ -61,6 +61,7 @@ mod config;
 mod control;
 mod driver;
 mod error;
+mod expiry;
 mod lane;
 
 pub use bench::{

@@ -416,3 +416,41 @@ async fn three_segments_send_exactly_the_whole_runs_transactions_at_its_instants
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_request_timeout_counts_slow_answers_as_timeouts_and_keeps_the_fast_ones() {
+    // Every third transaction takes 300 ms; the driver's timeout is 100 ms.
+    let calls = Arc::new(Mutex::new(0u64));
+    let c = calls.clone();
+    let target: Arc<dyn Target> = Arc::new(FnTarget::new(move |_txn| {
+        let n = {
+            let mut n = c.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        async move {
+            sleep(if n % 3 == 0 { MS(300) } else { MS(20) }).await;
+            Ok(approve())
+        }
+    }));
+    let control = DriverControl::new();
+    let config = DriverConfig {
+        request_timeout: Some(MS(100)),
+        ..DriverConfig::default()
+    };
+    let (report, recorder) = drive(schedule(300.0, 2), target, config, &control).await;
+    assert_eq!(report.sent, 600);
+    assert_eq!(
+        (report.completed, report.ok, report.errors),
+        (600, 400, 200)
+    );
+    assert_eq!(report.abandoned, 0);
+    let s = recorder.summary(report.wall_elapsed);
+    assert_eq!(s.errors.by_kind.get(&ErrorKind::Timeout), Some(&200));
+    // A timed-out request ends at its deadline: the run ends 100 ms after the last send, not 300.
+    assert!(
+        report.wall_elapsed <= S(2) + MS(102),
+        "{:?}",
+        report.wall_elapsed
+    );
+}

@@ -71,6 +71,6 @@ pub use summary::{
 };
 pub use transaction::{
     CardId, Channel, CountryCode, Currency, CustomerId, DeviceId, EdgeKind, FraudPattern,
-    GroundTruth, MerchantId, Timestamp, Transaction, TxnId,
+    GroundTruth, IdBuf, MerchantId, Timestamp, Transaction, TxnId,
 };
 pub use verdict::{AgentTiming, Decision, ErrorKind, Verdict};

@@ -3,7 +3,7 @@
 //! Types here are built so that generating a transaction needs no heap allocation: ids are numbers
 //! printed with a prefix, codes are fixed-size, and names are `Cow<'static, str>`.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser};
 use std::borrow::Cow;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -42,6 +42,39 @@ impl Transaction {
     }
 }
 
+/// A stack buffer for a prefixed id's wire form (see `TxnId::encode`): the longest prefix (5 bytes)
+/// and the 16 hex digits of a `u64`.
+#[derive(Debug, Clone, Copy)]
+pub struct IdBuf([u8; IdBuf::LEN]);
+
+impl IdBuf {
+    const LEN: usize = 5 + 16;
+
+    pub const fn new() -> Self {
+        Self([0; Self::LEN])
+    }
+
+    /// `prefix` (ASCII, at most 5 bytes) then `n` in lower-case hex, zero-padded to 12 digits:
+    /// what `format!("{prefix}{n:012x}")` prints.
+    fn encode(&mut self, prefix: &str, n: u64) -> &str {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let p = prefix.len();
+        self.0[..p].copy_from_slice(prefix.as_bytes());
+        let digits = (16 - (n.leading_zeros() as usize) / 4).max(12);
+        for i in 0..digits {
+            self.0[p + digits - 1 - i] = HEX[((n >> (4 * i)) & 0xf) as usize];
+        }
+        // Invariant: an ASCII prefix and ASCII hex digits.
+        std::str::from_utf8(&self.0[..p + digits]).unwrap_or("")
+    }
+}
+
+impl Default for IdBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -53,9 +86,17 @@ macro_rules! prefixed_id {
             pub const PREFIX: &'static str = $prefix;
         }
 
+        impl $name {
+            /// Writes the wire form (the prefix, then at least 12 lower-case hex digits) into `buf`
+            /// and returns it: no allocation and no `core::fmt`, for the serialiser's hot path.
+            pub fn encode<'b>(&self, buf: &'b mut IdBuf) -> &'b str {
+                buf.encode($prefix, self.0)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}{:012x}", $prefix, self.0)
+                f.write_str(self.encode(&mut IdBuf::new()))
             }
         }
 
@@ -71,7 +112,7 @@ macro_rules! prefixed_id {
 
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                s.serialize_str(self.encode(&mut IdBuf::new()))
             }
         }
 
@@ -143,9 +184,86 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Bytes of the wire form `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    pub const RFC3339_LEN: usize = 27;
+
+    /// Writes the RFC 3339 form with microseconds (`2026-01-01T00:00:00.000000Z`) into `buf` and
+    /// returns it; `None` outside the years 1970 to 9999. The same text as
+    /// `humantime::format_rfc3339_micros` (the same civil-calendar arithmetic), without `core::fmt`.
+    pub fn encode_rfc3339(self, buf: &mut [u8; Self::RFC3339_LEN]) -> Option<&str> {
+        /// 253402300800 s after the epoch is 10000-01-01T00:00:00Z.
+        const END_MICROS: i64 = 253_402_300_800 * 1_000_000;
+        // 2000-03-01, right after a 29 February and at the start of a 400-year cycle.
+        const LEAPOCH: i64 = 11_017;
+        const DAYS_PER_400Y: i64 = 365 * 400 + 97;
+        const DAYS_PER_100Y: i64 = 365 * 100 + 24;
+        const DAYS_PER_4Y: i64 = 365 * 4 + 1;
+        if !(0..END_MICROS).contains(&self.micros) {
+            return None;
+        }
+        let secs = self.micros / 1_000_000;
+        let micros = self.micros % 1_000_000;
+        let days = secs / 86_400 - LEAPOCH;
+        let secs_of_day = secs % 86_400;
+
+        let mut qc_cycles = days / DAYS_PER_400Y;
+        let mut remdays = days % DAYS_PER_400Y;
+        if remdays < 0 {
+            remdays += DAYS_PER_400Y;
+            qc_cycles -= 1;
+        }
+        let c_cycles = (remdays / DAYS_PER_100Y).min(3);
+        remdays -= c_cycles * DAYS_PER_100Y;
+        let q_cycles = (remdays / DAYS_PER_4Y).min(24);
+        remdays -= q_cycles * DAYS_PER_4Y;
+        let remyears = (remdays / 365).min(3);
+        remdays -= remyears * 365;
+        let mut year = 2000 + remyears + 4 * q_cycles + 100 * c_cycles + 400 * qc_cycles;
+        // Months from March, so that February (and its leap day) comes last.
+        const MONTHS: [i64; 12] = [31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 31, 29];
+        let mut mon = 0;
+        for len in MONTHS {
+            mon += 1;
+            if remdays < len {
+                break;
+            }
+            remdays -= len;
+        }
+        let mday = remdays + 1;
+        let mon = if mon + 2 > 12 {
+            year += 1;
+            mon - 10
+        } else {
+            mon + 2
+        };
+
+        *buf = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: u32, value: i64| {
+            let mut v = value;
+            for i in (0..width as usize).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, mon);
+        put(8, 2, mday);
+        put(11, 2, secs_of_day / 3600);
+        put(14, 2, secs_of_day / 60 % 60);
+        put(17, 2, secs_of_day % 60);
+        put(20, 6, micros);
+        // Invariant: ASCII digits and separators only.
+        std::str::from_utf8(buf).ok()
+    }
+}
+
 impl fmt::Display for Timestamp {
+    /// RFC 3339 with microseconds. Instants before 1970 or after 9999 cannot be written this way
+    /// and give `fmt::Error`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&humantime::format_rfc3339_micros(self.to_system_time()), f)
+        let mut buf = [0; Timestamp::RFC3339_LEN];
+        f.write_str(self.encode_rfc3339(&mut buf).ok_or(fmt::Error)?)
     }
 }
 
@@ -160,7 +278,15 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let mut buf = [0; Timestamp::RFC3339_LEN];
+        match self.encode_rfc3339(&mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => Err(ser::Error::custom(format_args!(
+                "timestamp {} µs since the Unix epoch is outside the years 1970 to 9999 that RFC 3339 \
+                 (as written here) can hold",
+                self.micros
+            ))),
+        }
     }
 }
 
@@ -490,6 +616,73 @@ mod tests {
         );
         let back: Transaction = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
+    }
+
+    /// What the `Display` impls printed before they were hand-written (the wire form).
+    fn old_timestamp_text(t: Timestamp) -> String {
+        humantime::format_rfc3339_micros(t.to_system_time()).to_string()
+    }
+
+    #[test]
+    fn hand_written_forms_match_the_old_ones_at_the_edges() {
+        for micros in [
+            0,
+            1,
+            999_999,
+            951_782_400_000_000,   // 2000-02-29
+            951_868_799_999_999,   // 2000-02-29T23:59:59.999999
+            4_107_542_400_000_000, // 2100-03-01 (2100 is not a leap year)
+            1_767_225_600_000_000,
+            253_402_300_799_999_999, // 9999-12-31T23:59:59.999999
+        ] {
+            let t = Timestamp::from_micros(micros);
+            assert_eq!(t.to_string(), old_timestamp_text(t));
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", old_timestamp_text(t))
+            );
+        }
+        for t in [
+            Timestamp::from_micros(-1),
+            Timestamp::from_micros(253_402_300_800_000_000),
+        ] {
+            let err = serde_json::to_string(&t).unwrap_err().to_string();
+            assert!(err.contains("outside the years 1970 to 9999"), "{err}");
+        }
+        for n in [0, 1, 0xfff_ffff_ffff, 0x1000_0000_0000, u64::MAX] {
+            assert_eq!(TxnId(n).to_string(), format!("txn_{n:012x}"));
+            assert_eq!(DeviceId(n).to_string(), format!("dev_{n:012x}"));
+            assert_eq!(
+                serde_json::to_string(&CardId(n)).unwrap(),
+                format!("\"card_{n:012x}\"")
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamps_print_as_humantime_did(micros in 0i64..253_402_300_800_000_000) {
+            let t = Timestamp::from_micros(micros);
+            let old = old_timestamp_text(t);
+            proptest::prop_assert_eq!(t.to_string(), old.clone());
+            proptest::prop_assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{old}\""));
+            proptest::prop_assert_eq!(old.parse::<Timestamp>().unwrap(), t);
+        }
+
+        #[test]
+        fn ids_print_as_the_format_macro_did(n in proptest::num::u64::ANY, small in 0u64..1 << 48) {
+            for v in [n, small] {
+                proptest::prop_assert_eq!(TxnId(v).to_string(), format!("txn_{v:012x}"));
+                proptest::prop_assert_eq!(CardId(v).to_string(), format!("card_{v:012x}"));
+                proptest::prop_assert_eq!(CustomerId(v).to_string(), format!("cus_{v:012x}"));
+                proptest::prop_assert_eq!(MerchantId(v).to_string(), format!("mer_{v:012x}"));
+                proptest::prop_assert_eq!(
+                    serde_json::to_string(&DeviceId(v)).unwrap(),
+                    format!("\"dev_{v:012x}\"")
+                );
+                proptest::prop_assert_eq!(format!("txn_{v:012x}").parse::<TxnId>().unwrap(), TxnId(v));
+            }
+        }
     }
 
     #[test]

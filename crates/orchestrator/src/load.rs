@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use targets::Target;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use transaction_factory::{FactoryConfig, TransactionFactory};
+use transaction_factory::{DEFAULT_PURCHASE_INTERVAL_S, FactoryConfig, TransactionFactory};
 
 /// The file, in the results folder, that lists the sent transactions when asked for: one line per
 /// sent transaction, `<index> <transaction id>`, in send order. (Ids are not unique: an edge-case
@@ -100,15 +100,6 @@ pub(crate) struct LoadRun {
     outcome: Option<Result<DriverReport, OrchestratorError>>,
 }
 
-fn mean_tps(profile: &Profile) -> f64 {
-    let secs = profile.duration_secs();
-    if secs > 0.0 {
-        profile.total() / secs
-    } else {
-        0.0
-    }
-}
-
 fn joined(
     r: Result<Result<DriverReport, DriverError>, tokio::task::JoinError>,
 ) -> Result<DriverReport, OrchestratorError> {
@@ -127,13 +118,15 @@ impl LoadRun {
         let spec = setup.spec;
         let load_err = |e: &dyn std::fmt::Display| OrchestratorError::Load(e.to_string());
         let profile = Arc::new(Profile::new(&spec.load).map_err(|e| load_err(&e))?);
-        // Stamp transactions at the profile's mean rate, so the stream's clock (on which the fraud
-        // patterns' timings live) runs about as fast as the wall clock.
+        // The stream's clock belongs to the simulated world, not to the test: each customer transacts
+        // about once an hour of stream time whatever the send rate, so a detector's per-card windows
+        // (velocity within seconds, card testing within minutes) see a cardholder's pace, not the
+        // test's (at 5,000 TPS on the send clock, 50,000 customers would each pay every 10 s).
         let factory_config = FactoryConfig {
             mix: spec.mix,
-            rate_tps: mean_tps(&profile).max(10.0),
             ..FactoryConfig::default()
-        };
+        }
+        .with_purchase_interval(DEFAULT_PURCHASE_INTERVAL_S);
         let factory =
             Arc::new(TransactionFactory::new(spec.seed, factory_config).map_err(|e| load_err(&e))?);
         let recorder = Recorder::new(MetricsConfig {

@@ -3,14 +3,18 @@
 use crate::mapping::{BodyTemplate, ResponseMapping};
 use crate::{Target, TargetConfigError, TargetError, check_loopback};
 use async_trait::async_trait;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use bytes::{Bytes, BytesMut};
+use http_body_util::Full;
+use hyper::body::Body as _;
 use hyper::client::conn::http1;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
-use hyper::{Method, Request, Uri};
+use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use models::{TargetInfo, TargetSpec, Transaction, Verdict};
+use std::future::Future as _;
+use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -25,8 +29,14 @@ pub struct HttpTargetConfig {
     /// waits for a free connection. That wait is part of the request's `timeout`, and the load driver
     /// measures latency from the intended send time, so it is never hidden.
     pub connections: usize,
-    /// Per request: waiting for a connection, sending, and reading the whole answer.
+    /// Per request: waiting for a connection, sending, and reading the whole answer. Also bounds
+    /// opening a connection.
     pub timeout: Duration,
+    /// Enforce `timeout` on each request with a timer of the target's own. Set it to `false` when the
+    /// caller already enforces the same deadline, as the load driver does with
+    /// `DriverConfig::request_timeout` (counted as a timeout error there too): one timer per request
+    /// is then saved. Opening a connection stays bounded by `timeout` either way.
+    pub enforce_timeout: bool,
     /// Request body template with `{{transaction}}` for the transaction's JSON; `None` sends the JSON alone.
     pub body_template: Option<String>,
     /// Send these bytes as every request's body instead of the transaction (benchmarks, or an API whose
@@ -59,6 +69,7 @@ impl HttpTargetConfig {
             url: url.to_owned(),
             connections: spec.connections,
             timeout: spec.timeout,
+            enforce_timeout: true,
             body_template: spec.body_template.clone(),
             fixed_body: None,
             decision_pointer: spec.decision_pointer.clone(),
@@ -75,10 +86,11 @@ impl HttpTargetConfig {
 ///
 /// Connections are HTTP/1.1 keep-alive connections (`TCP_NODELAY`) in a small pool of its own: a
 /// request takes an idle connection (or opens one while fewer than `connections` exist), sends on it
-/// with hyper's connection-level client, and puts it back when the answer has been read. Each
-/// connection is driven by a task spawned on the runtime that opened it; on a current-thread runtime
-/// everything (driver, requests, connections) stays on one thread with no cross-thread wake-ups. The
-/// connection tasks end when the target is dropped.
+/// with hyper's connection-level client, and puts it back when the answer has been read. A
+/// connection has no task of its own: the request that holds it drives it, so the answer wakes that
+/// request's task directly and no task is spawned. An idle connection that the server closed is
+/// noticed when it is next taken, and another one is used. Connections close when the target is
+/// dropped (or a request holding one is dropped, e.g. at a timeout).
 pub struct HttpTarget {
     pool: Pool,
     /// Origin-form request target (`/v1/score?x`): what goes on the request line.
@@ -89,6 +101,11 @@ pub struct HttpTarget {
     body: RequestBody,
     mapping: ResponseMapping,
     timeout: Duration,
+    enforce_timeout: bool,
+    /// Spare body buffers: each request's body is written into one and split off as `Bytes`, so the
+    /// steady state allocates no body (a buffer's space is reclaimed once the bodies cut from it are
+    /// gone).
+    body_bufs: Mutex<Vec<BytesMut>>,
 }
 
 /// How each request's body is made.
@@ -98,30 +115,129 @@ enum RequestBody {
 }
 
 type Sender = http1::SendRequest<Full<Bytes>>;
+type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
+/// One keep-alive connection: hyper's request half and the connection itself. The connection has
+/// no task of its own: the request using it drives it (see [`Link::drive`]), so an answer wakes the
+/// request's task directly instead of a connection task that then wakes the request.
+struct Link {
+    sender: Sender,
+    conn: Connection,
+}
+
+impl Link {
+    /// Polls the connection (writes what is queued, reads what has come); an error when it has
+    /// ended, closed by the server or failed.
+    fn drive(conn: &mut Connection, cx: &mut Context<'_>) -> Result<(), TargetError> {
+        match Pin::new(conn).poll(cx) {
+            Poll::Pending => Ok(()),
+            Poll::Ready(Ok(())) => Err(TargetError::Connection {
+                reason: "the server closed the connection".into(),
+            }),
+            Poll::Ready(Err(e)) => Err(TargetError::Connection {
+                reason: describe(&e),
+            }),
+        }
+    }
+
+    /// Waits until the connection can take a request, driving it meanwhile.
+    async fn ready(&mut self) -> Result<(), TargetError> {
+        let not_ready = |e: hyper::Error| TargetError::Connection {
+            reason: describe(&e),
+        };
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = self.sender.poll_ready(cx) {
+                return Poll::Ready(r.map_err(not_ready));
+            }
+            Self::drive(&mut self.conn, cx)?;
+            self.sender.poll_ready(cx).map_err(not_ready)
+        })
+        .await
+    }
+
+    /// Sends a request and reads the whole answer, driving the connection meanwhile.
+    async fn exchange(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(StatusCode, Bytes), TargetError> {
+        let mut answer = std::pin::pin!(self.sender.send_request(req));
+        let conn = &mut self.conn;
+        let resp = std::future::poll_fn(|cx| {
+            let driven = Self::drive(conn, cx);
+            if let Poll::Ready(r) = answer.as_mut().poll(cx) {
+                return Poll::Ready(r.map_err(|e| TargetError::Connection {
+                    reason: describe(&e),
+                }));
+            }
+            driven?;
+            Poll::Pending
+        })
+        .await?;
+        let status = resp.status();
+        // Read the whole body even for errors so that the connection can be reused. A small answer
+        // comes in one frame: it is kept as it is, without a list of chunks.
+        let mut body = std::pin::pin!(resp.into_body());
+        let mut bytes = Bytes::new();
+        let mut more: Option<BytesMut> = None;
+        loop {
+            let frame = std::future::poll_fn(|cx| {
+                if let Poll::Ready(f) = body.as_mut().poll_frame(cx) {
+                    return Poll::Ready(Ok(f));
+                }
+                let driven = Self::drive(conn, cx);
+                if let Poll::Ready(f) = body.as_mut().poll_frame(cx) {
+                    return Poll::Ready(Ok(f));
+                }
+                driven?;
+                Poll::Pending
+            })
+            .await?;
+            let Some(frame) = frame else { break };
+            let frame = frame.map_err(|e| TargetError::Connection {
+                reason: format!("the answer was cut off: {}", describe(&e)),
+            })?;
+            if let Ok(data) = frame.into_data() {
+                match &mut more {
+                    Some(m) => m.extend_from_slice(&data),
+                    None if bytes.is_empty() => bytes = data,
+                    None => {
+                        let mut m = BytesMut::from(&bytes[..]);
+                        m.extend_from_slice(&data);
+                        more = Some(m);
+                    }
+                }
+            }
+        }
+        if let Some(m) = more {
+            bytes = m.freeze();
+        }
+        Ok((status, bytes))
+    }
+}
 
 /// The keep-alive connections: idle ones on a stack (the most recently used first, so that a light
 /// load keeps reusing a few warm connections), and a semaphore that bounds how many exist.
 struct Pool {
     authority: String,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Vec<Link>>,
     permits: Semaphore,
     connect_timeout: Duration,
 }
 
 impl Pool {
     /// Takes an idle connection, or opens a new one.
-    async fn checkout(&self) -> Result<Sender, TargetError> {
+    async fn checkout(&self) -> Result<Link, TargetError> {
         loop {
-            let sender = self
+            let link = self
                 .idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
-            match sender {
-                Some(mut s) => {
+            match link {
+                Some(mut l) => {
                     // A connection the server closed while idle is dropped; the next one is tried.
-                    if s.ready().await.is_ok() {
-                        return Ok(s);
+                    if l.ready().await.is_ok() {
+                        return Ok(l);
                     }
                 }
                 None => return self.connect().await,
@@ -129,16 +245,16 @@ impl Pool {
         }
     }
 
-    fn checkin(&self, sender: Sender) {
-        if !sender.is_closed() {
+    fn checkin(&self, link: Link) {
+        if !link.sender.is_closed() {
             self.idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(sender);
+                .push(link);
         }
     }
 
-    async fn connect(&self) -> Result<Sender, TargetError> {
+    async fn connect(&self) -> Result<Link, TargetError> {
         let connect = async {
             let stream = TcpStream::connect(self.authority.as_str()).await?;
             stream.set_nodelay(true)?;
@@ -161,25 +277,18 @@ impl Pool {
                 });
             }
         };
-        let (mut sender, conn) = http1::Builder::new()
+        let (sender, conn) = http1::Builder::new()
             .writev(false)
             .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
             .await
             .map_err(|e| TargetError::Connection {
                 reason: format!("HTTP handshake with {}: {}", self.authority, describe(&e)),
             })?;
-        // Ends when the sender is dropped (pool or target gone) or the connection fails.
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        sender.ready().await.map_err(|e| TargetError::Connection {
-            reason: format!(
-                "connection to {} closed at once: {}",
-                self.authority,
-                describe(&e)
-            ),
+        let mut link = Link { sender, conn };
+        link.ready().await.map_err(|e| TargetError::Connection {
+            reason: format!("connection to {} closed at once: {e}", self.authority),
         })?;
-        Ok(sender)
+        Ok(link)
     }
 }
 
@@ -271,12 +380,36 @@ impl HttpTarget {
             body,
             mapping,
             timeout: config.timeout,
+            enforce_timeout: config.enforce_timeout,
+            body_bufs: Mutex::new(Vec::new()),
         })
     }
 
     /// The endpoint's URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The body for one transaction, written into a spare buffer (see `body_bufs`).
+    fn render(&self, template: &BodyTemplate, txn: &Transaction) -> Result<Bytes, TargetError> {
+        /// Room for several bodies per buffer: a buffer is reused once its bodies have been sent.
+        const BUF_ROOM: usize = 16 * 1024;
+        let spare = self
+            .body_bufs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut buf = spare.unwrap_or_else(|| BytesMut::with_capacity(BUF_ROOM));
+        if buf.capacity() < template.size_hint() {
+            buf.reserve(BUF_ROOM);
+        }
+        let rendered = template.render_into(txn, &mut buf);
+        let body = buf.split().freeze();
+        self.body_bufs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(buf);
+        rendered.map(|()| body)
     }
 
     fn request(&self, body: Bytes) -> Request<Full<Bytes>> {
@@ -302,25 +435,9 @@ impl HttpTarget {
             .map_err(|_| TargetError::Connection {
                 reason: "the connection pool was closed".into(),
             })?;
-        let mut sender = self.pool.checkout().await?;
-        let resp =
-            sender
-                .send_request(self.request(body))
-                .await
-                .map_err(|e| TargetError::Connection {
-                    reason: describe(&e),
-                })?;
-        let status = resp.status();
-        // Read the whole body even for errors so that the connection can be reused.
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| TargetError::Connection {
-                reason: format!("the answer was cut off: {}", describe(&e)),
-            })?
-            .to_bytes();
-        self.pool.checkin(sender);
+        let mut link = self.pool.checkout().await?;
+        let (status, bytes) = link.exchange(self.request(body)).await?;
+        self.pool.checkin(link);
         if !status.is_success() {
             return Err(TargetError::Status {
                 status: status.as_u16(),
@@ -347,8 +464,11 @@ impl Target for HttpTarget {
     async fn score(&self, txn: &Transaction) -> Result<Verdict, TargetError> {
         let body = match &self.body {
             RequestBody::Fixed(b) => b.clone(),
-            RequestBody::Template(t) => Bytes::from(t.render(txn)?),
+            RequestBody::Template(t) => self.render(t, txn)?,
         };
+        if !self.enforce_timeout {
+            return self.exchange(body).await;
+        }
         match tokio::time::timeout(self.timeout, self.exchange(body)).await {
             Ok(result) => result,
             Err(_) => Err(TargetError::Timeout {

@@ -2,6 +2,7 @@
 //! becomes a [`Verdict`].
 
 use crate::{TargetConfigError, TargetError};
+use bytes::{BufMut as _, BytesMut};
 use models::{AgentTiming, Decision, Transaction, Verdict};
 use serde_json::Value;
 
@@ -42,21 +43,36 @@ impl BodyTemplate {
         Ok(Self { parts })
     }
 
-    /// Renders the body for one transaction: the JSON is written once, straight into the body
-    /// buffer (sized up front so that it rarely grows), and copied for any further placeholder.
+    /// Renders the body for one transaction into a new buffer.
     pub fn render(&self, txn: &Transaction) -> Result<Vec<u8>, TargetError> {
-        /// Room for a transaction's JSON (about 330 bytes for a typical one).
+        let mut out = BytesMut::with_capacity(self.size_hint());
+        self.render_into(txn, &mut out)?;
+        Ok(out.to_vec())
+    }
+
+    /// About how many bytes a body takes: the literal text and room for one typical transaction's
+    /// JSON per placeholder (about 330 bytes).
+    pub fn size_hint(&self) -> usize {
+        /// Room for a transaction's JSON.
         const JSON_ROOM: usize = 512;
         let literal: usize = self.parts.iter().map(String::len).sum();
-        let mut out = Vec::with_capacity(literal + JSON_ROOM);
+        literal + JSON_ROOM * (self.parts.len() - 1)
+    }
+
+    /// Appends the body for one transaction to `out`: the JSON is written once, straight into the
+    /// buffer, and copied for any further placeholder.
+    pub fn render_into(&self, txn: &Transaction, out: &mut BytesMut) -> Result<(), TargetError> {
         let mut json_at: Option<std::ops::Range<usize>> = None;
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
                 match &json_at {
-                    Some(range) => out.extend_from_within(range.clone()),
+                    Some(range) => {
+                        let json = out[range.clone()].to_vec();
+                        out.extend_from_slice(&json);
+                    }
                     None => {
                         let start = out.len();
-                        serde_json::to_writer(&mut out, txn).map_err(|e| {
+                        serde_json::to_writer(out.writer(), txn).map_err(|e| {
                             TargetError::Malformed {
                                 reason: format!("cannot serialize transaction {}: {e}", txn.id),
                             }
@@ -67,7 +83,7 @@ impl BodyTemplate {
             }
             out.extend_from_slice(part.as_bytes());
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -323,3 +323,81 @@ fn bad_settings_are_named() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn without_its_own_timer_the_caller_bounds_the_request() {
+    let (addr, server) = server().await;
+    let config = HttpTargetConfig {
+        url: format!("http://{addr}/hang"),
+        timeout: Duration::from_millis(300),
+        enforce_timeout: false,
+        ..HttpTargetConfig::default()
+    };
+    let target = HttpTarget::new(config).unwrap();
+    // Far past the target's 300 ms, the request is still waiting: only the caller's deadline ends it.
+    let waited = tokio::time::timeout(Duration::from_secs(60), target.score(&txn())).await;
+    assert!(waited.is_err(), "{waited:?}");
+    // Answers still arrive and bodies are still built per request without the timer.
+    let ok = HttpTarget::new(HttpTargetConfig {
+        url: format!("http://{addr}/ok"),
+        enforce_timeout: false,
+        ..HttpTargetConfig::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        assert_eq!(ok.score(&txn()).await.unwrap().decision, Decision::Review);
+    }
+    server.abort();
+}
+
+/// A server that answers one request per connection and then closes it without saying so
+/// (no `Connection: close`): the pool must notice the closed idle connection and open another.
+#[tokio::test]
+async fn an_idle_connection_the_server_closed_is_replaced() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Read the head and the body (Content-Length of the request).
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_lowercase();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if seen.len() >= head_end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let body = r#"{"decision":"approve","risk_score":0.1}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            drop(stream);
+            closed_tx.send(()).unwrap();
+        }
+    });
+    let target = HttpTarget::new(HttpTargetConfig {
+        url: format!("http://{addr}/v1/score"),
+        connections: 1,
+        ..HttpTargetConfig::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        let v = target.score(&txn()).await.unwrap();
+        assert_eq!(v.decision, Decision::Approve);
+        closed_rx.recv().await.unwrap();
+    }
+    server.abort();
+}

@@ -10,6 +10,13 @@ pub const MAX_CUSTOMERS: u32 = 50_000_000;
 pub const MIN_MERCHANTS: u32 = 1000;
 /// Largest merchant catalogue.
 pub const MAX_MERCHANTS: u32 = 100_000_000;
+/// Mean stream time between two transactions of one customer in the streams the orchestrator sends
+/// (see [`FactoryConfig::with_purchase_interval`]): one an hour, so that a card's transactions are
+/// as far apart as a busy cardholder's, not seconds apart because the test sends fast.
+pub const DEFAULT_PURCHASE_INTERVAL_S: f64 = 3600.0;
+/// Slowest stream clock at which fraud bursts still fit their windows (an episode is placed within a
+/// few dozen indices: a few seconds at this rate, inside [`crate::fraud::VELOCITY_WINDOW_SECS`]).
+pub const MIN_STREAM_RATE_TPS: f64 = 10.0;
 
 /// What to generate. Same seed and same config give the same stream, bit for bit.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +25,11 @@ pub struct FactoryConfig {
     pub mix: MixSpec,
     /// Timestamp of transaction 0 (default 2026-01-01T00:00:00Z).
     pub start: Timestamp,
-    /// Planned rate of the stream's own clock: transaction `k` is stamped `start + k / rate_tps`
-    /// seconds (default 1000). Pattern timings (bursts within seconds) assume at least about 10.
+    /// Rate of the stream's own clock: transaction `k` is stamped `start + k / rate_tps` seconds
+    /// (default 1000). It is a property of the simulated world, not of the test: with `customers`
+    /// it sets how often a customer transacts (`customers / rate_tps` seconds apart on average), and
+    /// a load driver may send the stream at any rate. Pattern timings (bursts within seconds) assume
+    /// at least [`MIN_STREAM_RATE_TPS`].
     pub rate_tps: f64,
     /// Number of customers (default 50,000).
     pub customers: u32,
@@ -40,6 +50,26 @@ impl Default for FactoryConfig {
 }
 
 impl FactoryConfig {
+    /// Mean stream time, in seconds, between two transactions of one customer: `customers / rate_tps`.
+    pub fn purchase_interval_s(&self) -> f64 {
+        f64::from(self.customers) / self.rate_tps
+    }
+
+    /// Sets the stream clock (`rate_tps`) so that each customer transacts every `interval_s` seconds
+    /// of stream time on average, whatever rate the stream is sent at; never slower than
+    /// [`MIN_STREAM_RATE_TPS`] (a smaller population then transacts more often).
+    ///
+    /// ```
+    /// use transaction_factory::{DEFAULT_PURCHASE_INTERVAL_S, FactoryConfig};
+    /// let c = FactoryConfig::default().with_purchase_interval(DEFAULT_PURCHASE_INTERVAL_S);
+    /// assert!((c.purchase_interval_s() - 3600.0).abs() < 1e-6);
+    /// assert!((c.rate_tps - 50_000.0 / 3600.0).abs() < 1e-9);
+    /// ```
+    pub fn with_purchase_interval(mut self, interval_s: f64) -> Self {
+        self.rate_tps = (f64::from(self.customers) / interval_s).max(MIN_STREAM_RATE_TPS);
+        self
+    }
+
     /// Checks every field; the error names the field and what to change.
     pub fn validate(&self) -> Result<(), FactoryError> {
         self.mix

@@ -35,6 +35,26 @@
 //! segments of a distributed run produce identical transactions. Ids are `TxnId(k)`. Timestamps follow
 //! the stream's own clock, `start + k / rate_tps`; a load driver may re-base them.
 //!
+//! # The stream's clock and how often a customer pays
+//!
+//! `rate_tps` is the pace of the simulated world, not the rate a test sends at. Together with the
+//! population it sets how far apart one customer's transactions are: `customers / rate_tps` seconds
+//! of stream time on average ([`FactoryConfig::purchase_interval_s`]). A detector judges per-card
+//! windows (velocity within seconds, card testing within minutes) on the transactions' timestamps,
+//! so that interval must not follow the test's send rate: stamped at a 5,000 TPS send rate, 50,000
+//! customers would each pay every 10 s and look like velocity fraud. The orchestrator therefore
+//! sets the clock with [`FactoryConfig::with_purchase_interval`]`(`[`DEFAULT_PURCHASE_INTERVAL_S`]`)`:
+//! one purchase per customer per hour of stream time (a 13.9 TPS clock for 50,000 customers), the
+//! same stream at 200 TPS as at 50,000 TPS, and a 60 s run at 5,000 TPS covers about six hours of
+//! the simulated day, six purchases per customer, so card histories still build up during a run.
+//!
+//! Scaling the population with the send rate instead (a realistic interval at 5,000 TPS needs
+//! millions of customers) was rejected: at 50,000 TPS it would take gigabytes here and in the
+//! detector's per-card memory, and each card would be seen once per run, so no detector could learn
+//! a card's habits from the run. Fraud episodes are placed by index, a burst within a few dozen
+//! indices, so their bursts fit their windows down to [`MIN_STREAM_RATE_TPS`], which `with_purchase_interval`
+//! never goes below (`tests/patterns.rs` checks every pattern on both the default and that clock).
+//!
 //! Amounts use floating-point `exp` and `ln` (log-normal and Zipf draws) and are then rounded to whole
 //! minor units, so a last-digit difference between two platforms' maths libraries could only change
 //! an amount that lands exactly on a rounding boundary.
@@ -72,7 +92,8 @@ mod population;
 mod rng;
 
 pub use config::{
-    FactoryConfig, FactoryError, MAX_CUSTOMERS, MAX_MERCHANTS, MIN_CUSTOMERS, MIN_MERCHANTS,
+    DEFAULT_PURCHASE_INTERVAL_S, FactoryConfig, FactoryError, MAX_CUSTOMERS, MAX_MERCHANTS,
+    MIN_CUSTOMERS, MIN_MERCHANTS, MIN_STREAM_RATE_TPS,
 };
 pub use factory::{Iter, TransactionFactory};
 pub use merchants::{MerchantInfo, MerchantKind};

@@ -8,7 +8,7 @@ use transaction_factory::edge::{REPLAY_MAX_DISTANCE, start_of_day, start_of_mont
 use transaction_factory::fraud::*;
 use transaction_factory::geo::haversine_km;
 use transaction_factory::merchants::{MerchantKind, RISKY_MCCS};
-use transaction_factory::{FactoryConfig, TransactionFactory};
+use transaction_factory::{DEFAULT_PURCHASE_INTERVAL_S, FactoryConfig, TransactionFactory};
 
 const N: usize = 100_000;
 
@@ -33,7 +33,20 @@ fn same_pattern_near(stream: &[(Transaction, GroundTruth)], k: usize, window_s: 
 
 #[test]
 fn every_pattern_is_what_it_claims() {
-    let f = TransactionFactory::new(2026, FactoryConfig::default()).unwrap();
+    check_patterns(FactoryConfig::default());
+}
+
+/// The orchestrator's stream: one purchase per customer per hour of stream time, so the stream clock
+/// runs at about 14 TPS; the bursts must still fit their windows.
+#[test]
+fn every_pattern_is_what_it_claims_on_the_slow_realistic_clock() {
+    let config = FactoryConfig::default().with_purchase_interval(DEFAULT_PURCHASE_INTERVAL_S);
+    assert!(config.rate_tps < 15.0, "{}", config.rate_tps);
+    check_patterns(config);
+}
+
+fn check_patterns(config: FactoryConfig) {
+    let f = TransactionFactory::new(2026, config).unwrap();
     let stream: Vec<_> = f.iter().take(N).collect();
     let mut merchants_seen: HashMap<_, HashSet<MerchantId>> = HashMap::new();
     let mut last_on_card: HashMap<_, usize> = HashMap::new();
