@@ -43,11 +43,10 @@ pub(crate) fn agent_stats(a: &AgentTally, wall: Duration, cfg: &MetricsConfig) -
     };
     let wall_us = wall.as_secs_f64() * 1e6;
     let utilization = if wall_us > 0.0 {
-        a.busy_us as f64 / (wall_us * cfg.concurrency_of(&a.name))
+        a.busy_us as f64 / (wall_us * cfg.concurrency_of(&a.name).unwrap_or(1.0))
     } else {
         0.0
     };
-    let slo_ms = cfg.agent_latency_slo.as_secs_f64() * 1000.0;
     AgentStats {
         name: a.name.clone(),
         requests,
@@ -55,8 +54,26 @@ pub(crate) fn agent_stats(a: &AgentTally, wall: Duration, cfg: &MetricsConfig) -
         p99_ms,
         success_rate,
         utilization,
-        health: health_score(success_rate, p99_ms, utilization, slo_ms),
+        health: health_of(cfg, &a.name, success_rate, p99_ms, utilization),
     }
+}
+
+/// [`health_score`] with the saturation factor only where the agent's concurrency is known: an
+/// agent-seconds-per-second figure says nothing about how close a parallel agent is to its limit.
+pub(crate) fn health_of(
+    cfg: &MetricsConfig,
+    name: &str,
+    success_rate: f64,
+    p99_ms: f64,
+    utilization: f64,
+) -> f64 {
+    let slo_ms = cfg.agent_latency_slo.as_secs_f64() * 1000.0;
+    let utilization = if cfg.concurrency_of(name).is_some() {
+        utilization
+    } else {
+        0.0
+    };
+    health_score(success_rate, p99_ms, utilization, slo_ms)
 }
 
 pub(crate) fn all_agent_stats(
@@ -82,5 +99,17 @@ mod tests {
         assert!((health_score(1.0, 1000.0, 0.5, 500.0) - 50.0).abs() < 1e-9);
         assert!((health_score(1.0, 100.0, 0.9, 500.0) - 50.0).abs() < 1e-9);
         assert_eq!(health_score(1.0, 100.0, 1.5, 500.0), 0.0);
+    }
+
+    #[test]
+    fn saturation_counts_only_where_the_concurrency_is_known() {
+        let cfg = MetricsConfig {
+            agent_concurrency: [("risk".to_owned(), 8.0)].into(),
+            ..MetricsConfig::default()
+        };
+        // Six agent-seconds per second: a parallel agent of unknown width is not judged saturated...
+        assert_eq!(health_of(&cfg, "analyzer", 1.0, 100.0, 6.0), 100.0);
+        // ...one whose width is declared is, by its share of its servers.
+        assert!((health_of(&cfg, "risk", 1.0, 100.0, 0.95) - 25.0).abs() < 1e-9);
     }
 }

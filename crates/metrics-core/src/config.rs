@@ -12,9 +12,10 @@ pub struct MetricsConfig {
     pub cost: CostModel,
     /// Per-agent concurrency, by agent name; agents not listed use `default_agent_concurrency`.
     pub agent_concurrency: BTreeMap<String, f64>,
-    /// Concurrency of agents not in `agent_concurrency`. The default 1 makes utilization read as
-    /// "agent-seconds of work per second of wall time".
-    pub default_agent_concurrency: f64,
+    /// Concurrency of agents not in `agent_concurrency`. `None` (the default) means unknown: the
+    /// agent's utilization then reads as "agent-seconds of work per second of wall time" (it can pass
+    /// 1 for an agent that works in parallel) and does not count in its health score.
+    pub default_agent_concurrency: Option<f64>,
     /// The p99 an agent should stay under; the health score's latency factor falls off above it.
     pub agent_latency_slo: Duration,
     /// Agent names beyond this many are folded into one `other` entry, so memory stays bounded
@@ -29,7 +30,7 @@ impl Default for MetricsConfig {
         Self {
             cost: CostModel::default(),
             agent_concurrency: BTreeMap::new(),
-            default_agent_concurrency: 1.0,
+            default_agent_concurrency: None,
             agent_latency_slo: Duration::from_millis(500),
             max_agents: 64,
             encode_histograms: true,
@@ -56,10 +57,10 @@ impl MetricsConfig {
             .agent_concurrency
             .iter()
             .map(|(k, v)| (format!("agent_concurrency.{k}"), *v));
-        for (field, v) in concurrencies.chain([(
-            "default_agent_concurrency".to_owned(),
-            self.default_agent_concurrency,
-        )]) {
+        let default = self
+            .default_agent_concurrency
+            .map(|v| ("default_agent_concurrency".to_owned(), v));
+        for (field, v) in concurrencies.chain(default) {
             if !(v.is_finite() && v > 0.0) {
                 return Err(MetricsError::Config {
                     field,
@@ -79,11 +80,12 @@ impl MetricsConfig {
     }
 
     /// The concurrency an agent is judged against.
-    pub fn concurrency_of(&self, agent: &str) -> f64 {
+    /// The agent's concurrency, when known.
+    pub fn concurrency_of(&self, agent: &str) -> Option<f64> {
         self.agent_concurrency
             .get(agent)
             .copied()
-            .unwrap_or(self.default_agent_concurrency)
+            .or(self.default_agent_concurrency)
     }
 
     /// Units of the reporting currency per unit of each currency, indexed by `Currency as usize`.

@@ -58,9 +58,11 @@
 //!   ROI % = (prevented − cost) / cost × 100 ([`roi_pct`]).
 //! * **Agents** (from `Verdict.agents`): requests; mean and p99 time (p99 from a 2-significant-digit
 //!   histogram); success rate = ok / requests; utilization = busy time / (wall time × concurrency), with
-//!   per-agent concurrency from [`MetricsConfig::agent_concurrency`] (default 1: "agent-seconds per
-//!   second"); health = 100 × success_rate × min(1, slo/p99) × saturation, saturation = 1 up to 80 %
-//!   utilization then linearly to 0 at 100 % ([`health_score`]).
+//!   per-agent concurrency from [`MetricsConfig::agent_concurrency`] (unknown by default: then
+//!   "agent-seconds per second", which can pass 1); health = 100 × success_rate × min(1, slo/p99) ×
+//!   saturation, saturation = 1 up to 80 % utilization then linearly to 0 at 100 %, and 1 when the
+//!   agent's concurrency is unknown ([`health_score`]). The orchestrator gives the built-in target's
+//!   stage concurrencies.
 //! * **Resources**: see [`resources`]; the orchestrator puts [`ResourceSampler::sample`] into each
 //!   snapshot's `resources`.
 //! * **Merging**: [`SnapshotMerger`] and [`merge_summaries`] combine processes exactly by merging

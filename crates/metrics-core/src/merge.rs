@@ -12,7 +12,7 @@
 //! `mean_ms`, `success_rate` are exact; `utilization` adds the parts' busy time (the parts share one
 //! wall clock), and `health` is recomputed from the merged figures.
 
-use crate::agents::health_score;
+use crate::agents::health_of;
 use crate::business::running_cost;
 use crate::config::MetricsConfig;
 use crate::error::MetricsError;
@@ -59,7 +59,6 @@ fn merge_agents<'a>(
         acc.p99_ms = acc.p99_ms.max(a.p99_ms);
         acc.utilization += a.utilization;
     }
-    let slo_ms = cfg.agent_latency_slo.as_secs_f64() * 1000.0;
     by_name
         .into_iter()
         .map(|(name, a)| {
@@ -70,7 +69,7 @@ fn merge_agents<'a>(
                 (a.ok / n).clamp(0.0, 1.0)
             };
             AgentStats {
-                health: health_score(success_rate, a.p99_ms, a.utilization, slo_ms),
+                health: health_of(cfg, &name, success_rate, a.p99_ms, a.utilization),
                 name,
                 requests: a.requests,
                 mean_ms: a.busy_ms / n,

@@ -87,6 +87,21 @@ pub async fn wait_for_start(
     }
 }
 
+/// The built-in target's stage concurrencies, so that its agents' utilization is a share of their
+/// servers; unknown (empty) for a user's API.
+fn agent_concurrency(target: &models::TargetSpec) -> std::collections::BTreeMap<String, f64> {
+    match target.kind {
+        models::TargetKind::Builtin | models::TargetKind::InProcess => {
+            let sim = crate::target_setup::sim_config(target);
+            fraud_sim::StageName::ALL
+                .iter()
+                .map(|&stage| (stage.as_str().to_owned(), sim.concurrency(stage) as f64))
+                .collect()
+        }
+        models::TargetKind::Http => Default::default(),
+    }
+}
+
 /// A running load.
 pub(crate) struct LoadRun {
     profile: Arc<Profile>,
@@ -132,6 +147,7 @@ impl LoadRun {
         let recorder = Recorder::new(MetricsConfig {
             cost: spec.cost.clone(),
             encode_histograms: true,
+            agent_concurrency: agent_concurrency(&spec.target),
             ..MetricsConfig::default()
         })
         .map_err(|e| load_err(&e))?;

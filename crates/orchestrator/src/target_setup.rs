@@ -58,7 +58,7 @@ impl PreparedTarget {
     }
 }
 
-fn sim_config(spec: &TargetSpec) -> SimConfig {
+pub(crate) fn sim_config(spec: &TargetSpec) -> SimConfig {
     let mut c = SimConfig {
         port: 0,
         ..SimConfig::default()

@@ -219,14 +219,16 @@ impl Link {
 /// load keeps reusing a few warm connections), and a semaphore that bounds how many exist.
 struct Pool {
     authority: String,
-    idle: Mutex<Vec<Link>>,
+    /// Boxed: a connection is a few hundred bytes, moved in and out of the stack per request.
+    #[allow(clippy::vec_box)]
+    idle: Mutex<Vec<Box<Link>>>,
     permits: Semaphore,
     connect_timeout: Duration,
 }
 
 impl Pool {
     /// Takes an idle connection, or opens a new one.
-    async fn checkout(&self) -> Result<Link, TargetError> {
+    async fn checkout(&self) -> Result<Box<Link>, TargetError> {
         loop {
             let link = self
                 .idle
@@ -245,7 +247,7 @@ impl Pool {
         }
     }
 
-    fn checkin(&self, link: Link) {
+    fn checkin(&self, link: Box<Link>) {
         if !link.sender.is_closed() {
             self.idle
                 .lock()
@@ -254,7 +256,7 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<Link, TargetError> {
+    async fn connect(&self) -> Result<Box<Link>, TargetError> {
         let connect = async {
             let stream = TcpStream::connect(self.authority.as_str()).await?;
             stream.set_nodelay(true)?;
@@ -284,7 +286,7 @@ impl Pool {
             .map_err(|e| TargetError::Connection {
                 reason: format!("HTTP handshake with {}: {}", self.authority, describe(&e)),
             })?;
-        let mut link = Link { sender, conn };
+        let mut link = Box::new(Link { sender, conn });
         link.ready().await.map_err(|e| TargetError::Connection {
             reason: format!("connection to {} closed at once: {e}", self.authority),
         })?;

@@ -125,11 +125,16 @@ impl ResponseMapping {
         })
     }
 
+    /// The default pointers (compared without building a default mapping, which allocates).
+    fn is_default(&self) -> bool {
+        self.decision_pointer == "/decision" && self.score_pointer == "/risk_score"
+    }
+
     /// Reads a verdict from an answer body. The decision is a string (`approve`, `review`, `decline`, any
     /// case); the score a number or a numeric string. `reasons` and `agents` are read when present at the
     /// top level.
     pub fn parse(&self, body: &[u8]) -> Result<Verdict, TargetError> {
-        if *self == Self::default()
+        if self.is_default()
             && let Ok(v) = serde_json::from_slice::<Verdict>(body)
         {
             // Fast path for fraud-sim and look-alikes; anything else takes the general path below.
