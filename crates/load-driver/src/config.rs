@@ -69,7 +69,9 @@ pub struct DriverConfig {
     /// Those still out after it are abandoned and recorded as [`models::ErrorKind::Timeout`].
     pub grace_period: Duration,
     /// Per-request timeout enforced by the driver (recorded as a timeout), on top of whatever the
-    /// target enforces itself. `None`: leave timeouts to the target.
+    /// target enforces itself. `None`: leave timeouts to the target. Cheap: one timer per lane
+    /// serves every request's deadline, so an HTTP target can leave its own per-request timer off
+    /// (`targets::HttpTargetConfig::enforce_timeout = false`) when this covers the same deadline.
     pub request_timeout: Option<Duration>,
     /// Set each transaction's `timestamp` to the wall-clock instant it is sent (run start on the
     /// system clock plus the send offset on the driver's clock), instead of the factory's stream clock.
