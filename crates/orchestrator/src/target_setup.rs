@@ -69,6 +69,15 @@ pub(crate) fn sim_config(spec: &TargetSpec) -> SimConfig {
     c
 }
 
+/// The run's driver enforces `target.timeout` on every request (orchestrator's load setup), so the
+/// HTTP target needs no timer of its own per request.
+fn driver_timed(config: HttpTargetConfig) -> HttpTargetConfig {
+    HttpTargetConfig {
+        enforce_timeout: false,
+        ..config
+    }
+}
+
 /// Sets up the target a scenario names. `allow_remote` lets an `http` target leave the machine.
 /// An `http` target gets no fault injector: see [`prepare_with_proxy`].
 pub async fn prepare(
@@ -101,8 +110,9 @@ async fn prepare_inner(
                 OrchestratorError::Target(format!("starting the built-in target: {e}"))
             })?;
             let url = sim.score_url();
-            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, &url, false))
-                .map_err(|e| target_err(&e))?;
+            let http =
+                HttpTarget::new(driver_timed(HttpTargetConfig::from_spec(spec, &url, false)))
+                    .map_err(|e| target_err(&e))?;
             let faults: Arc<dyn Injector> = Arc::new(BuiltinInjector::new(sim.faults().clone()));
             Ok(PreparedTarget {
                 target: Arc::new(http),
@@ -155,8 +165,12 @@ async fn prepare_inner(
                 None => (None, url.to_owned()),
             };
             // The proxy itself is on loopback; the loopback guard was applied to the real URL above.
-            let http = HttpTarget::new(HttpTargetConfig::from_spec(spec, &send_to, allow_remote))
-                .map_err(|e| target_err(&e))?;
+            let http = HttpTarget::new(driver_timed(HttpTargetConfig::from_spec(
+                spec,
+                &send_to,
+                allow_remote,
+            )))
+            .map_err(|e| target_err(&e))?;
             let faults = proxy
                 .as_ref()
                 .map(|p| Arc::new(p.injector()) as Arc<dyn Injector>);
