@@ -10,7 +10,7 @@ use std::time::Duration;
 async fn in_process_capacity_3000_is_found_within_10_percent() {
     let dir = std::env::temp_dir().join(format!("capacity-inproc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let slo = Slo::parse("p99<100ms,error_rate<1%,throughput>=98%").unwrap();
+    let slo = Slo::parse("p99<50ms,error_rate<1%,throughput>=98%").unwrap();
     let search_cfg = SearchConfig {
         min_tps: 500.0,
         max_tps: 8000.0,

@@ -28,11 +28,14 @@
 //! Each stage is a bounded-concurrency server with a FIFO queue in front. Its service time is drawn
 //! from a log-normal distribution (configured mean and coefficient of variation) and spent in a tokio
 //! sleep, so it costs no CPU. `capacity` (default [`DEFAULT_CAPACITY_TPS`]) sets the concurrency of each
-//! stage to `round(capacity × mean × headroom)`: the pattern detector (headroom 1.0, 4 ms) saturates at
+//! stage to `round(capacity × mean × headroom)`, and scales the stage's mean by the rounding so that
+//! it saturates at exactly `capacity × headroom`: the pattern detector (headroom 1.0, 4 ms) saturates at
 //! `capacity`, the others later (ingestion 1 ms ×2.0, analyzer 2 ms ×1.5, risk assessor 3 ms ×1.3,
 //! decision maker 2 ms ×1.5). Below capacity a request takes about 12 ms; near it queues grow and
 //! latency climbs; a queue past `queue_limit` (5,000) sheds requests with 503. tokio timers fire on
-//! the millisecond tick after their deadline, so each sleep is shortened by the mean lateness (0.5 ms).
+//! the millisecond tick after their deadline, late by up to a millisecond; each stage books what its
+//! sleeps overshot as a timing debt and shortens later sleeps by it, so its mean service time (and so
+//! its capacity) is the configured one on a real clock, not only on the paused one.
 //! On the paused clock (`tests/timing.rs`) the mean latency is 12.0 ms at 2,000 TPS, 12.2 ms at 5,000
 //! and 92 ms at 8,000, where 28% of requests skip the pattern detector.
 //! [`ServiceTime::Zero`] removes all simulated time, for driver benchmarks and quality tests.

@@ -54,18 +54,22 @@ impl Pipeline {
         config.validate()?;
         let stages = StageName::ALL.map(|name| {
             let s = config.stage(name);
+            let servers = config.concurrency(name);
             let (service, mean) = match config.service_time {
-                ServiceTime::Simulated => (ServiceDist::new(s.mean_service, s.cv), s.mean_service),
+                ServiceTime::Simulated => {
+                    // Whole servers round `capacity × mean × headroom`; the mean is adjusted by the
+                    // rounding so that the stage saturates at exactly `capacity × headroom`.
+                    let exact = config.capacity * s.mean_service.as_secs_f64() * s.headroom;
+                    let mean = if exact >= 0.5 {
+                        s.mean_service.mul_f64(servers as f64 / exact)
+                    } else {
+                        s.mean_service
+                    };
+                    (ServiceDist::new(mean, s.cv), mean)
+                }
                 ServiceTime::Zero => (ServiceDist::Zero, Duration::ZERO),
             };
-            StageRuntime::new(
-                name,
-                service,
-                config.concurrency(name),
-                mean,
-                s.queue_limit,
-                s.deadline,
-            )
+            StageRuntime::new(name, service, servers, mean, s.queue_limit, s.deadline)
         });
         Ok(Self {
             inner: Arc::new(Inner {
@@ -291,9 +295,13 @@ impl Pipeline {
             since: Instant::now(),
             _in_service: Gauge::enter(&stage.in_service),
         };
-        let service = stage.service.sample_sleep() + inner.faults.extra_latency(name);
-        if !service.is_zero() {
-            tokio::time::sleep(service).await;
+        let service = stage.corrected(stage.service.sample());
+        let extra = inner.faults.extra_latency(name);
+        if !(service + extra).is_zero() {
+            let slept = Instant::now();
+            tokio::time::sleep(service + extra).await;
+            // What the service part really took: the time asleep less the fault's added latency.
+            stage.settle(service, slept.elapsed().saturating_sub(extra));
         }
         let out = work();
         drop(busy);

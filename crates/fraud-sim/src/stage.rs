@@ -5,7 +5,7 @@ use rand_distr::{Distribution, LogNormal};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -98,23 +98,21 @@ impl ServiceDist {
         }
     }
 
-    /// One service time, less tokio's mean timer overshoot: timers fire on the millisecond tick after
-    /// their deadline, half a millisecond late on average, so sleeping `sample - 0.5 ms` keeps the
-    /// mean service time at the configured mean.
-    pub fn sample_sleep(&self) -> Duration {
-        let d = match self {
-            ServiceDist::Zero => return Duration::ZERO,
+    /// One service time, drawn from the distribution.
+    pub fn sample(&self) -> Duration {
+        match self {
+            ServiceDist::Zero => Duration::ZERO,
             ServiceDist::Constant(d) => *d,
             ServiceDist::LogNormal(dist) => {
                 Duration::from_secs_f64(dist.sample(&mut rand::rng()).min(60.0))
             }
-        };
-        d.saturating_sub(TIMER_OVERSHOOT)
+        }
     }
 }
 
-/// The mean lateness of a tokio timer (millisecond resolution, rounded up).
-pub(crate) const TIMER_OVERSHOOT: Duration = Duration::from_micros(500);
+/// How far the timing correction may run ahead or behind: a long stall (a starved CPU) is not paid
+/// back by a long burst of zero-length services.
+const MAX_TIMING_DEBT_US: i64 = 50_000;
 
 /// One stage at run time.
 #[derive(Debug)]
@@ -133,6 +131,10 @@ pub(crate) struct StageRuntime {
     pub skipped: AtomicU64,
     pub busy_us: AtomicU64,
     pub latency_sum_us: AtomicU64,
+    /// Service time wanted minus service time slept, summed over the stage's services (µs). Timers
+    /// fire late (tokio's wheel has millisecond ticks), so each sleep is shortened by what earlier
+    /// ones overshot: the stage's mean service time, and so its capacity, stay what was configured.
+    pub timing_debt_us: AtomicI64,
     /// Counts per bucket of [`BUCKETS_US`], plus one for everything above.
     pub buckets: [AtomicU64; BUCKETS_US.len() + 1],
 }
@@ -161,8 +163,34 @@ impl StageRuntime {
             skipped: AtomicU64::new(0),
             busy_us: AtomicU64::new(0),
             latency_sum_us: AtomicU64::new(0),
+            timing_debt_us: AtomicI64::new(0),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
         }
+    }
+
+    /// How long to sleep for a service of `want`: `want` with a share of the stage's timing debt
+    /// claimed (taken off the debt at once, so that concurrent services do not all correct for the
+    /// same overshoot), at most `want` either way.
+    pub fn corrected(&self, want: Duration) -> Duration {
+        let want_us = want.as_micros() as i64;
+        let mut claim = 0;
+        let _ = self
+            .timing_debt_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                claim = d.clamp(-want_us, want_us);
+                Some(d - claim)
+            });
+        Duration::from_micros((want_us + claim) as u64)
+    }
+
+    /// Books a sleep that was meant to last `intended` and took `took`: the overshoot becomes debt.
+    pub fn settle(&self, intended: Duration, took: Duration) {
+        let delta = intended.as_micros() as i64 - took.as_micros() as i64;
+        let _ = self
+            .timing_debt_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some((d + delta).clamp(-MAX_TIMING_DEBT_US, MAX_TIMING_DEBT_US))
+            });
     }
 
     /// Counts one request that left the stage after `us` microseconds (queueing included).
