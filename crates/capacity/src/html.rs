@@ -9,9 +9,7 @@ use crate::slo::Metric;
 use serde::Serialize;
 use std::fmt::Write as _;
 
-const UPLOT_JS: &str = include_str!("../../report/assets/uPlot.iife.min.js");
-const UPLOT_CSS: &str = include_str!("../../report/assets/uPlot.min.css");
-const UPLOT_LICENSE: &str = include_str!("../../report/assets/uPlot.LICENSE");
+use report::assets::{UPLOT_CSS, UPLOT_JS, UPLOT_LICENSE};
 const CAPACITY_JS: &str = include_str!("../assets/capacity.js");
 const CAPACITY_CSS: &str = include_str!("../assets/capacity.css");
 
@@ -97,18 +95,7 @@ fn curve(steps: &[StepRecord]) -> Curve {
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    report::escape::html(text)
 }
 
 fn tps(v: Option<f64>) -> String {

@@ -9,9 +9,7 @@ use models::{DegradationLevel, Summary};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-pub(crate) const UPLOT_JS: &str = include_str!("../assets/uPlot.iife.min.js");
-pub(crate) const UPLOT_CSS: &str = include_str!("../assets/uPlot.min.css");
-pub(crate) const UPLOT_LICENSE: &str = include_str!("../assets/uPlot.LICENSE");
+pub(crate) use crate::assets::{UPLOT_CSS, UPLOT_JS, UPLOT_LICENSE};
 pub(crate) const REPORT_JS: &str = include_str!("../assets/report.js");
 pub(crate) const REPORT_CSS: &str = include_str!("../assets/report.css");
 

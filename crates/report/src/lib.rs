@@ -34,10 +34,11 @@
 //! assert!(html.contains("FAIL") && !html.contains("https://"));
 //! ```
 
+pub mod assets;
 pub mod aws;
 pub mod compare;
 mod error;
-mod escape;
+pub mod escape;
 pub mod hgrm;
 mod html;
 mod junit;
