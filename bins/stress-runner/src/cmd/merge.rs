@@ -102,14 +102,8 @@ fn print(merged: &orchestrator::merge::Merged, html: &std::path::Path, quiet: bo
     for n in &merged.notes {
         println!("note: {n}");
     }
-    for c in &s.criteria {
-        println!(
-            "  {}  {}  (actual {:.4}, needs {})",
-            if c.passed { "PASS" } else { "FAIL" },
-            c.name,
-            c.actual,
-            c.threshold
-        );
+    for line in super::criteria_lines(&s.criteria, "  ") {
+        println!("{line}");
     }
     println!(
         "Run {} ({}): {verdict}; merged result in {}, report {}",

@@ -19,6 +19,22 @@ pub mod run;
 pub mod scenarios;
 pub mod serve_target;
 
+/// One line per criterion: verdict, name, actual value and threshold.
+pub fn criteria_lines(criteria: &[models::CriterionResult], indent: &str) -> Vec<String> {
+    criteria
+        .iter()
+        .map(|c| {
+            format!(
+                "{indent}{}  {}  (actual {:.4}, needs {})",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                c.actual,
+                c.threshold
+            )
+        })
+        .collect()
+}
+
 /// Criteria failed.
 #[allow(dead_code)]
 pub const EXIT_FAILED: u8 = 1;

@@ -449,14 +449,8 @@ fn print_summary(s: &Summary, dir: &std::path::Path, quiet: bool) {
     }
     if !s.criteria.is_empty() {
         println!("  criteria");
-        for c in &s.criteria {
-            println!(
-                "    {}  {}  (actual {:.4}, needs {})",
-                if c.passed { "PASS" } else { "FAIL" },
-                c.name,
-                c.actual,
-                c.threshold
-            );
+        for line in super::criteria_lines(&s.criteria, "    ") {
+            println!("{line}");
         }
     }
     println!("Results: {}", dir.display());
