@@ -3,6 +3,7 @@
 //! one JSON blob. Latency, detection quality and error rates are drawn against offered load, with the
 //! SLO thresholds as dashed lines, the answer, its confidence interval and the knees marked.
 
+use crate::knee::{median, runs_by_rate};
 use crate::output::CapacityReport;
 use crate::search::{StepRecord, Verdict};
 use crate::slo::Metric;
@@ -53,33 +54,9 @@ struct Blob {
     markers: Markers,
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.retain(|x| x.is_finite());
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    (n > 0).then(|| {
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
-    })
-}
-
 fn curve(steps: &[StepRecord]) -> Curve {
-    let mut rates: Vec<f64> = steps
-        .iter()
-        .filter(|s| s.verdict != Verdict::Interrupted)
-        .map(|s| s.tps)
-        .collect();
-    rates.sort_by(f64::total_cmp);
-    rates.dedup();
     let mut c = Curve::default();
-    for tps in rates {
-        let runs: Vec<&StepRecord> = steps
-            .iter()
-            .filter(|s| s.tps == tps && s.verdict != Verdict::Interrupted)
-            .collect();
+    for (tps, runs) in runs_by_rate(steps) {
         let m = |f: &dyn Fn(&StepRecord) -> f64| median(runs.iter().map(|s| f(s)).collect());
         c.tps.push(tps);
         c.p50.push(m(&|s| s.figures.p50_ms));

@@ -92,18 +92,22 @@ pub struct Knees {
     pub config: KneeConfig,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of the finite values; `None` when there are none.
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.retain(|x| x.is_finite());
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => v[n / 2],
-        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
+    (n > 0).then(|| {
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    })
 }
 
-/// Each rate's medians, in increasing rate.
-pub fn curve(steps: &[StepRecord], cfg: &KneeConfig) -> Vec<CurvePoint> {
+/// The completed runs of each rate, in increasing rate (interrupted steps left out).
+pub(crate) fn runs_by_rate(steps: &[StepRecord]) -> Vec<(f64, Vec<&StepRecord>)> {
     let mut rates: Vec<f64> = steps
         .iter()
         .filter(|s| s.verdict != Verdict::Interrupted)
@@ -114,10 +118,20 @@ pub fn curve(steps: &[StepRecord], cfg: &KneeConfig) -> Vec<CurvePoint> {
     rates
         .into_iter()
         .map(|tps| {
-            let runs: Vec<&StepRecord> = steps
+            let runs = steps
                 .iter()
                 .filter(|s| s.tps == tps && s.verdict != Verdict::Interrupted)
                 .collect();
+            (tps, runs)
+        })
+        .collect()
+}
+
+/// Each rate's medians, in increasing rate.
+pub fn curve(steps: &[StepRecord], cfg: &KneeConfig) -> Vec<CurvePoint> {
+    runs_by_rate(steps)
+        .into_iter()
+        .map(|(tps, runs)| {
             let quality: Vec<f64> = runs
                 .iter()
                 .filter(|s| s.figures.fraud_answered >= cfg.min_fraud_answered)
@@ -128,8 +142,8 @@ pub fn curve(steps: &[StepRecord], cfg: &KneeConfig) -> Vec<CurvePoint> {
                 .collect();
             CurvePoint {
                 tps,
-                p99_ms: median(runs.iter().map(|s| s.figures.p99_ms).collect()),
-                quality: (!quality.is_empty()).then(|| median(quality)),
+                p99_ms: median(runs.iter().map(|s| s.figures.p99_ms).collect()).unwrap_or(f64::NAN),
+                quality: median(quality),
                 runs: runs.len(),
             }
         })
@@ -210,14 +224,14 @@ pub fn knees(points: &[CurvePoint], cfg: &KneeConfig) -> Knees {
         .iter()
         .filter_map(|p| p.quality.map(|q| (p.tps, q)))
         .collect();
-    if q.len() >= 3 {
-        let m = baseline_len(q.len());
-        let level = median(q[..m].iter().map(|p| p.1).collect());
+    if q.len() >= 3
+        && let Some(level) = median(q[..baseline_len(q.len())].iter().map(|p| p.1).collect())
+    {
         out.baseline_quality = Some(level);
         let floor = level - cfg.quality_drop;
         let xs: Vec<f64> = q.iter().map(|p| p.0).collect();
         let excess: Vec<f64> = q.iter().map(|p| floor - p.1).collect();
-        out.quality = leave_for_good(&xs, &excess, m);
+        out.quality = leave_for_good(&xs, &excess, baseline_len(q.len()));
     }
     out
 }
