@@ -127,7 +127,6 @@ impl SnapshotMerger {
         &mut self,
         parts: &[IntervalSnapshot],
     ) -> Result<IntervalSnapshot, MetricsError> {
-        let first = parts.first().ok_or(MetricsError::Empty)?;
         let mut lat = new_us(SIGFIG);
         let mut svc = new_us(SIGFIG);
         let (mut lat_sum, mut svc_sum) = (0.0, 0.0);
@@ -138,11 +137,44 @@ impl SnapshotMerger {
             lat_sum += sum_us(&p.latency_ms);
             svc_sum += sum_us(&p.service_time_ms);
         }
+        let mut out = self.merge_counts(parts)?;
         let _ = self.latency.add(&lat);
         let _ = self.service.add(&svc);
         self.latency_sum_us += lat_sum;
         self.service_sum_us += svc_sum;
+        out.latency_ms = percentiles_ms(&lat, lat_sum);
+        out.service_time_ms = percentiles_ms(&svc, svc_sum);
+        let cum = &mut out.cumulative;
+        cum.latency_ms = percentiles_ms(&self.latency, self.latency_sum_us);
+        cum.service_time_ms = percentiles_ms(&self.service, self.service_sum_us);
+        out.histograms = Some(EncodedHistograms {
+            latency_us: encode(&lat),
+            service_time_us: encode(&svc),
+        });
+        Ok(out)
+    }
 
+    /// Like [`merge_tick`](Self::merge_tick) for parts written without histograms (another tool,
+    /// `encode_histograms` off): counts and ratios stay exact, but each percentile is the largest of
+    /// the parts' (an upper bound) and the mean is count-weighted. Use it for every tick of a merge
+    /// once one part lacks histograms, so that the cumulative figures are bounds throughout.
+    pub fn merge_tick_bounded(
+        &mut self,
+        parts: &[IntervalSnapshot],
+    ) -> Result<IntervalSnapshot, MetricsError> {
+        let mut out = self.merge_counts(parts)?;
+        out.latency_ms = bound_percentiles(parts.iter().map(|p| &p.latency_ms));
+        out.service_time_ms = bound_percentiles(parts.iter().map(|p| &p.service_time_ms));
+        let cum = &mut out.cumulative;
+        cum.latency_ms = bound_percentiles(parts.iter().map(|p| &p.cumulative.latency_ms));
+        cum.service_time_ms =
+            bound_percentiles(parts.iter().map(|p| &p.cumulative.service_time_ms));
+        Ok(out)
+    }
+
+    /// Everything but the latency figures: counts, errors, fraud, agents, resources, cost.
+    fn merge_counts(&self, parts: &[IntervalSnapshot]) -> Result<IntervalSnapshot, MetricsError> {
+        let first = parts.first().ok_or(MetricsError::Empty)?;
         let mut out = IntervalSnapshot {
             t_s: parts.iter().map(|p| p.t_s).fold(0.0, f64::max),
             interval_s: parts.iter().map(|p| p.interval_s).fold(0.0, f64::max),
@@ -154,8 +186,6 @@ impl SnapshotMerger {
                 .map(|p| p.degradation)
                 .max()
                 .unwrap_or_default(),
-            latency_ms: percentiles_ms(&lat, lat_sum),
-            service_time_ms: percentiles_ms(&svc, svc_sum),
             ..IntervalSnapshot::default()
         };
         out.resources.target = first.resources.target;
@@ -192,20 +222,35 @@ impl SnapshotMerger {
             0.0
         };
         out.agents = merge_agents(parts.iter().map(|p| p.agents.as_slice()), &self.config);
-        let cum = &mut out.cumulative;
-        cum.latency_ms = percentiles_ms(&self.latency, self.latency_sum_us);
-        cum.service_time_ms = percentiles_ms(&self.service, self.service_sum_us);
-        cum.cost = running_cost(
+        out.cumulative.cost = running_cost(
             &self.config.cost,
-            cum.completed,
+            out.cumulative.completed,
             Duration::from_secs_f64(out.t_s),
         );
-        out.histograms = Some(EncodedHistograms {
-            latency_us: encode(&lat),
-            service_time_us: encode(&svc),
-        });
         Ok(out)
     }
+}
+
+/// Without histograms: a count-weighted mean and the largest of each percentile (an upper bound).
+fn bound_percentiles<'a>(items: impl Iterator<Item = &'a Percentiles>) -> Percentiles {
+    let mut out = Percentiles::default();
+    let mut sum = 0.0;
+    for p in items {
+        out.count += p.count;
+        sum += p.mean * p.count as f64;
+        out.p50 = out.p50.max(p.p50);
+        out.p90 = out.p90.max(p.p90);
+        out.p95 = out.p95.max(p.p95);
+        out.p99 = out.p99.max(p.p99);
+        out.p999 = out.p999.max(p.p999);
+        out.max = out.max.max(p.max);
+    }
+    out.mean = if out.count > 0 {
+        sum / out.count as f64
+    } else {
+        0.0
+    };
+    out
 }
 
 /// Merges the summaries of several processes that ran side by side (segments of one run). Run ids,

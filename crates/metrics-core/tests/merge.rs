@@ -171,3 +171,39 @@ fn merging_without_histograms_is_a_clear_error() {
     );
     assert!(merge_summaries(&[], &cfg).is_err());
 }
+
+#[test]
+fn without_histograms_counts_stay_exact_and_percentiles_are_bounds() {
+    let part = |completed: u64, p99: f64, mean: f64| IntervalSnapshot {
+        t_s: 1.0,
+        interval_s: 1.0,
+        scheduled: completed,
+        sent: completed,
+        completed,
+        ok: completed,
+        latency_ms: Percentiles {
+            count: completed,
+            mean,
+            p50: p99 / 2.0,
+            p99,
+            max: p99,
+            ..Percentiles::default()
+        },
+        ..IntervalSnapshot::default()
+    };
+    let merged = SnapshotMerger::new(MetricsConfig::default())
+        .merge_tick_bounded(&[part(100, 40.0, 10.0), part(300, 20.0, 6.0)])
+        .unwrap();
+    assert_eq!(merged.completed, 400);
+    assert_eq!(merged.achieved_tps, 400.0);
+    assert_eq!(merged.latency_ms.count, 400);
+    assert_eq!(
+        merged.latency_ms.p99, 40.0,
+        "the largest p99 bounds the merged one"
+    );
+    assert!(
+        (merged.latency_ms.mean - 7.0).abs() < 1e-12,
+        "count-weighted mean"
+    );
+    assert!(merged.histograms.is_none());
+}

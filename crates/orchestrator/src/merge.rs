@@ -45,8 +45,8 @@ use load_profiles::Segment;
 use metrics_core::histogram::encode;
 use metrics_core::{MetricsConfig, MetricsError, SnapshotMerger};
 use models::{
-    CostModel, EncodedHistograms, EventKind, IntervalSnapshot, Percentiles, RunEvent, ScenarioSpec,
-    Summary, TargetInfo,
+    CostModel, EncodedHistograms, EventKind, IntervalSnapshot, RunEvent, ScenarioSpec, Summary,
+    TargetInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -359,86 +359,6 @@ fn carried(last: &IntervalSnapshot, empty_hist: &str) -> IntervalSnapshot {
     }
 }
 
-/// Without histograms: a count-weighted mean and the largest of each percentile (an upper bound).
-fn bound_percentiles<'a>(items: impl Iterator<Item = &'a Percentiles>) -> Percentiles {
-    let mut out = Percentiles::default();
-    let mut sum = 0.0;
-    for p in items {
-        out.count += p.count;
-        sum += p.mean * p.count as f64;
-        out.p50 = out.p50.max(p.p50);
-        out.p90 = out.p90.max(p.p90);
-        out.p95 = out.p95.max(p.p95);
-        out.p99 = out.p99.max(p.p99);
-        out.p999 = out.p999.max(p.p999);
-        out.max = out.max.max(p.max);
-    }
-    out.mean = if out.count > 0 {
-        sum / out.count as f64
-    } else {
-        0.0
-    };
-    out
-}
-
-/// Merges one tick whose parts lack histograms (see the module docs for what is a bound).
-fn merge_tick_without_histograms(parts: &[IntervalSnapshot], cost: &CostModel) -> IntervalSnapshot {
-    let mut out = IntervalSnapshot {
-        t_s: parts.iter().map(|p| p.t_s).fold(0.0, f64::max),
-        interval_s: parts.iter().map(|p| p.interval_s).fold(0.0, f64::max),
-        latency_ms: bound_percentiles(parts.iter().map(|p| &p.latency_ms)),
-        service_time_ms: bound_percentiles(parts.iter().map(|p| &p.service_time_ms)),
-        ..IntervalSnapshot::default()
-    };
-    if let Some(first) = parts.first() {
-        out.state = first.state;
-        out.phase = first.phase.clone();
-        out.active_faults = first.active_faults.clone();
-    }
-    for p in parts {
-        out.planned_tps += p.planned_tps;
-        out.scheduled += p.scheduled;
-        out.sent += p.sent;
-        out.completed += p.completed;
-        out.ok += p.ok;
-        out.dropped += p.dropped;
-        out.in_flight += p.in_flight;
-        out.degradation = out.degradation.max(p.degradation);
-        for (k, n) in &p.errors {
-            *out.errors.entry(*k).or_default() += n;
-        }
-        out.fraud.add(&p.fraud);
-        for (k, c) in &p.per_pattern {
-            out.per_pattern.entry(k.clone()).or_default().add(c);
-        }
-        let (c, o) = (&p.cumulative, &mut out.cumulative);
-        o.scheduled += c.scheduled;
-        o.sent += c.sent;
-        o.completed += c.completed;
-        o.dropped += c.dropped;
-        for (k, n) in &c.errors {
-            *o.errors.entry(*k).or_default() += n;
-        }
-        o.fraud.add(&c.fraud);
-        o.prevented_amount += c.prevented_amount;
-        o.false_decline_amount += c.false_decline_amount;
-    }
-    out.cumulative.latency_ms = bound_percentiles(parts.iter().map(|p| &p.cumulative.latency_ms));
-    out.cumulative.service_time_ms =
-        bound_percentiles(parts.iter().map(|p| &p.cumulative.service_time_ms));
-    out.cumulative.cost = metrics_core::running_cost(
-        cost,
-        out.cumulative.completed,
-        std::time::Duration::from_secs_f64(out.t_s),
-    );
-    out.achieved_tps = if out.interval_s > 0.0 {
-        out.completed as f64 / out.interval_s
-    } else {
-        0.0
-    };
-    out
-}
-
 /// Merges the workers' ticks by index (see the module docs).
 pub fn merge_intervals(
     workers: &[Vec<IntervalSnapshot>],
@@ -472,7 +392,12 @@ pub fn merge_intervals(
                     source,
                 })?
         } else {
-            merge_tick_without_histograms(&parts, cost)
+            merger
+                .merge_tick_bounded(&parts)
+                .map_err(|source| MergeError::Metrics {
+                    what: format!("merging tick {}", i + 1),
+                    source,
+                })?
         };
         // A worker past its end adds no time to the tick.
         let live: Vec<&IntervalSnapshot> = workers.iter().filter_map(|w| w.get(i)).collect();
