@@ -113,41 +113,11 @@ impl Metric {
     }
 }
 
-/// A comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Op {
-    #[serde(rename = "<")]
-    Lt,
-    #[serde(rename = "<=")]
-    Le,
-    #[serde(rename = ">")]
-    Gt,
-    #[serde(rename = ">=")]
-    Ge,
-}
+/// A comparison: the same operators as scenario criteria.
+pub use models::Comparison as Op;
 
-impl Op {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Gt => ">",
-            Op::Ge => ">=",
-        }
-    }
-
-    fn holds(self, actual: f64, threshold: f64) -> bool {
-        match self {
-            Op::Lt => actual < threshold,
-            Op::Le => actual <= threshold,
-            Op::Gt => actual > threshold,
-            Op::Ge => actual >= threshold,
-        }
-    }
-
-    fn is_upper_bound(self) -> bool {
-        matches!(self, Op::Lt | Op::Le)
-    }
+fn is_upper_bound(op: Op) -> bool {
+    matches!(op, Op::Lt | Op::Le)
 }
 
 /// One bound: `metric op threshold` (latency thresholds in ms, the others as fractions).
@@ -298,7 +268,7 @@ fn parse_clause(part: &str) -> Result<Clause, String> {
     }
     let metric = Metric::from_name(&name.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown metric {name:?}; use one of {METRIC_NAMES}"))?;
-    if metric.higher_is_better() == op.is_upper_bound() {
+    if metric.higher_is_better() == is_upper_bound(op) {
         let (want, example) = if metric.higher_is_better() {
             ("from below (> or >=)", format!("{}>0.9", metric.name()))
         } else if metric.is_latency() {
