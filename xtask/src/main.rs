@@ -5,12 +5,16 @@
 //!   installing what they need (headless Chromium, the AWS emulator) when it is missing.
 //! - `cargo xtask tidy`: the architecture rules alone (see `docs/architecture.md`).
 //! - `cargo xtask demo [--quick]`: the investor scenario on the built-in target with the live dashboards.
+//! - `cargo xtask bench-peers`: our HTTP load generator beside wrk against one nginx (docs/benchmarks.md).
+//! - `cargo xtask soak [--minutes N]`: the memory soak (the `sustained` scenario, 2 h by default).
 
 // xtask is a terminal tool: printing progress is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod aws_emulator;
+mod bench_peers;
 mod demo;
+mod soak;
 mod tidy;
 mod tools;
 
@@ -25,7 +29,11 @@ commands:
   test --quick    the same without the ignored end-to-end suites
   tidy            check the architecture rules only
   demo            build (release), run the investor scenario with the live dashboards, print URL and token [--quick, --port P]
-  aws-emulator    run the AWS API emulator (moto) on 127.0.0.1 in the foreground [--port P, default 5000]";
+  aws-emulator    run the AWS API emulator (moto) on 127.0.0.1 in the foreground [--port P, default 5000]
+  bench-peers     build (release), start a one-worker nginx, run `stress-runner bench http` and wrk against it
+                  [--tps R1,R2 --duration D --connections C --threads N --body FILE --no-wrk --json --bin PATH]
+  soak            build (release), run the sustained scenario (built-in target) for N minutes and check that
+                  the RSS stays flat after warm-up [--minutes N (120), --max-growth PCT (10), --bin PATH]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +43,8 @@ fn main() -> Result<()> {
         Some("tidy") => tidy::check(&root),
         Some("aws-emulator") => aws_emulator::run(&root, &args[1..]),
         Some("demo") => demo::run(&root, &args[1..]),
+        Some("bench-peers") => bench_peers::run(&root, &args[1..]),
+        Some("soak") => soak::run(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())

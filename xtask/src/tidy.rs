@@ -1,14 +1,21 @@
-//! The architecture rules of `docs/architecture.md`, checked from `cargo metadata`:
+//! The architecture rules of `docs/architecture.md`, checked from `cargo metadata` and the sources:
 //!
 //! 1. `models` depends on no async runtime.
 //! 2. The load-generation layers depend on neither warp nor the AWS SDK.
-//! 3. Only `aws-telemetry` depends on the AWS SDK directly.
+//! 3. Only `aws-telemetry` depends on the AWS SDK directly, and only `dashboard-server` on warp.
 //! 4. Every crate's root file opens with a `//!` doc.
+//! 5. Libraries never print, read the environment or exit ([`side_effects`]).
+//! 6. Dependencies point toward `models`: the layer order of [`layers::LAYERS`].
+//!
+//! `cargo xtask tidy` runs them, and so does `cargo test` (the test at the end of this file).
+
+mod layers;
+mod side_effects;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const ASYNC_RUNTIMES: &[&str] = &["tokio", "async-std", "smol", "futures-executor"];
@@ -17,6 +24,7 @@ const LOAD_LAYERS: &[&str] = &[
     "transaction-factory",
     "load-profiles",
     "metrics-core",
+    "run-files",
     "targets",
     "load-driver",
 ];
@@ -28,21 +36,33 @@ const HEAVY: &[&str] = &[
     "aws-smithy-runtime",
 ];
 const AWS_CRATE: &str = "aws-telemetry";
+const WARP_CRATE: &str = "dashboard-server";
 
-struct Graph {
-    /// Package id to (name, normal dependency ids).
-    nodes: BTreeMap<String, (String, Vec<String>)>,
-    /// Workspace members: name to (id, manifest path).
-    members: BTreeMap<String, (String, String)>,
+/// A workspace member as `cargo metadata` describes it.
+struct Member {
+    id: String,
+    /// The library target's root file, if the crate is a library.
+    lib: Option<PathBuf>,
+    /// The binary targets' root files.
+    bins: Vec<PathBuf>,
+    /// Direct dependencies: (package name, kind: `None` normal, `dev`, `build`).
+    deps: Vec<(String, Option<String>)>,
 }
 
+struct Graph {
+    /// Package id to (name, normal dependency ids), for transitive questions.
+    nodes: BTreeMap<String, (String, Vec<String>)>,
+    members: BTreeMap<String, Member>,
+}
+
+/// Runs every rule on the workspace at `root`; the error lists each broken rule with where and why.
 pub fn check(root: &Path) -> Result<()> {
     let graph = load(root)?;
     let mut problems = Vec::new();
 
-    if let Some((id, _)) = graph.members.get("models") {
+    if let Some(models) = graph.members.get("models") {
         for rt in ASYNC_RUNTIMES {
-            if graph.reaches(id, rt) {
+            if graph.reaches(&models.id, rt) {
                 problems.push(format!(
                     "models depends on the async runtime `{rt}`: models must stay plain data"
                 ));
@@ -50,9 +70,9 @@ pub fn check(root: &Path) -> Result<()> {
         }
     }
     for layer in LOAD_LAYERS {
-        if let Some((id, _)) = graph.members.get(*layer) {
+        if let Some(member) = graph.members.get(*layer) {
             for heavy in HEAVY {
-                if graph.reaches(id, heavy) {
+                if graph.reaches(&member.id, heavy) {
                     problems.push(format!(
                         "{layer} depends on `{heavy}`: the load-generation layers must not pull warp or the AWS SDK"
                     ));
@@ -60,37 +80,28 @@ pub fn check(root: &Path) -> Result<()> {
             }
         }
     }
-    for (name, (id, _)) in &graph.members {
-        if name == AWS_CRATE {
-            continue;
-        }
-        let deps = graph
-            .nodes
-            .get(id)
-            .map(|(_, d)| d.as_slice())
-            .unwrap_or_default();
-        for dep in deps {
-            let Some((dep_name, _)) = graph.nodes.get(dep) else {
-                continue;
-            };
-            if dep_name.starts_with("aws-sdk-") || dep_name == "aws-config" {
+    for (name, member) in &graph.members {
+        for (dep, kind) in &member.deps {
+            let aws = dep.starts_with("aws-sdk-") || dep == "aws-config";
+            if aws && name != AWS_CRATE && kind.as_deref() != Some("dev") {
                 problems.push(format!(
-                    "{name} depends on `{dep_name}` directly: only {AWS_CRATE} may use the AWS SDK"
+                    "{name} depends on `{dep}` directly: only {AWS_CRATE} may use the AWS SDK"
+                ));
+            }
+            if dep == "warp" && name != WARP_CRATE {
+                problems.push(format!(
+                    "{name} depends on `warp`{}: only {WARP_CRATE} (and its tests) may use warp; serve through dashboard-server",
+                    kind.as_deref().map(|k| format!(" ({k})")).unwrap_or_default()
                 ));
             }
         }
     }
-    for (name, (_, manifest)) in &graph.members {
-        let dir = Path::new(manifest)
-            .parent()
-            .context("manifest has a folder")?;
-        let root_file = ["src/lib.rs", "src/main.rs"]
-            .iter()
-            .map(|f| dir.join(f))
-            .find(|p| p.exists());
+    for (name, member) in &graph.members {
+        let root_file = member.lib.as_ref().or(member.bins.first());
         match root_file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 if !text.trim_start().starts_with("//!") {
                     problems.push(format!(
                         "{} does not open with a `//!` crate doc",
@@ -98,9 +109,30 @@ pub fn check(root: &Path) -> Result<()> {
                     ));
                 }
             }
-            None => problems.push(format!("{name} has neither src/lib.rs nor src/main.rs")),
+            None => problems.push(format!("{name} has neither a library nor a binary target")),
         }
     }
+    for member in graph.members.values() {
+        let Some(lib) = &member.lib else { continue };
+        let src = lib.parent().context("a library root file has a folder")?;
+        let bins: Vec<&Path> = member.bins.iter().map(PathBuf::as_path).collect();
+        problems.extend(side_effects::scan_dir(root, src, &bins)?);
+    }
+    let names: Vec<&str> = graph.members.keys().map(String::as_str).collect();
+    let edges: Vec<(&str, &str)> = graph
+        .members
+        .iter()
+        .flat_map(|(name, member)| {
+            member
+                .deps
+                .iter()
+                .filter(|(dep, kind)| {
+                    kind.as_deref() != Some("dev") && graph.members.contains_key(dep)
+                })
+                .map(move |(dep, _)| (name.as_str(), dep.as_str()))
+        })
+        .collect();
+    problems.extend(layers::check(&names, &edges));
 
     if problems.is_empty() {
         println!(
@@ -130,9 +162,8 @@ fn load(root: &Path) -> Result<Graph> {
     }
     let meta: Value =
         serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
-    let names: BTreeMap<String, String> = meta["packages"]
-        .as_array()
-        .context("metadata.packages")?
+    let packages = meta["packages"].as_array().context("metadata.packages")?;
+    let names: BTreeMap<String, String> = packages
         .iter()
         .map(|p| {
             (
@@ -172,19 +203,41 @@ fn load(root: &Path) -> Result<Graph> {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let members = meta["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let members = packages
+        .iter()
         .filter(|p| workspace.contains(p["id"].as_str().unwrap_or_default()))
         .map(|p| {
-            (
-                p["name"].as_str().unwrap_or_default().to_owned(),
-                (
-                    p["id"].as_str().unwrap_or_default().to_owned(),
-                    p["manifest_path"].as_str().unwrap_or_default().to_owned(),
-                ),
-            )
+            let targets = p["targets"].as_array().into_iter().flatten();
+            let roots_of = |kind: &str| -> Vec<PathBuf> {
+                targets
+                    .clone()
+                    .filter(|t| {
+                        t["kind"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|k| k.as_str() == Some(kind))
+                    })
+                    .filter_map(|t| t["src_path"].as_str().map(PathBuf::from))
+                    .collect()
+            };
+            let member = Member {
+                id: p["id"].as_str().unwrap_or_default().to_owned(),
+                lib: roots_of("lib").into_iter().next(),
+                bins: roots_of("bin"),
+                deps: p["dependencies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        (
+                            d["name"].as_str().unwrap_or_default().to_owned(),
+                            d["kind"].as_str().map(str::to_owned),
+                        )
+                    })
+                    .collect(),
+            };
+            (p["name"].as_str().unwrap_or_default().to_owned(), member)
         })
         .collect();
     Ok(Graph { nodes, members })
@@ -207,5 +260,17 @@ impl Graph {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The rules hold for this repository: `cargo test` fails when a change breaks one.
+    #[test]
+    fn the_workspace_follows_the_architecture_rules() {
+        let root = crate::project_root();
+        if let Err(e) = super::check(&root) {
+            panic!("{e:#}");
+        }
     }
 }

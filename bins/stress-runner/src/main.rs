@@ -1,8 +1,14 @@
 //! `stress-runner`: the fraudstress command line. Each subcommand lives in `cmd/<name>.rs` and composes
 //! the library crates; this file only parses arguments and maps outcomes to exit codes:
-//! 0 passed, 1 criteria failed, 2 usage or configuration error, 130 interrupted.
+//! 0 passed, 1 criteria failed, 2 usage or configuration error, 3 failure while running (results
+//! not writable, disk full, the driver failing), 130 interrupted (Ctrl+C), 143 terminated
+//! (SIGTERM or SIGHUP; results written either way) (`models::RunExit`).
+
+// Printing is what a command line is for (libraries never print).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cmd;
+mod flag_hints;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -12,7 +18,11 @@ use std::process::ExitCode;
     name = "stress-runner",
     version,
     about = "Stress-test fraud-detection and payment APIs: realistic transactions, open-model load, \
-             fault injection, and detection quality measured under load."
+             fault injection, and detection quality measured under load.",
+    after_help = "Exit codes: 0 passed; 1 a criterion failed or the run ended early; 2 bad usage or \
+                  configuration (nothing was sent); 3 a failure while running (results not writable, \
+                  disk full, the load driver failing); 130 Ctrl+C; 143 SIGTERM or SIGHUP. Interrupted \
+                  and terminated runs still write every result file."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,13 +41,15 @@ enum Command {
     Compare(cmd::compare::Args),
     /// Run a scenario (built-in or TOML) or a plain --tps/--duration load and write its results.
     Run(cmd::run::Args),
+    /// Dry run against an HTTP API: send a few transactions one at a time and show each request, answer and verdict.
+    Probe(cmd::probe::Args),
     /// List the built-in scenarios: name, duration, peak TPS, description.
     Scenarios(cmd::scenarios::Args),
     /// Serve the built-in reference fraud-detection service on 127.0.0.1 until Ctrl+C; prints its URL and admin token.
     ServeTarget(cmd::serve_target::Args),
     /// Replay a finished run's results in the live dashboards (controls disabled), optionally N times faster.
     Dashboard(cmd::dashboard::Args),
-    /// Measure the load generator itself: in-process, or over HTTP (against a one-worker nginx, beside wrk).
+    /// Measure the load generator itself: in-process, or over HTTP against a URL (beside wrk: `cargo xtask bench-peers`).
     Bench(cmd::bench::Args),
     /// Search for the highest rate the target sustains within an SLO; also finds the latency and quality knees.
     Capacity(cmd::capacity::Args),
@@ -60,6 +72,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
         Command::ServeTarget(args) => cmd::serve_target::run(args),
         Command::Dashboard(args) => cmd::dashboard::run(args),
@@ -71,11 +84,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {err:#}");
-            }
-            ExitCode::from(cmd::EXIT_USAGE)
+            eprintln!("error: {}", flag_hints::with_flags(&format!("{err:#}")));
+            cmd::exit(cmd::exit_for(&err))
         }
     }
 }

@@ -113,3 +113,16 @@ fn unknown_names_and_bad_files_exit_2_with_what_to_do() {
     assert!(text(&o.stderr).contains("missing.toml"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn absurd_shape_durations_exit_2_instead_of_panicking() {
+    for shape in ["sustained:5@1e20", "burst:1/2~1e300/1s@10s"] {
+        let o = profile(&["--shape", shape]);
+        assert_eq!(o.status.code(), Some(2), "{shape}: {}", text(&o.stderr));
+        let err = text(&o.stderr);
+        assert!(
+            err.contains("longest duration") && !err.contains("panicked"),
+            "{shape}: {err}"
+        );
+    }
+}

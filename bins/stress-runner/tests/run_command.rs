@@ -69,6 +69,26 @@ fn a_passing_smoke_run_exits_0_with_every_file_and_the_documented_schema() {
         stdout.contains("PASSED") && stdout.contains(out.to_str().unwrap()),
         "{stdout}"
     );
+    // The terminal says what was tested and prints the net ROI with its formula; money and
+    // multiples have thousands separators (no bare "ROI 19598907%").
+    assert!(
+        stdout.contains("tested    the built-in reference service (fraud-sim), with 15% fraud, 5% edge cases, synthetic traffic"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("net ROI ") && stdout.contains("false_decline_cost_ratio ×"),
+        "{stdout}"
+    );
+    let business = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("business"))
+        .unwrap();
+    let roi = business.split("net ROI ").nth(1).unwrap();
+    assert!(
+        roi.split(|c: char| !c.is_ascii_digit())
+            .all(|group| group.len() <= 3),
+        "{business}"
+    );
 
     let s = summary(&out);
     let num = |v: &Value| v.as_f64().is_some();
@@ -122,7 +142,14 @@ fn a_passing_smoke_run_exits_0_with_every_file_and_the_documented_schema() {
         assert!(num(&s["fraud"][k]), "fraud.{k}");
     }
     assert_eq!(s["fraud"]["currency"], "USD");
-    for k in ["cost_per_txn", "total_cost", "roi_pct"] {
+    assert_eq!(s["mix"]["fraud"], 0.15);
+    assert_eq!(s["business"]["cost_model"]["false_decline_cost_ratio"], 0.1);
+    for k in [
+        "cost_per_txn",
+        "total_cost",
+        "roi_pct",
+        "false_decline_loss",
+    ] {
         assert!(num(&s["business"][k]), "business.{k}");
     }
     assert!(
@@ -196,6 +223,45 @@ threshold = 0.0001
     assert_eq!(s["criteria"][0]["passed"], false);
     assert!(text(&o.stdout).contains("FAILED"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn absurd_rates_and_time_scales_exit_2_with_the_reason_before_anything_runs() {
+    let dir = temp("absurd");
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    // `run --tps 1e300 --duration 1s` used to spin at 100% CPU and never write its results.
+    let o = run(&["--tps", "1e300", "--duration", "1s", "--out", out]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("--tps") && err.contains("--max-tps"), "{err}");
+    let o = run(&[
+        "--tps",
+        "500",
+        "--max-tps",
+        "100",
+        "--duration",
+        "1s",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // These panicked in Duration arithmetic.
+    let o = run(&["--scenario", "smoke", "--time-scale", "1e300", "--out", out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--time-scale"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(&["--tps", "10", "--duration", "1e20", "--out", out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("longest duration"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!dir.join("out").exists(), "nothing ran");
 }
 
 #[test]
@@ -317,4 +383,122 @@ fn scenarios_lists_every_builtin() {
             .unwrap_or_else(|| panic!("{name}: {out}"));
         assert!(line.contains(dur) && line.contains(peak), "{line}");
     }
+}
+
+/// An `https://` target whose first TLS connection fails (here the port speaks plain HTTP) stops the
+/// run before any load with exit 2 and the reason; half a client certificate is a usage error.
+#[test]
+fn an_https_target_that_fails_tls_exits_2_before_any_load() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Detached: it answers every connection in plain HTTP until the test process ends.
+    std::thread::spawn(move || {
+        for mut sock in listener.incoming().flatten() {
+            let mut hello = [0u8; 512];
+            let _ = sock.read(&mut hello);
+            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let out = temp("https-preflight");
+    let url = format!("https://127.0.0.1:{port}/v1/score");
+    let o = run(&[
+        "--tps",
+        "10",
+        "--duration",
+        "5s",
+        "--quiet",
+        "--target",
+        &url,
+        "--server-name",
+        "localhost",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no load was sent") && err.contains("http://"),
+        "{err}"
+    );
+    let o = run(&[
+        "--tps",
+        "10",
+        "--duration",
+        "5s",
+        "--target",
+        &url,
+        "--client-cert",
+        "client.pem",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--client-key"),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_results_folder_that_cannot_be_written_exits_3_not_2() {
+    // A file where the results folder should be: the run is set up, but nothing can be written.
+    let blocker = temp("unwritable");
+    std::fs::write(&blocker, "a file, not a folder").unwrap();
+    let out = blocker.join("results");
+    let o = run(&[
+        "--tps",
+        "10",
+        "--duration",
+        "1s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "stderr: {err}");
+    assert!(
+        err.contains("cannot write") || err.contains("cannot create"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&blocker);
+
+    // A usage error stays 2.
+    let o = run(&["--tps", "-5", "--duration", "1s"]);
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", text(&o.stderr));
+}
+
+#[test]
+fn a_folder_holding_a_run_is_refused_unless_overwrite_replaces_that_run() {
+    let out = temp("reused");
+    let dir = out.to_str().unwrap();
+    let load = ["--tps", "20", "--duration", "1s", "--out", dir];
+    let first = run(&load);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let first_id = summary(&out)["run_id"].as_str().unwrap().to_owned();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+
+    let again = run(&load);
+    let err = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(dir) && err.contains("summary.json") && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&out)["run_id"],
+        first_id.as_str(),
+        "a refusal touches nothing"
+    );
+
+    let replaced = run(&[&load[..], &["--overwrite"]].concat());
+    assert_eq!(
+        replaced.status.code(),
+        Some(0),
+        "{}",
+        text(&replaced.stderr)
+    );
+    assert_all_files(&out);
+    assert_ne!(summary(&out)["run_id"], first_id.as_str());
+    assert!(out.join("notes.txt").exists(), "other files stay");
+    let _ = std::fs::remove_dir_all(&out);
 }

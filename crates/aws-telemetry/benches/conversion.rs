@@ -3,10 +3,8 @@
 
 use aws_telemetry::batching::{BatchLimits, batch_datums};
 use aws_telemetry::datums::{DatumContext, snapshot_datums};
-use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use models::{EncodedHistograms, IntervalSnapshot};
 use std::hint::black_box;
 use std::time::SystemTime;
@@ -18,14 +16,12 @@ fn snapshot(samples: u64) -> IntervalSnapshot {
         let x = (i * 2_654_435_761) % 1_000_000;
         h.record(500 + x * x / 500_000).unwrap();
     }
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
     IntervalSnapshot {
         t_s: 10.0,
         sent: samples,
         completed: samples,
         histograms: Some(EncodedHistograms {
-            latency_us: base64::engine::general_purpose::STANDARD.encode(buf),
+            latency_us: run_files::histogram::encode(&h),
             service_time_us: String::new(),
         }),
         ..Default::default()

@@ -17,7 +17,6 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
     Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
 };
-use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// GetMetricData accepts at most 500 queries per request.
@@ -47,46 +46,8 @@ impl RunWindow {
     }
 }
 
-/// One point of a series; `t_s` is seconds since the run started.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct InfraPoint {
-    pub t_s: f64,
-    pub value: f64,
-}
-
-/// One metric of one resource over the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InfraSeries {
-    /// `lambda`, `dynamodb`, `kinesis` or `bedrock`.
-    pub service: String,
-    pub resource: String,
-    pub metric: String,
-    /// CloudWatch statistic: `Sum`, `Average`, `Maximum`, `p99`.
-    pub stat: String,
-    /// Ascending in time.
-    pub points: Vec<InfraPoint>,
-    /// False when CloudWatch said the data is partial or the query failed.
-    pub complete: bool,
-}
-
-/// The system's infrastructure metrics over a run: what the report and the admin page show.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct InfraMetrics {
-    /// Run start, seconds since the Unix epoch.
-    pub start_unix_s: f64,
-    pub duration_s: f64,
-    pub period_s: u32,
-    pub series: Vec<InfraSeries>,
-}
-
-impl InfraMetrics {
-    /// The series of a resource's metric (the first statistic read for it).
-    pub fn series(&self, resource: &str, metric: &str) -> Option<&InfraSeries> {
-        self.series
-            .iter()
-            .find(|s| s.resource == resource && s.metric == metric)
-    }
-}
+// The shapes it produces live in `models` (they are `aws.json`).
+pub use models::aws::{InfraMetrics, InfraPoint, InfraSeries};
 
 /// Which metrics of which services: `(service, namespace, dimension, [(metric, stat)])`.
 type Catalogue = [(

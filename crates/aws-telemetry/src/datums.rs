@@ -197,14 +197,14 @@ pub fn snapshot_datums(s: &IntervalSnapshot, ctx: &DatumContext) -> SnapshotDatu
 
     let mut histogram_error = None;
     let from_histogram = match &s.histograms {
-        Some(h) if !h.latency_us.is_empty() => match histogram::decode(&h.latency_us) {
+        Some(h) if !h.latency_us.is_empty() => match run_files::histogram::decode(&h.latency_us) {
             Ok(hist) => Some(histogram::values_and_counts(
                 &hist,
                 0.001,
                 MAX_VALUES_PER_DATUM,
             )),
             Err(e) => {
-                histogram_error = Some(e);
+                histogram_error = Some(e.to_string());
                 None
             }
         },
@@ -276,6 +276,7 @@ mod tests {
                 fp: 3,
                 tn: 160,
                 fn_: 2,
+                ..Confusion::default()
             },
             latency_ms: Percentiles {
                 count: 190,
@@ -341,16 +342,12 @@ mod tests {
 
     #[test]
     fn latency_with_histograms_is_values_and_counts() {
-        use base64::Engine as _;
-        use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
         let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
         h.record_n(8_000, 100).unwrap();
         h.record_n(20_000, 90).unwrap();
-        let mut buf = Vec::new();
-        V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
         let mut s = snapshot();
         s.histograms = Some(EncodedHistograms {
-            latency_us: base64::engine::general_purpose::STANDARD.encode(buf),
+            latency_us: run_files::histogram::encode(&h),
             service_time_us: String::new(),
         });
         let out = snapshot_datums(&s, &ctx(None));

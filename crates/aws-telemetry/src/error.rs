@@ -54,6 +54,10 @@ pub enum AwsError {
         source: std::io::Error,
     },
 
+    /// AWS cannot be used for this run (no region, no credentials); the reason says what to set.
+    #[error("{reason}")]
+    Unavailable { reason: String },
+
     /// The sink's task panicked or was cancelled, so its counts are lost.
     #[error("the CloudWatch sink task ended abnormally: {0}")]
     SinkTask(String),

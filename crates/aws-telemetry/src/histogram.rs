@@ -1,9 +1,8 @@
 //! From an HDR histogram to CloudWatch's Values/Counts arrays, so that CloudWatch can compute
 //! percentiles of the run's latency (a statistic set alone only keeps count, sum, min and max).
+//! Snapshots carry their histograms encoded; `run_files::histogram` decodes them.
 
-use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
 
 /// CloudWatch's limit on the Values (and Counts) array of one datum.
 pub const MAX_VALUES_PER_DATUM: usize = 150;
@@ -44,16 +43,6 @@ impl ValuesCounts {
         }
         self.values.last().copied()
     }
-}
-
-/// Decodes a histogram serialized with HdrHistogram's V2 + deflate format and base64.
-pub fn decode(encoded: &str) -> Result<Histogram<u64>, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("not an HdrHistogram: {e:?}"))
 }
 
 /// The histogram's distinct buckets as `(midpoint × scale, count)`, at most `max_values` of them.
@@ -111,13 +100,7 @@ pub fn values_and_counts(hist: &Histogram<u64>, scale: f64, max_values: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
-
-    fn encode(h: &Histogram<u64>) -> String {
-        let mut buf = Vec::new();
-        V2DeflateSerializer::new().serialize(h, &mut buf).unwrap();
-        base64::engine::general_purpose::STANDARD.encode(buf)
-    }
+    use run_files::histogram::{decode, encode};
 
     fn hist(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
         let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
@@ -183,12 +166,6 @@ mod tests {
         assert_eq!(vc.values[0], 0.0);
         assert_eq!(vc.counts[0], 10.0);
         assert_eq!(vc.total_count() as u64, h.len());
-    }
-
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        assert!(decode("not base64!").unwrap_err().contains("base64"));
-        assert!(decode("aGVsbG8=").unwrap_err().contains("HdrHistogram"));
     }
 
     #[test]

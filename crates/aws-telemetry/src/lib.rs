@@ -12,6 +12,9 @@
 //!   subsegment (agent); [`SegmentEmitter`] emits a segment per sampled synthetic transaction.
 //! - **Configuration** ([`AwsConfig`]): the scenario's `[aws]` table plus command-line overrides, and the
 //!   standard AWS credential and region chain. [`write_aws_json`] stores it all as `aws.json`.
+//! - **One run** ([`RunTelemetry`]): all of the above around a run: takes its frame stream, gives a
+//!   [`SegmentLayer`] for its target, writes `aws.json` at the end, and reports warnings as [`Note`]s
+//!   instead of failing the run.
 //!
 //! Build cost: the AWS SDK takes about 75 s to compile from cold. Only this crate depends on it (an
 //! architecture rule that `cargo xtask tidy` checks), so that embedding the load generator never pays
@@ -59,6 +62,7 @@ pub mod error;
 pub mod histogram;
 pub mod report;
 pub mod retry;
+pub mod run_telemetry;
 pub mod segments;
 pub mod sink;
 pub mod xray;
@@ -69,6 +73,7 @@ pub use config::{AwsConfig, AwsOverrides, AwsResources};
 pub use error::AwsError;
 pub use report::{AwsReport, read_aws_json, write_aws_json};
 pub use retry::RetryPolicy;
+pub use run_telemetry::{Finished, Note, RunTelemetry, SegmentLayer};
 pub use segments::{EmitReport, EmitterConfig, SampledTxn, SegmentEmitter};
 pub use sink::{CloudWatchSink, DEFAULT_NAMESPACE, SinkConfig, SinkHandle, SinkReport};
 pub use xray::{SegmentKind, SegmentStats, TraceBreakdown, TraceReader};

@@ -1,63 +1,42 @@
 //! `aws.json`: what the AWS side of a run measured, for the report and the admin page.
 
-use crate::collector::InfraMetrics;
 use crate::error::AwsError;
-use crate::segments::EmitReport;
-use crate::sink::SinkReport;
-use crate::xray::TraceBreakdown;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Everything AWS-related about one run (the shape of `aws.json`, which lives in `models`).
+pub use models::AwsReport;
 /// The file name written into a run's results folder.
-pub const AWS_JSON: &str = "aws.json";
-
-/// Everything AWS-related about one run; absent parts were not enabled or not read.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AwsReport {
-    pub run_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudwatch_sink: Option<SinkReport>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub infra: Option<InfraMetrics>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub xray: Option<TraceBreakdown>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub xray_segments: Option<EmitReport>,
-}
+pub use run_files::names::AWS as AWS_JSON;
 
 /// Writes `aws.json` into `dir` (through a temporary file, so a reader never sees half a file) and
 /// returns its path.
 pub fn write_aws_json(dir: &Path, report: &AwsReport) -> Result<PathBuf, AwsError> {
-    let path = dir.join(AWS_JSON);
-    let tmp = dir.join(format!(".{AWS_JSON}.tmp"));
-    let text = serde_json::to_string_pretty(report).expect("the report is plain data");
-    std::fs::write(&tmp, text + "\n").map_err(|source| AwsError::Write {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, &path).map_err(|source| AwsError::Write {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(path)
+    run_files::write::write_aws(dir, report).map_err(|e| AwsError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Reads an `aws.json` back.
 pub fn read_aws_json(path: &Path) -> Result<AwsReport, AwsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AwsError::Write {
-        path: path.into(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| AwsError::Write {
-        path: path.into(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-    })
+    let missing = || std::io::Error::from(std::io::ErrorKind::NotFound);
+    match run_files::folder::read_json(path) {
+        Ok(Some(report)) => Ok(report),
+        Ok(None) => Err(AwsError::Write {
+            path: path.into(),
+            source: missing(),
+        }),
+        Err(e) => Err(AwsError::Write {
+            path: e.path().to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        }),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::{InfraPoint, InfraSeries};
+    use crate::{InfraMetrics, InfraPoint, InfraSeries, SinkReport};
 
     #[test]
     fn round_trips_through_the_file() {

@@ -9,7 +9,6 @@ use crate::error::AwsError;
 use crate::retry::{self, Jitter, RetryPolicy};
 use aws_sdk_xray::error::DisplayErrorContext;
 use models::{AgentTiming, Decision};
-use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How segments are sampled and sent.
@@ -52,19 +51,8 @@ pub struct SampledTxn {
     pub agents: Vec<AgentTiming>,
 }
 
-/// What the emitter did.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct EmitReport {
-    /// Transactions offered to [`SegmentEmitter::record`].
-    pub offered: u64,
-    pub sampled: u64,
-    pub sent_segments: u64,
-    /// Segments X-Ray answered as unprocessed, or whose request failed for good.
-    pub failed_segments: u64,
-    pub retries: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-}
+// What it reports is part of `aws.json`, so it lives in `models`.
+pub use models::aws::EmitReport;
 
 /// FNV-1a, 64 bits, with MurmurHash3's finalizer so that every output bit depends on every input bit:
 /// a stable hash for ids (std's hasher may change between releases).

@@ -8,7 +8,6 @@ use crate::retry::{self, Jitter, RetryPolicy};
 use aws_sdk_cloudwatch::config::retry::RetryConfig;
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use models::IntervalSnapshot;
-use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -93,25 +92,8 @@ impl SinkConfig {
     }
 }
 
-/// What the sink did. `published_datums + failed_datums` is every datum built; frames dropped because
-/// the channel was full never became datums.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct SinkReport {
-    pub published_datums: u64,
-    /// Datums of requests that failed for good (a non-retryable answer, or retries exhausted).
-    pub failed_datums: u64,
-    /// Snapshots dropped because the channel was full.
-    pub dropped_frames: u64,
-    /// Requests sent again after a throttling, 5xx or connection failure.
-    pub retries: u64,
-    /// PutMetricData requests sent, retries included.
-    pub requests: u64,
-    /// Snapshots whose latency histogram could not be decoded (their latency went out as a statistic set).
-    pub histogram_fallbacks: u64,
-    /// The last failure, for the report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-}
+// What it reports is part of `aws.json`, so it lives in `models`.
+pub use models::aws::SinkReport;
 
 /// Starts the sink task.
 #[derive(Debug)]

@@ -6,7 +6,6 @@ use crate::collector::RunWindow;
 use crate::error::AwsError;
 use aws_sdk_xray::error::DisplayErrorContext;
 use aws_sdk_xray::primitives::DateTime;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,43 +16,8 @@ pub const TRACE_IDS_PER_BATCH: usize = 5;
 /// Long windows are queried in pieces no longer than this.
 const MAX_QUERY_SPAN: Duration = Duration::from_secs(6 * 3600);
 
-/// Whether a name is a top-level segment or a subsegment (an agent, a downstream call).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SegmentKind {
-    Segment,
-    Subsegment,
-}
-
-/// Latency of one segment or subsegment name over the traces read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SegmentStats {
-    pub name: String,
-    pub kind: SegmentKind,
-    pub count: u64,
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-}
-
-/// The latency breakdown of a run's traces.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct TraceBreakdown {
-    /// Traces whose segments were read.
-    pub traces: u64,
-    /// Trace ids X-Ray listed but did not return.
-    pub unprocessed_traces: u64,
-    /// Sorted by kind, then name.
-    pub segments: Vec<SegmentStats>,
-}
-
-impl TraceBreakdown {
-    pub fn get(&self, kind: SegmentKind, name: &str) -> Option<&SegmentStats> {
-        self.segments
-            .iter()
-            .find(|s| s.kind == kind && s.name == name)
-    }
-}
+// The breakdown is part of `aws.json`, so its shapes live in `models`.
+pub use models::aws::{SegmentKind, SegmentStats, TraceBreakdown};
 
 /// Durations per (kind, name), in milliseconds, turned into [`SegmentStats`].
 #[derive(Debug, Clone, Default)]

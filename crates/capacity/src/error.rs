@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub enum CapacityError {
     #[error(transparent)]
     Slo(#[from] SloError),
-    #[error("invalid {option}: {message}")]
+    #[error("invalid `{option}`: {message}")]
     Option {
         option: &'static str,
         message: String,
@@ -26,4 +26,15 @@ pub enum CapacityError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl CapacityError {
+    /// The exit code this error means: `Runtime` (3) when a search that was set up could not write
+    /// its results or run a step, `Usage` (2) for everything the user's input decides.
+    pub fn exit(&self) -> models::RunExit {
+        match self {
+            CapacityError::Write { .. } | CapacityError::Step { .. } => models::RunExit::Runtime,
+            _ => models::RunExit::Usage,
+        }
+    }
 }

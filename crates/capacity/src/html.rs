@@ -124,6 +124,7 @@ pub fn render(r: &CapacityReport) -> String {
         body,
         r#"<h1>Capacity search</h1>
 <p class="note">SLO <code>{slo}</code> against {target}; {steps} steps of {warm} s warm-up + {dur} s measured; search {stop}.</p>
+<p class="note">Every step must also keep up with its rate, whatever the SLO: achieved ÷ offered at least {keep}% (and the generator offering {keep}% of the arrivals due), the in-flight count and the p50 latency growing by at most {room} of the arrivals (or seconds per second), every agent answering at least {keep}% of its requests (checks named <code>keep_up:</code> in the table).</p>
 <div class="headline">
 <div class="figure"><div class="v">{answer}</div><div class="k">max sustainable rate</div></div>
 <div class="figure"><div class="v">[{lo}, {hi}]</div><div class="k">confidence interval (highest pass, lowest fail)</div></div>
@@ -157,6 +158,8 @@ pub fn render(r: &CapacityReport) -> String {
         qknee = tps(r.quality_knee_tps),
         qmetric = r.knees.config.quality_metric.name(),
         drop = r.knees.config.quality_drop,
+        keep = (r.settings.keep_up_ratio * 1e4).round() / 100.0,
+        room = ((1.0 - r.settings.keep_up_ratio) * 1e4).round() / 1e4,
     );
     for s in &r.steps {
         let f = &s.figures;

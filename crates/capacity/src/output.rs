@@ -1,19 +1,12 @@
-//! `capacity.json` and `capacity.html` in the search's folder, beside `steps/` (one results folder per
-//! step, as any run writes).
+//! What a capacity search found, as `capacity.json` holds it: the settings, the outcome, the knees and
+//! every step. [`crate::files`] writes it and the `html` module draws it.
 
-use crate::error::CapacityError;
 use crate::knee::{self, CurvePoint, KneeConfig, Knees};
 use crate::runner::StepConfig;
 use crate::search::{RateVerdict, SearchConfig, SearchOutcome, StepRecord, StopReason};
 use crate::slo::Slo;
 use models::TargetInfo;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
-
-/// Name of the JSON result.
-pub const JSON_FILE: &str = "capacity.json";
-/// Name of the HTML report.
-pub const HTML_FILE: &str = "capacity.html";
 
 /// The search's settings, as written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,6 +18,9 @@ pub struct Settings {
     pub boundary_band: f64,
     pub margin: f64,
     pub kill_error_rate: f64,
+    /// The keep-up bound every step was held to ([`crate::keep_up`]): the SLO's `throughput`
+    /// threshold when it has one, else the configured `keep_up.min_ratio`.
+    pub keep_up_ratio: f64,
     pub warmup_s: f64,
     pub step_duration_s: f64,
     pub tick_s: f64,
@@ -32,7 +28,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(search: &SearchConfig, step: &StepConfig) -> Self {
+    pub fn new(search: &SearchConfig, step: &StepConfig, slo: &Slo) -> Self {
         Self {
             min_tps: search.min_tps,
             max_tps: search.max_tps,
@@ -41,6 +37,7 @@ impl Settings {
             boundary_band: search.boundary_band,
             margin: search.margin,
             kill_error_rate: search.kill_error_rate,
+            keep_up_ratio: search.keep_up.ratio(slo),
             warmup_s: step.warmup.as_secs_f64(),
             step_duration_s: step.duration.as_secs_f64(),
             tick_s: step.tick.as_secs_f64(),
@@ -114,34 +111,14 @@ impl CapacityReport {
         }
     }
 
-    /// Writes `capacity.json` and `capacity.html` into `dir` (each through a temporary file).
-    pub fn write(&self, dir: &Path) -> Result<[PathBuf; 2], CapacityError> {
-        std::fs::create_dir_all(dir).map_err(|source| CapacityError::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| CapacityError::Write {
-            path: dir.join(JSON_FILE),
-            source: e.into(),
-        })?;
-        let json_path = dir.join(JSON_FILE);
-        write_atomically(&json_path, &json)?;
-        let html_path = dir.join(HTML_FILE);
-        write_atomically(&html_path, &crate::html::render(self))?;
-        Ok([json_path, html_path])
+    /// How the search ended, as an exit code: passed when a sustainable rate was found, interrupted on
+    /// Ctrl+C, a usage error when a step could not be run, failed otherwise.
+    pub fn exit(&self) -> models::RunExit {
+        match &self.stop {
+            StopReason::Interrupted => models::RunExit::Interrupted,
+            StopReason::StepError { .. } => models::RunExit::Usage,
+            _ if self.found && self.max_sustainable_tps.is_some() => models::RunExit::Passed,
+            _ => models::RunExit::Failed,
+        }
     }
-}
-
-fn write_atomically(path: &Path, text: &str) -> Result<(), CapacityError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(|source| CapacityError::Write {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| CapacityError::Write {
-        path: path.to_owned(),
-        source,
-    })
 }

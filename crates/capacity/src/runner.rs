@@ -2,9 +2,11 @@
 //! the step's rate, `warmup` (excluded from judgement) then `measure`, into its own results folder
 //! `steps/step-NN-<rate>tps-rK/` under the search's folder.
 //!
-//! **A fresh built-in target per step.** The built-in service (and the in-process pipeline) is
-//! started anew for every step, on a free loopback port, and stopped when the step ends; an HTTP URL
-//! or an embedder's target is set up once and shared by all steps (its connection pool too). Sharing
+//! **A fresh built-in target per step.** Targets are built by the orchestrator's
+//! [`TargetFactory`], as for any run, so its rules (loopback, the driver timing every request) hold
+//! for steps too. The built-in service (and the in-process pipeline) is prepared anew for every step,
+//! on a free loopback port, and stopped by the step's run when it ends; an HTTP URL or an embedder's
+//! target is set up once and shared by all steps (its connection pool too). Sharing
 //! one built-in target was tried first and measured wrong: the orchestrator plays every run's
 //! transaction stream from its first index with the stream clock starting over, so a detector that
 //! remembers the previous steps sees each card's transactions again at overlapping times (velocity,
@@ -12,9 +14,10 @@
 //! (capacity 3,000) gave precision 0.97, 0.78, 0.61, 0.28, 0.15 with the same seed every step, and
 //! 0.97, 0.70, 0.48, 0.36, 0.31 with a new seed every step (card ids are shared between seeds, their
 //! owners are not); with a fresh target per step it stayed at 0.94 to 0.97 and recall at 0.58 to
-//! 0.60. So every step starts from the same cold detector with the same seed, and steps differ only
-//! in their rate. (Recall is that of a cold detector, about 0.6: the built-in rules need card history,
-//! see fraud-sim's docs. A `recall>0.9` clause therefore fails at every rate on the built-in target.)
+//! 0.60. So every step starts from the same fresh detector with the same seed, and steps differ only
+//! in their rate. (Each fresh built-in target first learns `target.warm_up` of card history from the
+//! steps' stream, see the orchestrator's `warm_up`, so recall is that of a detector with history,
+//! not of an empty card cache.)
 //!
 //! **Kill switch.** While a step runs, each tick's failure share (errors and drops over requests
 //! due) is watched; a tick past `kill_error_rate` with at least `kill_min_requests` requests due stops
@@ -24,25 +27,24 @@ use crate::error::CapacityError;
 use crate::figures::{StepFigures, tick_failure_share};
 use crate::search::{Judge, Measurement, StepRequest};
 use async_trait::async_trait;
-use fraud_sim::{FraudSim, Pipeline, SimConfig};
 use models::{IntervalSnapshot, ScenarioSpec, Stage, TargetInfo, TargetSpec};
-use orchestrator::{EndReason, PreparedTarget, RunControl, RunOptions, StressTestOrchestrator};
+use orchestrator::{
+    EndReason, OrchestratorError, PreparedTarget, RunControl, RunOptions, StressTestOrchestrator,
+    TargetFactory,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use targets::{HttpTarget, HttpTargetConfig, Target};
+use targets::Target;
 use tokio::sync::broadcast;
 
 /// The system the steps load.
 #[derive(Clone)]
 pub enum TargetChoice {
-    /// The reference service served over loopback HTTP; `capacity` in TPS (default 5,500).
-    Builtin { capacity: Option<f64> },
-    /// The reference pipeline called in-process.
-    InProcess { capacity: Option<f64> },
-    /// Any HTTP scoring endpoint; refused off loopback unless `allow_remote`.
-    Url { url: String, allow_remote: bool },
+    /// The target [`StepConfig::target`] names (its kind, URL and built-in capacity), built by the
+    /// orchestrator's [`TargetFactory`] (see the module docs).
+    Config,
     /// An embedder's target (tests: a model system with a known knee).
     Custom(Arc<dyn Target>),
 }
@@ -50,9 +52,7 @@ pub enum TargetChoice {
 impl std::fmt::Debug for TargetChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TargetChoice::Builtin { capacity } => write!(f, "Builtin({capacity:?})"),
-            TargetChoice::InProcess { capacity } => write!(f, "InProcess({capacity:?})"),
-            TargetChoice::Url { url, .. } => write!(f, "Url({url})"),
+            TargetChoice::Config => f.write_str("Config"),
             TargetChoice::Custom(t) => write!(f, "Custom({:?})", t.info()),
         }
     }
@@ -69,14 +69,23 @@ pub struct StepConfig {
     pub tick: Duration,
     /// Seed of every step's transactions.
     pub seed: u64,
-    /// Safety ceiling on the send rate of every step (`limits.max_tps`).
+    /// Safety ceiling on the send rate of every step (`limits.max_tps`); the search's `max_tps` may
+    /// not be above it ([`Judge::max_tps`]). Keep it well above the rates the search asks for (the
+    /// default is the driver's, 60,000): a generator that stalls for a moment (a busy machine) sends
+    /// the overdue arrivals in a burst, and a ceiling close to the step's rate sheds that burst.
+    /// Measured here with the ceiling at the search's 8,000 TPS, in-process, load average 8 on 2
+    /// cores: 5 to 7% of the arrivals of 3,000 TPS steps were shed, and the steps failed for the
+    /// generator's hiccups, not the target's capacity.
     pub max_tps: f64,
     /// A tick whose failure share exceeds this stops the step at once.
     pub kill_error_rate: f64,
     /// ... when at least this many requests were due in the tick.
     pub kill_min_requests: u64,
-    /// Connections, timeout and in-flight bound of the load (kind and URL come from the target).
+    /// The target of [`TargetChoice::Config`] (kind, URL, built-in capacity), and the connections,
+    /// timeout and in-flight bound of the load whatever the target.
     pub target: TargetSpec,
+    /// Let an HTTP target leave the machine (off loopback).
+    pub allow_remote: bool,
 }
 
 impl Default for StepConfig {
@@ -90,6 +99,7 @@ impl Default for StepConfig {
             kill_error_rate: 0.5,
             kill_min_requests: 20,
             target: TargetSpec::default(),
+            allow_remote: false,
         }
     }
 }
@@ -98,7 +108,7 @@ impl StepConfig {
     pub fn validate(&self) -> Result<(), CapacityError> {
         if self.duration.is_zero() {
             return Err(CapacityError::Option {
-                option: "--step-duration",
+                option: "step_duration",
                 message: "must be longer than zero (for example 20s)".into(),
             });
         }
@@ -135,28 +145,16 @@ impl Interrupter {
 /// Called with every tick of the step in progress.
 pub type TickHook = Box<dyn FnMut(&StepRequest, &IntervalSnapshot) + Send + Sync>;
 
-/// The target of the steps: started per step (built-in) or shared (URL, custom).
+/// The target of the steps: prepared per step (built-in) or once for all (URL, custom).
 enum Targets {
-    PerStep { capacity: Option<f64>, http: bool },
-    Shared(Arc<dyn Target>),
+    PerStep(Box<TargetFactory>),
+    Shared(Box<PreparedTarget>),
 }
 
-/// One step's target and what to stop after it.
-struct StepTarget {
-    target: Arc<dyn Target>,
-    info: TargetInfo,
-    server: Option<FraudSim>,
-}
-
-impl StepTarget {
-    async fn stop(self) -> Result<(), CapacityError> {
-        drop(self.target);
-        if let Some(sim) = self.server {
-            sim.shutdown()
-                .await
-                .map_err(|e| CapacityError::Target(format!("stopping the built-in target: {e}")))?;
-        }
-        Ok(())
+fn target_err(e: OrchestratorError) -> CapacityError {
+    match e {
+        OrchestratorError::Target(message) => CapacityError::Target(message),
+        other => CapacityError::Target(other.to_string()),
     }
 }
 
@@ -181,56 +179,34 @@ impl std::fmt::Debug for StepRunner {
     }
 }
 
-fn sim_config(capacity: Option<f64>) -> SimConfig {
-    let mut c = SimConfig {
-        port: 0,
-        ..SimConfig::default()
-    };
-    if let Some(cap) = capacity {
-        c.capacity = cap;
-    }
-    c
-}
-
 impl StepRunner {
     /// Checks the settings and the target (a URL must be on loopback unless `allow_remote`; the
-    /// built-in settings must be valid) for steps written under `out_dir/steps/`.
+    /// built-in settings must be valid) for steps written under `out_dir/steps/`. An HTTP target is
+    /// set up here, once for all steps; a built-in one is started by each step.
     pub async fn start(
         choice: TargetChoice,
         cfg: StepConfig,
         out_dir: &Path,
     ) -> Result<Self, CapacityError> {
         cfg.validate()?;
-        let target_err = |e: &dyn std::fmt::Display| CapacityError::Target(e.to_string());
         let (targets, info) = match choice {
-            TargetChoice::Builtin { capacity } | TargetChoice::InProcess { capacity } => {
-                let http = matches!(choice, TargetChoice::Builtin { .. });
-                sim_config(capacity)
-                    .validate()
-                    .map_err(|e| CapacityError::Option {
-                        option: "--capacity",
-                        message: e.to_string(),
-                    })?;
-                let info = TargetInfo {
-                    kind: if http { "builtin" } else { "in_process" }.into(),
-                    url: None,
-                };
-                (Targets::PerStep { capacity, http }, info)
-            }
-            TargetChoice::Url { url, allow_remote } => {
-                targets::check_loopback(&url, allow_remote).map_err(|e| target_err(&e))?;
-                let http =
-                    HttpTarget::new(HttpTargetConfig::from_spec(&cfg.target, &url, allow_remote))
-                        .map_err(|e| target_err(&e))?;
-                let info = TargetInfo {
-                    kind: "http".into(),
-                    url: Some(url),
-                };
-                (Targets::Shared(Arc::new(http)), info)
+            TargetChoice::Config => {
+                // Built-in steps learn the steps' card history first (the same seed as each step).
+                let factory = TargetFactory::new(&cfg.target, cfg.allow_remote)
+                    .map_err(target_err)?
+                    .with_history(cfg.seed);
+                let info = factory.info();
+                if factory.kind().is_builtin() {
+                    (Targets::PerStep(Box::new(factory)), info)
+                } else {
+                    let shared = factory.prepare().await.map_err(target_err)?;
+                    (Targets::Shared(Box::new(shared)), info)
+                }
             }
             TargetChoice::Custom(t) => {
-                let info = t.info();
-                (Targets::Shared(t), info)
+                let shared = PreparedTarget::custom(t, None);
+                let info = shared.info.clone();
+                (Targets::Shared(Box::new(shared)), info)
             }
         };
         Ok(Self {
@@ -244,46 +220,11 @@ impl StepRunner {
         })
     }
 
-    /// The target of one step: a fresh built-in one, or the shared one.
-    async fn step_target(&self) -> Result<StepTarget, CapacityError> {
+    /// The target of one step: a fresh built-in one (which the step's run stops), or the shared one.
+    async fn step_target(&self) -> Result<PreparedTarget, CapacityError> {
         match &self.targets {
-            Targets::Shared(t) => Ok(StepTarget {
-                target: t.clone(),
-                info: self.info.clone(),
-                server: None,
-            }),
-            Targets::PerStep {
-                capacity,
-                http: false,
-            } => {
-                let pipeline = Pipeline::new(&sim_config(*capacity))
-                    .map_err(|e| CapacityError::Target(e.to_string()))?;
-                Ok(StepTarget {
-                    target: Arc::new(pipeline),
-                    info: self.info.clone(),
-                    server: None,
-                })
-            }
-            Targets::PerStep {
-                capacity,
-                http: true,
-            } => {
-                let sim = FraudSim::start(sim_config(*capacity)).await.map_err(|e| {
-                    CapacityError::Target(format!("starting the built-in target: {e}"))
-                })?;
-                let url = sim.score_url();
-                let http =
-                    HttpTarget::new(HttpTargetConfig::from_spec(&self.cfg.target, &url, false))
-                        .map_err(|e| CapacityError::Target(e.to_string()))?;
-                Ok(StepTarget {
-                    target: Arc::new(http),
-                    info: TargetInfo {
-                        kind: "builtin".into(),
-                        url: Some(url),
-                    },
-                    server: Some(sim),
-                })
-            }
+            Targets::PerStep(factory) => factory.prepare().await.map_err(target_err),
+            Targets::Shared(shared) => Ok(shared.share()),
         }
     }
 
@@ -308,9 +249,12 @@ impl StepRunner {
         &self.cfg
     }
 
-    /// Ends the runner (a built-in target is already stopped after each step).
+    /// Ends the runner: stops the shared target (a built-in one is already stopped after each step).
     pub async fn shutdown(self) -> Result<(), CapacityError> {
-        Ok(())
+        match self.targets {
+            Targets::Shared(shared) => (*shared).shutdown().await.map_err(target_err),
+            Targets::PerStep(_) => Ok(()),
+        }
     }
 
     /// The step's scenario: `warmup` then `measure`, both sustained at `tps`.
@@ -354,31 +298,33 @@ impl StepRunner {
     }
 }
 
-fn read_intervals(path: &Path) -> Result<Vec<IntervalSnapshot>, CapacityError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CapacityError::Read {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    // A truncated last line (a crash) is skipped; every other line must read.
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(t) => out.push(t),
-            Err(_) if i + 1 == lines.len() => {}
-            Err(e) => {
-                return Err(CapacityError::Read {
-                    path: path.to_owned(),
-                    message: format!("line {}: {e}", i + 1),
-                });
-            }
-        }
-    }
-    Ok(out)
+/// The step's ticks under run-files' policy (a damaged line is skipped), and a note naming any
+/// skipped line so that the step's record says its figures miss it.
+fn read_intervals(dir: &Path) -> Result<(Vec<IntervalSnapshot>, Option<String>), CapacityError> {
+    let folder = run_files::Folder::new(dir);
+    let path = folder.path(run_files::names::INTERVALS);
+    let lines = folder
+        .intervals()
+        .map_err(|e| CapacityError::Read {
+            path: e.path().to_owned(),
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| CapacityError::Read {
+            path,
+            message: "the step's run wrote no intervals.jsonl".into(),
+        })?;
+    let note = lines
+        .is_damaged()
+        .then(|| lines.notes(run_files::names::INTERVALS).join("; "));
+    Ok((lines.items, note))
 }
 
 #[async_trait]
 impl Judge for StepRunner {
+    fn max_tps(&self) -> Option<f64> {
+        Some(self.cfg.max_tps)
+    }
+
     async fn measure(&mut self, step: &StepRequest) -> Result<Measurement, CapacityError> {
         if self.interrupted.load(Ordering::SeqCst) {
             return Ok(Measurement {
@@ -402,10 +348,7 @@ impl Judge for StepRunner {
         };
         let orch =
             StressTestOrchestrator::new(spec, options).map_err(|e| step_err(e.to_string()))?;
-        let target = self.step_target().await?;
-        let mut prepared = PreparedTarget::custom(target.target.clone(), None);
-        prepared.info = target.info.clone();
-        let orch = orch.with_target(prepared);
+        let orch = orch.with_target(self.step_target().await?);
         let control = orch.control();
         let mut frames = control.subscribe_frames();
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(control.clone());
@@ -446,15 +389,14 @@ impl Judge for StepRunner {
             }
         };
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let stopped = target.stop().await;
         let outcome = outcome.map_err(|e| step_err(e.to_string()))?;
-        stopped?;
-        let ticks = read_intervals(&dir.join(orchestrator::results::INTERVALS))?;
+        let (ticks, damaged) = read_intervals(&dir)?;
         let figures = StepFigures::measured(
             step.tps,
             &ticks,
             &outcome.summary,
             self.cfg.warmup.as_secs_f64(),
+            (self.cfg.warmup + self.cfg.duration).as_secs_f64(),
         );
         let interrupted =
             outcome.end_reason == EndReason::Interrupted || self.interrupted.load(Ordering::SeqCst);
@@ -463,7 +405,101 @@ impl Judge for StepRunner {
             killed: killed.is_some(),
             interrupted,
             dir: Some(rel),
-            note: killed,
+            note: match (killed, damaged) {
+                (Some(k), Some(d)) => Some(format!("{k}; {d}")),
+                (k, d) => k.or(d),
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::Phase;
+    use models::TargetKind;
+
+    fn step() -> StepRequest {
+        StepRequest {
+            index: 1,
+            tps: 100.0,
+            run: 1,
+            phase: Phase::Growth,
+        }
+    }
+
+    fn out_dir(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("capacity-runner-{name}-{}", std::process::id()))
+    }
+
+    /// The HTTP target of a step has no timer of its own; the step's driver enforces the timeout.
+    fn assert_driver_timed(runner: &StepRunner, prepared: &PreparedTarget) {
+        let http = prepared.http_config().expect("an HTTP target");
+        assert!(!http.enforce_timeout, "{http:?}");
+        let spec = runner.step_spec(&step()).unwrap();
+        assert_eq!(spec.target.timeout, http.timeout, "the driver's timeout");
+    }
+
+    #[tokio::test]
+    async fn built_in_http_steps_are_fresh_and_driver_timed_like_runs() {
+        let runner = StepRunner::start(TargetChoice::Config, StepConfig::default(), &out_dir("b"))
+            .await
+            .unwrap();
+        assert_eq!(
+            runner.target_info(),
+            &TargetInfo::new(TargetKind::Builtin, None)
+        );
+        let a = runner.step_target().await.unwrap();
+        let b = runner.step_target().await.unwrap();
+        assert_ne!(a.info.url, b.info.url, "a new built-in service per step");
+        assert_driver_timed(&runner, &a);
+        assert_driver_timed(&runner, &b);
+        a.shutdown().await.unwrap();
+        b.shutdown().await.unwrap();
+        runner.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn url_steps_share_one_driver_timed_target() {
+        let url = "http://127.0.0.1:9/v1/score";
+        let cfg = StepConfig {
+            target: TargetSpec {
+                kind: TargetKind::Http,
+                url: Some(url.into()),
+                ..TargetSpec::default()
+            },
+            ..StepConfig::default()
+        };
+        let runner = StepRunner::start(TargetChoice::Config, cfg, &out_dir("u"))
+            .await
+            .unwrap();
+        let a = runner.step_target().await.unwrap();
+        let b = runner.step_target().await.unwrap();
+        assert!(Arc::ptr_eq(&a.target, &b.target), "one pool for all steps");
+        assert_eq!(a.info, TargetInfo::new(TargetKind::Http, Some(url.into())));
+        assert_driver_timed(&runner, &a);
+        runner.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_off_loopback_url_is_refused_unless_allowed() {
+        let mut cfg = StepConfig {
+            target: TargetSpec {
+                kind: TargetKind::Http,
+                url: Some("http://192.0.2.1/v1/score".into()),
+                ..TargetSpec::default()
+            },
+            ..StepConfig::default()
+        };
+        let refused = StepRunner::start(TargetChoice::Config, cfg.clone(), &out_dir("r")).await;
+        assert!(
+            matches!(refused, Err(CapacityError::Target(_))),
+            "{refused:?}"
+        );
+        cfg.allow_remote = true;
+        let runner = StepRunner::start(TargetChoice::Config, cfg, &out_dir("r"))
+            .await
+            .unwrap();
+        runner.shutdown().await.unwrap();
     }
 }

@@ -11,7 +11,11 @@
 //!    that the boundary is within `boundary_band × precision` of it (`(hi - lo) / 2 <= band ×
 //!    precision × rate`), or when one of its figures lies within the SLO margin of its threshold
 //!    ([`Slo::evaluate`]). A tie counts as a failure.
-//! 4. **Kill switch**: a step whose failure share (errors and drops over requests due) exceeds
+//! 4. **Keeping up**: besides the SLO's clauses, every step must keep up with its rate
+//!    ([`crate::keep_up`]: achieved ÷ offered, backlog and latency trends, every agent's answered
+//!    share, all against one bound, 98% unless the SLO's `throughput` clause sets it); a failed
+//!    keep-up check fails the step like a failed clause.
+//! 5. **Kill switch**: a step whose failure share (errors and drops over requests due) exceeds
 //!    `kill_error_rate`, or that the judge stopped for that reason, ends the search at once; the
 //!    result says what was known by then.
 //!
@@ -21,6 +25,7 @@
 
 use crate::error::CapacityError;
 use crate::figures::StepFigures;
+use crate::keep_up::KeepUp;
 use crate::slo::{ClauseResult, Slo};
 use async_trait::async_trait;
 use serde::Serialize;
@@ -42,6 +47,8 @@ pub struct SearchConfig {
     pub margin: f64,
     /// Failure share (errors and drops over requests due) at which the search stops at once.
     pub kill_error_rate: f64,
+    /// What keeping up with a rate means (checked on every step, see [`crate::keep_up`]).
+    pub keep_up: KeepUp,
 }
 
 impl Default for SearchConfig {
@@ -54,6 +61,7 @@ impl Default for SearchConfig {
             boundary_band: 2.0,
             margin: 0.10,
             kill_error_rate: 0.5,
+            keep_up: KeepUp::default(),
         }
     }
 }
@@ -65,28 +73,28 @@ impl SearchConfig {
             |option: &'static str, message: String| Err(CapacityError::Option { option, message });
         if !(self.min_tps.is_finite() && self.min_tps > 0.0) {
             return bad(
-                "--min-tps",
+                "min_tps",
                 format!("{} must be a rate above 0", self.min_tps),
             );
         }
         if !(self.max_tps.is_finite() && self.max_tps > 0.0) {
             return bad(
-                "--max-tps",
+                "max_tps",
                 format!("{} must be a rate above 0", self.max_tps),
             );
         }
         if self.min_tps > self.max_tps {
             return bad(
-                "--min-tps",
+                "min_tps",
                 format!(
-                    "{} is above --max-tps {}; lower --min-tps or raise --max-tps",
+                    "{} is above `max_tps` {}; lower `min_tps` or raise `max_tps`",
                     self.min_tps, self.max_tps
                 ),
             );
         }
         if !(self.precision > 0.0 && self.precision < 1.0) {
             return bad(
-                "--precision",
+                "precision",
                 format!(
                     "{} must be between 0 and 1 (0.02, or 2%, stops within 2% of the answer)",
                     self.precision
@@ -94,10 +102,10 @@ impl SearchConfig {
             );
         }
         if self.max_runs == 0 {
-            return bad("--max-runs", "must be at least 1".into());
+            return bad("max_runs", "must be at least 1".into());
         }
         if !(self.margin.is_finite() && self.margin >= 0.0) {
-            return bad("--margin", format!("{} must be 0 or more", self.margin));
+            return bad("margin", format!("{} must be 0 or more", self.margin));
         }
         if !(self.boundary_band.is_finite() && self.boundary_band >= 0.0) {
             return bad(
@@ -107,10 +115,19 @@ impl SearchConfig {
         }
         if !(self.kill_error_rate > 0.0 && self.kill_error_rate <= 1.0) {
             return bad(
-                "--kill-error-rate",
+                "kill_error_rate",
                 format!(
                     "{} must be above 0 and at most 1 (0.5 stops when half the requests fail)",
                     self.kill_error_rate
+                ),
+            );
+        }
+        let r = self.keep_up.min_ratio;
+        if !(r > 0.0 && r <= 1.0) {
+            return bad(
+                "keep_up.min_ratio",
+                format!(
+                    "{r} must be above 0 and at most 1 (0.98: a step must serve 98% of the offered rate)"
                 ),
             );
         }
@@ -156,6 +173,13 @@ pub struct Measurement {
 #[async_trait]
 pub trait Judge: Send {
     async fn measure(&mut self, step: &StepRequest) -> Result<Measurement, CapacityError>;
+
+    /// The highest rate this judge can send (the driver's `limits.max_tps` ceiling, which sheds
+    /// arrivals above it): a search whose `max_tps` is above it is refused before the first step.
+    /// `None`: no ceiling.
+    fn max_tps(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A step's verdict.
@@ -226,8 +250,11 @@ impl StopReason {
     pub fn describe(&self) -> String {
         match self {
             StopReason::Converged => "converged to the precision asked".into(),
-            StopReason::ReachedMaxTps => "passed at --max-tps; the system may sustain more".into(),
-            StopReason::NothingPassed => "the first rate (--min-tps) already failed".into(),
+            StopReason::ReachedMaxTps => {
+                "passed at the highest rate searched (`max_tps`); the system may sustain more"
+                    .into()
+            }
+            StopReason::NothingPassed => "the first rate (`min_tps`) already failed".into(),
             StopReason::Killed { tps, failure_share } => format!(
                 "stopped at {tps:.0} TPS: {:.1}% of requests failed, past the kill threshold",
                 failure_share * 100.0
@@ -318,7 +345,12 @@ impl<J: Judge + ?Sized, O: Observer + ?Sized> State<'_, J, O> {
                     });
                 }
             };
-            let clauses = self.slo.evaluate(&m.figures, self.cfg.margin);
+            let mut clauses = self.slo.evaluate(&m.figures, self.cfg.margin);
+            clauses.extend(
+                self.cfg
+                    .keep_up
+                    .evaluate(self.slo, &m.figures, self.cfg.margin),
+            );
             let share = m.figures.failure_share();
             let verdict = if m.interrupted {
                 Verdict::Interrupted
@@ -337,7 +369,13 @@ impl<J: Judge + ?Sized, O: Observer + ?Sized> State<'_, J, O> {
                 failed: clauses
                     .iter()
                     .filter(|c| !c.passed)
-                    .map(|c| format!("{} (actual {})", c.clause, show(c.actual)))
+                    .map(|c| {
+                        if c.actual.is_nan() {
+                            c.clause.clone()
+                        } else {
+                            format!("{} (actual {})", c.clause, show(c.actual))
+                        }
+                    })
                     .collect(),
                 marginal: clauses
                     .iter()
@@ -459,6 +497,17 @@ where
     O: Observer + ?Sized,
 {
     cfg.validate()?;
+    if let Some(ceiling) = judge.max_tps()
+        && cfg.max_tps > ceiling
+    {
+        return Err(CapacityError::Option {
+            option: "max_tps",
+            message: format!(
+                "the search may ask for {} TPS but each step's send rate is capped at {ceiling} TPS (limits.max_tps), and the driver sheds arrivals above its ceiling; lower the search's `max_tps` to {ceiling} or raise the steps' ceiling",
+                cfg.max_tps
+            ),
+        });
+    }
     let mut st = State {
         cfg,
         slo,
@@ -534,14 +583,24 @@ mod tests {
             let collapsed = self.collapse_at.is_some_and(|c| s.tps >= c);
             Ok(Measurement {
                 figures: StepFigures {
-                    offered_tps: s.tps,
                     p99_ms: if pass { 20.0 } else { 400.0 },
                     completed: 1000,
                     errors: if collapsed { 900 } else { 0 },
-                    ..StepFigures::default()
+                    ..kept_up(s.tps)
                 },
                 ..Measurement::default()
             })
+        }
+    }
+
+    /// The figures of a step that kept up with `tps` (level trends, no agents).
+    fn kept_up(tps: f64) -> StepFigures {
+        StepFigures {
+            offered_tps: tps,
+            achieved_tps: tps,
+            backlog_growth: Some(0.0),
+            latency_growth: Some(0.0),
+            ..StepFigures::default()
         }
     }
 
@@ -661,6 +720,108 @@ mod tests {
             assert!(matches!(r, Err(CapacityError::Option { .. })), "{cfg:?}");
             assert!(m.asked.is_empty());
         }
+    }
+
+    /// A system that answers on time at any rate but serves at most `capacity`: what a latency-only
+    /// SLO with short steps saw as sustainable.
+    struct FallsBehind {
+        capacity: f64,
+        ceiling: Option<f64>,
+        asked: Vec<f64>,
+    }
+
+    #[async_trait]
+    impl Judge for FallsBehind {
+        fn max_tps(&self) -> Option<f64> {
+            self.ceiling
+        }
+
+        async fn measure(&mut self, s: &StepRequest) -> Result<Measurement, CapacityError> {
+            self.asked.push(s.tps);
+            let served = s.tps.min(self.capacity);
+            Ok(Measurement {
+                figures: StepFigures {
+                    p99_ms: 20.0,
+                    achieved_tps: served,
+                    backlog_growth: Some(1.0 - served / s.tps),
+                    ..kept_up(s.tps)
+                },
+                ..Measurement::default()
+            })
+        }
+    }
+
+    #[test]
+    fn a_rate_not_kept_up_with_is_never_sustainable_whatever_the_slo() {
+        let slo = Slo::parse("p99<250ms,error_rate<1%").unwrap();
+        let mut judge = FallsBehind {
+            capacity: 3000.0,
+            ceiling: None,
+            asked: Vec::new(),
+        };
+        let out = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(search(
+                &SearchConfig::default(),
+                &slo,
+                &mut judge,
+                &mut Quiet,
+            ))
+            .unwrap();
+        assert_eq!(out.stop, StopReason::Converged);
+        let answer = out.max_sustainable_tps.unwrap();
+        // Up to 2% short of the offered rate is keeping up: the answer is at most 3,000 / 0.98.
+        assert!(
+            (3000.0 * 0.98..=3000.0 / 0.98).contains(&answer),
+            "answer {answer} for a system that serves 3,000 TPS"
+        );
+        let failed = out.steps.iter().find(|s| s.tps == 3200.0).unwrap();
+        assert_eq!(failed.verdict, Verdict::Fail);
+        assert!(
+            failed.failed.iter().any(|f| f.contains("achieved/offered")),
+            "{:?}",
+            failed.failed
+        );
+    }
+
+    #[test]
+    fn a_search_above_the_judges_ceiling_is_refused_before_any_step() {
+        let slo = Slo::parse("p99<250ms").unwrap();
+        let mut judge = FallsBehind {
+            capacity: 3000.0,
+            ceiling: Some(5000.0),
+            asked: Vec::new(),
+        };
+        let r = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(search(
+                &SearchConfig::default(),
+                &slo,
+                &mut judge,
+                &mut Quiet,
+            ));
+        match r {
+            Err(CapacityError::Option { option, message }) => {
+                assert_eq!(option, "max_tps");
+                assert!(
+                    message.contains("60000") && message.contains("5000"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(judge.asked.is_empty());
+        let cfg = SearchConfig {
+            max_tps: 5000.0,
+            ..SearchConfig::default()
+        };
+        let r = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(search(&cfg, &slo, &mut judge, &mut Quiet));
+        assert!(r.is_ok(), "{r:?}");
     }
 
     proptest! {

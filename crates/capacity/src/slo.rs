@@ -10,8 +10,13 @@
 //!   percentage.
 //!
 //! Errors give the column (1-based, in characters) of the clause at fault and the part that is wrong.
+//!
+//! The metric names are the aliases of the success criteria's metric paths
+//! ([`orchestrator::metric_paths::ALIASES`]: `p99` is `latency_ms.p99`, `error_rate` is `errors.rate`,
+//! `throughput` is `load.throughput_ratio`, ...), and the full paths are accepted too: one vocabulary.
 
 use crate::figures::StepFigures;
+use orchestrator::metric_paths;
 use serde::Serialize;
 use std::fmt;
 
@@ -38,23 +43,34 @@ const METRIC_NAMES: &str =
     "p50, p90, p95, p99, p999, error_rate, dropped_rate, recall, precision, f1, throughput";
 
 impl Metric {
+    pub const ALL: [Metric; 11] = [
+        Metric::P50,
+        Metric::P90,
+        Metric::P95,
+        Metric::P99,
+        Metric::P999,
+        Metric::ErrorRate,
+        Metric::DroppedRate,
+        Metric::Recall,
+        Metric::Precision,
+        Metric::F1,
+        Metric::Throughput,
+    ];
+
+    /// The metric a name means: an alias of a criteria metric path (`p99`, `p99.9`) or the path
+    /// itself (`latency_ms.p99`), when an SLO can bound it.
     fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "p50" => Metric::P50,
-            "p90" => Metric::P90,
-            "p95" => Metric::P95,
-            "p99" => Metric::P99,
-            "p999" | "p99.9" => Metric::P999,
-            "error_rate" => Metric::ErrorRate,
-            "dropped_rate" => Metric::DroppedRate,
-            "recall" => Metric::Recall,
-            "precision" => Metric::Precision,
-            "f1" => Metric::F1,
-            "throughput" => Metric::Throughput,
-            _ => return None,
-        })
+        let path = metric_paths::resolve(name)?;
+        Self::ALL.into_iter().find(|m| m.path() == path)
     }
 
+    /// The success criteria's metric path this metric stands for (`latency_ms.p99` for `p99`).
+    pub fn path(self) -> &'static str {
+        // Every name is an alias in the criteria's table (checked by the tests).
+        metric_paths::resolve(self.name()).unwrap_or(self.name())
+    }
+
+    /// The short name, as SLOs and `capacity.json` write it.
     pub fn name(self) -> &'static str {
         match self {
             Metric::P50 => "p50",
@@ -149,7 +165,7 @@ pub struct Slo {
 
 /// Why an SLO could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("--slo {text:?}, column {column} ({part:?}): {message}")]
+#[error("`slo` {text:?}, column {column} ({part:?}): {message}")]
 pub struct SloError {
     pub text: String,
     /// 1-based, in characters.
@@ -383,6 +399,42 @@ mod tests {
         assert!(!slo.evaluate(&f(950.0), 0.0)[0].passed);
         let err = Slo::parse("throughput<0.9").unwrap_err();
         assert!(err.message.contains("from below"), "{}", err.message);
+    }
+
+    #[test]
+    fn slo_names_are_aliases_of_the_criteria_metric_paths() {
+        for m in Metric::ALL {
+            assert!(
+                metric_paths::is_supported(m.path()),
+                "{} stands for {}, not a criteria metric",
+                m.name(),
+                m.path()
+            );
+            assert_eq!(Metric::from_name(m.name()), Some(m));
+            assert_eq!(
+                Metric::from_name(m.path()),
+                Some(m),
+                "the full path works too"
+            );
+            assert!(
+                METRIC_NAMES.contains(m.name()),
+                "{} is listed in errors",
+                m.name()
+            );
+        }
+        assert_eq!(Metric::P99.path(), "latency_ms.p99");
+        assert_eq!(Metric::from_name("p99.9"), Some(Metric::P999));
+        assert_eq!(Metric::Throughput.path(), "load.throughput_ratio");
+        // A criteria path an SLO cannot bound is still unknown here.
+        assert_eq!(Metric::from_name("latency_ms.max"), None);
+
+        let slo = Slo::parse("latency_ms.p99<250ms, errors.rate<0.1%").unwrap();
+        assert_eq!(slo.clauses[0].metric, Metric::P99);
+        assert_eq!(
+            slo.clauses[0].text, "p99<250ms",
+            "written with the short name"
+        );
+        assert_eq!(slo.clauses[1].metric, Metric::ErrorRate);
     }
 
     #[test]

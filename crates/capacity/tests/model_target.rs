@@ -67,7 +67,7 @@ async fn the_answer_and_the_knee_are_where_the_model_puts_them() {
         "2026-01-01T00:00:00Z".into(),
         runner_info(),
         &slo,
-        Settings::new(&search_cfg, &step_cfg),
+        Settings::new(&search_cfg, &step_cfg, &slo),
         &KneeConfig::default(),
         outcome,
     );
@@ -76,6 +76,7 @@ async fn the_answer_and_the_knee_are_where_the_model_puts_them() {
         (answer - CAPACITY_TPS).abs() <= 0.10 * CAPACITY_TPS,
         "answer {answer} TPS, the model saturates at {CAPACITY_TPS}"
     );
+    assert_eq!(report.exit(), models::RunExit::Passed);
     let knee = report.knee_tps.expect("a knee");
     assert!(
         (knee - CAPACITY_TPS).abs() <= 0.15 * CAPACITY_TPS,
@@ -101,7 +102,16 @@ async fn the_answer_and_the_knee_are_where_the_model_puts_them() {
     ] {
         assert!(v.get(key).is_some(), "capacity.json lacks {key}");
     }
+    assert_eq!(v["settings"]["keep_up_ratio"], 0.98);
     let step = &v["steps"][0];
+    assert!(
+        step["clauses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["clause"].as_str().unwrap().starts_with("keep_up:")),
+        "every step is judged on keeping up: {step}"
+    );
     for key in [
         "tps",
         "repeat",
@@ -119,6 +129,10 @@ async fn the_answer_and_the_knee_are_where_the_model_puts_them() {
     }
     let html = std::fs::read_to_string(html).unwrap();
     assert!(html.contains("uPlot") && html.contains("capacity-data"));
+    assert!(
+        html.contains("keep up with its rate") && html.contains("at least 98%"),
+        "the page states the keep-up bound"
+    );
     assert!(
         !html.contains("https://") && !html.contains("http://cdn"),
         "self-contained"

@@ -76,8 +76,8 @@
       f.style.fontSize = t.active_faults.length ? "16px" : "";
       var rows = (t.agents || []).map(function (a) {
         return "<tr><td>" + FS.esc(FS.label(a.name)) + '</td><td class="num ' + FS.healthClass(a.health) + '">' + Math.round(a.health) +
-          '</td><td class="num">' + FS.fmtPct(a.success_rate * 100, 2) + '</td><td class="num">' + a.mean_ms.toFixed(2) +
-          '</td><td class="num">' + a.p99_ms.toFixed(2) + "</td></tr>";
+          '</td><td class="num">' + FS.fmtPct(a.success_rate * 100, 2) + '</td><td class="num">' + FS.fmtNum(a.mean_ms, 2) +
+          '</td><td class="num">' + FS.fmtNum(a.p99_ms, 2) + "</td></tr>";
       }).join("");
       document.querySelector("#agent-table tbody").innerHTML = rows || '<tr><td colspan="5" class="muted">no agent figures</td></tr>';
     }
@@ -86,6 +86,15 @@
       FS.animate(document.getElementById("c-total"), h.total_cost, function (v) { return FS.fmtMoney(v, h.currency, 4); });
       FS.animate(document.getElementById("c-hour"), h.cost_per_hour, function (v) { return FS.fmtMoney(v, h.currency, 2); });
       FS.animate(document.getElementById("c-day"), h.cost_per_day, function (v) { return FS.fmtMoney(v, h.currency, 2); });
+      // From the headline (frame or summary): the running cost over the declared budget.
+      var b = document.getElementById("c-budget");
+      if (h.budget_used_pct == null) {
+        b.textContent = "no budget"; b.className = "v muted"; delete b.dataset.value;
+      } else {
+        b.dataset.value = h.budget_used_pct;
+        b.textContent = FS.fmtPct(h.budget_used_pct, 1) + " of " + FS.fmtMoney(h.budget, h.currency, 2);
+        b.className = "v " + (h.budget_used_pct >= 100 ? "bad" : h.budget_used_pct >= 80 ? "warn" : "good");
+      }
     }
     var m = FS.costModel;
     if (m) {
@@ -106,6 +115,7 @@
       case "alert_raised": return "alert " + e.name + " (" + e.severity + "): " + e.message;
       case "alert_cleared": return "alert " + e.name + " cleared";
       case "criterion_failed": return "criterion failed: " + e.name + " (actual " + e.actual + ")";
+      case "criterion_not_measured": return "criterion " + (e.skipped ? "skipped" : "failed") + ": " + e.name + " (not measured: " + e.reason + ")";
       case "budget_warning": return "budget warning: " + e.spent + " of " + e.budget;
       case "message": return e.text;
       default: return e.event;
@@ -153,7 +163,7 @@
         html += '<table id="aws-xray"><thead><tr><th>Segment</th><th>Kind</th><th class="num">Count</th><th class="num">Mean ms</th><th class="num">p50 ms</th><th class="num">p99 ms</th></tr></thead><tbody>' +
           x.segments.map(function (g) {
             return "<tr><td>" + FS.esc(g.name) + "</td><td>" + FS.esc(g.kind) + '</td><td class="num">' + FS.fmtInt(g.count) +
-              '</td><td class="num">' + g.mean_ms.toFixed(2) + '</td><td class="num">' + g.p50_ms.toFixed(2) + '</td><td class="num">' + g.p99_ms.toFixed(2) + "</td></tr>";
+              '</td><td class="num">' + FS.fmtNum(g.mean_ms, 2) + '</td><td class="num">' + FS.fmtNum(g.p50_ms, 2) + '</td><td class="num">' + FS.fmtNum(g.p99_ms, 2) + "</td></tr>";
           }).join("") + "</tbody></table>";
       }
     }

@@ -25,7 +25,7 @@
         FS.fmtPct(a.requests / total * 100, 0) + ' of work</span></h3>' +
         '<div class="health ' + cls + '" data-value="' + a.health + '">' + (idle ? "idle" : Math.round(a.health)) + '<span class="muted" style="font-size:14px"> / 100 health</span></div>' +
         '<div class="muted">load ' + FS.fmtPct(a.utilization * 100, 0) + '</div><div class="meter"><span style="width:' + Math.min(100, a.utilization * 100).toFixed(1) + '%"></span></div>' +
-        '<dl><dt>Mean latency</dt><dd>' + a.mean_ms.toFixed(2) + ' ms</dd><dt>p99 latency</dt><dd>' + a.p99_ms.toFixed(2) + ' ms</dd>' +
+        '<dl><dt>Mean latency</dt><dd>' + FS.fmtNum(a.mean_ms, 2) + ' ms</dd><dt>p99 latency</dt><dd>' + FS.fmtNum(a.p99_ms, 2) + ' ms</dd>' +
         '<dt>Success</dt><dd>' + FS.fmtPct(a.success_rate * 100, 2) + '</dd><dt>' + (final ? "Requests (run)" : "Requests/s") + '</dt><dd>' +
         FS.fmtInt(final ? a.requests : rate) + '</dd></dl></div>';
     }).join("");

@@ -17,7 +17,7 @@
   var MAX_TICKS = 3600;
   var FS = (window.FS = {
     ticks: [], events: [], headline: null, narrative: "", faults: [], summary: null, presentation: null,
-    controls: false, costModel: null, state: "idle", dropped: 0, clients: 0, connected: false, messages: 0,
+    controls: false, costModel: null, run: null, state: "idle", dropped: 0, clients: 0, connected: false, messages: 0,
     listeners: []
   });
 
@@ -32,7 +32,7 @@
     FS.messages += 1;
     switch (msg.type) {
       case "hello":
-        FS.presentation = msg.presentation; FS.controls = msg.controls; FS.costModel = msg.cost_model;
+        FS.presentation = msg.presentation; FS.controls = msg.controls; FS.costModel = msg.cost_model; FS.run = msg.run || null;
         FS.ticks = msg.ticks || []; FS.events = msg.events || []; FS.headline = msg.headline;
         FS.narrative = msg.narrative; FS.faults = msg.faults || []; FS.summary = msg.summary; FS.state = msg.state;
         FS.dropped = msg.dropped_messages || 0; FS.aws = msg.aws || null;
@@ -81,36 +81,50 @@
   }
 
   // ---- formatting ----
+  // One helper puts the thousands separators in (the same rules as the Rust side's
+  // models::format): FS.fmtNum(1314.75, 2) is "1,314.75"; every other formatter goes through it.
   var SYMBOL = { USD: "$", EUR: "€", GBP: "£", JPY: "¥" };
-  FS.fmtInt = function (v) {
+  FS.fmtNum = function (v, digits) {
     if (v == null || isNaN(v)) return "–";
-    return Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    if (!isFinite(v)) return v > 0 ? "inf" : "-inf";
+    var text = Math.abs(v).toFixed(digits == null ? 0 : digits);
+    var neg = v < 0 && /[1-9]/.test(text);
+    var parts = text.split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (neg ? "-" : "") + parts.join(".");
   };
+  FS.fmtInt = function (v) { return FS.fmtNum(v, 0); };
   FS.fmtCompact = function (v) {
     if (v == null || isNaN(v)) return "–";
     var a = Math.abs(v);
-    if (a >= 1e9) return (v / 1e9).toFixed(2) + "B";
-    if (a >= 1e6) return (v / 1e6).toFixed(2) + "M";
-    if (a >= 1e4) return FS.fmtInt(v);
+    if (a >= 1e9) return FS.fmtNum(v / 1e9, 2) + "B";
+    if (a >= 1e6) return FS.fmtNum(v / 1e6, 2) + "M";
     return a >= 100 ? FS.fmtInt(v) : (Math.round(v * 10) / 10).toString();
   };
+  // Whole units from 10,000 up (millions and billions as M and B), cents below, three
+  // significant digits under one unit: "$1,314.75", "$155.62M", "$0.000270".
   FS.fmtMoney = function (v, cur, digits) {
     if (v == null || isNaN(v)) return "–";
     cur = cur || (FS.headline && FS.headline.currency) || "USD";
     var a = Math.abs(v), body;
-    if (digits != null) body = v.toFixed(digits).replace(/^(-?\d+)/, function (m) { return m.replace(/\B(?=(\d{3})+(?!\d))/g, ","); });
-    else if (a >= 1e9) body = (v / 1e9).toFixed(2) + "B";
-    else if (a >= 1e6) body = (v / 1e6).toFixed(2) + "M";
-    else if (a >= 1e5) body = (v / 1e3).toFixed(1) + "K";
-    else if (a >= 1e4) body = FS.fmtInt(v);
-    else if (a >= 1) body = v.toFixed(2);
-    else if (a === 0) body = "0";
-    else body = v.toPrecision(3);
-    return SYMBOL[cur] ? SYMBOL[cur] + body : body + " " + cur;
+    if (digits != null) body = FS.fmtNum(v, digits);
+    else if (a >= 1e9) body = FS.fmtNum(v / 1e9, 2) + "B";
+    else if (a >= 1e6) body = FS.fmtNum(v / 1e6, 2) + "M";
+    else if (a >= 1e4) body = FS.fmtNum(v, 0);
+    else if (a >= 1 || a === 0) body = FS.fmtNum(v, 2);
+    else body = FS.fmtNum(v, Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(a)))));
+    return SYMBOL[cur] ? (v < 0 ? "-" + SYMBOL[cur] + body.slice(1) : SYMBOL[cur] + body) : body + " " + cur;
   };
   FS.fmtPct = function (v, digits) {
     if (v == null || isNaN(v)) return "–";
-    return v.toFixed(digits == null ? 1 : digits) + "%";
+    return FS.fmtNum(v, digits == null ? 1 : digits) + "%";
+  };
+  // A ROI in percent: up to 10,000% as a percentage, above as the multiple of the cost it returned
+  // net ("195,989×"), as models::format::roi prints it in the terminal and the report.
+  FS.fmtRoi = function (v) {
+    if (v == null || isNaN(v)) return "–";
+    if (Math.abs(v) >= 10000) return FS.fmtNum(v / 100, 0) + "×";
+    return FS.fmtNum(v, 1).replace(/\.0$/, "") + "%";
   };
   FS.fmtDur = function (s) {
     if (s == null || isNaN(s)) return "–";

@@ -6,25 +6,31 @@
     transactions: { label: "Transactions", value: function (h) { return h.transactions; }, fmt: function (v) { return v >= 1e6 ? FS.fmtCompact(v) : FS.fmtInt(v); },
       cap: function (h) { return h["final"] ? "completed in the run" : "completed so far"; } },
     fraud_blocked: { label: "Fraud blocked", value: function (h) { return h.fraud_blocked; }, fmt: FS.fmtInt,
-      cap: function (h) { return FS.fmtInt(h.fraud_missed) + " missed · " + FS.fmtInt(h.false_positives) + " false alarms"; } },
+      cap: function (h) {
+        return FS.fmtInt(h.fraud_missed) + " missed · " + (h.fraud_unscored ? FS.fmtInt(h.fraud_unscored) + " got no verdict · " : "") +
+          FS.fmtInt(h.false_positives) + " false alarms";
+      } },
     money_saved: { label: "Money saved", value: function (h) { return h.money_saved; }, fmt: function (v) { return FS.fmtMoney(v); },
       cap: function (h) { return "caught fraud, in " + h.currency; } },
     uptime: { label: "Uptime", value: function (h) { return h.uptime_pct; }, fmt: function (v) { return FS.fmtPct(v, 2); },
       cap: function () { return "share of seconds with answers"; } },
     tps: { label: "Current TPS", value: function (h) { return h.tps; }, fmt: FS.fmtInt,
       cap: function (h) { return (h["final"] ? "average · " : "") + "peak " + FS.fmtInt(h.peak_tps); } },
-    accuracy: { label: "Detection accuracy", value: function (h) { return h.accuracy * 100; }, fmt: function (v) { return FS.fmtPct(v, 2); },
-      cap: function (h) { return "recall " + FS.fmtPct(h.recall * 100) + " · precision " + FS.fmtPct(h.precision * 100); } },
-    roi: { label: "ROI", value: function (h) { return h.roi_pct; }, fmt: roiText,
-      cap: function (h) { return h.roi_pct == null ? "nothing spent yet" : "(prevented − cost) / cost = " + FS.fmtInt(h.roi_pct) + "%"; } }
+    // Recall and precision, not accuracy: with few fraud among many legitimate payments, a detector
+    // that flags nothing is still "accurate" (the analytics page shows accuracy with that caveat).
+    recall: { label: "Fraud caught (recall)", value: function (h) { return h.recall * 100; }, fmt: function (v) { return FS.fmtPct(v, 1); },
+      cap: function (h) {
+        return h.fraud_unscored ? FS.fmtPct(h.recall_effective * 100) + " of all fraud (" + FS.fmtInt(h.fraud_unscored) + " got no verdict)"
+          : "of the fraud the detector answered";
+      } },
+    precision: { label: "Precision", value: function (h) { return h.precision * 100; }, fmt: function (v) { return FS.fmtPct(v, 1); },
+      cap: function (h) { return "of flagged payments were fraud · " + FS.fmtInt(h.false_positives) + " false alarms"; } },
+    roi: { label: "Net ROI", value: function (h) { return h.roi_pct; }, fmt: FS.fmtRoi,
+      cap: function (h) {
+        return h.roi_pct == null ? "nothing spent yet" : "(prevented − false-decline loss − cost) ÷ cost";
+      } }
   };
   var built = null;
-
-  // Large returns read better as a multiple: 3,114,300% is a 31,144× return on the running cost.
-  function roiText(v) {
-    if (v == null || isNaN(v)) return "–";
-    return Math.abs(v) >= 10000 ? FS.fmtCompact(v / 100) + "×" : FS.fmtInt(v) + "%";
-  }
 
   function buildHeroes() {
     var keys = (FS.presentation && FS.presentation.hero) || Object.keys(HEROES);
@@ -48,8 +54,29 @@
   }
   function fitAll() { Array.prototype.forEach.call(document.querySelectorAll(".hero .num"), fit); }
 
+  // What was tested: the target and the declared mix of the synthetic traffic. Real card fraud is
+  // far rarer than a test mix, and the money figures scale with the fraud share: say so.
+  function renderTested() {
+    var h = FS.headline || {}, run = FS.run || {};
+    var target = h.target || run.target, traffic = h.traffic || run.traffic, mix = h.mix || run.mix;
+    document.getElementById("tested-target").textContent = target || "not reported";
+    document.getElementById("tested-mix").textContent = traffic || "synthetic (mix not reported)";
+    document.getElementById("mix-note").textContent = mix
+      ? "The traffic is synthetic with a declared " + FS.fmtPct(mix.fraud * 100, 1).replace(/\.0%$/, "%") +
+        " fraud share; real card fraud is far rarer, and money saved and ROI scale with the fraud share."
+      : "";
+  }
+
+  // Between ticks the counters are extrapolated from the last tick's rate: say so until a tick lands.
+  function renderLive() {
+    var h = FS.headline, live = !!(h && h.live && !h["final"]);
+    document.getElementById("live-tag").hidden = !live;
+    document.getElementById("heroes").classList.toggle("estimate", live);
+  }
+
   function renderHeroes() {
     buildHeroes();
+    renderLive();
     var h = FS.headline;
     if (!h) return;
     Object.keys(HEROES).forEach(function (k) {
@@ -69,8 +96,10 @@
     var h = FS.headline;
     if (!h) return;
     FS.animate(document.getElementById("bv-cpt"), h.cost_per_txn, function (v) { return FS.fmtMoney(v, h.currency, v < 0.01 ? 5 : 3); });
-    FS.animate(document.getElementById("bv-acc"), h.accuracy * 100, function (v) { return FS.fmtPct(v, 2); });
-    FS.animate(document.getElementById("bv-roi"), h.roi_pct, roiText);
+    FS.animate(document.getElementById("bv-roi"), h.roi_pct, FS.fmtRoi);
+    FS.animate(document.getElementById("bv-fd-loss"), h.false_decline_loss, function (v) { return FS.fmtMoney(v, h.currency); });
+    document.getElementById("roi-formula").textContent = h.roi_formula + "; false-decline loss = " +
+      h.false_decline_cost_ratio + " × falsely declined amount (declared).";
     FS.animate(document.getElementById("bv-saved"), h.money_saved, function (v) { return FS.fmtMoney(v, h.currency); });
     FS.animate(document.getElementById("bv-cost"), h.total_cost, function (v) { return FS.fmtMoney(v, h.currency, v < 100 ? 2 : 0); });
     FS.animate(document.getElementById("bv-fd"), h.false_decline_amount, function (v) { return FS.fmtMoney(v, h.currency); });
@@ -80,7 +109,9 @@
       var rows = [["Reporting currency", h.currency + (h.fx_rate !== 1 ? " (from " + cur + " at the declared rate " + h.fx_rate.toPrecision(4) + ")" : "")],
         ["Infrastructure per transaction", m.per_txn_infra + " " + cur], ["Per model call", m.per_model_call + " " + cur],
         ["Model calls per transaction", m.model_calls_per_txn], ["Fixed per hour", m.fixed_per_hour + " " + cur],
-        ["Formula", "cost = txns × (infra + calls × per call) + hours × fixed; ROI = (prevented − cost) / cost"]];
+        ["False-decline cost ratio", m.false_decline_cost_ratio + " (share of a falsely declined amount the business loses)"],
+        ["Formula", "cost = txns × (infra + calls × per call) + hours × fixed; false-decline loss = ratio × falsely declined amount; " +
+          "net ROI = (prevented − false-decline loss − cost) / cost"]];
       document.getElementById("model").innerHTML = rows.map(function (r) {
         return "<dt>" + FS.esc(r[0]) + "</dt><dd>" + FS.esc(r[1]) + "</dd>";
       }).join("");
@@ -94,6 +125,7 @@
       case "p99_ms": return h.p99_ms;
       case "accuracy": return h.accuracy * 100;
       case "recall": return h.recall * 100;
+      case "recall_effective": return h.recall_effective * 100;
       case "precision": return h.precision * 100;
       case "cost_per_txn": return h.cost_per_txn;
       case "uptime_pct": return h.uptime_pct;
@@ -240,7 +272,7 @@
     if (FS.presentation) document.getElementById("title").textContent = FS.presentation.company + " · live stress test";
   }
 
-  var render = FS.throttled(function () { renderStory(); renderHeroes(); renderValue(); renderComparison(); });
+  var render = FS.throttled(function () { renderStory(); renderTested(); renderHeroes(); renderValue(); renderComparison(); });
   FS.on(function (type) { if (type !== "stats" && type !== "connection") render(); });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -17,6 +17,11 @@ pub trait Controller: Send + Sync + 'static {
     fn stop(&self) -> Result<(), Refused>;
     /// Multiplies the profile's rate (1.0 = as planned).
     fn set_rate(&self, multiplier: f64) -> Result<(), Refused>;
+    /// Whether `multiplier` is a value the run accepts at all (answered with 400 Bad Request and
+    /// the reason when not), whatever the run's state. Accepts everything unless implemented.
+    fn check_rate(&self, _multiplier: f64) -> Result<(), Refused> {
+        Ok(())
+    }
     /// Starts a fault now, for its duration.
     fn inject(&self, fault: FaultSpec) -> Result<(), Refused>;
 }
@@ -40,6 +45,9 @@ impl Controller for RunControl {
     }
     fn set_rate(&self, multiplier: f64) -> Result<(), Refused> {
         self.set_rate_multiplier(multiplier).map_err(refused)
+    }
+    fn check_rate(&self, multiplier: f64) -> Result<(), Refused> {
+        self.check_rate_multiplier(multiplier).map_err(refused)
     }
     fn inject(&self, fault: FaultSpec) -> Result<(), Refused> {
         self.inject_fault(fault).map_err(refused)

@@ -32,6 +32,8 @@ pub enum DashboardError {
     NotAResultsFolder { path: PathBuf, what: String },
     #[error("the dashboard's {0} task failed: {1}")]
     Task(&'static str, String),
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
 }
 
 impl DashboardError {

@@ -8,7 +8,8 @@ use crate::narrative::{self, Facts};
 use crate::presentation::Presentation;
 use hdrhistogram::Histogram;
 use models::{
-    CostModel, EventKind, FaultResult, FaultSpec, IntervalSnapshot, RunEvent, RunState, Summary,
+    CostModel, EventKind, FaultResult, FaultSpec, IntervalSnapshot, MixSpec, RunEvent, RunState,
+    Summary, TargetInfo, UptimeRule, UptimeTally,
 };
 use orchestrator::resilience::{self, FaultWindow};
 use serde::Serialize;
@@ -34,6 +35,17 @@ pub struct FeedConfig {
     pub presentation: Presentation,
     /// The run's declared cost model (replaced by the summary's at the end).
     pub cost_model: CostModel,
+    /// The run's declared budget (`limits.budget`, in the cost model's currency), for the admin
+    /// page's "budget used".
+    pub budget: Option<f64>,
+    /// When a tick counts as up: the scenario's rule, the one `summary.json` uses.
+    pub uptime: UptimeRule,
+    /// What the run is pointed at, as far as is known before it starts (the summary's at the end),
+    /// so that the pages name what was tested.
+    pub target: Option<TargetInfo>,
+    /// The scenario's declared transaction mix (the summary's at the end): the pages say the
+    /// traffic is synthetic, with this fraud share.
+    pub mix: Option<MixSpec>,
 }
 
 impl Default for FeedConfig {
@@ -45,6 +57,10 @@ impl Default for FeedConfig {
             max_events: 1_000,
             presentation: Presentation::default(),
             cost_model: CostModel::default(),
+            budget: None,
+            uptime: UptimeRule::default(),
+            target: None,
+            mix: None,
         }
     }
 }
@@ -85,7 +101,7 @@ struct State {
     /// Contiguous so the narrative and fault results read a slice; trimmed in chunks.
     ticks: Vec<IntervalSnapshot>,
     total_ticks: u64,
-    up_ticks: u64,
+    uptime: UptimeTally,
     peak_tps: f64,
     events: VecDeque<RunEvent>,
     open_faults: Vec<(FaultSpec, Option<String>, f64)>,
@@ -130,6 +146,15 @@ impl Default for Feed {
     }
 }
 
+/// Ticks as JSON lines, one per tick.
+pub fn jsonl(ticks: &[IntervalSnapshot]) -> String {
+    ticks
+        .iter()
+        .filter_map(|t| serde_json::to_string(t).ok())
+        .map(|l| l + "\n")
+        .collect()
+}
+
 /// A frame without its encoded histograms (the pages do not need them; `/metrics` keeps their sum).
 fn light(frame: &IntervalSnapshot) -> IntervalSnapshot {
     IntervalSnapshot {
@@ -143,7 +168,7 @@ impl Feed {
         let state = State {
             ticks: Vec::new(),
             total_ticks: 0,
-            up_ticks: 0,
+            uptime: UptimeTally::new(config.uptime),
             peak_tps: 0.0,
             events: VecDeque::new(),
             open_faults: Vec::new(),
@@ -202,9 +227,7 @@ impl Feed {
         }
         let frame = light(&frame);
         st.total_ticks += 1;
-        if frame.ok > 0 || frame.scheduled == 0 {
-            st.up_ticks += 1;
-        }
+        st.uptime.add(&frame);
         st.peak_tps = st.peak_tps.max(frame.achieved_tps);
         st.state = frame.state;
         st.ticks.push(frame.clone());
@@ -215,9 +238,11 @@ impl Feed {
         }
         st.last_frame_at = Some(Instant::now());
         self.refresh_faults(&mut st, frame.t_s);
-        let uptime = st.up_ticks as f64 / st.total_ticks as f64 * 100.0;
+        let uptime = st.uptime.pct();
         let money = self.money(&st);
-        let headline = Headline::from_frame(&frame, uptime, st.peak_tps, &st.cost_model, money);
+        let headline = Headline::from_frame(&frame, uptime, st.peak_tps, &st.cost_model, money)
+            .with_budget(self.inner.config.budget, money)
+            .with_run(self.inner.config.target.as_ref(), self.inner.config.mix);
         st.narrative = self.narrate(&st, &headline, false);
         st.headline = Some(headline);
         let msg = json!({
@@ -276,7 +301,11 @@ impl Feed {
         }
         st.cost_model = summary.business.cost_model.clone();
         let money = self.money(&st);
-        let headline = Headline::from_summary(&summary, money);
+        let mut headline = Headline::from_summary(&summary, money);
+        if summary.mix.is_none() {
+            // A summary written before the mix was recorded: the declared one, when known.
+            headline = headline.with_run(Some(&summary.target), self.inner.config.mix);
+        }
         st.state = headline.state;
         st.faults = summary.resilience.faults.clone();
         st.narrative = self.narrate(&st, &headline, true);
@@ -300,6 +329,19 @@ impl Feed {
 
     pub fn aws_value(&self) -> Option<serde_json::Value> {
         self.lock().aws.clone()
+    }
+
+    /// What was tested, before the first tick has a headline: the target and the declared mix.
+    fn about(&self, st: &State) -> serde_json::Value {
+        let (target, mix) = match &st.summary {
+            Some(s) => (Some(s.target.clone()), s.mix.or(self.inner.config.mix)),
+            None => (self.inner.config.target.clone(), self.inner.config.mix),
+        };
+        json!({
+            "target": target.as_ref().map(TargetInfo::describe),
+            "mix": mix,
+            "traffic": mix.map(|m| m.describe()),
+        })
     }
 
     fn refresh_faults(&self, st: &mut State, now_s: f64) {
@@ -376,7 +418,13 @@ impl Feed {
         ) else {
             return;
         };
-        let live = h.extrapolate(prev, last, dt.as_secs_f64(), self.money(&st));
+        let live = h.extrapolate(
+            prev,
+            last,
+            dt.as_secs_f64(),
+            &st.cost_model,
+            self.money(&st),
+        );
         let msg = json!({ "type": "live", "headline": live });
         self.publish(&mut st, msg.to_string());
     }
@@ -401,6 +449,7 @@ impl Feed {
             "presentation": self.inner.config.presentation,
             "controls": controls,
             "cost_model": st.cost_model,
+            "run": self.about(&st),
             "state": st.state,
             "ticks": ticks,
             "events": st.events,
@@ -442,14 +491,41 @@ impl Feed {
         self.lock().summary.clone()
     }
 
-    /// The kept ticks as `intervals.jsonl` (without encoded histograms).
+    /// The kept ticks as `intervals.jsonl` (without encoded histograms), copied out in pieces and
+    /// written outside the lock.
     pub fn intervals_jsonl(&self) -> String {
+        let end = self.tick_count();
+        let mut out = String::new();
+        let mut next = 0;
+        loop {
+            let (after, ticks) = self.ticks_between(next, end, 1_000);
+            if ticks.is_empty() {
+                return out;
+            }
+            out.push_str(&jsonl(&ticks));
+            next = after;
+        }
+    }
+
+    /// How many ticks the run has sent so far (kept or let go); the index after the latest one.
+    pub fn tick_count(&self) -> u64 {
+        self.lock().total_ticks
+    }
+
+    /// Up to `max` kept ticks with run indexes (0 for the run's first tick) from `from` to before
+    /// `end`, and the index to ask for next. Ticks already let go are skipped. Copies under the lock
+    /// and returns, so a long download holds it only for moments.
+    pub fn ticks_between(&self, from: u64, end: u64, max: usize) -> (u64, Vec<IntervalSnapshot>) {
         let st = self.lock();
-        st.ticks
-            .iter()
-            .filter_map(|t| serde_json::to_string(t).ok())
-            .map(|l| l + "\n")
-            .collect()
+        let first_kept = st.total_ticks - st.ticks.len() as u64;
+        let from = from.max(first_kept);
+        let end = end.min(st.total_ticks);
+        if from >= end {
+            return (from, Vec::new());
+        }
+        let start = (from - first_kept) as usize;
+        let stop = ((end - first_kept) as usize).min(start + max.max(1));
+        (first_kept + stop as u64, st.ticks[start..stop].to_vec())
     }
 
     /// The kept events as `events.jsonl`.
@@ -555,6 +631,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ticks_come_out_in_pieces_and_skip_those_let_go_meanwhile() {
+        let feed = Feed::new(FeedConfig {
+            max_ticks: 10,
+            ..FeedConfig::default()
+        });
+        for i in 1..=8u64 {
+            feed.frame(tick(i as f64, i * 10));
+        }
+        let end = feed.tick_count();
+        assert_eq!(end, 8);
+        let (next, first) = feed.ticks_between(0, end, 3);
+        assert_eq!((next, first.len(), first[0].t_s), (3, 3, 1.0));
+        // The lock is free between pieces: the run goes on, and the oldest ticks are let go.
+        for i in 9..=20u64 {
+            feed.frame(tick(i as f64, i * 10));
+        }
+        let (_, second) = feed.ticks_between(next, end, 3);
+        let t: Vec<f64> = second.iter().map(|f| f.t_s).collect();
+        assert!(t.is_empty(), "ticks 4 to 8 were let go: {t:?}");
+        let (_, rest) = feed.ticks_between(15, feed.tick_count(), 100);
+        let t: Vec<f64> = rest.iter().map(|f| f.t_s).collect();
+        assert_eq!(t, [16.0, 17.0, 18.0, 19.0, 20.0]);
+        assert_eq!(
+            feed.intervals_jsonl().lines().count(),
+            feed.lock().ticks.len()
+        );
+    }
+
+    #[tokio::test]
     async fn fault_windows_from_events_give_live_fault_results() {
         let feed = Feed::default();
         for i in 1..=5 {
@@ -571,5 +676,31 @@ mod tests {
         let st = feed.lock();
         assert_eq!(st.faults.len(), 1);
         assert_eq!(st.faults[0].time_to_recover_s, None, "still open");
+    }
+
+    #[tokio::test]
+    async fn live_uptime_and_budget_follow_the_run_s_rules() {
+        let feed = Feed::new(FeedConfig {
+            budget: Some(10.0),
+            ..FeedConfig::default()
+        });
+        let due = |t: f64, ok: u64, cost: f64| {
+            let mut f = tick(t, ok);
+            f.scheduled = 100;
+            f.sent = 100;
+            f.completed = 100;
+            f.ok = ok;
+            f.cumulative.cost = cost;
+            f
+        };
+        let ticks = [due(1.0, 100, 2.0), due(2.0, 40, 8.0)];
+        for t in &ticks {
+            feed.frame(t.clone());
+        }
+        let h = feed.status().headline.unwrap();
+        // A second with 40 verdicts out of 100 due is down, as in summary.json.
+        assert_eq!(h.uptime_pct, 50.0);
+        assert_eq!(h.uptime_pct, UptimeRule::default().uptime_pct(&ticks));
+        assert_eq!(h.budget_used_pct, Some(80.0));
     }
 }

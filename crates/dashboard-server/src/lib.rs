@@ -10,6 +10,18 @@
 //! browser has its own bounded queue, so a stalled browser never slows the run: its messages are dropped
 //! and counted instead.
 //!
+//! Limits, all fields of [`DashboardConfig`] (defaults in brackets):
+//! - Only requests addressed to `127.0.0.1:P`, `localhost:P`, `[::1]:P` (or the bound address) are
+//!   answered; any other `Host` gets 421, so a DNS-rebinding page cannot read the API or `/metrics`.
+//! - A control request's size, origin and token are checked before its body is read: a
+//!   `content-length` over `max_control_body` (16 KiB) gets 413 at once, a chunked body as it streams
+//!   past it. A peer address with `max_failed_controls` (10) failed attempts within
+//!   `failed_controls_window` (60 s) gets 429 until the window has passed.
+//! - At most `max_clients` (64) browsers on the feed; one more is closed with code 1013 and a reason.
+//!   A browser that takes no message for `stall_timeout` (10 s) is closed and its queue let go.
+//! - `/api/intervals.jsonl` streams in pieces, serialized on the blocking pool.
+//! - A given token has at least 16 characters ([`token::check`]); none gives a random one of 32.
+//!
 //! ```
 //! use dashboard_server::{DashboardConfig, DashboardServer, Feed};
 //! use models::IntervalSnapshot;
@@ -31,6 +43,7 @@ pub mod error;
 pub mod feed;
 pub mod headline;
 pub mod live_run;
+pub mod lockout;
 pub mod metrics;
 pub mod narrative;
 pub mod presentation;

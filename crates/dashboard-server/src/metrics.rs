@@ -168,12 +168,13 @@ pub fn render(v: &View) -> String {
         );
     }
 
-    let (tp, fp, tn, fn_, prevented) = match s {
+    let (tp, fp, tn, fn_, unscored, prevented) = match s {
         Some(s) => (
             s.fraud.tp,
             s.fraud.fp,
             s.fraud.tn,
             s.fraud.fn_,
+            s.fraud.unscored,
             s.fraud.prevented_amount,
         ),
         None => (
@@ -181,6 +182,7 @@ pub fn render(v: &View) -> String {
             c.fraud.fp,
             c.fraud.tn,
             c.fraud.fn_,
+            c.fraud.unscored,
             c.prevented_amount,
         ),
     };
@@ -198,6 +200,13 @@ pub fn render(v: &View) -> String {
         "Fraudulent transactions approved.",
     );
     let _ = writeln!(o, "fraudstress_fraud_missed_total {fn_}");
+    head(
+        &mut o,
+        "fraudstress_fraud_unscored_total",
+        "counter",
+        "Fraudulent transactions that got no verdict (error, timeout or dropped).",
+    );
+    let _ = writeln!(o, "fraudstress_fraud_unscored_total {unscored}");
     head(
         &mut o,
         "fraudstress_false_positives_total",

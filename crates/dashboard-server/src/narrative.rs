@@ -87,22 +87,9 @@ pub fn duration_text(s: f64) -> String {
     }
 }
 
-/// `5,012`.
+/// `5,012`: whole numbers with separators ([`models::format::thousands`], the one formatter).
 pub fn thousands(v: f64) -> String {
-    let n = v.round().abs() as u64;
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v.round() < 0.0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    models::format::thousands(v, 0)
 }
 
 /// `2.4 million`, `12,345`.
@@ -126,9 +113,7 @@ pub fn money_text(v: f64, c: Currency) -> String {
     let body = match v.abs() {
         x if x >= 1e9 => format!("{:.1}B", v / 1e9),
         x if x >= 1e6 => format!("{:.1}M", v / 1e6),
-        x if x >= 1e4 => thousands(v),
-        x if x >= 1.0 => format!("{v:.2}"),
-        _ => format!("{v:.4}"),
+        _ => models::format::amount(v),
     };
     if post.is_empty() {
         format!("{pre}{body}")
@@ -233,6 +218,13 @@ pub fn narrative(facts: Facts<'_>, tone: Tone) -> String {
             h.recall * 100.0,
             h.precision * 100.0
         ));
+        if h.fraud_unscored > 0 {
+            parts.push(format!(
+                "{:.1}% of all fraud caught ({} fraudulent payments got no verdict)",
+                h.recall_effective * 100.0,
+                count_text(h.fraud_unscored)
+            ));
+        }
         if h.uptime_pct < 100.0 {
             parts.push(format!("uptime {:.1}%", h.uptime_pct));
         }
@@ -299,7 +291,7 @@ mod tests {
             max_level: DegradationLevel::Severe,
             time_to_detect_s: Some(1.0),
             time_to_recover_s: recover,
-            cascade: false,
+            cascade: Some(false),
             baseline: Baseline::default(),
             worst: Baseline::default(),
         }
@@ -359,6 +351,29 @@ mod tests {
     }
 
     #[test]
+    fn technical_line_names_fraud_that_got_no_verdict() {
+        let t = ticks(&[(5012.0, 240)]);
+        let mut h = headline(1_200_000, 240.0);
+        h.fraud_unscored = 2_500;
+        h.recall_effective = 0.3;
+        let line = narrative(
+            Facts {
+                ticks: &t,
+                faults: &[],
+                headline: &h,
+                run_over: true,
+            },
+            Tone::Technical,
+        );
+        assert!(
+            line.contains(
+                "recall 94.1%, precision 90.0%; 30.0% of all fraud caught (2,500 fraudulent payments got no verdict)"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn business_line_speaks_of_payments_and_money() {
         let t = ticks(&[(5012.0, 240)]);
         let h = headline(2_400_000, 240.0);
@@ -373,7 +388,7 @@ mod tests {
         );
         assert_eq!(
             line,
-            "Checked 2.4 million payments and stopped 1,234 fraudulent ones worth $1.2M at $0.0003 per payment; \
+            "Checked 2.4 million payments and stopped 1,234 fraudulent ones worth $1.2M at $0.000250 per payment; \
              kept up 5,012 payments a second for 4 min; the service stayed up 99.5% of the time; \
              an agent failure had not been recovered from by the end."
         );
@@ -386,7 +401,8 @@ mod tests {
         assert_eq!(duration_text(3900.0), "1 h 5 min");
         assert_eq!(thousands(1234567.0), "1,234,567");
         assert_eq!(thousands(999.0), "999");
-        assert_eq!(money_text(3400.5, Currency::CHF), "3400.50 CHF");
+        assert_eq!(money_text(3400.5, Currency::CHF), "3,400.50 CHF");
+        assert_eq!(money_text(1314.75, Currency::USD), "$1,314.75");
         assert_eq!(money_text(12_345.0, Currency::EUR), "€12,345");
         let empty = headline(0, 0.0);
         assert_eq!(

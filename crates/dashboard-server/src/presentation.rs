@@ -6,7 +6,7 @@
 //! company = "Acme Payments"
 //! logo = "acme.png"             # relative to this file; embedded as a data URL
 //! currency = "EUR"              # converted with the cost model's declared fx table
-//! hero = ["transactions", "fraud_blocked", "money_saved", "tps", "uptime", "accuracy", "roi"]
+//! hero = ["transactions", "fraud_blocked", "money_saved", "tps", "uptime", "recall", "precision", "roi"]
 //! tone = "business"             # or "technical"
 //! references = "peers.toml"     # see [`Reference`]; none by default, never invented
 //! ```
@@ -26,18 +26,25 @@ pub enum HeroKey {
     MoneySaved,
     Uptime,
     Tps,
-    Accuracy,
+    /// Fraud caught over fraud answered, with the share of all fraud when some got no verdict.
+    /// There is no accuracy hero: with few fraud among many legitimate payments accuracy flatters
+    /// (a detector that flags nothing scores the legitimate share); the analytics page shows it.
+    Recall,
+    /// Fraud among the flagged payments.
+    Precision,
+    /// Net of the false-decline loss and the cost.
     Roi,
 }
 
 impl HeroKey {
-    pub const ALL: [HeroKey; 7] = [
+    pub const ALL: [HeroKey; 8] = [
         HeroKey::Transactions,
         HeroKey::FraudBlocked,
         HeroKey::MoneySaved,
         HeroKey::Uptime,
         HeroKey::Tps,
-        HeroKey::Accuracy,
+        HeroKey::Recall,
+        HeroKey::Precision,
         HeroKey::Roi,
     ];
 }
@@ -55,7 +62,7 @@ pub enum Tone {
 
 /// One published figure of another product, with where it comes from. Shown beside this run's own
 /// figure when `figure` names one the dashboard measures (`tps`, `p99_ms`, `accuracy`, `recall`,
-/// `precision`, `cost_per_txn`, `uptime_pct`).
+/// `recall_effective`, `precision`, `cost_per_txn`, `uptime_pct`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {

@@ -3,7 +3,8 @@
 
 use crate::error::DashboardError;
 use crate::feed::Feed;
-use models::{IntervalSnapshot, RunEvent, Summary};
+use models::{AwsReport, EventKind, IntervalSnapshot, RunEvent, Summary};
+use run_files::{Folder, Lines, ReadError, names};
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,94 +12,67 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
     pub ticks: Vec<IntervalSnapshot>,
+    /// The run's events; a damaged line of `intervals.jsonl` or `events.jsonl` (skipped) is told by a
+    /// message at the start.
     pub events: Vec<RunEvent>,
     /// Absent for a run that was cut off before it wrote one.
     pub summary: Option<Summary>,
     /// `aws.json`, for a run that published to CloudWatch or read X-Ray.
-    pub aws: Option<serde_json::Value>,
+    pub aws: Option<AwsReport>,
 }
 
-fn jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, DashboardError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DashboardError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(line) {
-            Ok(v) => out.push(v),
-            // The last line of an interrupted run may be cut short: keep what came before it.
-            Err(_) if i + 1 == text.lines().count() && !text.ends_with('\n') => break,
-            Err(e) => {
-                return Err(DashboardError::Parse {
-                    path: path.to_owned(),
-                    line: i + 1,
-                    message: e.to_string(),
-                });
-            }
-        }
+fn read_err(e: ReadError) -> DashboardError {
+    match e {
+        ReadError::Io { path, source } => DashboardError::Read { path, source },
+        ReadError::Json { path, source } => DashboardError::Parse {
+            path,
+            line: source.line(),
+            message: source.to_string(),
+        },
+        ReadError::NoReadableLine {
+            path, line, source, ..
+        } => DashboardError::Parse {
+            path,
+            line,
+            message: source.to_string(),
+        },
     }
-    Ok(out)
 }
 
-/// Reads a results folder. `intervals.jsonl` is required; `events.jsonl` and `summary.json` are
-/// read when present.
+/// The records, and a message for each damaged line (run-files skips them) so that the pages say so.
+fn records<T>(file: &str, lines: Lines<T>, told: &mut Vec<RunEvent>) -> Vec<T> {
+    told.extend(lines.notes(file).into_iter().map(|text| RunEvent {
+        t_s: 0.0,
+        kind: EventKind::Message { text },
+    }));
+    lines.items
+}
+
+/// Reads a results folder. `intervals.jsonl` is required; `events.jsonl`, `summary.json` and
+/// `aws.json` are read when present.
 pub fn load(dir: &Path) -> Result<Recorded, DashboardError> {
-    let intervals = dir.join("intervals.jsonl");
-    if !intervals.is_file() {
-        return Err(DashboardError::NotAResultsFolder {
-            path: dir.to_owned(),
-            what: "intervals.jsonl".into(),
-        });
-    }
-    let ticks = jsonl(&intervals)?;
-    let events_path = dir.join("events.jsonl");
-    let events = if events_path.is_file() {
-        jsonl(&events_path)?
-    } else {
-        Vec::new()
+    let folder = Folder::new(dir);
+    let mut told = Vec::new();
+    let ticks = match folder.intervals().map_err(read_err)? {
+        Some(lines) => records(names::INTERVALS, lines, &mut told),
+        None => {
+            return Err(DashboardError::NotAResultsFolder {
+                path: dir.to_owned(),
+                what: names::INTERVALS.into(),
+            });
+        }
     };
-    let summary_path = dir.join("summary.json");
-    let summary = if summary_path.is_file() {
-        let text =
-            std::fs::read_to_string(&summary_path).map_err(|source| DashboardError::Read {
-                path: summary_path.clone(),
-                source,
-            })?;
-        Some(
-            serde_json::from_str(&text).map_err(|e| DashboardError::Parse {
-                path: summary_path.clone(),
-                line: e.line(),
-                message: e.to_string(),
-            })?,
-        )
-    } else {
-        None
+    let events = match folder.events().map_err(read_err)? {
+        Some(lines) => records(names::EVENTS, lines, &mut told),
+        None => Vec::new(),
     };
-    let aws_path = dir.join("aws.json");
-    let aws = if aws_path.is_file() {
-        let text = std::fs::read_to_string(&aws_path).map_err(|source| DashboardError::Read {
-            path: aws_path.clone(),
-            source,
-        })?;
-        Some(
-            serde_json::from_str(&text).map_err(|e| DashboardError::Parse {
-                path: aws_path.clone(),
-                line: e.line(),
-                message: e.to_string(),
-            })?,
-        )
-    } else {
-        None
-    };
+    // The notes come first (at 0 s), which keeps the events in time order.
+    told.extend(events);
     Ok(Recorded {
         ticks,
-        events,
-        summary,
-        aws,
+        events: told,
+        summary: folder.summary().map_err(read_err)?,
+        aws: folder.aws().map_err(read_err)?,
     })
 }
 
@@ -143,7 +117,7 @@ pub async fn replay(rec: Recorded, feed: Feed, speed: f64) {
     if let Some(s) = rec.summary {
         feed.summary(s);
     }
-    if let Some(aws) = rec.aws {
+    if let Some(aws) = rec.aws.and_then(|a| serde_json::to_value(a).ok()) {
         feed.aws(aws);
     }
 }
@@ -183,9 +157,14 @@ mod tests {
             ticks,
             events,
             summary: Some(summary),
-            aws: Some(
-                serde_json::json!({"run_id": "r", "cloudwatch_sink": {"published_datums": 80}}),
-            ),
+            aws: Some(AwsReport {
+                run_id: "r".into(),
+                cloudwatch_sink: Some(models::SinkReport {
+                    published_datums: 80,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
         }
     }
 
@@ -261,5 +240,42 @@ mod tests {
                 .to_string()
                 .contains("intervals.jsonl:1:")
         );
+    }
+
+    #[test]
+    fn damaged_lines_are_skipped_and_told() {
+        let dir =
+            std::env::temp_dir().join(format!("dashboard-replay-damage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rec = recorded();
+        let mut lines: Vec<String> = rec
+            .ticks
+            .iter()
+            .map(|t| serde_json::to_string(t).unwrap())
+            .collect();
+        lines.insert(3, "{\"t_s\": garbage}".into());
+        std::fs::write(dir.join(names::INTERVALS), lines.join("\n") + "\n").unwrap();
+        let _ = std::fs::remove_file(dir.join(names::SUMMARY));
+        let _ = std::fs::remove_file(dir.join(names::AWS));
+        let back = load(&dir).unwrap();
+        assert_eq!(
+            back.ticks.len(),
+            10,
+            "the lines after the damaged one are kept"
+        );
+        let told: Vec<&RunEvent> = back
+            .events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Message { text } if text.contains("intervals.jsonl: line 4 is damaged")))
+            .collect();
+        assert_eq!(told.len(), 1, "{:?}", back.events);
+        // A drifted aws.json is refused with its place, not read as zeros.
+        std::fs::write(
+            dir.join(names::AWS),
+            "{\"run_id\": \"r\", \"cloudwatch_sink\": {}}",
+        )
+        .unwrap();
+        assert!(load(&dir).unwrap_err().to_string().contains("aws.json:1:"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

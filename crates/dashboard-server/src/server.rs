@@ -1,10 +1,13 @@
 //! [`DashboardServer`]: the warp server with the pages, the WebSocket feed, the JSON API, the control
-//! API and `/metrics`, bound on 127.0.0.1 by default.
+//! API and `/metrics`, bound on 127.0.0.1 by default. It answers only requests addressed to it by a
+//! loopback name (so that a DNS-rebinding page cannot read it), checks a control request's size,
+//! origin and token before reading its body, and bounds the browsers it feeds.
 
 use crate::assets;
 use crate::controller::Controller;
 use crate::error::DashboardError;
-use crate::feed::Feed;
+use crate::feed::{self, Feed};
+use crate::lockout::Lockout;
 use crate::token;
 use futures_util::{SinkExt, StreamExt};
 use models::{FaultKind, FaultSpec};
@@ -18,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use warp::Filter;
+use warp::host::Authority;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::ws::{Message, WebSocket};
@@ -35,6 +39,18 @@ pub struct DashboardConfig {
     pub live_interval: Duration,
     /// Browser origins allowed besides the server's own loopback ones (`http://host:port`).
     pub extra_origins: Vec<String>,
+    /// Largest control request body in bytes: a larger `content-length` is refused before anything
+    /// is read, and a chunked body as soon as it streams past this.
+    pub max_control_body: u64,
+    /// Browsers on the WebSocket feed at once; one more is closed with a reason (code 1013).
+    pub max_clients: usize,
+    /// A browser that takes a message from the feed no sooner than this is closed, and its queue let go.
+    pub stall_timeout: Duration,
+    /// Failed control attempts (wrong token, foreign origin) a peer address may make per window;
+    /// after that its control requests get 429 until the window has passed.
+    pub max_failed_controls: u32,
+    /// The window of `max_failed_controls`, opened by a peer's first failure.
+    pub failed_controls_window: Duration,
 }
 
 impl Default for DashboardConfig {
@@ -45,6 +61,11 @@ impl Default for DashboardConfig {
             token: None,
             live_interval: Duration::from_millis(500),
             extra_origins: Vec::new(),
+            max_control_body: 16 * 1024,
+            max_clients: 64,
+            stall_timeout: Duration::from_secs(10),
+            max_failed_controls: 10,
+            failed_controls_window: Duration::from_secs(60),
         }
     }
 }
@@ -57,6 +78,26 @@ struct Sessions {
 }
 
 struct SessionGuard(Arc<Sessions>);
+
+/// One of the `max_clients` places on the feed, given back when dropped.
+struct Place(Arc<AtomicUsize>);
+
+impl Place {
+    fn take(taken: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        taken
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Place(taken.clone()))
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
@@ -72,7 +113,16 @@ struct Shared {
     controller: Option<Arc<dyn Controller>>,
     token: Arc<str>,
     origins: Arc<Vec<String>>,
+    /// Host names the server answers to (with `port`).
+    hosts: Arc<Vec<String>>,
+    port: u16,
     sessions: Arc<Sessions>,
+    /// Places taken on the feed.
+    places: Arc<AtomicUsize>,
+    lockout: Arc<Lockout>,
+    max_control_body: u64,
+    max_clients: usize,
+    stall_timeout: Duration,
     closing: watch::Receiver<bool>,
 }
 
@@ -96,6 +146,13 @@ impl DashboardServer {
         feed: Feed,
         controller: Option<Arc<dyn Controller>>,
     ) -> Result<Self, DashboardError> {
+        let token = match config.token.clone() {
+            Some(t) => {
+                token::check(&t)?;
+                t
+            }
+            None => token::generate(),
+        };
         let want = SocketAddr::new(config.bind, config.port);
         let listener = tokio::net::TcpListener::bind(want)
             .await
@@ -103,25 +160,20 @@ impl DashboardServer {
         let addr = listener
             .local_addr()
             .map_err(|source| DashboardError::Bind { addr: want, source })?;
-        let token = config
-            .token
-            .clone()
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(token::generate);
-        let mut origins: Vec<String> = [
-            "127.0.0.1".to_owned(),
-            "localhost".to_owned(),
-            "[::1]".to_owned(),
-        ]
-        .iter()
-        .map(|h| format!("http://{h}:{}", addr.port()))
-        .collect();
-        if !addr.ip().is_loopback() {
-            origins.push(match addr.ip() {
-                IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
-                ip => format!("http://{ip}:{}", addr.port()),
-            });
+        let mut hosts: Vec<String> = ["127.0.0.1", "localhost", "[::1]"]
+            .map(str::to_owned)
+            .into();
+        let bound = match addr.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        if !hosts.contains(&bound) {
+            hosts.push(bound);
         }
+        let mut origins: Vec<String> = hosts
+            .iter()
+            .map(|h| format!("http://{h}:{}", addr.port()))
+            .collect();
         origins.extend(
             config
                 .extra_origins
@@ -135,7 +187,17 @@ impl DashboardServer {
             controller,
             token: Arc::from(token.as_str()),
             origins: Arc::new(origins),
+            hosts: Arc::new(hosts),
+            port: addr.port(),
             sessions: sessions.clone(),
+            places: Arc::new(AtomicUsize::new(0)),
+            lockout: Arc::new(Lockout::new(
+                config.max_failed_controls,
+                config.failed_controls_window,
+            )),
+            max_control_body: config.max_control_body,
+            max_clients: config.max_clients,
+            stall_timeout: config.stall_timeout,
             closing: closing_rx.clone(),
         };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -254,11 +316,39 @@ fn origin_allowed(origin: Option<&str>, allowed: &[String]) -> bool {
     }
 }
 
+/// Whether a request's authority (`Host`) names this server: one of `hosts` with its `port`. A
+/// DNS-rebinding page reaches the server under its own name, and is answered 421.
+fn host_allowed(authority: Option<&Authority>, hosts: &[String], port: u16) -> bool {
+    let Some(a) = authority else {
+        return false;
+    };
+    // Browsers leave out the default port.
+    let port_ok = a.port_u16().map_or(port == 80, |p| p == port);
+    port_ok && !a.as_str().contains('@') && hosts.iter().any(|h| h.eq_ignore_ascii_case(a.host()))
+}
+
 fn with_shared(shared: Shared) -> impl Filter<Extract = (Shared,), Error = Infallible> + Clone {
     warp::any().map(move || shared.clone())
 }
 
 fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
+    // Answers a request for another host; passes on (404, the weakest rejection) otherwise.
+    let misdirected = warp::host::optional()
+        .and(with_shared(shared.clone()))
+        .and_then(|authority: Option<Authority>, s: Shared| async move {
+            if host_allowed(authority.as_ref(), &s.hosts, s.port) {
+                return Err(warp::reject::not_found());
+            }
+            let names: Vec<String> = s.hosts.iter().map(|h| format!("{h}:{}", s.port)).collect();
+            Ok(error_reply(
+                StatusCode::MISDIRECTED_REQUEST,
+                format!(
+                    "this dashboard answers only to {}; open it by one of those addresses (the request was for {})",
+                    names.join(", "),
+                    authority.as_ref().map_or("no host", |a| a.as_str())
+                ),
+            ))
+        });
     let pages =
         warp::get()
             .and(warp::path::full())
@@ -293,8 +383,15 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
                     ),
                 );
             }
-            ws.on_upgrade(move |socket| session(socket, shared))
-                .into_response()
+            let max = shared.max_clients;
+            match Place::take(&shared.places, max) {
+                Some(place) => ws
+                    .on_upgrade(move |socket| session(socket, shared, place))
+                    .into_response(),
+                None => ws
+                    .on_upgrade(move |socket| refuse(socket, shared, max))
+                    .into_response(),
+            }
         });
     let status = warp::path!("api" / "status")
         .and(warp::get())
@@ -328,7 +425,7 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
             Some(v) => json_reply(StatusCode::OK, v),
             None => error_reply(
                 StatusCode::NOT_FOUND,
-                "no AWS results: the run did not use --cloudwatch or --xray, or has not finished yet",
+                "no AWS results: the run sent nothing to CloudWatch or X-Ray, or has not finished yet",
             ),
         });
     let intervals = warp::path!("api" / "intervals.jsonl")
@@ -336,7 +433,7 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
         .and(with_shared(shared.clone()))
         .map(|s: Shared| {
             let r = warp::reply::with_header(
-                s.feed.intervals_jsonl(),
+                intervals_download(s.feed),
                 "content-type",
                 "application/x-ndjson",
             );
@@ -377,28 +474,35 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
         });
     let control = warp::path!("api" / "control" / String)
         .and(warp::post())
+        .and(warp::addr::remote())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<u64>("content-length"))
-        .and(warp::body::bytes())
+        .and(warp::body::stream())
         .and(with_shared(shared))
-        .map(
+        .then(
             |action: String,
+             peer: Option<SocketAddr>,
              auth: Option<String>,
              origin: Option<String>,
              length: Option<u64>,
-             body: bytes::Bytes,
-             s: Shared| {
-                if length.unwrap_or(body.len() as u64) > MAX_BODY || body.len() as u64 > MAX_BODY {
-                    return error_reply(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "control bodies are small JSON objects (16 KiB at most)",
-                    );
+             body,
+             s: Shared| async move {
+                let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
+                // Everything that needs no body is checked before a byte of it is read.
+                if let Some(refusal) = admit(peer, auth.as_deref(), origin.as_deref(), length, &s) {
+                    return refusal;
                 }
-                control(&action, auth.as_deref(), origin.as_deref(), &body, &s)
+                match read_limited(body, s.max_control_body).await {
+                    Ok(body) => control(&action, &body, &s),
+                    Err(refusal) => refusal,
+                }
             },
         );
-    ws.or(status)
+    misdirected
+        .or(ws)
+        .unify()
+        .or(status)
         .unify()
         .or(summary)
         .unify()
@@ -419,8 +523,107 @@ fn routes(shared: Shared) -> warp::filters::BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Largest control request body.
-const MAX_BODY: u64 = 16 * 1024;
+/// Ticks serialized at a time for `/api/intervals.jsonl`.
+const EXPORT_TICKS: usize = 500;
+
+/// `/api/intervals.jsonl` as a stream: pieces of ticks copied out under the feed's lock, turned into
+/// JSON on the blocking pool rather than the run's runtime threads, and sent as the browser takes them.
+fn intervals_download(feed: Feed) -> impl Reply {
+    let end = feed.tick_count();
+    let pieces = futures_util::stream::unfold(Some(0), move |next| {
+        let feed = feed.clone();
+        async move {
+            let (after, ticks) = feed.ticks_between(next?, end, EXPORT_TICKS);
+            if ticks.is_empty() {
+                return None;
+            }
+            let piece = tokio::task::spawn_blocking(move || feed::jsonl(&ticks))
+                .await
+                .map(bytes::Bytes::from)
+                .map_err(|e| std::io::Error::other(format!("writing intervals.jsonl: {e}")));
+            // A failed piece ends the download (cut short, so the browser sees it failed).
+            let next = piece.is_ok().then_some(after);
+            Some((piece, next))
+        }
+    });
+    warp::reply::stream(pieces)
+}
+
+fn too_large(max: u64) -> Response {
+    error_reply(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("control bodies are small JSON objects ({max} bytes at most)"),
+    )
+}
+
+/// The checks that need no body: its declared size, a controller, the peer's failed attempts, the
+/// origin and the token. `None` lets the request through.
+fn admit(
+    peer: IpAddr,
+    auth: Option<&str>,
+    origin: Option<&str>,
+    length: Option<u64>,
+    s: &Shared,
+) -> Option<Response> {
+    if length.is_some_and(|n| n > s.max_control_body) {
+        return Some(too_large(s.max_control_body));
+    }
+    if s.controller.is_none() {
+        return Some(error_reply(
+            StatusCode::FORBIDDEN,
+            "controls are disabled: this dashboard replays a finished run",
+        ));
+    }
+    if let Some(wait) = s.lockout.wait(peer) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let r = error_reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many failed control attempts from {peer}; try again in {secs} s with the token printed when the dashboard started"
+            ),
+        );
+        return Some(warp::reply::with_header(r, "retry-after", secs.to_string()).into_response());
+    }
+    if !origin_allowed(origin, &s.origins) {
+        s.lockout.fail(peer);
+        return Some(error_reply(
+            StatusCode::FORBIDDEN,
+            "control requests must come from the dashboard's own pages",
+        ));
+    }
+    if !token::authorizes(auth, &s.token) {
+        s.lockout.fail(peer);
+        let r = error_reply(
+            StatusCode::UNAUTHORIZED,
+            "control requests need `Authorization: Bearer <token>` with the token printed when the dashboard started",
+        );
+        return Some(warp::reply::with_header(r, "www-authenticate", "Bearer").into_response());
+    }
+    None
+}
+
+/// Reads a request body, refusing it as soon as it passes `max` bytes (a chunked body declares no
+/// size up front).
+async fn read_limited<B: bytes::Buf>(
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+    max: u64,
+) -> Result<Vec<u8>, Response> {
+    let mut body = std::pin::pin!(body);
+    let mut out = Vec::new();
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|e| {
+            error_reply(
+                StatusCode::BAD_REQUEST,
+                format!("could not read the request body: {e}"),
+            )
+        })?;
+        if (out.len() + piece.remaining()) as u64 > max {
+            return Err(too_large(max));
+        }
+        bytes::BufMut::put(&mut out, piece);
+    }
+    Ok(out)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -448,39 +651,24 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], example: &str) -> Res
         .map_err(|e| format!("bad request body: {e}; send JSON like {example}"))
 }
 
-fn control(
-    action: &str,
-    auth: Option<&str>,
-    origin: Option<&str>,
-    body: &[u8],
-    s: &Shared,
-) -> Response {
+/// Carries out a control request that [`admit`] has let through.
+fn control(action: &str, body: &[u8], s: &Shared) -> Response {
     let Some(ctl) = &s.controller else {
         return error_reply(
             StatusCode::FORBIDDEN,
             "controls are disabled: this dashboard replays a finished run",
         );
     };
-    if !origin_allowed(origin, &s.origins) {
-        return error_reply(
-            StatusCode::FORBIDDEN,
-            "control requests must come from the dashboard's own pages",
-        );
-    }
-    if !token::authorizes(auth, &s.token) {
-        let r = error_reply(
-            StatusCode::UNAUTHORIZED,
-            "control requests need `Authorization: Bearer <token>` with the token printed when the dashboard started",
-        );
-        return warp::reply::with_header(r, "www-authenticate", "Bearer").into_response();
-    }
     let result = match action {
         "start" => ctl.start(),
         "pause" => ctl.pause(),
         "resume" => ctl.resume(),
         "stop" => ctl.stop(),
         "rate" => match parse_body::<RateBody>(body, r#"{"multiplier": 1.5}"#) {
-            Ok(b) => ctl.set_rate(b.multiplier),
+            Ok(b) => match ctl.check_rate(b.multiplier) {
+                Ok(()) => ctl.set_rate(b.multiplier),
+                Err(e) => return error_reply(StatusCode::BAD_REQUEST, e.to_string()),
+            },
             Err(msg) => return error_reply(StatusCode::BAD_REQUEST, msg),
         },
         "inject" => {
@@ -536,7 +724,21 @@ fn fault_spec(b: InjectBody) -> Result<FaultSpec, String> {
     Ok(f)
 }
 
-async fn session(socket: WebSocket, s: Shared) {
+/// Closes a browser beyond `max_clients`, saying why.
+async fn refuse(mut socket: WebSocket, s: Shared, max: usize) {
+    s.sessions.active.fetch_add(1, Ordering::SeqCst);
+    let _guard = SessionGuard(s.sessions.clone());
+    // 1013: try again later.
+    let reason =
+        format!("the dashboard already feeds {max} browsers; close one of them and reload");
+    let _ = tokio::time::timeout(
+        s.stall_timeout,
+        socket.send(Message::close_with(1013u16, reason)),
+    )
+    .await;
+}
+
+async fn session(socket: WebSocket, s: Shared, _place: Place) {
     s.sessions.active.fetch_add(1, Ordering::SeqCst);
     let _guard = SessionGuard(s.sessions.clone());
     let mut closing = s.closing.clone();
@@ -545,15 +747,16 @@ async fn session(socket: WebSocket, s: Shared) {
     }
     let mut sub = s.feed.subscribe(s.controller.is_some());
     let (mut tx, mut rx) = socket.split();
-    if tx
-        .send(Message::text(std::mem::take(&mut sub.hello)))
-        .await
-        .is_ok()
-    {
+    let hello = Message::text(std::mem::take(&mut sub.hello));
+    if let Ok(Ok(())) = tokio::time::timeout(s.stall_timeout, tx.send(hello)).await {
         loop {
             tokio::select! {
                 msg = sub.rx.recv() => match msg {
-                    Some(m) => if tx.send(Message::text(m.as_ref())).await.is_err() { break },
+                    // A browser that takes nothing for `stall_timeout` is let go with its backlog.
+                    Some(m) => match tokio::time::timeout(s.stall_timeout, tx.send(Message::text(m.as_ref()))).await {
+                        Ok(Ok(())) => {}
+                        _ => break,
+                    },
                     None => break,
                 },
                 incoming = rx.next() => match incoming {

@@ -7,7 +7,10 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use models::{AgentStats, Confusion, ErrorKind, FaultSpec, IntervalSnapshot, RunState, Summary};
+use models::{
+    AgentStats, Confusion, CostModel, ErrorKind, FaultSpec, IntervalSnapshot, MixSpec, RunState,
+    Summary, TargetInfo, TargetKind,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -65,6 +68,7 @@ fn frame(i: u64) -> IntervalSnapshot {
             fp: 1,
             tn: 89,
             fn_: 1,
+            unscored: 0,
         },
         agents: vec![AgentStats {
             name: "pattern_detector".into(),
@@ -85,6 +89,7 @@ fn frame(i: u64) -> IntervalSnapshot {
         fp: i,
         tn: 89 * i,
         fn_: i,
+        unscored: 0,
     };
     f.cumulative.prevented_amount = 1000.0 * i as f64;
     f.cumulative.cost = 0.05 * i as f64;
@@ -109,7 +114,7 @@ async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) 
 async fn serve(controller: Option<Arc<dyn Controller>>) -> (DashboardServer, Feed) {
     let feed = Feed::default();
     let config = DashboardConfig {
-        token: Some("s3cret-token".into()),
+        token: Some("s3cret-token-for-tests".into()),
         ..DashboardConfig::default()
     };
     let server = DashboardServer::start(config, feed.clone(), controller)
@@ -131,7 +136,7 @@ async fn pages_status_summary_and_exports_over_http() {
         assert_eq!(status, 200, "/{page}");
         assert!(body.contains("/assets/dashboard.js"));
         assert!(
-            !body.contains("s3cret-token"),
+            !body.contains("s3cret-token-for-tests"),
             "the token is never embedded in a page"
         );
     }
@@ -170,12 +175,98 @@ async fn pages_status_summary_and_exports_over_http() {
     server.shutdown().await.unwrap();
 }
 
+/// The headline says what was tested (the target, the synthetic traffic's declared mix) and its ROI
+/// is net of the declared false-decline loss, live and at the end; the hero figures of detection
+/// are recall and precision, which the headline carries beside accuracy.
+#[tokio::test]
+async fn the_headline_names_the_target_and_mix_and_its_roi_is_net() {
+    let cost = CostModel {
+        false_decline_cost_ratio: 0.2,
+        ..CostModel::default()
+    };
+    let mix = MixSpec {
+        legit: 0.9,
+        fraud: 0.07,
+        edge: 0.03,
+    };
+    let feed = Feed::new(FeedConfig {
+        cost_model: cost.clone(),
+        target: Some(TargetInfo::new(
+            TargetKind::Http,
+            Some("http://127.0.0.1:9999/v1/score".into()),
+        )),
+        mix: Some(mix),
+        ..FeedConfig::default()
+    });
+    let server = DashboardServer::start(DashboardConfig::default(), feed.clone(), None)
+        .await
+        .unwrap();
+    let base = server.url();
+    let hello = feed.subscribe(false).hello;
+    let hello: serde_json::Value = serde_json::from_str(&hello).unwrap();
+    assert_eq!(
+        hello["run"]["target"], "127.0.0.1:9999",
+        "named before the first tick"
+    );
+    assert_eq!(
+        hello["run"]["traffic"],
+        "7% fraud, 3% edge cases, synthetic"
+    );
+    let mut f = frame(2);
+    f.cumulative.false_decline_amount = 500.0;
+    feed.frame(f);
+    let (status, body) = request("GET", &format!("{base}api/status"), &[], "").await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let h = &v["headline"];
+    assert_eq!(h["target"], "127.0.0.1:9999");
+    assert_eq!(h["traffic"], "7% fraud, 3% edge cases, synthetic");
+    assert_eq!(h["mix"]["fraud"], 0.07);
+    assert_eq!(h["recall"], 0.9);
+    assert_eq!(h["precision"], 0.9);
+    // 2,000 prevented, 0.2 × 500 = 100 lost to false declines, 0.1 spent:
+    // (2000 − 100 − 0.1) / 0.1 × 100 = 1,899,900 %, not the gross 1,999,900 %.
+    assert_eq!(h["false_decline_loss"], 100.0);
+    let roi = h["roi_pct"].as_f64().unwrap();
+    assert!((roi - 1_899_900.0).abs() < 1e-3, "{roi}");
+    assert!(
+        h["roi_formula"]
+            .as_str()
+            .unwrap()
+            .contains("false_decline_cost_ratio")
+    );
+
+    let mut s = Summary {
+        target: TargetInfo::new(
+            TargetKind::Builtin,
+            Some("http://127.0.0.1:4000/score".into()),
+        ),
+        mix: Some(MixSpec::default()),
+        ..Summary::default()
+    };
+    s.business.cost_model = cost.clone();
+    s.business.total_cost = 0.1;
+    s.fraud.prevented_amount = 2_000.0;
+    s.fraud.false_decline_amount = 500.0;
+    s.business.false_decline_loss = cost.false_decline_loss(500.0);
+    s.business.roi_pct = cost.roi_pct(2_000.0, 500.0, 0.1);
+    feed.summary(s);
+    let (_, body) = request("GET", &format!("{base}api/status"), &[], "").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let h = &v["headline"];
+    assert_eq!(h["final"], true);
+    assert_eq!(h["target"], "the built-in reference service (fraud-sim)");
+    assert_eq!(h["traffic"], "15% fraud, 5% edge cases, synthetic");
+    assert!((h["roi_pct"].as_f64().unwrap() - roi).abs() < 1e-3);
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn controls_need_the_token_and_the_own_origin() {
     let rec = Arc::new(Recorder::default());
     let (server, _feed) = serve(Some(rec.clone())).await;
     let url = |a: &str| format!("{}api/control/{a}", server.url());
-    let good = ("authorization", "Bearer s3cret-token");
+    let good = ("authorization", "Bearer s3cret-token-for-tests");
 
     let (status, body) = request("POST", &url("pause"), &[], "").await;
     assert_eq!(status, 401);

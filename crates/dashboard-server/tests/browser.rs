@@ -167,6 +167,29 @@ async fn exercise(c: &Client, base: &str, token: &str, control: &orchestrator::R
     )
     .await;
 
+    // The page says what was tested: the target and the synthetic traffic's declared mix.
+    until(
+        c,
+        "return /built-in reference service/.test(document.getElementById('tested-target').textContent)",
+        10,
+        "the target named",
+    )
+    .await;
+    let mix = js(
+        c,
+        "return document.getElementById('tested-mix').textContent",
+    )
+    .await;
+    assert_eq!(mix, json!("15% fraud, 5% edge cases, synthetic"));
+    // Between ticks the extrapolated counters say they are estimates.
+    until(
+        c,
+        "return !!FS.headline && FS.headline.live === true && !document.getElementById('live-tag').hidden",
+        10,
+        "the live-estimate tag between ticks",
+    )
+    .await;
+
     // Controls: refused without the token, carried out with it.
     c.goto(&format!("{base}admin")).await.unwrap();
     until(
@@ -296,6 +319,8 @@ async fn dashboards_in_headless_chromium_during_a_real_run() {
     let feed = FeedConfig {
         cost_model: spec.cost.clone(),
         presentation,
+        target: Some(models::TargetInfo::new(TargetKind::Builtin, None)),
+        mix: Some(spec.mix),
         ..FeedConfig::default()
     };
     let mut dash = LiveDashboard::start(DashboardConfig::default(), feed, control.clone())
@@ -332,8 +357,65 @@ async fn dashboards_in_headless_chromium_during_a_real_run() {
         assert!((hero(&c, "money_saved").await - s.fraud.prevented_amount).abs() < 1e-6);
         assert!((hero(&c, "uptime").await - s.resilience.uptime_pct).abs() < 1e-9);
         assert!((hero(&c, "tps").await - s.load.achieved_tps_avg).abs() < 1e-9);
-        assert!((hero(&c, "accuracy").await - s.fraud.accuracy * 100.0).abs() < 1e-9);
+        // Detection in the hero is recall and precision (accuracy flatters on imbalanced classes and
+        // stays on the analytics page); the ROI is net of the false-decline loss.
+        assert!((hero(&c, "recall").await - s.fraud.recall * 100.0).abs() < 1e-9);
+        assert!((hero(&c, "precision").await - s.fraud.precision * 100.0).abs() < 1e-9);
+        assert_eq!(
+            js(
+                &c,
+                "return !!document.getElementById('hero-accuracy-value')"
+            )
+            .await,
+            json!(false),
+            "no accuracy hero"
+        );
         assert!((hero(&c, "roi").await - s.business.roi_pct).abs() < 1e-6);
+        let roi_formula = js(
+            &c,
+            "return document.getElementById('roi-formula').textContent",
+        )
+        .await;
+        assert!(
+            roi_formula
+                .as_str()
+                .is_some_and(|t| t.contains("false_decline_cost_ratio")),
+            "the net ROI's formula is beside it: {roi_formula}"
+        );
+        let tested = js(
+            &c,
+            "return document.getElementById('tested').textContent + ' | ' + document.getElementById('mix-note').textContent",
+        )
+        .await;
+        let tested = tested.as_str().unwrap_or_default();
+        assert!(
+            tested.contains("built-in reference service")
+                && tested.contains("15% fraud")
+                && tested.contains("synthetic"),
+            "the target and the mix are named: {tested}"
+        );
+        assert_eq!(
+            js(&c, "return document.getElementById('live-tag').hidden").await,
+            json!(true),
+            "final figures are not estimates"
+        );
+        // Money and large numbers carry thousands separators: no run of four digits outside a
+        // decimal part.
+        let shown = js(
+            &c,
+            // Each element's own text apart: "928" then "34 missed" is not "92834".
+            "return Array.from(document.querySelectorAll('#heroes *, .value-grid *')).filter(e => e.children.length === 0).map(e => e.textContent).join(' ')",
+        )
+        .await;
+        let shown = shown.as_str().unwrap_or_default().to_owned();
+        let bare = shown
+            .split(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
+            .filter(|w| w.split('.').next().is_some_and(|whole| whole.len() >= 4))
+            .collect::<Vec<_>>();
+        assert!(
+            bare.is_empty(),
+            "numbers without separators {bare:?} in {shown}"
+        );
         let narrative = js(
             &c,
             "return document.getElementById('narrative').textContent",

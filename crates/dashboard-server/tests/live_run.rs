@@ -20,6 +20,7 @@ async fn a_live_run_feeds_the_dashboard_and_ends_with_its_summary() {
     let control = orch.control();
     let feed = FeedConfig {
         cost_model: spec.cost.clone(),
+        mix: Some(spec.mix),
         ..FeedConfig::default()
     };
     let mut dash = LiveDashboard::start(DashboardConfig::default(), feed, control.clone())
@@ -53,7 +54,23 @@ async fn a_live_run_feeds_the_dashboard_and_ends_with_its_summary() {
     assert_eq!(h.uptime_pct, s.resilience.uptime_pct);
     assert_eq!(h.accuracy, s.fraud.accuracy);
     assert_eq!(h.tps, s.load.achieved_tps_avg);
+    assert_eq!(h.recall, s.fraud.recall);
+    assert_eq!(h.precision, s.fraud.precision);
     assert_eq!(h.roi_pct, Some(s.business.roi_pct));
+    assert_eq!(h.false_decline_loss, s.business.false_decline_loss);
+    assert_eq!(
+        s.mix,
+        Some(spec.mix),
+        "the summary records the declared mix"
+    );
+    assert_eq!(
+        h.target.as_deref(),
+        Some("the built-in reference pipeline, in process")
+    );
+    assert_eq!(
+        h.traffic.as_deref(),
+        Some("15% fraud, 5% edge cases, synthetic")
+    );
     assert_eq!(dash.feed().summary_value().as_ref(), Some(s));
     // The narrative line is written from the run's own measurements.
     assert!(status.narrative.contains("TPS"), "{}", status.narrative);

@@ -14,14 +14,16 @@ pub struct AlertLimits {
     pub p99_ms: Option<f64>,
     /// CPU of the target and of the load generator, in percent of their cores.
     pub resource_pct: Option<f64>,
-    /// Cumulative cost more than this share over the budget (0.2 = 20% over).
-    pub cost_over_budget: Option<f64>,
+    /// Cumulative cost at or above this share of the budget (0.8 = 80% spent). The run stops when the
+    /// whole budget is spent, so a limit above 1 could never fire.
+    pub budget_used: Option<f64>,
     /// Requests were sent in the tick and none succeeded.
     pub unavailable: bool,
 }
 
-/// Warning and critical limits. Defaults: warning above 0.1% errors, a 5 s p99, 80% resource use or 20%
-/// over budget; critical above 1% errors, a 10 s p99, 50% over budget, or the target unavailable.
+/// Warning and critical limits. Defaults: warning above 0.1% errors, a 5 s p99, 80% resource use or 80%
+/// of the budget spent; critical above 1% errors, a 10 s p99, the whole budget spent (the run stops
+/// there), or the target unavailable.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlertThresholds {
     pub warning: AlertLimits,
@@ -40,14 +42,14 @@ impl Default for AlertThresholds {
                 error_rate: Some(0.001),
                 p99_ms: Some(5_000.0),
                 resource_pct: Some(80.0),
-                cost_over_budget: Some(0.2),
+                budget_used: Some(0.8),
                 unavailable: false,
             },
             critical: AlertLimits {
                 error_rate: Some(0.01),
                 p99_ms: Some(10_000.0),
                 resource_pct: None,
-                cost_over_budget: Some(0.5),
+                budget_used: Some(1.0),
                 unavailable: true,
             },
             target_cores: 1.0,
@@ -64,7 +66,7 @@ pub mod names {
     pub const TARGET_CPU: &str = "target_cpu";
     pub const GENERATOR_CPU: &str = "generator_cpu";
     pub const TARGET_UNAVAILABLE: &str = "target_unavailable";
-    pub const COST: &str = "cost_over_budget";
+    pub const BUDGET: &str = "budget_used";
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -159,6 +161,28 @@ impl AlertMonitor {
         events
     }
 
+    /// The budget alert: the share of the budget spent against the limits, reached at (not only
+    /// above) the limit, since the run stops the moment the whole budget is spent.
+    fn judge_budget(&self, cost: f64) -> Option<(AlertSeverity, String)> {
+        let budget = self.budget?;
+        let used = cost / budget;
+        let t = &self.thresholds;
+        let (severity, limit) = [
+            (AlertSeverity::Critical, t.critical.budget_used),
+            (AlertSeverity::Warning, t.warning.budget_used),
+        ]
+        .into_iter()
+        .find_map(|(sev, limit)| limit.filter(|l| used + 1e-12 >= *l).map(|l| (sev, l)))?;
+        Some((
+            severity,
+            format!(
+                "cost {cost:.2} is {:.0}% of the budget {budget:.2} (alert at {:.0}%)",
+                used * 100.0,
+                limit * 100.0
+            ),
+        ))
+    }
+
     /// Each alert's severity and message for this tick, `None` when it does not hold.
     fn judge(&self, f: &TickFigures) -> Vec<(&'static str, Option<(AlertSeverity, String)>)> {
         let t = &self.thresholds;
@@ -175,7 +199,6 @@ impl AlertMonitor {
             }
         };
         let cpu = |cores: f64| move |pct: f64| pct / cores.max(f64::MIN_POSITIVE);
-        let budget = self.budget;
         vec![
             (
                 names::ERROR_RATE,
@@ -233,23 +256,7 @@ impl AlertMonitor {
                     None
                 },
             ),
-            (
-                names::COST,
-                pick(
-                    budget.map(|b| f.cost / b - 1.0),
-                    t.critical.cost_over_budget,
-                    t.warning.cost_over_budget,
-                    &|v, l| {
-                        format!(
-                            "cost {:.2} is {:.0}% over the budget {:.2} (limit {:.0}%)",
-                            f.cost,
-                            v * 100.0,
-                            budget.unwrap_or_default(),
-                            l * 100.0
-                        )
-                    },
-                ),
-            ),
+            (names::BUDGET, self.judge_budget(f.cost)),
         ]
     }
 }
@@ -368,11 +375,19 @@ mod tests {
         s.resources.generator.cpu_pct = 50.0;
         assert_eq!(summary(&m.observe(&s)), vec!["+target_cpu:Warning"]);
         m.set_cost_budget(Some(100.0));
-        s.cumulative.cost = 125.0;
-        assert_eq!(summary(&m.observe(&s)), vec!["+cost_over_budget:Warning"]);
-        s.cumulative.cost = 151.0;
-        assert_eq!(summary(&m.observe(&s)), vec!["+cost_over_budget:Critical"]);
+        s.cumulative.cost = 79.0;
+        assert!(m.observe(&s).is_empty());
+        // The run stops at 100% of the budget, so both alerts must fire at or before it.
+        s.cumulative.cost = 80.0;
+        let e = m.observe(&s);
+        assert_eq!(summary(&e), vec!["+budget_used:Warning"]);
+        assert!(
+            matches!(&e[0], EventKind::AlertRaised { message, .. } if message == "cost 80.00 is 80% of the budget 100.00 (alert at 80%)"),
+            "{e:?}"
+        );
+        s.cumulative.cost = 100.0;
+        assert_eq!(summary(&m.observe(&s)), vec!["+budget_used:Critical"]);
         m.set_cost_budget(None);
-        assert_eq!(summary(&m.observe(&s)), vec!["-cost_over_budget"]);
+        assert_eq!(summary(&m.observe(&s)), vec!["-budget_used"]);
     }
 }

@@ -20,8 +20,6 @@ pub struct TickFigures {
     pub generator_cpu_pct: f64,
     /// Requests were sent and none succeeded.
     pub unavailable: bool,
-    /// At least one success, or nothing was due and nothing sent.
-    pub up: bool,
     /// Nothing was due and nothing sent.
     pub idle: bool,
     pub cost: f64,
@@ -45,7 +43,6 @@ impl TickFigures {
             target_cpu_pct: snap.resources.target.map(|t| t.cpu_pct),
             generator_cpu_pct: snap.resources.generator.cpu_pct,
             unavailable: snap.sent > 0 && snap.ok == 0,
-            up: snap.ok > 0 || (snap.scheduled == 0 && snap.sent == 0),
             idle: snap.scheduled == 0 && snap.sent == 0,
             cost: snap.cumulative.cost,
         }

@@ -28,16 +28,17 @@ Durations: 250ms, 5s, 1m30s or a number of seconds. Examples:
   --fault latency-spike:latency=200ms,jitter=50ms,p=0.5,at=10s,for=20s
   --fault bandwidth-limit:bps=10000,at=0s,for=1m";
 
-/// A `--fault` flag that could not be read.
+/// A fault spec in the flag syntax (`KIND:KEY=VALUE,...`) that could not be read. The messages name the
+/// spec, not the flag: the command line adds its own flag name.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaultFlagError {
-    #[error("--fault {flag:?}: unknown fault kind {kind:?}; valid kinds: {valid}")]
+    #[error("fault {flag:?}: unknown fault kind {kind:?}; valid kinds: {valid}")]
     UnknownKind {
         flag: String,
         kind: String,
         valid: String,
     },
-    #[error("--fault {flag:?}: unknown key {key:?} for {kind}; valid keys: {valid}")]
+    #[error("fault {flag:?}: unknown key {key:?} for {kind}; valid keys: {valid}")]
     UnknownKey {
         flag: String,
         kind: FaultKind,
@@ -45,7 +46,7 @@ pub enum FaultFlagError {
         valid: String,
     },
     #[error(
-        "--fault {flag:?}: {item:?} is not KEY=VALUE; write it like p=0.2 (valid keys for {kind}: {valid})"
+        "fault {flag:?}: {item:?} is not KEY=VALUE; write it like p=0.2 (valid keys for {kind}: {valid})"
     )]
     NotKeyValue {
         flag: String,
@@ -53,9 +54,9 @@ pub enum FaultFlagError {
         item: String,
         valid: String,
     },
-    #[error("--fault {flag:?}: key {key:?} is given twice; keep one")]
+    #[error("fault {flag:?}: key {key:?} is given twice; keep one")]
     DuplicateKey { flag: String, key: String },
-    #[error("--fault {flag:?}: bad value {value:?} for {key:?}: {reason}")]
+    #[error("fault {flag:?}: bad value {value:?} for {key:?}: {reason}")]
     BadValue {
         flag: String,
         key: String,
@@ -63,10 +64,10 @@ pub enum FaultFlagError {
         reason: String,
     },
     #[error(
-        "--fault {flag:?}: missing `for=DURATION` (how long the fault lasts, for example for=30s)"
+        "fault {flag:?}: missing `for=DURATION` (how long the fault lasts, for example for=30s)"
     )]
     MissingDuration { flag: String },
-    #[error("--fault {flag:?}: {source}")]
+    #[error("fault {flag:?}: {source}")]
     Invalid {
         flag: String,
         source: FaultSpecError,
@@ -452,6 +453,38 @@ mod tests {
             let text = format_fault_flag(&spec);
             let back = parse_fault_flag(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(back, spec);
+        }
+
+        /// Any text after `--fault` is a fault or an error, never a panic.
+        #[test]
+        fn arbitrary_flags_never_panic(text in "\\PC{0,60}") {
+            let _ = parse_fault_flag(&text);
+        }
+
+        /// Arbitrary numbers in every numeric parameter: a fault or an error, never a panic.
+        #[test]
+        fn arbitrary_numbers_never_panic(
+            a in proptest::num::f64::ANY, b in proptest::num::f64::ANY, c in proptest::num::f64::ANY,
+        ) {
+            for kind in ["latency-spike", "http-error", "bandwidth-limit", "model-rate-limit"] {
+                let flag = format!(
+                    "{kind}:latency={a},jitter={b},p={c},status={a},bps={b},rate={c},at={a},for={b}"
+                );
+                let _ = parse_fault_flag(&flag);
+            }
+        }
+    }
+
+    #[test]
+    fn absurd_durations_are_errors() {
+        // `for=1e19` panicked in the conversion to a Duration once (exit 101 mid-run).
+        for flag in [
+            "latency-spike:latency=10ms,at=1s,for=1e19",
+            "latency-spike:latency=1e300,for=1s",
+            "http-error:at=1e20,for=1s",
+        ] {
+            let e = parse_fault_flag(flag).unwrap_err().to_string();
+            assert!(e.contains("longest duration accepted"), "{flag}: {e}");
         }
     }
 }

@@ -63,24 +63,32 @@
 //! # Alerts
 //!
 //! [`AlertMonitor`] raises and clears `error_rate`, `latency_p99`, `target_cpu`, `generator_cpu`,
-//! `target_unavailable` and `cost_over_budget` as `AlertRaised` / `AlertCleared` events, with warning and
+//! `target_unavailable` and `budget_used` as `AlertRaised` / `AlertCleared` events, with warning and
 //! critical thresholds ([`AlertThresholds`]); [`WebhookNotifier`] posts them as JSON from a background task.
 //!
 //! # Resilience
 //!
 //! [`analyze`] turns the interval snapshots and the faults' windows into `FaultResult`s and a
 //! `ResilienceSummary`:
-//! - *baseline*: the median tps, error rate and p99 of the last `baseline_ticks` ticks that end before the
-//!   fault starts (ticks overlapping other faults and idle ticks left out);
+//! - *baseline*: the median tps, error rate and p99 of the last `baseline_ticks` steady ticks that end
+//!   before the fault starts: of the phase the fault starts in and at its planned rate (within the tps
+//!   tolerance), so a ramp's climb is not the reference (ticks overlapping other faults, idle ticks and
+//!   ticks shorter than half a tick left out; with no steady tick, the last ticks whatever their phase);
 //! - *time to detect*: from the fault's start to the end of the first tick that is degraded (a level above
 //!   none, or outside the recovery band);
 //! - *time to recover*: from the fault's end to the start of the first tick, wholly after the end, that begins
 //!   `recovery_ticks` ticks in a row within the [`RecoveryBand`] of the baseline; `None` when that never
-//!   happened within the run;
-//! - *worst* figures and maximum level from the first affected tick up to the recovery;
+//!   happened within the run. The band is one-sided: only worse than the baseline (less throughput, more
+//!   errors, a slower p99, a failing agent) is outside it. Ticks count for their length (a share of the
+//!   median tick, at most 1): one shorter than half a tick (the run's last, often a few milliseconds)
+//!   is too short to judge and neither confirms nor breaks a recovery;
+//! - *worst* figures and maximum level from the first affected tick up to the recovery (ticks too
+//!   short to judge left out);
 //! - *cascade*: an agent other than the faulted stage had a success rate below `cascade_success_rate` during
-//!   the fault (only for faults aimed at one stage);
-//! - *uptime*: the share of ticks in which at least one request succeeded or nothing was due.
+//!   the fault; `None` (not measured) for a fault not aimed at one stage or when no other agent was
+//!   timed during the fault (a target that reports no per-agent timings);
+//! - *uptime*: the up ticks' share of the run's time, by [`models::UptimeRule`]: a tick is up when at
+//!   least `1 − critical_error_rate` of its due requests got a verdict (or nothing was due).
 //!
 //! [`ResilienceFigures`] gives the numbers criteria compare, such as `max_time_to_recover_s`.
 

@@ -7,7 +7,7 @@ use crate::degradation::DegradationThresholds;
 use crate::figures::TickFigures;
 use models::{
     Baseline, DegradationLevel, FaultKind, FaultResult, FaultSpec, IntervalSnapshot,
-    ResilienceSummary,
+    ResilienceSummary, UptimeRule,
 };
 use std::collections::BTreeMap;
 
@@ -60,8 +60,9 @@ const EPS: f64 = 1e-9;
 /// How close to the baseline a tick must be to count as recovered.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecoveryBand {
-    /// Throughput within this share of the baseline (0.1 = ±10%). Judged on achieved over planned rate when
-    /// both are known, so that a ramp or an adaptive back-off does not look like a failure.
+    /// Throughput no more than this share below the baseline (0.1 = 10% below; above it is fine: a
+    /// target serving more than before is not hurt). Judged on achieved over planned rate when both
+    /// are known, so that a ramp or an adaptive back-off does not look like a failure.
     pub tps_tolerance: f64,
     /// Error rate at most the baseline's plus this (0.01 = one percentage point).
     pub error_rate_points: f64,
@@ -91,16 +92,22 @@ impl Default for RecoveryBand {
 /// How faults are judged.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResilienceConfig {
-    /// The baseline is the median of up to this many ticks before the fault starts (ticks overlapping other
-    /// faults and idle ticks left out).
+    /// The baseline is the median of up to this many ticks before the fault starts: steady ones, of the
+    /// phase the fault starts in and at its planned rate (within `band.tps_tolerance`), so that a
+    /// ramp's climb is not the reference; ticks overlapping other faults, idle ticks and partial
+    /// ticks left out. With no such tick, the last ticks before the fault whatever their phase.
     pub baseline_ticks: usize,
     pub band: RecoveryBand,
-    /// Ticks in a row within the band that confirm recovery.
+    /// Ticks in a row within the band that confirm recovery. A tick shorter than a full one (the
+    /// run's last) counts for its share of a full tick; one shorter than half a tick is too short to
+    /// judge and neither confirms nor breaks a recovery.
     pub recovery_ticks: usize,
     /// Levels of ticks whose snapshot does not carry one already.
     pub thresholds: DegradationThresholds,
     /// An agent that was not faulted and whose success rate falls below this during the fault is a cascade.
     pub cascade_success_rate: f64,
+    /// When a tick counts as up, for `uptime_pct`.
+    pub uptime: UptimeRule,
 }
 
 impl Default for ResilienceConfig {
@@ -111,6 +118,7 @@ impl Default for ResilienceConfig {
             recovery_ticks: 3,
             thresholds: DegradationThresholds::default(),
             cascade_success_rate: 0.95,
+            uptime: UptimeRule::default(),
         }
     }
 }
@@ -160,8 +168,8 @@ impl Reference {
     fn within(&self, f: &TickFigures, band: &RecoveryBand) -> bool {
         let b = &self.baseline;
         let tps_ok = match (self.delivery, delivery(f)) {
-            (Some(base), Some(now)) => (now - base).abs() <= band.tps_tolerance * base + EPS,
-            _ => (f.tps - b.tps).abs() <= band.tps_tolerance * b.tps + EPS,
+            (Some(base), Some(now)) => now >= base * (1.0 - band.tps_tolerance) - EPS,
+            _ => f.tps >= b.tps * (1.0 - band.tps_tolerance) - EPS,
         };
         let errors_ok = f.error_rate <= b.error_rate + band.error_rate_points + EPS;
         let p99_ok =
@@ -187,6 +195,7 @@ impl Reference {
 /// assert_eq!(summary.faults[0].time_to_detect_s, Some(1.0));
 /// assert_eq!(summary.faults[0].time_to_recover_s, Some(0.0));
 /// assert!((summary.uptime_pct - 100.0 * 25.0 / 30.0).abs() < 1e-9);
+/// assert_eq!(summary.faults[0].cascade, None, "a partition is not aimed at one stage");
 /// ```
 pub fn analyze(
     snaps: &[IntervalSnapshot],
@@ -195,18 +204,16 @@ pub fn analyze(
 ) -> ResilienceSummary {
     ResilienceSummary {
         faults: fault_results(snaps, windows, config),
-        uptime_pct: uptime_pct(snaps),
+        uptime_pct: uptime_pct(snaps, config.uptime),
+        uptime_rule: Some(config.uptime),
     }
 }
 
-/// Share of ticks (in percent) in which the target served at least one request successfully or had
-/// nothing due; 100 for an empty run.
-pub fn uptime_pct(snaps: &[IntervalSnapshot]) -> f64 {
-    if snaps.is_empty() {
-        return 100.0;
-    }
-    let up = snaps.iter().filter(|s| TickFigures::of(s).up).count();
-    100.0 * up as f64 / snaps.len() as f64
+/// The up ticks' share of the run's time, in percent, by `rule` (see [`UptimeRule`]: at least
+/// `1 − critical_error_rate` of a tick's due requests got a verdict, or nothing was due); 100 for an
+/// empty run.
+pub fn uptime_pct(snaps: &[IntervalSnapshot], rule: UptimeRule) -> f64 {
+    rule.uptime_pct(snaps)
 }
 
 /// One [`FaultResult`] per window, in the windows' order.
@@ -216,6 +223,11 @@ pub fn fault_results(
     config: &ResilienceConfig,
 ) -> Vec<FaultResult> {
     let figures: Vec<TickFigures> = snaps.iter().map(TickFigures::of).collect();
+    let full_tick = median(figures.iter().map(|f| f.interval_s).collect()).unwrap_or(0.0);
+    let weights: Vec<f64> = figures
+        .iter()
+        .map(|f| tick_weight(f.interval_s, full_tick))
+        .collect();
     let levels: Vec<DegradationLevel> = snaps
         .iter()
         .zip(&figures)
@@ -223,25 +235,69 @@ pub fn fault_results(
         .collect();
     windows
         .iter()
-        .map(|w| judge_fault(snaps, &figures, &levels, windows, w, config))
+        .map(|w| judge_fault(snaps, &figures, &weights, &levels, windows, w, config))
         .collect()
+}
+
+/// A tick's length as a share of a full one (the median tick), at most 1. The run's last tick is
+/// often a sliver (15 ms): its rate and p99 come from a handful of requests.
+fn tick_weight(interval_s: f64, full_tick: f64) -> f64 {
+    if full_tick > 0.0 && interval_s.is_finite() {
+        (interval_s / full_tick).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// Below this share of a full tick, a tick is too short to judge recovery or to be a baseline.
+const MIN_JUDGED_WEIGHT: f64 = 0.5;
+
+/// The ticks a fault's baseline is taken from (see [`ResilienceConfig::baseline_ticks`]).
+fn baseline_ticks(
+    snaps: &[IntervalSnapshot],
+    figures: &[TickFigures],
+    weights: &[f64],
+    windows: &[FaultWindow],
+    w: &FaultWindow,
+    config: &ResilienceConfig,
+) -> Vec<usize> {
+    // Wholly before the start, away from other faults, with traffic due, long enough to judge.
+    let before: Vec<usize> = (0..figures.len())
+        .filter(|&i| {
+            let f = &figures[i];
+            f.t_s <= w.start_s + EPS
+                && !f.idle
+                && weights[i] >= MIN_JUDGED_WEIGHT
+                && !windows.iter().any(|o| o != w && o.overlaps(f))
+        })
+        .collect();
+    let Some(&last) = before.last() else {
+        return before;
+    };
+    // Steady: the phase and planned rate the fault starts in, not the ramp that led there.
+    let (phase, rate) = (&snaps[last].phase, figures[last].planned_tps);
+    let steady: Vec<usize> = before
+        .iter()
+        .copied()
+        .filter(|&i| {
+            snaps[i].phase == *phase
+                && (figures[i].planned_tps - rate).abs()
+                    <= config.band.tps_tolerance * rate.abs() + EPS
+        })
+        .collect();
+    if steady.is_empty() { before } else { steady }
 }
 
 fn judge_fault(
     snaps: &[IntervalSnapshot],
     figures: &[TickFigures],
+    weights: &[f64],
     levels: &[DegradationLevel],
     windows: &[FaultWindow],
     w: &FaultWindow,
     config: &ResilienceConfig,
 ) -> FaultResult {
-    // Baseline: the last ticks wholly before the start, away from other faults, with traffic due.
-    let mut before: Vec<usize> = (0..figures.len())
-        .filter(|&i| {
-            let f = &figures[i];
-            f.t_s <= w.start_s + EPS && !f.idle && !windows.iter().any(|o| o != w && o.overlaps(f))
-        })
-        .collect();
+    let mut before = baseline_ticks(snaps, figures, weights, windows, w, config);
     let keep = before.len().saturating_sub(config.baseline_ticks);
     before.drain(..keep);
     let reference = Reference::of(&before.iter().map(|&i| figures[i]).collect::<Vec<_>>());
@@ -278,11 +334,26 @@ fn judge_fault(
                 .is_none_or(|r| r.within(&figures[i], &config.band))
     };
 
-    // Recovery: the first tick wholly after the end that starts K healthy ticks in a row.
-    let k = config.recovery_ticks.max(1);
+    // Recovery: the first tick wholly after the end that starts K healthy ticks in a row, each
+    // counting for its length; ticks too short to judge are passed over.
+    let judged = |i: usize| weights[i] >= MIN_JUDGED_WEIGHT;
+    let k = config.recovery_ticks.max(1) as f64;
+    let confirms = |i: usize| {
+        let mut healthy_ticks = 0.0;
+        for j in (i..figures.len()).filter(|&j| judged(j)) {
+            if !healthy(j) {
+                return false;
+            }
+            healthy_ticks += weights[j];
+            if healthy_ticks >= k - EPS {
+                return true;
+            }
+        }
+        false
+    };
     let recovery = (0..figures.len())
-        .filter(|&i| figures[i].start_s() >= w.end_s - EPS)
-        .find(|&i| i + k <= figures.len() && (i..i + k).all(healthy));
+        .filter(|&i| figures[i].start_s() >= w.end_s - EPS && judged(i))
+        .find(|&i| confirms(i));
     let time_to_recover_s = recovery.map(|i| (figures[i].start_s() - w.end_s).max(0.0));
 
     // Affected ticks: from the first one overlapping the fault up to the recovery.
@@ -295,7 +366,7 @@ fn judge_fault(
     let degraded = |i: usize| levels[i] > DegradationLevel::None || !healthy(i);
     let time_to_detect_s = affected
         .clone()
-        .find(|&i| degraded(i))
+        .find(|&i| judged(i) && degraded(i))
         .map(|i| figures[i].t_s - w.start_s);
 
     let mut max_level = DegradationLevel::None;
@@ -304,30 +375,32 @@ fn judge_fault(
         error_rate: 0.0,
         p99_ms: 0.0,
     };
-    for i in affected.clone() {
+    for i in affected.clone().filter(|&i| judged(i)) {
         max_level = max_level.max(levels[i]);
         worst.tps = worst.tps.min(figures[i].tps);
         worst.error_rate = worst.error_rate.max(figures[i].error_rate);
         worst.p99_ms = worst.p99_ms.max(figures[i].p99_ms);
     }
-    if affected.is_empty() {
+    if !affected.clone().any(judged) {
         worst = Baseline::default();
     }
 
-    // Cascade: an agent other than the faulted stage failing during the fault.
+    // Cascade: an agent other than the faulted stage failing during the fault. It can be checked only
+    // for a fault aimed at one stage, on a target that timed its other agents during the fault.
     let faulted = w.stage.as_deref().or(catalogue::default_stage(w.kind));
-    let cascade = faulted.is_some_and(|stage| {
-        snaps
+    let cascade = faulted.and_then(|stage| {
+        let others: Vec<&models::AgentStats> = snaps
             .iter()
             .zip(figures)
             .filter(|(_, f)| w.overlaps(f))
-            .any(|(s, _)| {
-                s.agents.iter().any(|a| {
-                    a.name != stage
-                        && a.requests > 0
-                        && a.success_rate < config.cascade_success_rate
-                })
-            })
+            .flat_map(|(s, _)| &s.agents)
+            .filter(|a| a.name != stage && a.requests > 0)
+            .collect();
+        (!others.is_empty()).then(|| {
+            others
+                .iter()
+                .any(|a| a.success_rate < config.cascade_success_rate)
+        })
     });
 
     FaultResult {
@@ -354,7 +427,7 @@ pub struct ResilienceFigures {
     pub uptime_pct: f64,
     /// Faults that never recovered within the run.
     pub unrecovered_faults: f64,
-    /// Faults with a cascade into stages that were not faulted.
+    /// Faults with a cascade into stages that were not faulted (among those where it could be checked).
     pub cascades: f64,
     /// The deepest level over all faults: 0 none, 1 moderate, 2 severe, 3 critical.
     pub max_degradation: f64,
@@ -392,7 +465,7 @@ impl ResilienceFigures {
                 .fold(0.0, f64::max),
             uptime_pct: summary.uptime_pct,
             unrecovered_faults: unrecovered as f64,
-            cascades: faults.iter().filter(|f| f.cascade).count() as f64,
+            cascades: faults.iter().filter(|f| f.cascade == Some(true)).count() as f64,
             max_degradation: faults.iter().map(|f| f.max_level as u8).max().unwrap_or(0) as f64,
         }
     }

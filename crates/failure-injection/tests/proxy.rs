@@ -342,7 +342,7 @@ async fn refuses_remote_and_tls_upstreams_and_reports_a_dead_one() {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, ProxyError::Upstream(_)) && err.to_string().contains("--allow-remote"),
+        matches!(err, ProxyError::Upstream(_)) && err.to_string().contains("`allow_remote`"),
         "{err}"
     );
     let err = FaultProxy::start(ProxyConfig {

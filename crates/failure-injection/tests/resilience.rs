@@ -76,10 +76,15 @@ fn recovery_and_detection_times_are_exact_on_a_scripted_fault() {
         "median of the ten ticks before the fault"
     );
     assert_eq!((f.worst.error_rate, f.worst.p99_ms), (0.3, 900.0));
-    assert!(!f.cascade);
+    assert_eq!(f.cascade, Some(false));
     assert_eq!(
-        summary.uptime_pct, 100.0,
-        "errors are not downtime while some requests succeed"
+        summary.uptime_pct,
+        100.0 * 45.0 / 60.0,
+        "a second with 30% of its requests failing is down, though some succeeded"
+    );
+    assert_eq!(
+        summary.uptime_rule,
+        Some(ResilienceConfig::default().uptime)
     );
 }
 
@@ -154,20 +159,20 @@ fn an_unfaulted_agent_failing_during_the_fault_is_a_cascade() {
         s.agents[0].success_rate = 0.0; // the crashed agent itself: expected
     }
     let crash = window(FaultKind::AgentCrash, Some("pattern_detector"), 20.0, 30.0);
-    assert!(
-        !analyze(
-            &snaps,
-            std::slice::from_ref(&crash),
-            &ResilienceConfig::default()
-        )
-        .faults[0]
-            .cascade
-    );
+    let cascade = |snaps: &[IntervalSnapshot], w: &FaultWindow| {
+        analyze(snaps, std::slice::from_ref(w), &ResilienceConfig::default()).faults[0].cascade
+    };
+    assert_eq!(cascade(&snaps, &crash), Some(false));
     snaps[25].agents[1].success_rate = 0.6;
-    assert!(analyze(&snaps, &[crash], &ResilienceConfig::default()).faults[0].cascade);
-    // A fault with no single stage has no cascade check.
+    assert_eq!(cascade(&snaps, &crash), Some(true));
+    // A fault with no single stage has no cascade check: not measured, rather than "no cascade".
     let partition = window(FaultKind::NetworkPartition, None, 20.0, 30.0);
-    assert!(!analyze(&snaps, &[partition], &ResilienceConfig::default()).faults[0].cascade);
+    assert_eq!(cascade(&snaps, &partition), None);
+    // Nor has a target that reports no per-agent timings.
+    for s in &mut snaps {
+        s.agents.clear();
+    }
+    assert_eq!(cascade(&snaps, &crash), None);
 }
 
 #[test]
@@ -194,7 +199,8 @@ fn two_faults_get_their_own_baselines_and_uptime_counts_dead_ticks() {
         second.baseline.error_rate, 0.0,
         "the first fault's ticks are left out of its baseline"
     );
-    assert!((summary.uptime_pct - 100.0 * 57.0 / 60.0).abs() < 1e-9);
+    // Down: the 15 ticks with 30% errors and the 3 with nothing served.
+    assert!((summary.uptime_pct - 100.0 * 42.0 / 60.0).abs() < 1e-9);
     let figures = ResilienceFigures::of(&summary);
     assert_eq!(figures.max_time_to_recover_s, 5.0);
     assert_eq!(figures.max_time_to_detect_s, 1.0);
@@ -206,7 +212,10 @@ fn two_faults_get_their_own_baselines_and_uptime_counts_dead_ticks() {
         interval_s: 1.0,
         ..Default::default()
     };
-    assert_eq!(uptime_pct(&[idle]), 100.0);
+    assert_eq!(
+        uptime_pct(&[idle], ResilienceConfig::default().uptime),
+        100.0
+    );
 }
 
 #[test]
@@ -254,4 +263,141 @@ fn degradation_and_alert_events_over_the_scripted_run() {
         (36.0, "-error_rate".to_owned()),
     ];
     assert_eq!(got, want);
+}
+
+/// A 60 s smoke-shaped run: a ramp from 0 to 200 TPS over the first 6 s (phase `warm-up`; the
+/// service's completions lag the rising plan, so each tick delivers about 85% of it), then 200 TPS
+/// (phase `steady`). The pattern detector crashes from 8 s to 16 s: the decision falls back, the
+/// customer-facing figures stay flat, the agent fails every request. A second after the fault it is
+/// back at 100%, and the backlog of that second is served on top of the plan (110% delivered). The
+/// last tick is a 15 ms sliver with requests still in flight and none answered yet.
+fn crash_in_a_smoke_run() -> Vec<IntervalSnapshot> {
+    let mut snaps: Vec<IntervalSnapshot> = (1..=60)
+        .map(|t| {
+            let mut s = tick(t, 0, 14.0);
+            let planned = if t <= 6 {
+                200.0 * (f64::from(t) - 0.5) / 6.0
+            } else {
+                200.0
+            };
+            let delivered = match t {
+                ..=6 => 0.85,
+                17 => 1.1,
+                _ => 1.0,
+            };
+            s.planned_tps = planned;
+            s.achieved_tps = planned * delivered;
+            s.phase = Some(if t <= 6 { "warm-up" } else { "steady" }.into());
+            if (9..=16).contains(&t) {
+                s.agents[0].success_rate = 0.0;
+            }
+            s
+        })
+        .collect();
+    let mut sliver = tick(60, 0, 0.0);
+    sliver.t_s = 60.015;
+    sliver.interval_s = 0.015;
+    sliver.phase = Some("steady".into());
+    sliver.planned_tps = 200.0;
+    sliver.achieved_tps = 0.0;
+    (sliver.scheduled, sliver.sent, sliver.completed, sliver.ok) = (3, 3, 0, 0);
+    for a in &mut sliver.agents {
+        a.requests = 0;
+    }
+    snaps.push(sliver);
+    snaps
+}
+
+#[test]
+fn an_agent_crash_in_a_smoke_run_reads_recovered_a_second_after_it_ends() {
+    let snaps = crash_in_a_smoke_run();
+    let w = window(FaultKind::AgentCrash, Some("pattern_detector"), 8.0, 16.0);
+    let summary = analyze(&snaps, &[w], &ResilienceConfig::default());
+    let f = &summary.faults[0];
+    assert_eq!(f.time_to_recover_s, Some(0.0), "{f:?}");
+    assert_eq!(f.time_to_detect_s, Some(1.0), "the agent's failures show");
+    // The baseline is the steady 200 TPS before the fault, not the ramp's climb.
+    assert_eq!(f.baseline.tps, 200.0);
+    assert_eq!(ResilienceFigures::of(&summary).unrecovered_faults, 0.0);
+}
+
+#[test]
+fn only_worse_than_the_baseline_is_not_recovered() {
+    let w = window(FaultKind::HttpError, None, 20.0, 30.0);
+    // Serving more than before (a backlog drained, a plan raised) is not a failure...
+    let mut more = scripted();
+    for s in &mut more[35..] {
+        s.achieved_tps = 130.0;
+        s.latency_ms.p99 = 5.0;
+    }
+    let f = &analyze(
+        &more,
+        std::slice::from_ref(&w),
+        &ResilienceConfig::default(),
+    )
+    .faults[0];
+    assert_eq!(f.time_to_recover_s, Some(5.0));
+    // ...while serving less than the band allows is.
+    let mut less = scripted();
+    for s in &mut less[35..] {
+        s.achieved_tps = 85.0;
+    }
+    let f = &analyze(&less, &[w], &ResilienceConfig::default()).faults[0];
+    assert_eq!(f.time_to_recover_s, None);
+}
+
+#[test]
+fn partial_ticks_count_for_their_length() {
+    let w = window(FaultKind::AgentCrash, Some("pattern_detector"), 20.0, 30.0);
+    // A sliver with nothing answered at the run's end, while a fault never recovered: it is too short
+    // to say the target was unavailable, or that its throughput fell to zero.
+    let mut stuck: Vec<IntervalSnapshot> = (1..=60).map(|t| tick(t, 0, 20.0)).collect();
+    for s in &mut stuck[20..] {
+        s.agents[0].success_rate = 0.0;
+    }
+    let mut sliver = tick(60, 0, 0.0);
+    (sliver.t_s, sliver.interval_s, sliver.achieved_tps) = (60.015, 0.015, 0.0);
+    (sliver.completed, sliver.ok) = (0, 0);
+    stuck.push(sliver.clone());
+    let f = &analyze(
+        &stuck,
+        std::slice::from_ref(&w),
+        &ResilienceConfig::default(),
+    )
+    .faults[0];
+    assert_eq!(f.time_to_recover_s, None);
+    assert_eq!(f.max_level, DegradationLevel::None, "{f:?}");
+    assert_eq!(f.worst.tps, 100.0);
+
+    // Healthy ticks after the fault with a sliver among them (a tick cut short): the sliver
+    // neither breaks nor confirms the recovery, and a tick counts for its length.
+    let healthy = |t: u32, end_s: f64, len_s: f64| {
+        let mut s = tick(t, 0, 20.0);
+        (s.t_s, s.interval_s) = (end_s, len_s);
+        s
+    };
+    let mut snaps: Vec<IntervalSnapshot> = scripted().into_iter().take(30).collect();
+    snaps.push(healthy(31, 31.0, 1.0));
+    snaps.push(healthy(32, 32.0, 1.0));
+    sliver.t_s = 32.015;
+    snaps.push(sliver);
+    snaps.push(healthy(33, 33.0, 0.985));
+    snaps.push(healthy(34, 34.0, 1.0));
+    let w = window(FaultKind::HttpError, None, 20.0, 30.0);
+    let f = &analyze(
+        &snaps,
+        std::slice::from_ref(&w),
+        &ResilienceConfig::default(),
+    )
+    .faults[0];
+    assert_eq!(
+        f.time_to_recover_s,
+        Some(0.0),
+        "31, 32 and 33's 0.985 s, then 34"
+    );
+    // Without tick 34 and with a 0.6 s tick 33: 2.6 healthy ticks of the 3 needed.
+    snaps.pop();
+    snaps.last_mut().unwrap().interval_s = 0.6;
+    let f = &analyze(&snaps, &[w], &ResilienceConfig::default()).faults[0];
+    assert_eq!(f.time_to_recover_s, None);
 }

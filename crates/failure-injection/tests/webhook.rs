@@ -98,7 +98,7 @@ async fn remote_and_tls_webhooks_are_refused() {
     })
     .unwrap_err();
     assert!(
-        matches!(err, WebhookError::Url(_)) && err.to_string().contains("--allow-remote"),
+        matches!(err, WebhookError::Url(_)) && err.to_string().contains("`allow_remote`"),
         "{err}"
     );
     let err = WebhookNotifier::start(WebhookConfig {

@@ -87,7 +87,19 @@
 //! left of false positives comes from the cold start (a profile whose first lesson was an undetected
 //! fraud, thin profiles) and from maximum-amount edge cases, which a $10,000 rule rightly doubts.
 //! A run shorter than about one transaction per card (the 20 s `smoke` scenario) stays near the
-//! cold-start figures: the service does not know the population's history before the run.
+//! cold-start figures unless the service knows the population's history before the run: see below.
+//!
+//! # Warm start
+//! [`Pipeline::learn_history`] teaches the card store a history of settled transactions before any
+//! traffic: each goes into its card's recent transactions and profile as an approved one would, and
+//! no counter, timing or queue sees it. The orchestrator gives every built-in target it starts the
+//! cards' everyday purchases in the `target.warm_up` period (default 4 h) before the run's first
+//! transaction, from transaction-factory's `history` (no label involved: legitimate by construction).
+//! On the smoke-sized stream (3,800 transactions on the orchestrator's clock, seed 42,
+//! `tests/detection_quality.rs`), warmed with 4 h (200,000 purchases, 68,000 of 75,000 cards):
+//! recall 0.958, precision 0.958, account takeovers 0.89 and high-value anomalies 0.87 flagged; cold,
+//! 0.61 and 0.99 with neither pattern caught. Recall by history length: 1 h 0.80, 2 h 0.90, 3 h 0.94,
+//! 4 h 0.96, 6 h 0.99. Learning costs about 7 µs a purchase in a debug build (1.5 s for 4 h).
 //!
 //! # Degradation under load and faults
 //! A request that waited longer than the deadline (50 ms) in the pattern detector's or the risk

@@ -8,7 +8,7 @@ use crate::rules::{self, Finding, RuleConfig};
 use crate::stage::{ServiceDist, StageName, StageRuntime, StageSnapshot};
 use crate::{PipelineError, SimError};
 use async_trait::async_trait;
-use models::{AgentTiming, Decision, FxTable, TargetInfo, Transaction, Verdict};
+use models::{AgentTiming, Decision, FxTable, TargetInfo, TargetKind, Transaction, Verdict};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -111,6 +111,25 @@ impl Pipeline {
     /// Cards the store remembers now.
     pub fn cards(&self) -> usize {
         self.inner.store.len()
+    }
+
+    /// A warm start: learns cards' past transactions, oldest first, as settled history, before any
+    /// traffic. Each goes into its card's recent transactions (velocity, card testing, travel) and
+    /// its profile (countries, devices, networks, merchants, amounts), as an approved transaction
+    /// would; no agent scores it and no counter or timing sees it. The history must be the cards'
+    /// legitimate past (transaction-factory's `history`): the detector trusts it, as a service
+    /// trusts its settled, undisputed transactions. Returns how many transactions it learned.
+    pub fn learn_history(&self, history: impl IntoIterator<Item = Transaction>) -> usize {
+        let inner = &*self.inner;
+        let mut learned = 0;
+        for txn in history {
+            let usd = rules::amount_usd(&txn, &inner.fx);
+            inner.store.with_card(txn.card_id, |card| {
+                rules::settle(&txn, usd, card, &inner.rules)
+            });
+            learned += 1;
+        }
+        learned
     }
 
     /// The pipeline's metrics in the Prometheus text format.
@@ -355,10 +374,7 @@ impl Target for Pipeline {
     }
 
     fn info(&self) -> TargetInfo {
-        TargetInfo {
-            kind: "in_process".into(),
-            url: None,
-        }
+        TargetInfo::new(TargetKind::InProcess, None)
     }
 }
 

@@ -188,15 +188,7 @@ pub(crate) fn detect_patterns(
         }
     }
 
-    card.push_recent(Recent {
-        ts,
-        amount_usd: usd,
-        device: txn.device_id,
-        ip: txn.ip,
-        lat: txn.lat,
-        lon: txn.lon,
-        country: txn.country,
-    });
+    card.push_recent(recent_of(txn, usd));
     f
 }
 
@@ -291,6 +283,25 @@ pub(crate) fn learn(
     }
     if let Some(ip) = txn.ip {
         card.ips.remember(ip);
+    }
+}
+
+/// A settled transaction of the card's past (a warm start): recorded as the pattern detector records
+/// what it sees, and learned as an approved transaction.
+pub(crate) fn settle(txn: &Transaction, usd: f64, card: &mut CardState, cfg: &RuleConfig) {
+    card.push_recent(recent_of(txn, usd));
+    learn(txn, usd, Decision::Approve, card, cfg);
+}
+
+fn recent_of(txn: &Transaction, usd: f64) -> Recent {
+    Recent {
+        ts: txn.timestamp.micros,
+        amount_usd: usd,
+        device: txn.device_id,
+        ip: txn.ip,
+        lat: txn.lat,
+        lon: txn.lon,
+        country: txn.country,
     }
 }
 
@@ -436,6 +447,29 @@ mod tests {
         detect_patterns(&probe, 1.0, &mut card, &cfg);
         let f = detect_patterns(&txn(1, 100, 0.0, 0.0), 1.0, &mut card, &cfg);
         assert!(f.reasons.contains(&"card_testing"));
+    }
+
+    #[test]
+    fn settled_history_profiles_the_card_and_feeds_the_travel_check() {
+        let cfg = RuleConfig::default();
+        let mut card = CardState::default();
+        for i in 0..3 {
+            settle(&txn(i * 3_600, 3_000, 48.85, 2.35), 30.0, &mut card, &cfg);
+        }
+        assert_eq!(card.profiled, 3);
+        assert_eq!(card.recent.len(), 3);
+        // The first transaction of the run, ten times the usual amount: an anomaly at once.
+        let big = txn(4 * 3_600, 30_000, 48.85, 2.35);
+        assert!(
+            assess_risk(&big, 300.0, &card, &cfg)
+                .reasons
+                .contains(&"high_value_anomaly")
+        );
+        // New York a minute after the last settled purchase in Paris.
+        let mut far = txn(2 * 3_600 + 60, 3_000, 40.71, -74.0);
+        far.country = CountryCode::new("US");
+        let f = detect_patterns(&far, 30.0, &mut card, &cfg);
+        assert!(f.reasons.contains(&"impossible_travel"), "{f:?}");
     }
 
     #[test]

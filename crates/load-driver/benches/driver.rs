@@ -9,7 +9,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use load_driver::{BenchReport, HttpBenchConfig, bench_http, bench_inprocess};
+use load_driver::bench::{BenchReport, HttpBenchConfig, bench_http, bench_inprocess};
 use std::time::Duration;
 
 fn main() {

@@ -1,8 +1,9 @@
-//! Benchmarks of the driver itself: [`bench_inprocess`] against a closure that answers at once, and
-//! [`bench_http`] against an HTTP endpoint on loopback. Both drive a sustained open-model load,
-//! measure the CPU time (user + system) this process spent on it, and report requests per CPU-second
-//! beside the achieved rate and the latency from the intended send. Used by `benches/driver.rs` and
-//! `stress-runner bench`.
+//! The driver's own benchmark, for `stress-runner bench` and `benches/driver.rs` (not part of
+//! embedding: an embedder drives [`crate::Driver`] directly). [`bench_inprocess`] runs against a
+//! closure that answers at once and [`bench_http`] against an HTTP endpoint on loopback. Both drive a
+//! sustained open-model load, measure the CPU time (user + system) this process spent on it
+//! ([`CpuTime`]), and report requests per CPU-second beside the achieved rate and the latency from the
+//! intended send.
 
 use crate::{Driver, DriverConfig, DriverControl, DriverError};
 use load_profiles::{Profile, Schedule};
@@ -99,28 +100,62 @@ impl Default for HttpBenchConfig {
     }
 }
 
-/// CPU time of this process so far, user and system, in seconds (from `/proc/self/stat`).
-pub fn process_cpu_seconds() -> Result<(f64, f64), DriverError> {
-    let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| DriverError::Setup {
-        reason: format!(
-            "cannot read /proc/self/stat for the CPU time ({e}); the benchmarks need Linux's /proc"
-        ),
-    })?;
-    parse_proc_stat_cpu(&stat).ok_or_else(|| DriverError::Setup {
-        reason: format!("unexpected /proc/self/stat format: {stat:?}"),
-    })
+/// CPU time a process has used so far, user and system, from Linux's `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CpuTime {
+    pub user_seconds: f64,
+    pub sys_seconds: f64,
 }
 
-/// `(user, system)` seconds from the text of a `/proc/<pid>/stat` file (fields 14 and 15, in clock
-/// ticks of `USER_HZ`, which Linux fixes at 100 for user space on every architecture).
-pub fn parse_proc_stat_cpu(stat: &str) -> Option<(f64, f64)> {
+impl CpuTime {
+    /// This process, all threads.
+    pub fn of_this_process() -> Result<Self, DriverError> {
+        Self::read("/proc/self/stat")
+    }
+
+    /// Another process (for example a server under test that the caller started), by its id.
+    pub fn of_process(pid: u32) -> Result<Self, DriverError> {
+        Self::read(&format!("/proc/{pid}/stat"))
+    }
+
+    /// User plus system seconds.
+    pub fn total_seconds(&self) -> f64 {
+        self.user_seconds + self.sys_seconds
+    }
+
+    /// The CPU time spent between `earlier` and `self`.
+    pub fn since(&self, earlier: &CpuTime) -> CpuTime {
+        CpuTime {
+            user_seconds: self.user_seconds - earlier.user_seconds,
+            sys_seconds: self.sys_seconds - earlier.sys_seconds,
+        }
+    }
+
+    fn read(path: &str) -> Result<Self, DriverError> {
+        let stat = std::fs::read_to_string(path).map_err(|e| DriverError::Setup {
+            reason: format!(
+                "cannot read {path} for the CPU time ({e}); CPU measurement needs Linux's /proc and a running process"
+            ),
+        })?;
+        parse_proc_stat_cpu(&stat).ok_or_else(|| DriverError::Setup {
+            reason: format!("unexpected {path} format (no user and system times after the command name): {stat:?}"),
+        })
+    }
+}
+
+/// User and system times from the text of a `/proc/<pid>/stat` file (fields 14 and 15, in clock ticks
+/// of `USER_HZ`, which Linux fixes at 100 for user space on every architecture).
+fn parse_proc_stat_cpu(stat: &str) -> Option<CpuTime> {
     const USER_HZ: f64 = 100.0;
     // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace().skip(11); // fields 3..=13
     let utime: f64 = fields.next()?.parse().ok()?;
     let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime / USER_HZ, stime / USER_HZ))
+    Some(CpuTime {
+        user_seconds: utime / USER_HZ,
+        sys_seconds: stime / USER_HZ,
+    })
 }
 
 fn setup(what: &str, e: &dyn std::fmt::Display) -> DriverError {
@@ -171,7 +206,7 @@ fn bench_target(
         ..base
     };
 
-    let (user_before, sys_before) = process_cpu_seconds()?;
+    let cpu_before = CpuTime::of_this_process()?;
     let wall = std::time::Instant::now();
     let report = runtime.block_on(async {
         let target = make_target()?;
@@ -200,11 +235,10 @@ fn bench_target(
         report
     })?;
     let wall_seconds = wall.elapsed().as_secs_f64();
-    let (user_after, sys_after) = process_cpu_seconds()?;
+    let cpu = CpuTime::of_this_process()?.since(&cpu_before);
     // Dropping the runtime ends the connection tasks; not part of the measurement.
     drop(runtime);
     let summary = recorder.summary(duration);
-    let (cpu_user_seconds, cpu_sys_seconds) = (user_after - user_before, sys_after - sys_before);
     Ok(BenchReport {
         planned_tps: rate_tps,
         duration,
@@ -214,9 +248,9 @@ fn bench_target(
         errors: report.errors,
         dropped: report.dropped,
         achieved_tps: report.completed as f64 / duration.as_secs_f64(),
-        cpu_seconds: cpu_user_seconds + cpu_sys_seconds,
-        cpu_user_seconds,
-        cpu_sys_seconds,
+        cpu_seconds: cpu.total_seconds(),
+        cpu_user_seconds: cpu.user_seconds,
+        cpu_sys_seconds: cpu.sys_seconds,
         wall_seconds,
         latency_p50_ms: summary.latency_ms.p50,
         latency_p99_ms: summary.latency_ms.p99,
@@ -294,9 +328,32 @@ mod tests {
     fn proc_stat_cpu_fields() {
         let stat = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 500 0 0 0 250 37 0 0 20 0 3 0 99 \
                     1000 200 18446744073709551615";
-        assert_eq!(parse_proc_stat_cpu(stat), Some((2.5, 0.37)));
+        let cpu = parse_proc_stat_cpu(stat).unwrap();
+        assert_eq!((cpu.user_seconds, cpu.sys_seconds), (2.5, 0.37));
         assert_eq!(parse_proc_stat_cpu("garbage"), None);
-        let (user, sys) = process_cpu_seconds().unwrap();
-        assert!(user >= 0.0 && sys >= 0.0);
+    }
+
+    #[test]
+    fn cpu_time_of_this_process_grows_with_work() {
+        let before = CpuTime::of_this_process().unwrap();
+        let same = CpuTime::of_process(std::process::id()).unwrap();
+        assert!(same.total_seconds() >= before.total_seconds());
+        // Burn CPU until the clock-tick counter moves (it counts in hundredths of a second).
+        let mut x = 0u64;
+        while CpuTime::of_this_process()
+            .unwrap()
+            .since(&before)
+            .total_seconds()
+            <= 0.0
+        {
+            for i in 0..100_000u64 {
+                x = x.wrapping_mul(31).wrapping_add(i);
+            }
+            std::hint::black_box(x);
+        }
+        let spent = CpuTime::of_this_process().unwrap().since(&before);
+        assert!(spent.user_seconds >= 0.0 && spent.sys_seconds >= 0.0);
+        assert!(spent.total_seconds() > 0.0);
+        assert!(CpuTime::of_process(u32::MAX).is_err(), "no such process");
     }
 }

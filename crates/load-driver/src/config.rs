@@ -4,45 +4,87 @@ use crate::error::DriverError;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A shared list of the transaction indices the driver sent, in send order: for checking that the
-/// segments of a distributed run sent exactly the transactions of the whole run. Costs 8 bytes per
-/// sent transaction, so it is off unless asked for. Clones share the list.
-#[derive(Debug, Clone, Default)]
-pub struct SentLog(Arc<Mutex<Vec<u64>>>);
+/// The transaction indices the driver sent, in send order: for checking that the segments of a
+/// distributed run sent exactly the transactions of the whole run. Off unless asked for. Either
+/// collected in memory ([`SentLog::new`], 8 bytes per sent transaction, for tests and short runs) or
+/// streamed ([`SentLog::streaming`]: the driver hands over chunks of 65,536 as it goes, so memory
+/// stays bounded over hours). Clones share one log.
+#[derive(Clone, Default)]
+pub struct SentLog(Arc<Sink>);
+
+type ChunkSink = Box<dyn Fn(Vec<u64>) + Send + Sync>;
+
+enum Sink {
+    Collect(Mutex<Vec<u64>>),
+    Stream(ChunkSink),
+}
+
+impl Default for Sink {
+    fn default() -> Self {
+        Sink::Collect(Mutex::default())
+    }
+}
+
+impl std::fmt::Debug for SentLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0 {
+            Sink::Collect(_) => write!(f, "SentLog::Collect({} indices)", self.len()),
+            Sink::Stream(_) => write!(f, "SentLog::Stream"),
+        }
+    }
+}
 
 impl SentLog {
+    /// A log collected in memory; read it with [`SentLog::take`].
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Appends a run's indices (the driver calls it once, when its dispatcher ends).
-    pub(crate) fn extend(&self, indices: Vec<u64>) {
-        let mut list = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if list.is_empty() {
-            *list = indices;
-        } else {
-            list.extend(indices);
+    /// A log handed to `sink` in chunks, in send order, as the run goes (on the driver's task: the
+    /// sink must not block, for example it sends the chunk to a writer thread).
+    pub fn streaming(sink: impl Fn(Vec<u64>) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(Sink::Stream(Box::new(sink))))
+    }
+
+    fn collected(&self) -> Option<std::sync::MutexGuard<'_, Vec<u64>>> {
+        match &*self.0 {
+            Sink::Collect(list) => Some(
+                list.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            Sink::Stream(_) => None,
         }
     }
 
-    /// Takes the indices logged so far, leaving the log empty.
-    pub fn take(&self) -> Vec<u64> {
-        std::mem::take(
-            &mut *self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+    /// Appends sent indices (the driver calls it as chunks fill and when its dispatcher ends).
+    pub(crate) fn extend(&self, indices: Vec<u64>) {
+        if indices.is_empty() {
+            return;
+        }
+        match &*self.0 {
+            Sink::Stream(sink) => sink(indices),
+            Sink::Collect(_) => {
+                if let Some(mut list) = self.collected() {
+                    if list.is_empty() {
+                        *list = indices;
+                    } else {
+                        list.extend(indices);
+                    }
+                }
+            }
+        }
     }
 
+    /// Takes the indices collected so far, leaving the log empty (always empty for a streaming log).
+    pub fn take(&self) -> Vec<u64> {
+        self.collected()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+
+    /// The indices collected so far (0 for a streaming log).
     pub fn len(&self) -> usize {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.collected().map_or(0, |l| l.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -50,7 +92,7 @@ impl SentLog {
     }
 }
 
-/// Two handles are equal when they share one list.
+/// Two handles are equal when they share one log.
 impl PartialEq for SentLog {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -63,7 +105,8 @@ pub struct DriverConfig {
     /// as [`models::ErrorKind::Dropped`]), never queued: the model stays open.
     pub max_in_flight: usize,
     /// Hard ceiling on the send rate, a safety net enforced with `governor` (burst: 2 ms of traffic).
-    /// Sends above it wait, and the wait shows in latency (measured from the intended send).
+    /// A send may wait for it up to one 1 ms tick (the wait shows in latency, measured from the
+    /// intended send); an arrival it would delay longer is shed and counted in `dropped_ceiling`.
     pub max_tps: f64,
     /// After a stop or the end of the profile, how long in-flight requests may still complete.
     /// Those still out after it are abandoned and recorded as [`models::ErrorKind::Timeout`].

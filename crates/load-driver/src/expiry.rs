@@ -124,7 +124,7 @@ impl Expiry {
                     }
                 }
                 Some(at) => return Some(at),
-                None => return Some(now + timeout),
+                None => return Some(crate::driver::at_or_far(now, timeout)),
             }
             q.entries.pop_front();
             q.base += 1;

@@ -65,7 +65,8 @@ async fn request(ctx: &LaneCtx, expiry: &Expiry, seq: u64, mut job: Job) -> Done
     if ctx.rebase {
         job.txn.timestamp = Timestamp::from_system_time(ctx.wall_origin + (sent - ctx.origin));
     }
-    let deadline = ctx.timeout.map(|t| sent + t);
+    // A timeout too long for an `Instant` never expires.
+    let deadline = ctx.timeout.and_then(|t| sent.checked_add(t));
     let outcome = {
         let mut call = std::pin::pin!(ctx.target.score(&job.txn));
         let mut registered = false;
@@ -149,7 +150,9 @@ pub(crate) async fn lane(
             && !futs.is_empty()
         {
             // Nothing in flight is due before now + t (a request's deadline is its send + t).
-            sweep.as_mut().reset(Instant::now() + t);
+            sweep
+                .as_mut()
+                .reset(crate::driver::at_or_far(Instant::now(), t));
             sweep_armed = true;
         }
         let draining = deadline.filter(|_| !abandoned);

@@ -10,7 +10,13 @@
 //! * **Open model.** Sends never wait for answers. When `max_in_flight` requests are out, a due
 //!   arrival is *dropped*: counted as `ErrorKind::Dropped`, never silently skipped and never queued.
 //! * **Ceiling.** A `governor` limiter holds the send rate under `max_tps` (default 60,000; burst
-//!   2 ms of traffic) as a safety net; the schedule, not governor, decides the send times.
+//!   2 ms of traffic) as a safety net; the schedule, not governor, decides the send times. It
+//!   sheds: an arrival it would delay by more than one 1 ms tick is dropped and counted
+//!   (`dropped_ceiling`, apart from the in-flight bound's `dropped`), so the model stays open.
+//! * **Backlogs.** However far behind the schedule gets (a rate multiplier of `1e300`), the
+//!   dispatcher counts the arrivals it cannot send in bulk ([`load_profiles::Schedule::skip_until`])
+//!   and yields every round, so stop is always seen and a run ends within its duration plus the
+//!   grace period.
 //! * **Control** ([`DriverControl`]): pause/resume (the schedule clock stops, so the profile resumes
 //!   where it was), rate multiplier, stop (no more sends; in-flight requests get `grace_period`, then
 //!   are abandoned and recorded as timeouts). [`DriverControl::status`] shows the phase and the
@@ -22,6 +28,8 @@
 //! * **Tasks.** A dispatcher (inside [`Driver::run`]) and one lane task per tokio worker; each lane
 //!   runs its requests concurrently and records on its own metrics shard. All are awaited before
 //!   `run` returns.
+//! * **Benchmark.** [`bench`] measures the driver itself (achieved rate, CPU per request) for
+//!   `stress-runner bench` and `benches/driver.rs`; embedding does not need it.
 //!
 //! An embedder needs only transaction-factory, load-profiles, metrics-core and targets: see
 //! `crates/load-driver/tests/embed.rs` for a complete, copyable example against a closure target
@@ -55,7 +63,7 @@
 //! # }
 //! ```
 
-mod bench;
+pub mod bench;
 mod ceiling;
 mod config;
 mod control;
@@ -64,10 +72,6 @@ mod error;
 mod expiry;
 mod lane;
 
-pub use bench::{
-    BenchReport, HttpBenchConfig, bench_http, bench_inprocess, bench_inprocess_on,
-    parse_proc_stat_cpu, process_cpu_seconds,
-};
 pub use config::{DriverConfig, SentLog};
 pub use control::{DriverControl, DriverPhase, DriverStatus};
 pub use driver::{Driver, DriverReport, EndReason};

@@ -1,5 +1,5 @@
 //! The driver under tokio's paused clock: the schedule is honoured, the in-flight bound drops,
-//! pause/resume/stop/multiplier behave, the ceiling delays, a slow target shows queueing latency, and
+//! pause/resume/stop/multiplier behave, the ceiling sheds, absurd rates end on time, a slow target shows queueing latency, and
 //! execution segments together send the whole run's transactions at its instants.
 
 use load_driver::{
@@ -166,6 +166,12 @@ async fn arrivals_beyond_the_in_flight_bound_are_dropped_and_counted() {
         s.latency_ms.count, 20,
         "dropped arrivals are not in the latency histogram"
     );
+    // Every fraud transaction got a verdict or was dropped; the dropped ones (counted in bulk,
+    // from the factory's plans) are unscored.
+    let fraud: u64 = factory().fraud_counts(0..200).iter().sum();
+    assert!(fraud > 0);
+    assert_eq!(s.fraud.tp + s.fraud.fn_ + s.fraud.unscored, fraud);
+    assert!(s.fraud.unscored > 0, "{:?}", s.fraud);
 }
 
 #[tokio::test(start_paused = true)]
@@ -263,7 +269,7 @@ async fn multiplier_scales_the_rate_from_its_change() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_ceiling_delays_sends_and_the_delay_shows_in_latency() {
+async fn the_ceiling_sheds_what_it_would_delay_by_more_than_a_tick() {
     let origin = Instant::now();
     let (target, log) = logging_target(origin, Duration::ZERO);
     let config = DriverConfig {
@@ -272,19 +278,122 @@ async fn the_ceiling_delays_sends_and_the_delay_shows_in_latency() {
     };
     let (report, recorder) =
         drive(schedule(1_000.0, 1), target, config, &DriverControl::new()).await;
-    assert_eq!((report.sent, report.dropped), (1_000, 0));
+    // Offered twice the ceiling: about half is sent, the rest shed, none queued behind the ceiling.
+    assert_eq!(report.scheduled, 1_000);
+    assert_eq!(report.sent + report.dropped_ceiling, 1_000);
+    assert_eq!(report.dropped, 0, "the in-flight bound was never reached");
+    assert!(
+        report.sent <= 501 && report.sent >= 450,
+        "at most 500/s for 1 s: {report:?}"
+    );
     let log = log.lock().unwrap();
     assert!(
-        *log.last().unwrap() > MS(1_900),
-        "1,000 sends at most 500/s take about 2 s"
+        *log.last().unwrap() <= S(1) + MS(1),
+        "nothing is sent after the profile's end: {:?}",
+        log.last()
     );
-    let s = recorder.summary(S(2));
+    let totals = recorder.totals();
+    assert_eq!(
+        (totals.scheduled, totals.dropped_ceiling, totals.dropped),
+        (1_000, report.dropped_ceiling, 0)
+    );
+    let s = recorder.summary(S(1));
+    assert_eq!(s.load.dropped_ceiling, report.dropped_ceiling);
+    // A send waits for the ceiling at most one tick, on top of the timer's own tick.
+    assert!(s.latency_ms.max <= 2.0, "{:?}", s.latency_ms);
     assert!(
-        s.latency_ms.max > 900.0,
-        "late sends count from their intended instant: {:?}",
-        s.latency_ms
+        report.wall_elapsed <= S(1) + MS(2),
+        "{:?}",
+        report.wall_elapsed
     );
-    assert!(s.service_time_ms.max < 1.0);
+}
+
+/// 100 TPS for 2 s with the multiplier set to `m` at 0.5 s, under a 1,000 TPS ceiling.
+async fn drive_multiplied(m: f64) -> (DriverReport, Recorder) {
+    let (target, _log) = logging_target(Instant::now(), Duration::ZERO);
+    let control = DriverControl::new();
+    let c = control.clone();
+    let steer = tokio::spawn(async move {
+        sleep(MS(500)).await;
+        c.set_multiplier(m).unwrap();
+    });
+    let config = DriverConfig {
+        max_tps: 1_000.0,
+        grace_period: MS(200),
+        ..DriverConfig::default()
+    };
+    let out = drive(schedule(100.0, 2), target, config, &control).await;
+    steer.await.unwrap();
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_multiplier_ends_on_time_and_counts_its_backlog_in_bulk() {
+    // 1e12 plans 1e14 arrivals a second: the ceiling passes 1,000 of them and counts the rest in
+    // bulk (visiting them one by one would take days).
+    let (report, recorder) = drive_multiplied(1e12).await;
+    assert_eq!(report.end, EndReason::Completed);
+    assert!(
+        report.wall_elapsed <= S(2) + MS(2),
+        "{:?}",
+        report.wall_elapsed
+    );
+    // 50 in the first 0.5 s, then at most the ceiling's 1,000/s and its burst of 2.
+    assert!(
+        report.sent <= 50 + 1_500 + 2 && report.sent >= 50 + 1_400,
+        "{report:?}"
+    );
+    // The arrival already planned (at 505 ms) keeps its instant; the multiplier takes over there.
+    let planned = 51.0 + 1e14 * 1.495;
+    let counted = (report.sent + report.dropped_ceiling) as f64;
+    assert!(
+        (counted - planned).abs() < 1e-6 * planned,
+        "{counted} of {planned}: {report:?}"
+    );
+    assert_eq!(report.scheduled, report.sent + report.dropped_ceiling);
+    assert_eq!(recorder.totals().dropped_ceiling, report.dropped_ceiling);
+
+    // 1e300 makes every arrival due at once; this used to spin at 100% CPU, never seeing the end.
+    // It plans more arrivals than a u64 indexes: the count saturates and the schedule is spent.
+    let (report, recorder) = drive_multiplied(1e300).await;
+    assert_eq!(report.end, EndReason::Completed);
+    assert!(
+        report.wall_elapsed <= S(2) + MS(2),
+        "{:?}",
+        report.wall_elapsed
+    );
+    assert!(report.sent >= 50 && report.sent <= 50 + 3, "{report:?}");
+    assert_eq!(report.dropped_ceiling, u64::MAX);
+    assert_eq!(recorder.totals().dropped_ceiling, u64::MAX);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_is_seen_whatever_the_backlog() {
+    let control = DriverControl::new();
+    let c = control.clone();
+    let steer = tokio::spawn(async move {
+        sleep(MS(300)).await;
+        c.stop();
+    });
+    let (target, _log) = logging_target(Instant::now(), S(60));
+    let config = DriverConfig {
+        max_tps: 1e9,
+        max_in_flight: 50,
+        grace_period: MS(100),
+        ..DriverConfig::default()
+    };
+    // `run --tps 1e300 --duration 60s`, with a ceiling too high to shed: the in-flight bound drops.
+    let (report, _) = drive(schedule(1e300, 60), target, config, &control).await;
+    steer.await.unwrap();
+    assert_eq!(report.end, EndReason::Stopped);
+    assert_eq!(report.sent, 50);
+    assert_eq!(report.abandoned, 50);
+    assert_eq!(report.dropped, u64::MAX, "saturated, not overflowed");
+    assert!(
+        report.wall_elapsed <= MS(300) + MS(100) + MS(1),
+        "{:?}",
+        report.wall_elapsed
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -453,4 +562,31 @@ async fn the_request_timeout_counts_slow_answers_as_timeouts_and_keeps_the_fast_
         "{:?}",
         report.wall_elapsed
     );
+}
+
+/// A streaming log gets the sent indices in chunks as the run goes, not all at the end: memory stays
+/// bounded over a long run. Together the chunks are every sent index, in send order.
+#[tokio::test(start_paused = true)]
+async fn a_streaming_sent_log_gets_chunks_as_the_run_goes() {
+    let chunks = Arc::new(Mutex::new(Vec::<Vec<u64>>::new()));
+    let c = chunks.clone();
+    let log = SentLog::streaming(move |chunk| c.lock().unwrap().push(chunk));
+    let (target, _) = id_logging_target(Instant::now());
+    let config = DriverConfig {
+        sent_log: Some(log.clone()),
+        max_tps: 100_000.0,
+        ..DriverConfig::default()
+    };
+    let (report, _) = drive(schedule(40_000.0, 2), target, config, &DriverControl::new()).await;
+    let chunks = chunks.lock().unwrap();
+    assert!(chunks.len() >= 2, "{} chunks", chunks.len());
+    assert_eq!(
+        chunks[0].len(),
+        64 * 1024,
+        "a full chunk is handed over at once"
+    );
+    let all: Vec<u64> = chunks.iter().flatten().copied().collect();
+    assert_eq!(all.len() as u64, report.sent);
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "in send order");
+    assert!(log.is_empty() && log.take().is_empty(), "nothing is kept");
 }

@@ -65,6 +65,16 @@ pub enum ProfileError {
     Probability { index: usize, value: f64 },
 
     #[error(
+        "load.stages[{index}]: the stages up to this one last longer than a duration can hold (u64::MAX seconds); shorten them"
+    )]
+    TooLong { index: usize },
+
+    #[error(
+        "load.stages[{index}]: the stages up to this one plan more transactions than can be counted (the rate times the duration is not a finite number); lower the rate or shorten the stages"
+    )]
+    UncountableTraffic { index: usize },
+
+    #[error(
         "load.stages[{index}] (chaos): duration {duration_s} s is longer than the chaos limit of {max_s} s (one planned rate per second is kept in memory); split it into shorter stages"
     )]
     ChaosTooLong {

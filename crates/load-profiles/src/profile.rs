@@ -3,6 +3,7 @@
 
 use crate::curve::{Curve, Hint};
 use crate::error::ProfileError;
+use crate::schedule::secs_to_duration;
 use models::{Arrival, LoadProfile};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub(crate) struct Piece {
 pub struct Profile {
     pub(crate) pieces: Vec<Piece>,
     duration: f64,
+    /// `duration` exactly, as the stages' durations add up.
+    length: Duration,
     arrival: Arrival,
 }
 
@@ -51,8 +54,12 @@ impl Profile {
         }
         let mut pieces = Vec::with_capacity(spec.stages.len());
         let (mut start, mut cum) = (0.0, 0.0);
+        let mut length = Duration::ZERO;
         for (index, stage) in spec.stages.iter().enumerate() {
             let curve = Curve::from_stage(index, stage)?;
+            length = length
+                .checked_add(stage.duration())
+                .ok_or(ProfileError::TooLong { index })?;
             let len = stage.duration().as_secs_f64();
             let total = curve.integral(len);
             pieces.push(Piece {
@@ -66,10 +73,14 @@ impl Profile {
             });
             start += len;
             cum += total;
+            if !cum.is_finite() {
+                return Err(ProfileError::UncountableTraffic { index });
+            }
         }
         Ok(Profile {
             pieces,
             duration: start,
+            length,
             arrival: spec.arrival,
         })
     }
@@ -77,6 +88,7 @@ impl Profile {
     /// The profile cut at `at`: stages starting at or after it are dropped and the one running across it
     /// is shortened (keeping its curve, so a cut ramp stops part way). A longer `at` changes nothing.
     pub fn truncated(mut self, at: Duration) -> Profile {
+        let cut = at;
         let at = at.as_secs_f64();
         if at >= self.duration {
             return self;
@@ -87,6 +99,7 @@ impl Profile {
             last.total = last.curve.integral(last.len);
         }
         self.duration = at;
+        self.length = self.length.min(cut);
         self
     }
 
@@ -97,7 +110,7 @@ impl Profile {
 
     /// Total length of all stages.
     pub fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.duration)
+        self.length
     }
 
     /// Total length in seconds.
@@ -133,8 +146,8 @@ impl Profile {
             index,
             name: p.name.clone(),
             shape: p.shape,
-            start: Duration::from_secs_f64(p.start),
-            duration: Duration::from_secs_f64(p.len),
+            start: secs_to_duration(p.start),
+            duration: secs_to_duration(p.len),
             planned: p.total,
         })
     }
@@ -148,6 +161,23 @@ impl Profile {
     /// [`Profile::integral`] with times in seconds.
     pub fn integral_secs(&self, a: f64, b: f64) -> f64 {
         self.cumulative_secs(b) - self.cumulative_secs(a)
+    }
+
+    /// The mean planned rate over each `step` of the profile, with each window's start: what a
+    /// preview shows (the last window may be shorter). Empty for a zero `step`.
+    pub fn mean_rates(&self, step: Duration) -> Vec<(Duration, f64)> {
+        let end = self.duration();
+        let mut rows = Vec::new();
+        if step.is_zero() {
+            return rows;
+        }
+        let mut t = Duration::ZERO;
+        while t < end {
+            let next = (t + step).min(end);
+            rows.push((t, self.integral(t, next) / (next - t).as_secs_f64()));
+            t = next;
+        }
+        rows
     }
 
     /// The planned number of transactions for the whole profile.
@@ -219,6 +249,42 @@ mod tests {
     use super::*;
     use models::Stage;
 
+    #[test]
+    fn mean_rates_average_each_step_and_cut_the_last() {
+        let p = Profile::new(&LoadProfile {
+            stages: vec![
+                Stage::Ramp {
+                    name: None,
+                    from_tps: 0.0,
+                    to_tps: 10.0,
+                    duration: Duration::from_secs(10),
+                },
+                Stage::Sustained {
+                    name: None,
+                    tps: 5.0,
+                    duration: Duration::from_millis(2500),
+                },
+            ],
+            arrival: Arrival::Uniform,
+        })
+        .unwrap();
+        let rows = p.mean_rates(Duration::from_secs(1));
+        assert_eq!(rows.len(), 13);
+        assert_eq!(rows[0].0, Duration::ZERO);
+        assert!((rows[0].1 - 0.5).abs() < 1e-9);
+        assert!((rows[9].1 - 9.5).abs() < 1e-9);
+        // The last window is 0.5 s of the sustained stage.
+        assert_eq!(rows[12].0, Duration::from_secs(12));
+        assert!((rows[12].1 - 5.0).abs() < 1e-9);
+        let planned: f64 = rows
+            .iter()
+            .zip(rows.iter().skip(1).map(|r| r.0).chain([p.duration()]))
+            .map(|((t, tps), next)| tps * (next - *t).as_secs_f64())
+            .sum();
+        assert!((planned - p.total()).abs() < 1e-6);
+        assert!(p.mean_rates(Duration::ZERO).is_empty());
+    }
+
     fn two_stage() -> Profile {
         Profile::new(&LoadProfile {
             arrival: Arrival::Uniform,
@@ -276,6 +342,47 @@ mod tests {
         assert_eq!(p.total(), 125.0);
         let same = two_stage().truncated(Duration::from_secs(60));
         assert_eq!(same.duration(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn profiles_past_what_a_duration_or_a_count_holds_are_refused_not_panics() {
+        let long = Stage::Sustained {
+            tps: 1.0,
+            duration: Duration::from_secs(u64::MAX / 2 + 1),
+            name: None,
+        };
+        let spec = LoadProfile {
+            arrival: Arrival::Uniform,
+            stages: vec![long.clone(), long],
+        };
+        assert_eq!(
+            Profile::new(&spec).unwrap_err(),
+            ProfileError::TooLong { index: 1 }
+        );
+        let huge = Stage::Sustained {
+            tps: 1e300,
+            duration: Duration::from_secs(u64::MAX),
+            name: None,
+        };
+        let spec = LoadProfile {
+            arrival: Arrival::Uniform,
+            stages: vec![huge],
+        };
+        let err = Profile::new(&spec).unwrap_err();
+        assert_eq!(err, ProfileError::UncountableTraffic { index: 0 });
+        assert!(err.to_string().contains("lower the rate"), "{err}");
+        // The longest single stage is fine, and its length is exact.
+        let p = Profile::new(&LoadProfile {
+            arrival: Arrival::Uniform,
+            stages: vec![Stage::Sustained {
+                tps: 1.0,
+                duration: Duration::MAX,
+                name: None,
+            }],
+        })
+        .unwrap();
+        assert_eq!(p.duration(), Duration::MAX);
+        assert_eq!(p.stages().next().unwrap().duration, Duration::MAX);
     }
 
     #[test]

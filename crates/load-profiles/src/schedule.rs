@@ -17,6 +17,12 @@
 //! and everything above holds with `Λ` replaced by its integral `Λ'(t)`. Arrival indices stay global
 //! and consecutive. A multiplier of 0 plans no arrivals, so the iterator returns `None` until a later
 //! change raises it: call `set_multiplier_at(now, m)` to resume from `now`.
+//!
+//! # Backlogs
+//! A driver that falls behind (a huge multiplier, a rate above its ceiling) must not visit every
+//! arrival it cannot send: [`Schedule::skip_until`] counts the arrivals due by an instant and moves
+//! past them in one step (uniform: arithmetic; Poisson: one Poisson draw for the count). The index
+//! space is `u64`: a schedule that would plan index `u64::MAX` is exhausted and yields no more.
 
 use crate::curve::Hint;
 use crate::error::ScheduleError;
@@ -26,7 +32,7 @@ use models::Arrival;
 use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::Exp1;
+use rand_distr::{Distribution, Exp1, Poisson};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,14 +144,76 @@ impl Schedule {
         Ok(())
     }
 
-    /// The `Λ'` target of the next arrival of this segment, with its global index.
-    fn next_target(&mut self) -> (u64, f64) {
+    /// Skips, without placing them, this segment's arrivals due at or before `at` that were not yet
+    /// yielded, and returns how many there were: a driver that cannot send a backlog counts it in
+    /// one step instead of visiting each arrival. The cursor moves to `at` (when later), so a
+    /// multiplier change takes effect from there. Multiplier changes up to `at` are applied first.
+    ///
+    /// Uniform arrivals are skipped exactly (the same indices [`Iterator::next`] would have
+    /// yielded). Poisson arrivals are counted with one Poisson draw (by memorylessness the process
+    /// after `at` is unchanged), so a skip consumes the seeded stream differently from pulling the
+    /// arrivals one by one: segments that skip at different instants no longer partition the whole
+    /// run exactly (they still carry its rate). An unbounded backlog (an infinite planned count, or
+    /// one past `u64::MAX`) exhausts the schedule and returns `u64::MAX`.
+    pub fn skip_until(&mut self, at: Duration) -> u64 {
+        let t = at.as_secs_f64().max(self.cursor);
+        self.cursor = t;
+        while let Some(&(tc, m)) = self.pending.front() {
+            if tc > t {
+                break;
+            }
+            self.reanchor(tc, m);
+            self.pending.pop_front();
+        }
+        if self.next_k == u64::MAX {
+            return 0;
+        }
+        // `Λ'` at `t + 0.5 ns`: instants are rounded to whole nanoseconds, so every arrival placed
+        // before that is due at `t` (at a huge rate, very many share one nanosecond). At a
+        // multiplier of 0 it stays where it was.
+        let tau = t + 0.5e-9;
+        let level =
+            self.anchor_mod + self.mult * (self.profile.cumulative_secs(tau) - self.anchor_base);
+        let end = match self.arrival {
+            // Arrival k is due when k + 0.5 <= level: the first one not due is floor(level + 0.5).
+            Arrival::Uniform => whole_count(level + 0.5).max(self.next_k),
+            Arrival::Poisson => {
+                let (due, from) = match self.poisson_drawn {
+                    Some(x) if x > level => return 0,
+                    Some(x) => (1, x),
+                    None => (0, self.poisson_last),
+                };
+                let more = poisson_count(&mut self.rng, level - from);
+                self.poisson_last = if level.is_finite() { level } else { from };
+                self.poisson_drawn = None;
+                self.next_k.saturating_add(due).saturating_add(more)
+            }
+        };
+        let skipped = self.segment.count_in(self.next_k, end);
+        self.next_k = end;
+        if end == u64::MAX { u64::MAX } else { skipped }
+    }
+
+    /// Makes the multiplier `m` take over at `tc` (seconds), keeping `Λ'` continuous there.
+    fn reanchor(&mut self, tc: f64, m: f64) {
+        let base_c = self.profile.cumulative_secs(tc);
+        self.anchor_mod += self.mult * (base_c - self.anchor_base);
+        self.anchor_base = base_c;
+        self.mult = m;
+    }
+
+    /// The `Λ'` target of the next arrival of this segment, with its global index; `None` once the
+    /// index space is used up.
+    fn next_target(&mut self) -> Option<(u64, f64)> {
         match self.arrival {
             Arrival::Uniform => {
-                let k = self.segment.first_from(self.next_k);
-                (k, k as f64 + 0.5)
+                let k = self.segment.first_from(self.next_k)?;
+                (k < u64::MAX).then_some((k, k as f64 + 0.5))
             }
             Arrival::Poisson => loop {
+                if self.next_k == u64::MAX {
+                    return None;
+                }
                 let x = match self.poisson_drawn {
                     Some(x) => x,
                     None => {
@@ -156,7 +224,7 @@ impl Schedule {
                     }
                 };
                 if self.segment.contains(self.next_k) {
-                    return (self.next_k, x);
+                    return Some((self.next_k, x));
                 }
                 // Another segment's arrival: consume its gap without placing it.
                 self.poisson_last = x;
@@ -185,16 +253,13 @@ impl Iterator for Schedule {
     type Item = ScheduledArrival;
 
     fn next(&mut self) -> Option<ScheduledArrival> {
-        let (k, target) = self.next_target();
+        let (k, target) = self.next_target()?;
         loop {
             let found = self.locate(target);
             match (self.pending.front(), found) {
                 (Some(&(tc, m)), found) if found.is_none_or(|(t, _, _)| tc <= t) => {
                     // The multiplier changes before this arrival: re-anchor at tc and place it again.
-                    let base_c = self.profile.cumulative_secs(tc);
-                    self.anchor_mod += self.mult * (base_c - self.anchor_base);
-                    self.anchor_base = base_c;
-                    self.mult = m;
+                    self.reanchor(tc, m);
                     self.pending.pop_front();
                 }
                 (_, None) => return None,
@@ -202,7 +267,7 @@ impl Iterator for Schedule {
                     self.piece = piece;
                     self.hint = hint;
                     self.cursor = t;
-                    self.next_k = k + 1;
+                    self.next_k = k.saturating_add(1);
                     if self.arrival == Arrival::Poisson {
                         self.poisson_last = target;
                         self.poisson_drawn = None;
@@ -217,13 +282,39 @@ impl Iterator for Schedule {
     }
 }
 
-fn secs_to_duration(t: f64) -> Duration {
-    Duration::from_nanos((t * 1e9).round() as u64)
+/// `t` seconds as a `Duration`, saturating (a profile's length always fits: [`Profile::new`] checks).
+pub(crate) fn secs_to_duration(t: f64) -> Duration {
+    let nanos = (t * 1e9).round();
+    if nanos < u64::MAX as f64 {
+        // Negative and NaN saturate to 0.
+        Duration::from_nanos(nanos as u64)
+    } else {
+        Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX)
+    }
+}
+
+/// `floor(x)` as a count: 0 for negative or NaN, `u64::MAX` past it (or infinite).
+fn whole_count(x: f64) -> u64 {
+    // `as` saturates and maps NaN to 0.
+    x.floor() as u64
+}
+
+/// A Poisson count with mean `mean`: 0 for a mean of 0 or less, `u64::MAX` beyond what a `u64`
+/// holds (an unbounded backlog).
+fn poisson_count(rng: &mut ChaCha8Rng, mean: f64) -> u64 {
+    if mean.is_nan() || mean <= 0.0 {
+        return 0;
+    }
+    match Poisson::new(mean) {
+        Ok(d) => whole_count(d.sample(rng)),
+        Err(_) => u64::MAX,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::segment::Segment;
     use models::{LoadProfile, Stage};
 
     fn sustained(tps: f64, secs: u64) -> Profile {
@@ -310,6 +401,63 @@ mod tests {
             }
         }
         assert_eq!(n as f64, p.total().round());
+    }
+
+    #[test]
+    fn skip_until_counts_what_next_would_have_yielded_and_continues_after_it() {
+        let p = Arc::new(sustained(1000.0, 10));
+        for seg in [Segment::WHOLE, Segment::new(1, 3).unwrap()] {
+            let all: Vec<_> = Schedule::new(p.clone(), Arrival::Uniform, 0)
+                .segment(seg)
+                .collect();
+            let mut s = Schedule::new(p.clone(), Arrival::Uniform, 0).segment(seg);
+            let first: Vec<_> = s.by_ref().take(10).collect();
+            let at = Duration::from_millis(2_500);
+            let due = all[10..].iter().filter(|a| a.at <= at).count() as u64;
+            assert_eq!(s.skip_until(at), due);
+            assert_eq!(s.cursor(), at);
+            let rest: Vec<_> = s.collect();
+            assert_eq!(
+                first.len() as u64 + due + rest.len() as u64,
+                all.len() as u64
+            );
+            assert_eq!(rest[..], all[10 + due as usize..]);
+        }
+    }
+
+    #[test]
+    fn an_absurd_multiplier_is_skipped_in_one_step_and_exhausts_the_schedule() {
+        for arrival in [Arrival::Uniform, Arrival::Poisson] {
+            let mut s = Schedule::new(sustained(100.0, 10), arrival, 3);
+            s.set_multiplier_at(Duration::from_secs(1), 1e300).unwrap();
+            assert!(
+                s.by_ref()
+                    .take_while(|a| a.at < Duration::from_secs(1))
+                    .count()
+                    > 90
+            );
+            // 1e300 times the rate plans more arrivals than a u64 indexes: counted, never visited.
+            assert_eq!(s.skip_until(Duration::from_secs(2)), u64::MAX);
+            assert_eq!(s.next(), None);
+            assert_eq!(s.skip_until(Duration::from_secs(3)), 0);
+        }
+    }
+
+    #[test]
+    fn poisson_skip_counts_about_the_integral() {
+        let p = Arc::new(sustained(10_000.0, 10));
+        let mut s = Schedule::new(p, Arrival::Poisson, 5);
+        s.next().unwrap();
+        let n = s.skip_until(Duration::from_secs(5));
+        // Mean about 50,000, sd about 224.
+        assert!((48_000..52_000).contains(&n), "{n}");
+        let next = s.next().unwrap();
+        assert!(
+            next.at > Duration::from_secs(5) && next.index > n,
+            "{next:?}"
+        );
+        // Nothing more is due until 5 s: a skip to the same instant counts nothing.
+        assert_eq!(s.skip_until(Duration::from_secs(5)), 0);
     }
 
     #[test]

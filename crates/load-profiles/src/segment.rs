@@ -41,17 +41,27 @@ impl Segment {
         self.count == 1 || k % self.count == self.index
     }
 
-    /// The first global index `>= k` that is this segment's.
-    pub fn first_from(&self, k: u64) -> u64 {
+    /// The first global index `>= k` that is this segment's; `None` past `u64::MAX`.
+    pub fn first_from(&self, k: u64) -> Option<u64> {
         if self.count == 1 {
-            return k;
+            return Some(k);
         }
         let r = k % self.count;
         if r <= self.index {
-            k - r + self.index
+            Some(k - r + self.index)
         } else {
-            k - r + self.count + self.index
+            (k - r).checked_add(self.count + self.index)
         }
+    }
+
+    /// How many global indices in `[from, to)` are this segment's.
+    pub fn count_in(&self, from: u64, to: u64) -> u64 {
+        // Indices below x that are this segment's: those k = index + j * count < x.
+        let below = |x: u64| match x.checked_sub(self.index) {
+            Some(0) | None => 0,
+            Some(d) => (d - 1) / self.count + 1,
+        };
+        below(to).saturating_sub(below(from))
     }
 }
 
@@ -125,10 +135,23 @@ mod tests {
     #[test]
     fn first_from_steps_to_own_indices() {
         let s = Segment::new(2, 5).unwrap();
-        assert_eq!(s.first_from(0), 2);
-        assert_eq!(s.first_from(2), 2);
-        assert_eq!(s.first_from(3), 7);
-        assert_eq!(s.first_from(7), 7);
+        assert_eq!(s.first_from(0), Some(2));
+        assert_eq!(s.first_from(2), Some(2));
+        assert_eq!(s.first_from(3), Some(7));
+        assert_eq!(s.first_from(7), Some(7));
         assert!(s.contains(12) && !s.contains(13));
+        // Past the index space there is no next index (it used to overflow).
+        assert_eq!(s.first_from(u64::MAX - 1), None);
+    }
+
+    #[test]
+    fn count_in_counts_own_indices_in_a_range() {
+        let s = Segment::new(2, 5).unwrap();
+        for (from, to) in [(0, 0), (0, 3), (2, 3), (3, 7), (3, 8), (0, 23), (13, 40)] {
+            let by_hand = (from..to).filter(|k| s.contains(*k)).count() as u64;
+            assert_eq!(s.count_in(from, to), by_hand, "[{from}, {to})");
+        }
+        assert_eq!(s.count_in(9, 3), 0);
+        assert_eq!(Segment::WHOLE.count_in(0, u64::MAX), u64::MAX);
     }
 }

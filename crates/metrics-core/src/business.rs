@@ -13,13 +13,11 @@ pub fn running_cost(cost: &CostModel, completed: u64, elapsed: Duration) -> f64 
         + elapsed.as_secs_f64() / 3600.0 * cost.fixed_per_hour
 }
 
-/// `(prevented - total_cost) / total_cost × 100`; 0 when nothing has cost anything yet.
-pub fn roi_pct(prevented: f64, total_cost: f64) -> f64 {
-    if total_cost > 0.0 {
-        (prevented - total_cost) / total_cost * 100.0
-    } else {
-        0.0
-    }
+/// The net ROI in percent, from the declared model ([`CostModel::roi_pct`], the one formula):
+/// `(prevented − false_decline_cost_ratio × false_declined − total_cost) / total_cost × 100`;
+/// 0 when nothing has cost anything yet.
+pub fn roi_pct(cost: &CostModel, prevented: f64, false_declined: f64, total_cost: f64) -> f64 {
+    cost.roi_pct(prevented, false_declined, total_cost)
 }
 
 /// `total_cost / completed`; 0 before the first completion.
@@ -31,9 +29,14 @@ pub fn cost_per_txn(total_cost: f64, completed: u64) -> f64 {
     }
 }
 
+/// Whether a pattern saw anything: an answer, or fraud without one.
+fn seen(c: &Confusion) -> bool {
+    c.total() > 0 || c.unscored > 0
+}
+
 pub(crate) fn per_pattern_map(t: &Tally) -> BTreeMap<String, Confusion> {
     (0..PATTERNS)
-        .filter(|&i| t.confusion[i].total() > 0)
+        .filter(|&i| seen(&t.confusion[i]))
         .map(|i| (pattern_name(i).to_owned(), t.confusion[i]))
         .collect()
 }
@@ -41,7 +44,7 @@ pub(crate) fn per_pattern_map(t: &Tally) -> BTreeMap<String, Confusion> {
 pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
     let c = t.fraud();
     let per_pattern = (0..PATTERNS)
-        .filter(|&i| t.confusion[i].total() > 0)
+        .filter(|&i| seen(&t.confusion[i]))
         .map(|i| {
             let p = &t.confusion[i];
             let flagged = p.tp + p.fp;
@@ -51,7 +54,13 @@ pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
                 PatternSummary {
                     count,
                     flagged,
-                    flagged_rate: flagged as f64 / count as f64,
+                    // A pattern whose every transaction went unanswered flagged none of them.
+                    flagged_rate: if count == 0 {
+                        0.0
+                    } else {
+                        flagged as f64 / count as f64
+                    },
+                    unscored: p.unscored,
                 },
             )
         })
@@ -61,8 +70,10 @@ pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
         fp: c.fp,
         tn: c.tn,
         fn_: c.fn_,
+        unscored: c.unscored,
         precision: c.precision(),
         recall: c.recall(),
+        recall_effective: c.recall_effective(),
         accuracy: c.accuracy(),
         f1: c.f1(),
         prevented_amount: t.prevented,
@@ -72,8 +83,11 @@ pub(crate) fn fraud_summary(t: &Tally, cost: &CostModel) -> FraudSummary {
     }
 }
 
+/// `false_declined` is the amount of ordinary legitimate transactions declined (the tally's
+/// `false_declined`, `fraud.false_decline_amount`).
 pub(crate) fn business_summary(
     prevented: f64,
+    false_declined: f64,
     completed: u64,
     elapsed: Duration,
     cost: &CostModel,
@@ -82,8 +96,11 @@ pub(crate) fn business_summary(
     BusinessSummary {
         cost_per_txn: cost_per_txn(total_cost, completed),
         total_cost,
-        roi_pct: roi_pct(prevented, total_cost),
+        false_decline_loss: cost.false_decline_loss(false_declined),
+        roi_pct: roi_pct(cost, prevented, false_declined, total_cost),
         cost_model: cost.clone(),
+        // The run's budget is the scenario's, which the orchestrator records.
+        budget: None,
     }
 }
 
@@ -104,7 +121,25 @@ mod tests {
         let total = running_cost(&cost, 1000, Duration::from_secs(1800));
         assert!((total - 39.0).abs() < 1e-9);
         assert!((cost_per_txn(total, 1000) - 0.039).abs() < 1e-12);
-        assert!((roi_pct(78.0, total) - 100.0).abs() < 1e-9);
-        assert_eq!(roi_pct(5.0, 0.0), 0.0);
+        // Net: the declines cost 0.1 × 390 = 39, so (117 − 39 − 39) / 39 = 100 %.
+        assert!((roi_pct(&cost, 117.0, 390.0, total) - 100.0).abs() < 1e-9);
+        assert_eq!(roi_pct(&cost, 5.0, 0.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn the_summary_s_roi_is_net_of_the_false_decline_loss() {
+        let cost = CostModel {
+            per_txn_infra: 0.01,
+            per_model_call: 0.0,
+            fixed_per_hour: 0.0,
+            false_decline_cost_ratio: 0.2,
+            ..CostModel::default()
+        };
+        // 1,000 completed cost 10; 500 declined in error lose 100; 1,110 prevented.
+        let b = business_summary(1_110.0, 500.0, 1_000, Duration::from_secs(1), &cost);
+        assert!((b.total_cost - 10.0).abs() < 1e-9);
+        assert!((b.false_decline_loss - 100.0).abs() < 1e-9);
+        // (1110 − 100 − 10) / 10 = 10,000 %; the gross figure would have been 11,000 %.
+        assert!((b.roi_pct - 10_000.0).abs() < 1e-6);
     }
 }

@@ -1,12 +1,12 @@
-//! HDR histograms of microseconds: construction with fixed bounds, percentiles in milliseconds, and the
-//! V2 + deflate + base64 form that snapshots carry.
+//! HDR histograms of microseconds: construction with fixed bounds, percentiles in milliseconds, and
+//! decoding the encoded form that snapshots carry into those bounds (the codec itself is
+//! `run_files::histogram`, beside the files that hold it).
 
 use crate::error::MetricsError;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use models::Percentiles;
+
+pub use run_files::histogram::encode;
 
 /// Lowest recordable value: 1 µs (0 is recorded as 0 and counts).
 pub const LOWEST_US: u64 = 1;
@@ -47,18 +47,8 @@ pub fn percentiles_ms(h: &Histogram<u64>, sum_us: f64) -> Percentiles {
     }
 }
 
-/// V2 + deflate, then standard base64.
-pub fn encode(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    // Serializing into a Vec only fails for histograms larger than the format allows, which fixed
-    // bounds rule out; an empty string then decodes as an error rather than a wrong figure.
-    if V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
-        return String::new();
-    }
-    STANDARD.encode(buf)
-}
-
-/// The inverse of [`encode`]; `part` and `which` only go into the error message.
+/// The inverse of [`encode`], into this crate's bounds (1 µs to 1 h) and at least its precision;
+/// `part` and `which` only go into the error message.
 pub fn decode(
     text: &str,
     part: usize,
@@ -69,12 +59,7 @@ pub fn decode(
         which,
         reason,
     };
-    let bytes = STANDARD
-        .decode(text)
-        .map_err(|e| err(format!("not base64: {e}")))?;
-    let decoded: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| err(format!("not an HdrHistogram V2 blob: {e:?}")))?;
+    let decoded = run_files::histogram::decode(text).map_err(|e| err(e.to_string()))?;
     let mut h = new_us(decoded.sigfig().max(SIGFIG));
     h.add(&decoded)
         .map_err(|e| err(format!("values outside 1 µs..1 h: {e:?}")))?;

@@ -45,6 +45,10 @@
 //!   legitimate) that was flagged is a false positive (fp), otherwise tn. precision = tp/(tp+fp),
 //!   recall = tp/(tp+fn), accuracy = (tp+tn)/total, F1 = 2pr/(p+r); kept per interval, cumulative,
 //!   and per pattern (`GroundTruth::pattern_name`).
+//! * **Unscored fraud**: a fraud transaction that got no verdict (any error kind, a timeout, or
+//!   dropped at the in-flight bound) is `unscored`, counted from its ground-truth label beside the
+//!   matrix (never in it). recall_effective = tp/(tp+fn+unscored): what a payment flow that fails
+//!   open catches of all the fraud, where recall is the detector's quality on what it answered.
 //! * **Money saved** (`prevented_amount`) = Σ amount of caught fraud × fx(currency → reporting
 //!   currency) from the declared [`models::CostModel::fx`] table.
 //!   **False-decline amount** = Σ amount of *legit* transactions that were *declined* (a review is
@@ -55,7 +59,9 @@
 //!   otherwise outweigh all the everyday traffic.
 //! * **Cost** ([`running_cost`]) = completed × (per_txn_infra + model_calls_per_txn × per_model_call)
 //!   plus elapsed_hours × fixed_per_hour (the fixed part pro rata); cost_per_txn = cost / completed;
-//!   ROI % = (prevented − cost) / cost × 100 ([`roi_pct`]).
+//!   false-decline loss = false_decline_cost_ratio × false-decline amount (the declared share of a
+//!   falsely declined legitimate amount that the business loses); net ROI % = (prevented −
+//!   false-decline loss − cost) / cost × 100 ([`roi_pct`], [`models::CostModel::roi_pct`]).
 //! * **Agents** (from `Verdict.agents`): requests; mean and p99 time (p99 from a 2-significant-digit
 //!   histogram); success rate = ok / requests; utilization = busy time / (wall time × concurrency), with
 //!   per-agent concurrency from [`MetricsConfig::agent_concurrency`] (unknown by default: then
@@ -74,6 +80,7 @@ pub mod config;
 pub mod error;
 pub mod histogram;
 pub mod merge;
+pub mod pool;
 pub mod recorder;
 pub mod resources;
 mod tally;
@@ -84,6 +91,7 @@ pub use business::{cost_per_txn, roi_pct, running_cost};
 pub use config::MetricsConfig;
 pub use error::MetricsError;
 pub use merge::{SnapshotMerger, merge_summaries};
+pub use pool::{PercentilePool, pool_percentiles};
 pub use recorder::{Recorder, Shard, Totals};
 pub use resources::ResourceSampler;
 pub use tally::OTHER_AGENT;

@@ -17,6 +17,7 @@ use crate::business::running_cost;
 use crate::config::MetricsConfig;
 use crate::error::MetricsError;
 use crate::histogram::{SIGFIG, decode, encode, new_us, percentiles_ms};
+use crate::pool::pool_percentiles;
 use crate::recorder::build_summary;
 use crate::tally::{Tally, pattern_index_of_name};
 use hdrhistogram::Histogram;
@@ -163,12 +164,14 @@ impl SnapshotMerger {
         parts: &[IntervalSnapshot],
     ) -> Result<IntervalSnapshot, MetricsError> {
         let mut out = self.merge_counts(parts)?;
-        out.latency_ms = bound_percentiles(parts.iter().map(|p| &p.latency_ms));
-        out.service_time_ms = bound_percentiles(parts.iter().map(|p| &p.service_time_ms));
-        let cum = &mut out.cumulative;
-        cum.latency_ms = bound_percentiles(parts.iter().map(|p| &p.cumulative.latency_ms));
-        cum.service_time_ms =
-            bound_percentiles(parts.iter().map(|p| &p.cumulative.service_time_ms));
+        // Without histograms the pool is the documented bound.
+        let bound = |pick: fn(&IntervalSnapshot) -> &Percentiles| {
+            pool_percentiles(parts.iter().map(|p| (pick(p), None)))
+        };
+        out.latency_ms = bound(|p| &p.latency_ms);
+        out.service_time_ms = bound(|p| &p.service_time_ms);
+        out.cumulative.latency_ms = bound(|p| &p.cumulative.latency_ms);
+        out.cumulative.service_time_ms = bound(|p| &p.cumulative.service_time_ms);
         Ok(out)
     }
 
@@ -197,6 +200,7 @@ impl SnapshotMerger {
             out.completed += p.completed;
             out.ok += p.ok;
             out.dropped += p.dropped;
+            out.dropped_ceiling += p.dropped_ceiling;
             out.in_flight += p.in_flight;
             add_errors(&mut out.errors, &p.errors);
             out.fraud.add(&p.fraud);
@@ -211,6 +215,7 @@ impl SnapshotMerger {
             cum.sent += c.sent;
             cum.completed += c.completed;
             cum.dropped += c.dropped;
+            cum.dropped_ceiling += c.dropped_ceiling;
             add_errors(&mut cum.errors, &c.errors);
             cum.fraud.add(&c.fraud);
             cum.prevented_amount += c.prevented_amount;
@@ -229,28 +234,6 @@ impl SnapshotMerger {
         );
         Ok(out)
     }
-}
-
-/// Without histograms: a count-weighted mean and the largest of each percentile (an upper bound).
-fn bound_percentiles<'a>(items: impl Iterator<Item = &'a Percentiles>) -> Percentiles {
-    let mut out = Percentiles::default();
-    let mut sum = 0.0;
-    for p in items {
-        out.count += p.count;
-        sum += p.mean * p.count as f64;
-        out.p50 = out.p50.max(p.p50);
-        out.p90 = out.p90.max(p.p90);
-        out.p95 = out.p95.max(p.p95);
-        out.p99 = out.p99.max(p.p99);
-        out.p999 = out.p999.max(p.p999);
-        out.max = out.max.max(p.max);
-    }
-    out.mean = if out.count > 0 {
-        sum / out.count as f64
-    } else {
-        0.0
-    };
-    out
 }
 
 /// Merges the summaries of several processes that ran side by side (segments of one run). Run ids,
@@ -274,6 +257,7 @@ pub fn merge_summaries(parts: &[Summary], config: &MetricsConfig) -> Result<Summ
         t.completed += p.load.completed;
         t.ok += p.load.completed.saturating_sub(p.errors.total);
         t.errors[ErrorKind::Dropped as usize] += p.load.dropped;
+        t.dropped_ceiling += p.load.dropped_ceiling;
         for (k, n) in &p.errors.by_kind {
             if *k != ErrorKind::Dropped {
                 t.errors[*k as usize] += n;
@@ -288,6 +272,7 @@ pub fn merge_summaries(parts: &[Summary], config: &MetricsConfig) -> Result<Summ
             if (1..=models::FraudPattern::ALL.len()).contains(&idx) {
                 c.tp += ps.flagged;
                 c.fn_ += ps.count - ps.flagged;
+                c.unscored += ps.unscored;
             } else {
                 c.fp += ps.flagged;
                 c.tn += ps.count - ps.flagged;
@@ -299,6 +284,9 @@ pub fn merge_summaries(parts: &[Summary], config: &MetricsConfig) -> Result<Summ
     let duration = Duration::from_secs_f64(elapsed);
     let mut out = build_summary(&t, duration, peak, config);
     out.agents = merge_agents(parts.iter().map(|p| p.agents.as_slice()), config);
+    for p in parts {
+        models::ErrorSample::merge(&mut out.errors.samples, &p.errors.samples);
+    }
     out.run_id = first.run_id.clone();
     out.scenario = first.scenario.clone();
     out.seed = first.seed;

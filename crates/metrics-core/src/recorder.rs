@@ -6,7 +6,8 @@
 //! histograms) behind a per-shard mutex, and two single-writer counters (sent, dropped). No two
 //! workers ever share a cell, so the lock that `record` takes is uncontended: the only other party
 //! that takes it is the collector, once per tick, for the time of a `mem::swap` with an empty tally
-//! (no copying under the lock). `record_sent` and `record_dropped` take no lock at all: each is a
+//! (no copying under the lock). `record_sent` and `record_dropped` take no lock at all (but for a
+//! dropped *fraud* arrival, which takes the shard's own lock to count it as unscored): each is a
 //! plain store into the shard's own counter, which the collector reads under the cell's lock and
 //! turns into a difference from what it read last. A worker records a send before the completion,
 //! and the completion's lock release publishes that store, so `in_flight = sent - completed` never
@@ -44,6 +45,8 @@ struct CellState {
     sent: AtomicU64,
     /// Arrivals dropped by the shard so far (only the shard stores it).
     dropped: AtomicU64,
+    /// Arrivals shed by the rate ceiling so far (only the shard stores it).
+    dropped_ceiling: AtomicU64,
     locked: Mutex<Locked>,
 }
 
@@ -53,6 +56,7 @@ struct Locked {
     /// `sent` and `dropped` when last added to a tally.
     seen_sent: u64,
     seen_dropped: u64,
+    seen_dropped_ceiling: u64,
 }
 
 impl CellState {
@@ -60,10 +64,12 @@ impl CellState {
         Self {
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            dropped_ceiling: AtomicU64::new(0),
             locked: Mutex::new(Locked {
                 tally: Tally::new(),
                 seen_sent: 0,
                 seen_dropped: 0,
+                seen_dropped_ceiling: 0,
             }),
         }
     }
@@ -75,9 +81,16 @@ impl CellState {
         let dropped = self.dropped.load(Ordering::Relaxed);
         let (new_sent, new_dropped) = (sent - l.seen_sent, dropped - l.seen_dropped);
         l.tally.sent += new_sent;
-        l.tally.scheduled += new_sent + new_dropped;
-        l.tally.errors[ErrorKind::Dropped as usize] += new_dropped;
+        // Saturating: a bulk drop can report an unbounded backlog as u64::MAX.
+        l.tally.scheduled = l.tally.scheduled.saturating_add(new_sent + new_dropped);
+        let d = &mut l.tally.errors[ErrorKind::Dropped as usize];
+        *d = d.saturating_add(new_dropped);
         (l.seen_sent, l.seen_dropped) = (sent, dropped);
+        let shed = self.dropped_ceiling.load(Ordering::Relaxed);
+        let new_shed = shed - l.seen_dropped_ceiling;
+        l.tally.scheduled = l.tally.scheduled.saturating_add(new_shed);
+        l.tally.dropped_ceiling = l.tally.dropped_ceiling.saturating_add(new_shed);
+        l.seen_dropped_ceiling = shed;
     }
 }
 
@@ -123,6 +136,7 @@ pub struct Shard {
     shared: Arc<Shared>,
     sent: u64,
     dropped: u64,
+    dropped_ceiling: u64,
 }
 
 /// Counters of the run so far (everything recorded up to the call, ticked or not).
@@ -136,6 +150,8 @@ pub struct Totals {
     pub errors: u64,
     /// Arrivals never sent because the in-flight bound was reached.
     pub dropped: u64,
+    /// Arrivals never sent because the rate ceiling shed them.
+    pub dropped_ceiling: u64,
     /// `sent - completed`.
     pub in_flight: u64,
 }
@@ -174,6 +190,7 @@ impl Recorder {
             shared: self.shared.clone(),
             sent: 0,
             dropped: 0,
+            dropped_ceiling: 0,
         }
     }
 
@@ -206,6 +223,7 @@ impl Recorder {
             completed: i.completed,
             ok: i.ok,
             dropped: i.dropped(),
+            dropped_ceiling: i.dropped_ceiling,
             in_flight: cum.sent.saturating_sub(cum.completed),
             achieved_tps,
             errors: error_map(&i.errors, true),
@@ -234,12 +252,13 @@ impl Recorder {
         let (cum, i) = (&c.cumulative, &c.interval);
         let mut t = totals_of(cum);
         let more = totals_of(i);
-        t.scheduled += more.scheduled;
+        t.scheduled = t.scheduled.saturating_add(more.scheduled);
         t.sent += more.sent;
         t.completed += more.completed;
         t.ok += more.ok;
         t.errors += more.errors;
-        t.dropped += more.dropped;
+        t.dropped = t.dropped.saturating_add(more.dropped);
+        t.dropped_ceiling = t.dropped_ceiling.saturating_add(more.dropped_ceiling);
         t.in_flight = t.sent.saturating_sub(t.completed);
         t
     }
@@ -301,16 +320,54 @@ impl Shard {
     }
 
     /// An arrival was due but could not be sent because the in-flight bound was reached: counted as
-    /// scheduled and as an [`ErrorKind::Dropped`] error, never in the latency histograms.
+    /// scheduled and as an [`ErrorKind::Dropped`] error, never in the latency histograms. `truth` is
+    /// the arrival's label: dropped fraud got no verdict and counts as `unscored`.
     #[inline]
-    pub fn record_dropped(&mut self) {
-        self.dropped += 1;
+    pub fn record_dropped(&mut self, truth: GroundTruth) {
+        self.record_dropped_many(1);
+        if truth.is_fraud() {
+            lock(&self.cell.locked)
+                .tally
+                .unscored(crate::tally::pattern_index(&truth));
+        }
+    }
+
+    /// `n` arrivals dropped at once at the in-flight bound (a backlog counted in bulk); their fraud,
+    /// if any, is counted apart with [`record_unscored_fraud`](Self::record_unscored_fraud).
+    #[inline]
+    pub fn record_dropped_many(&mut self, n: u64) {
+        self.dropped = self.dropped.saturating_add(n);
         self.cell.dropped.store(self.dropped, Ordering::Relaxed);
+    }
+
+    /// Fraud that was due but never sent (dropped in bulk at the in-flight bound), counted per
+    /// pattern (indexed like [`FraudPattern::ALL`](models::FraudPattern::ALL)): it got no verdict,
+    /// so it is `unscored`.
+    pub fn record_unscored_fraud(&mut self, per_pattern: &[u64; models::FraudPattern::ALL.len()]) {
+        if per_pattern.iter().all(|&n| n == 0) {
+            return;
+        }
+        let mut locked = lock(&self.cell.locked);
+        for (pattern, &n) in models::FraudPattern::ALL.iter().zip(per_pattern) {
+            let index = crate::tally::pattern_index(&GroundTruth::Fraud { pattern: *pattern });
+            locked.tally.unscored_many(index, n);
+        }
+    }
+
+    /// `n` arrivals shed by the rate ceiling: due, never sent, counted as scheduled and in
+    /// `dropped_ceiling` (not as errors, not in the latency histograms).
+    #[inline]
+    pub fn record_dropped_ceiling(&mut self, n: u64) {
+        self.dropped_ceiling = self.dropped_ceiling.saturating_add(n);
+        self.cell
+            .dropped_ceiling
+            .store(self.dropped_ceiling, Ordering::Relaxed);
     }
 
     /// A sent request completed: with a verdict (`Ok`) or an error kind. Latency and service time go
     /// into the histograms for every completion, success or failure (a fast failure is still an answer
-    /// the client waited for); the confusion matrix, money and agent figures only for verdicts.
+    /// the client waited for); the confusion matrix, money and agent figures only for verdicts, and
+    /// fraud that ended in an error counts as `unscored`.
     #[inline]
     pub fn record(
         &mut self,
@@ -339,6 +396,7 @@ fn totals_of(t: &Tally) -> Totals {
         ok: t.ok,
         errors: t.sent_errors(),
         dropped: t.dropped(),
+        dropped_ceiling: t.dropped_ceiling,
         in_flight: t.sent.saturating_sub(t.completed),
     }
 }
@@ -361,6 +419,7 @@ pub(crate) fn cumulative(cum: &Tally, now: Duration, cfg: &MetricsConfig) -> Cum
         sent: cum.sent,
         completed: cum.completed,
         dropped: cum.dropped(),
+        dropped_ceiling: cum.dropped_ceiling,
         errors: error_map(&cum.errors, true),
         latency_ms: cum.latency_ms(),
         service_time_ms: cum.service_time_ms(),
@@ -387,6 +446,7 @@ pub(crate) fn build_summary(
             sent: cum.sent,
             completed: cum.completed,
             dropped: cum.dropped(),
+            dropped_ceiling: cum.dropped_ceiling,
             target_tps_avg: per_s(cum.scheduled),
             achieved_tps_avg: per_s(cum.completed),
             peak_tps,
@@ -401,9 +461,16 @@ pub(crate) fn build_summary(
                 errors_total as f64 / cum.sent as f64
             },
             by_kind: error_map(&cum.errors, false),
+            samples: BTreeMap::new(),
         },
         fraud: fraud_summary(cum, &cfg.cost),
-        business: business_summary(cum.prevented, cum.completed, elapsed, &cfg.cost),
+        business: business_summary(
+            cum.prevented,
+            cum.false_declined,
+            cum.completed,
+            elapsed,
+            &cfg.cost,
+        ),
         agents: all_agent_stats(&cum.agents, elapsed, cfg),
         histograms: Some(EncodedHistograms {
             latency_us: encode(&cum.latency),

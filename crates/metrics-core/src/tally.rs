@@ -106,6 +106,8 @@ pub(crate) struct Tally {
     pub ok: u64,
     /// By `ErrorKind as usize`; `Dropped` counts arrivals that were never sent.
     pub errors: [u64; ERROR_KINDS],
+    /// Arrivals shed by the rate ceiling (never sent; not errors).
+    pub dropped_ceiling: u64,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     /// Exact sums of the recorded µs (before clamping), for the means.
@@ -128,6 +130,7 @@ impl Tally {
             completed: 0,
             ok: 0,
             errors: [0; ERROR_KINDS],
+            dropped_ceiling: 0,
             latency: new_us(SIGFIG),
             service: new_us(SIGFIG),
             latency_sum_us: 0,
@@ -153,7 +156,10 @@ impl Tally {
 
     /// Errors of requests that were sent (dropped arrivals excluded).
     pub fn sent_errors(&self) -> u64 {
-        self.errors.iter().sum::<u64>() - self.dropped()
+        self.errors
+            .iter()
+            .fold(0u64, |a, b| a.saturating_add(*b))
+            .saturating_sub(self.dropped())
     }
 
     pub fn fraud(&self) -> Confusion {
@@ -194,6 +200,7 @@ impl Tally {
             Ok(d) => d,
             Err(kind) => {
                 self.errors[kind as usize] += 1;
+                self.unscored(usize::from(s.pattern));
                 return;
             }
         };
@@ -215,6 +222,19 @@ impl Tally {
                 }
             }
             (false, false) => c.tn += 1,
+        }
+    }
+
+    /// A transaction of label `pattern` got no verdict (an error, a timeout, dropped): counted
+    /// against recall_effective when it was fraud.
+    #[inline]
+    pub(crate) fn unscored(&mut self, pattern: usize) {
+        self.unscored_many(pattern, 1);
+    }
+
+    pub(crate) fn unscored_many(&mut self, pattern: usize, n: u64) {
+        if is_fraud_index(pattern) {
+            self.confusion[pattern].unscored = self.confusion[pattern].unscored.saturating_add(n);
         }
     }
 
@@ -259,12 +279,13 @@ impl Tally {
 
     /// Adds `other` into `self` (histograms merged, counters summed, agents matched by name).
     pub fn add(&mut self, other: &Tally, max_agents: usize) {
-        self.scheduled += other.scheduled;
+        self.scheduled = self.scheduled.saturating_add(other.scheduled);
         self.sent += other.sent;
         self.completed += other.completed;
         self.ok += other.ok;
+        self.dropped_ceiling = self.dropped_ceiling.saturating_add(other.dropped_ceiling);
         for (a, b) in self.errors.iter_mut().zip(other.errors) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
         if other.scheduled == 0 && other.completed == 0 {
             return; // nothing recorded (sent and dropped both count as scheduled)
@@ -319,6 +340,7 @@ impl Tally {
         self.completed = 0;
         self.ok = 0;
         self.errors = [0; ERROR_KINDS];
+        self.dropped_ceiling = 0;
         self.latency.reset();
         self.service.reset();
         self.latency_sum_us = 0;

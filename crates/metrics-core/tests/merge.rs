@@ -100,6 +100,7 @@ fn merged_parts_equal_one_recorder_that_saw_everything() {
         let merged = merger.merge_tick(&snaps).unwrap();
         let single = union.tick(now);
         assert!(single.completed > 0 && !single.agents.is_empty() && single.fraud.tp > 0);
+        assert!(single.cumulative.fraud.unscored > 0);
         assert_snapshots_match(&merged, &single);
         // Serialized and read back (floats may move by an ulp in serde_json), it merges the same.
         let back: Vec<IntervalSnapshot> = snaps
@@ -121,11 +122,20 @@ fn merged_parts_equal_one_recorder_that_saw_everything() {
     assert_eq!(merged.errors, single.errors);
     assert_eq!(merged.histograms, single.histograms);
     let (mf, sf) = (&merged.fraud, &single.fraud);
-    assert_eq!((mf.tp, mf.fp, mf.tn, mf.fn_), (sf.tp, sf.fp, sf.tn, sf.fn_));
+    assert_eq!(
+        (mf.tp, mf.fp, mf.tn, mf.fn_, mf.unscored),
+        (sf.tp, sf.fp, sf.tn, sf.fn_, sf.unscored)
+    );
+    assert!(
+        sf.unscored > 0,
+        "the samples include fraud that got no verdict"
+    );
     assert_eq!(
         (mf.precision, mf.recall, mf.accuracy, mf.f1),
         (sf.precision, sf.recall, sf.accuracy, sf.f1)
     );
+    assert_eq!(mf.recall_effective, sf.recall_effective);
+    assert!(sf.recall_effective < sf.recall);
     assert_eq!(mf.per_pattern, sf.per_pattern);
     assert!(
         close(mf.prevented_amount, sf.prevented_amount)

@@ -129,18 +129,24 @@ fn business_figures_follow_the_documented_rules() {
         GroundTruth::Legit,
         Ok(&verdict(Decision::Approve, &[])),
     ); // tn
-    sh.record(t, &eur, fraud, Err(ErrorKind::Http429)); // no verdict: errors only
-    sh.record_dropped();
+    sh.record(t, &eur, fraud, Err(ErrorKind::Http429)); // no verdict: unscored, not in the matrix
+    sh.record_dropped(fraud); // never sent: unscored too
+    sh.record_sent();
+    sh.record(t, &eur, GroundTruth::Legit, Err(ErrorKind::Timeout)); // legit: no unscored fraud
+    sh.record_dropped(edge);
     let snap = r.tick(Duration::from_secs(1));
     assert_eq!(
         (snap.fraud.tp, snap.fraud.fn_, snap.fraud.fp, snap.fraud.tn),
         (1, 1, 3, 1)
     );
+    assert_eq!(snap.fraud.unscored, 2);
+    assert_eq!(snap.per_pattern["card_testing"].unscored, 2);
+    assert!((snap.fraud.recall_effective() - 0.25).abs() < 1e-12); // 1 / (1 + 1 + 2)
     assert_eq!(snap.per_pattern["card_testing"].tp, 1);
     assert_eq!(snap.per_pattern["zero_decimal_currency"].fp, 1);
     assert_eq!(snap.errors[&ErrorKind::Http429], 1);
-    assert_eq!(snap.errors[&ErrorKind::Dropped], 1);
-    assert_eq!(snap.error_total(), 1);
+    assert_eq!(snap.errors[&ErrorKind::Dropped], 2);
+    assert_eq!(snap.error_total(), 2);
     assert_eq!(
         (
             snap.scheduled,
@@ -150,17 +156,20 @@ fn business_figures_follow_the_documented_rules() {
             snap.dropped,
             snap.in_flight
         ),
-        (8, 7, 7, 6, 1, 0)
+        (10, 8, 8, 6, 2, 0)
     );
     assert!((snap.cumulative.prevented_amount - 108.0).abs() < 1e-9);
     assert!((snap.cumulative.false_decline_amount - 67.0).abs() < 1e-9);
     let s = r.summary(Duration::from_secs(3600));
-    // 7 completed × (0.00002 + 0.00025) + 1 h × 1.20
-    assert!((s.business.total_cost - (7.0 * 0.000_27 + 1.2)).abs() < 1e-12);
+    // 8 completed × (0.00002 + 0.00025) + 1 h × 1.20
+    assert!((s.business.total_cost - (8.0 * 0.000_27 + 1.2)).abs() < 1e-12);
     assert!((s.fraud.precision - 1.0 / 4.0).abs() < 1e-12 && (s.fraud.recall - 0.5).abs() < 1e-12);
-    assert_eq!(s.errors.total, 1);
+    assert_eq!(s.fraud.unscored, 2);
+    assert!((s.fraud.recall_effective - 0.25).abs() < 1e-12);
+    assert_eq!(s.fraud.per_pattern["card_testing"].unscored, 2);
+    assert_eq!(s.errors.total, 2);
     assert!(!s.errors.by_kind.contains_key(&ErrorKind::Dropped));
-    assert_eq!(s.load.dropped, 1);
+    assert_eq!(s.load.dropped, 2);
     assert_eq!(s.fraud.per_pattern["legit"].flagged, 2);
     assert_eq!(s.fraud.per_pattern["zero_decimal_currency"].flagged, 1);
 }
@@ -294,7 +303,7 @@ fn concurrent_shards_and_a_busy_ticker_lose_nothing() {
                 for i in 0..per_thread {
                     sh.record_sent();
                     if i % 10 == 0 {
-                        sh.record_dropped();
+                        sh.record_dropped(GroundTruth::Legit);
                     }
                     sh.record(
                         Timing::new(MS(i), MS(i), MS(i + 2)),
@@ -334,4 +343,62 @@ fn concurrent_shards_and_a_busy_ticker_lose_nothing() {
     );
     let s = r.summary(Duration::from_secs(1));
     assert_eq!(s.agents[0].requests, 2 * per_thread);
+}
+
+#[test]
+fn ceiling_drops_are_counted_apart_from_the_in_flight_bounds_and_merge() {
+    let config = MetricsConfig {
+        encode_histograms: true,
+        ..MetricsConfig::default()
+    };
+    let r = Recorder::new(config.clone()).unwrap();
+    let mut sh = r.shard();
+    sh.record_sent();
+    sh.record_dropped(GroundTruth::Legit);
+    sh.record_dropped_many(4);
+    sh.record_dropped_ceiling(1_000);
+    sh.record_dropped_ceiling(u64::MAX);
+    let totals = r.totals();
+    assert_eq!(
+        (totals.dropped, totals.dropped_ceiling),
+        (5, u64::MAX),
+        "a bulk count saturates instead of overflowing"
+    );
+    let r = Recorder::new(config.clone()).unwrap();
+    let mut sh = r.shard();
+    sh.record_sent();
+    sh.record_dropped_many(4);
+    sh.record_dropped_ceiling(1_000);
+    let snap = r.tick(Duration::from_secs(1));
+    assert_eq!(
+        (
+            snap.scheduled,
+            snap.sent,
+            snap.dropped,
+            snap.dropped_ceiling
+        ),
+        (1_005, 1, 4, 1_000)
+    );
+    assert_eq!(snap.cumulative.dropped_ceiling, 1_000);
+    // Shed arrivals are not errors: only the in-flight drops are in the error map.
+    assert_eq!(snap.errors.get(&ErrorKind::Dropped), Some(&4));
+    assert_eq!(snap.error_total(), 0);
+    sh.record_dropped_ceiling(10);
+    let next = r.tick(Duration::from_secs(2));
+    assert_eq!(
+        (next.dropped_ceiling, next.cumulative.dropped_ceiling),
+        (10, 1_010)
+    );
+    let s = r.summary(Duration::from_secs(2));
+    assert_eq!((s.load.dropped, s.load.dropped_ceiling), (4, 1_010));
+    assert_eq!(s.load.scheduled, 1_015);
+    let merged = metrics_core::merge_summaries(&[s.clone(), s], &config).unwrap();
+    assert_eq!(merged.load.dropped_ceiling, 2_020);
+    let tick = metrics_core::SnapshotMerger::new(config)
+        .merge_tick(&[next.clone(), next])
+        .unwrap();
+    assert_eq!(
+        (tick.dropped_ceiling, tick.cumulative.dropped_ceiling),
+        (20, 2_020)
+    );
 }

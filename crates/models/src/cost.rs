@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 /// What running the detector costs.
 ///
 /// `total_cost = completed * per_txn_infra + completed * model_calls_per_txn * per_model_call + hours * fixed_per_hour`,
-/// `cost_per_txn = total_cost / completed`, `roi_pct = (prevented_amount - total_cost) / total_cost * 100`.
+/// `cost_per_txn = total_cost / completed`,
+/// `false_decline_loss = false_decline_cost_ratio * false_decline_amount` and the net
+/// `roi_pct = (prevented_amount - false_decline_loss - total_cost) / total_cost * 100` ([`CostModel::roi_pct`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CostModel {
@@ -22,6 +24,10 @@ pub struct CostModel {
     pub model_calls_per_txn: f64,
     /// Fixed cost per hour (always-on capacity).
     pub fixed_per_hour: f64,
+    /// The share of a falsely declined legitimate amount that the business loses (the margin on
+    /// the sale, the customer who pays elsewhere or leaves), 0..=1. Counted against the prevented
+    /// fraud in the net ROI.
+    pub false_decline_cost_ratio: f64,
     /// Units of the reporting currency per unit of each currency (a declared fixed table).
     pub fx: FxTable,
 }
@@ -36,9 +42,42 @@ impl Default for CostModel {
             per_model_call: 0.000_25,
             model_calls_per_txn: 1.0,
             fixed_per_hour: 1.20,
+            // A declined good customer mostly retries, pays another way or buys later; what is lost
+            // is the margin on the sales that do not come back and some of the customers. A tenth
+            // of the declined amount is a conservative order for card-not-present retail (margins
+            // of a few to 30 %, part of the declined customers lost); users set their own.
+            false_decline_cost_ratio: 0.1,
             fx: FxTable::default(),
         }
     }
+}
+
+impl CostModel {
+    /// What the falsely declined legitimate amount costs the business:
+    /// `false_decline_cost_ratio × false_decline_amount`.
+    pub fn false_decline_loss(&self, false_decline_amount: f64) -> f64 {
+        self.false_decline_cost_ratio * false_decline_amount
+    }
+
+    /// The net ROI in percent: `(prevented − false_decline_loss − total_cost) / total_cost × 100`,
+    /// with `false_decline_loss` from [`Self::false_decline_loss`]; 0 when nothing has cost anything.
+    ///
+    /// ```
+    /// let m = models::CostModel { false_decline_cost_ratio: 0.1, ..Default::default() };
+    /// // 1,000 prevented, 500 declined in error (50 lost), 10 spent: (1000 − 50 − 10) / 10 = 9,400 %.
+    /// assert_eq!(m.roi_pct(1_000.0, 500.0, 10.0), 9_400.0);
+    /// ```
+    pub fn roi_pct(&self, prevented: f64, false_decline_amount: f64, total_cost: f64) -> f64 {
+        if total_cost > 0.0 {
+            (prevented - self.false_decline_loss(false_decline_amount) - total_cost) / total_cost
+                * 100.0
+        } else {
+            0.0
+        }
+    }
+
+    /// The net ROI formula as the pages and the report print it beside the figure.
+    pub const ROI_FORMULA: &'static str = "ROI = (prevented − false_decline_cost_ratio × falsely declined amount − total cost) ÷ total cost";
 }
 
 /// Fixed conversion rates to the reporting currency.
@@ -93,5 +132,32 @@ mod tests {
         for c in Currency::ALL {
             assert!(fx.0.contains_key(&c), "{c} has a declared rate");
         }
+    }
+
+    #[test]
+    fn roi_is_net_of_false_declines_and_cost() {
+        let m = CostModel {
+            false_decline_cost_ratio: 0.25,
+            ..CostModel::default()
+        };
+        assert_eq!(m.false_decline_loss(400.0), 100.0);
+        // (1000 − 0.25 × 400 − 100) / 100 = 800 %.
+        assert!((m.roi_pct(1_000.0, 400.0, 100.0) - 800.0).abs() < 1e-9);
+        // Declines that cost more than the fraud caught make it negative.
+        assert!(m.roi_pct(10.0, 1_000.0, 10.0) < -100.0);
+        assert_eq!(m.roi_pct(5.0, 0.0, 0.0), 0.0);
+        let gross = CostModel {
+            false_decline_cost_ratio: 0.0,
+            ..CostModel::default()
+        };
+        assert!((gross.roi_pct(78.0, 1e6, 39.0) - 100.0).abs() < 1e-9);
+        assert_eq!(CostModel::default().false_decline_cost_ratio, 0.1);
+    }
+
+    #[test]
+    fn old_cost_models_read_with_the_default_ratio() {
+        let m: CostModel =
+            serde_json::from_str(r#"{"currency":"USD","per_txn_infra":0.1}"#).unwrap();
+        assert_eq!(m.false_decline_cost_ratio, 0.1);
     }
 }

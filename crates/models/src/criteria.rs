@@ -26,6 +26,17 @@ impl Comparison {
         }
     }
 
+    /// The operator written as `symbol` (`<`, `<=`, `>`, `>=`).
+    pub fn from_symbol(symbol: &str) -> Option<Self> {
+        Some(match symbol {
+            "<" => Comparison::Lt,
+            "<=" => Comparison::Le,
+            ">" => Comparison::Gt,
+            ">=" => Comparison::Ge,
+            _ => return None,
+        })
+    }
+
     pub const fn symbol(self) -> &'static str {
         match self {
             Comparison::Lt => "<",
@@ -33,6 +44,24 @@ impl Comparison {
             Comparison::Gt => ">",
             Comparison::Ge => ">=",
         }
+    }
+}
+
+/// What a criterion does when its figure was not measured (an `agents.*` path on a target that
+/// reports no agents, `resilience.cascades` with no fault aimed at one stage, a recall with no fraud
+/// scored, ...): `fail` (the default: a bound on nothing is not met) or `skip` (reported as "not
+/// measured", and the run is judged without it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnmeasured {
+    #[default]
+    Fail,
+    Skip,
+}
+
+impl WhenUnmeasured {
+    pub fn is_fail(&self) -> bool {
+        *self == WhenUnmeasured::Fail
     }
 }
 
@@ -45,6 +74,7 @@ impl Comparison {
 /// threshold = 500
 /// from = "60s"
 /// to = "300s"
+/// when_unmeasured = "skip"   # optional: "fail" (default) or "skip" when the figure was not measured
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +108,9 @@ pub struct CriterionSpec {
     /// Checked at each tick; the run stops as soon as it fails.
     #[serde(default)]
     pub abort_on_fail: bool,
+    /// What to do when the figure was not measured; the scenario's `when_unmeasured` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_unmeasured: Option<WhenUnmeasured>,
 }
 
 impl CriterionSpec {
@@ -92,6 +125,7 @@ impl CriterionSpec {
             phase: None,
             outside_faults: false,
             abort_on_fail: false,
+            when_unmeasured: None,
         }
     }
 

@@ -24,7 +24,8 @@
 //! ```
 //!
 //! An [`IntervalSnapshot`] is one line of `intervals.jsonl` and one dashboard frame; a [`Summary`] is
-//! `summary.json`; a [`RunEvent`] is `{"t_s":300.0,"event":"fault_started","fault":"agent_crash","stage":"pattern_detector"}`.
+//! `summary.json`; a [`RunEvent`] is `{"t_s":300.0,"event":"fault_started","fault":"agent_crash","stage":"pattern_detector"}`;
+//! an [`AwsReport`] is `aws.json`.
 //!
 //! ```
 //! use models::{GroundTruth, FraudPattern, ScenarioSpec};
@@ -41,24 +42,38 @@
 //! assert_eq!(scenario.load.total_duration().as_secs(), 30);
 //! ```
 
+pub mod aws;
 pub mod cost;
 pub mod criteria;
 pub mod duration_serde;
+pub mod exit;
 pub mod fault;
+pub mod format;
+pub mod header;
 pub mod profile;
+pub mod response;
 pub mod scenario;
 pub mod snapshot;
 pub mod state;
 pub mod summary;
 pub mod transaction;
+pub mod uptime;
 pub mod verdict;
 
+pub use aws::{
+    AwsReport, EmitReport, InfraMetrics, InfraPoint, InfraSeries, SegmentKind, SegmentStats,
+    SinkReport, TraceBreakdown,
+};
 pub use cost::{CostModel, FxTable};
-pub use criteria::{Comparison, CriterionSpec};
+pub use criteria::{Comparison, CriterionSpec, WhenUnmeasured};
+pub use exit::RunExit;
 pub use fault::{FaultKind, FaultSpec};
+pub use header::{HeaderEnvError, HeaderValueSpec};
 pub use profile::{Arrival, LoadProfile, Stage};
+pub use response::ResponseSpec;
 pub use scenario::{
-    AwsSpec, Limits, MixSpec, ResilienceSpec, ScenarioSpec, TargetKind, TargetSpec,
+    AwsSpec, DEFAULT_WARM_UP, Limits, MixSpec, ResilienceSpec, ScenarioSpec, TargetKind,
+    TargetParseError, TargetRef, TargetSpec, TlsSpec,
 };
 pub use snapshot::{
     AgentStats, Confusion, Cumulative, EncodedHistograms, IntervalSnapshot, Percentiles,
@@ -66,11 +81,13 @@ pub use snapshot::{
 };
 pub use state::{AlertSeverity, DegradationLevel, EventKind, RunEvent, RunState};
 pub use summary::{
-    Baseline, BusinessSummary, CriterionResult, ErrorSummary, FaultResult, FraudSummary,
-    LoadSummary, PatternSummary, ResilienceSummary, Summary, TargetInfo,
+    Baseline, BusinessSummary, CriterionOutcome, CriterionResult, ErrorSample, ErrorSummary,
+    FaultResult, FraudSummary, GeneratorSummary, LoadSummary, PatternSummary, ResilienceSummary,
+    Summary, TargetInfo,
 };
 pub use transaction::{
     CardId, Channel, CountryCode, Currency, CustomerId, DeviceId, EdgeKind, FraudPattern,
     GroundTruth, IdBuf, MerchantId, Timestamp, Transaction, TxnId,
 };
+pub use uptime::{UptimeRule, UptimeTally};
 pub use verdict::{AgentTiming, Decision, ErrorKind, Verdict};

@@ -127,6 +127,10 @@ pub struct LoadProfile {
 
 impl LoadProfile {
     pub fn total_duration(&self) -> Duration {
-        self.stages.iter().map(Stage::duration).sum()
+        // Saturating: a sum of absurd stages must reach validation, not panic on the way.
+        self.stages
+            .iter()
+            .map(Stage::duration)
+            .fold(Duration::ZERO, Duration::saturating_add)
     }
 }

@@ -2,10 +2,16 @@
 //! TOML files both produce a [`ScenarioSpec`].
 
 use crate::cost::CostModel;
-use crate::criteria::CriterionSpec;
+use crate::criteria::{CriterionSpec, WhenUnmeasured};
 use crate::fault::FaultSpec;
+use crate::header::{HeaderEnvError, HeaderValueSpec};
 use crate::profile::LoadProfile;
+use crate::response::ResponseSpec;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +22,10 @@ pub struct ScenarioSpec {
     pub description: String,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// What a criterion whose figure was not measured does, unless it says itself: `"fail"` (the
+    /// default) or `"skip"`. A top-level key: `when_unmeasured = "skip"`.
+    #[serde(default, skip_serializing_if = "WhenUnmeasured::is_fail")]
+    pub when_unmeasured: WhenUnmeasured,
     pub load: LoadProfile,
     #[serde(default)]
     pub target: TargetSpec,
@@ -53,6 +63,117 @@ pub enum TargetKind {
     Http,
 }
 
+impl TargetKind {
+    pub const ALL: [TargetKind; 3] = [TargetKind::Builtin, TargetKind::InProcess, TargetKind::Http];
+
+    /// The name in scenario files and in `summary.json`'s `target.kind` (the serde form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Builtin => "builtin",
+            TargetKind::InProcess => "in_process",
+            TargetKind::Http => "http",
+        }
+    }
+
+    /// True for the kinds fraudstress starts itself (the reference service or pipeline), which a
+    /// caller may start afresh for every run.
+    pub fn is_builtin(self) -> bool {
+        matches!(self, TargetKind::Builtin | TargetKind::InProcess)
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads the serde name (`in_process`) and, as typed on a command line, the kebab-case one
+/// (`in-process`).
+impl FromStr for TargetKind {
+    type Err = TargetParseError;
+    fn from_str(s: &str) -> Result<Self, TargetParseError> {
+        let name = s.trim().replace('-', "_");
+        TargetKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| TargetParseError::UnknownKind {
+                given: s.to_owned(),
+            })
+    }
+}
+
+/// A target named in one word, as a command line gives it: a kind that fraudstress sets up itself
+/// (`builtin`, `in-process`) or the scoring URL of an HTTP API, which means kind `http`.
+///
+/// ```
+/// use models::{TargetKind, TargetRef, TargetSpec};
+/// let r: TargetRef = "http://127.0.0.1:8080/v1/score".parse().unwrap();
+/// assert_eq!(r.kind, TargetKind::Http);
+/// let mut spec = TargetSpec::default();
+/// r.apply_to(&mut spec);
+/// assert_eq!(spec.url.as_deref(), Some("http://127.0.0.1:8080/v1/score"));
+/// assert_eq!("in-process".parse::<TargetRef>().unwrap().kind, TargetKind::InProcess);
+/// assert!("http".parse::<TargetRef>().is_err()); // an http target needs its URL
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRef {
+    pub kind: TargetKind,
+    /// Set for kind `http` only.
+    pub url: Option<String>,
+}
+
+impl TargetRef {
+    /// Sets `spec`'s kind, and its URL when this names one (the built-in kinds keep the spec's).
+    pub fn apply_to(&self, spec: &mut TargetSpec) {
+        spec.kind = self.kind;
+        if let Some(url) = &self.url {
+            spec.url = Some(url.clone());
+        }
+    }
+}
+
+impl FromStr for TargetRef {
+    type Err = TargetParseError;
+    fn from_str(s: &str) -> Result<Self, TargetParseError> {
+        let s = s.trim();
+        // A URL is told from a kind name by its scheme; whether it is a usable (and loopback) URL is
+        // the HTTP target's and the loopback guard's to say.
+        if s.contains("://") {
+            return Ok(TargetRef {
+                kind: TargetKind::Http,
+                url: Some(s.to_owned()),
+            });
+        }
+        match s.parse::<TargetKind>()? {
+            TargetKind::Http => Err(TargetParseError::UrlMissing),
+            kind => Ok(TargetRef { kind, url: None }),
+        }
+    }
+}
+
+impl fmt::Display for TargetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.url {
+            Some(url) => f.write_str(url),
+            None => f.write_str(self.kind.as_str()),
+        }
+    }
+}
+
+/// A target kind or [`TargetRef`] that does not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetParseError {
+    #[error(
+        "unknown target kind {given:?}: the kinds are builtin, in_process (also written in-process) and http, which is named by its scoring URL such as http://127.0.0.1:8080/v1/score"
+    )]
+    UnknownKind { given: String },
+    #[error(
+        "an http target is named by its scoring URL, not by \"http\": give the URL, for example http://127.0.0.1:8080/v1/score"
+    )]
+    UrlMissing,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TargetSpec {
@@ -72,14 +193,80 @@ pub struct TargetSpec {
     pub timeout: Duration,
     /// Requests in flight at most; past it, arrivals are counted as dropped.
     pub max_in_flight: usize,
-    /// Request body template; `{{transaction}}` stands for the transaction's JSON. Default: the JSON alone.
+    /// HTTP method of every request (default `POST`).
+    #[serde(skip_serializing_if = "is_post")]
+    pub method: String,
+    /// Extra request headers (`[target.headers]`, for example an API key). Values may name
+    /// environment variables, `"Bearer ${API_TOKEN}"`, expanded when the scenario loads
+    /// ([`TargetSpec::expand_headers`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, HeaderValueSpec>,
+    /// The request's `Content-Type` (default `application/json`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_template: Option<String>,
+    pub content_type: Option<String>,
+    /// Request body template (`body_template` in older files): `{{transaction}}` stands for the
+    /// transaction's JSON, `{{amount}}`, `{{card_id}}` and the other field names for one value each
+    /// (docs/targets.md lists them). Default: the transaction's JSON alone.
+    #[serde(alias = "body_template", skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     /// JSON pointer to the decision in the answer (default `/decision`).
     pub decision_pointer: String,
     /// JSON pointer to the risk score in the answer (default `/risk_score`).
     pub score_pointer: String,
+    /// Built-in target: the card history its detector learns before the run, as a period of the
+    /// stream's time (default [`DEFAULT_WARM_UP`]; `"0s"` for a cold start). See `docs/results.md`.
+    #[serde(with = "crate::duration_serde")]
+    pub warm_up: Duration,
+    /// `[target.response]`: decision and score pointers, the API's decision words, score thresholds.
+    #[serde(skip_serializing_if = "ResponseSpec::is_empty")]
+    pub response: ResponseSpec,
+    /// `[target.tls]`: how an `https://` URL is reached (roots, private CA, client certificate, SNI).
+    #[serde(skip_serializing_if = "TlsSpec::is_default")]
+    pub tls: TlsSpec,
 }
+
+/// `[target.tls]`: the TLS settings of an `https://` target. Every field is optional; with none, the
+/// server's certificate is checked against the platform's trusted roots and the URL's host name.
+///
+/// ```
+/// let spec: models::TargetSpec = toml::from_str(r#"
+/// kind = "http"
+/// url = "https://127.0.0.1:8443/v1/score"
+/// [tls]
+/// ca_file = "certs/private-ca.pem"
+/// server_name = "fraud.internal"
+/// "#).unwrap();
+/// assert_eq!(spec.tls.server_name.as_deref(), Some("fraud.internal"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSpec {
+    /// PEM file of CA certificates to trust (a private CA), in addition to the platform's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with the client certificate (and its chain) for mutual TLS; needs `client_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM file with the client certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// The name sent as SNI and checked against the server's certificate, when it is not the URL's
+    /// host (for example when the URL names an IP address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+impl TlsSpec {
+    /// True when nothing is set (the table is then left out of written scenarios).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// How much card history the built-in detector learns before a run: four hours of the population's
+/// everyday purchases (about four per customer at the orchestrator's one per customer per hour), so
+/// that short runs measure the detector under load, not an empty card cache.
+pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(4 * 3600);
 
 impl Default for TargetSpec {
     fn default() -> Self {
@@ -90,11 +277,36 @@ impl Default for TargetSpec {
             connections: 1024,
             timeout: Duration::from_secs(5),
             max_in_flight: 10_000,
-            body_template: None,
+            method: "POST".into(),
+            headers: BTreeMap::new(),
+            content_type: None,
+            body: None,
             decision_pointer: "/decision".into(),
             score_pointer: "/risk_score".into(),
+            response: ResponseSpec::default(),
+            tls: TlsSpec::default(),
+            warm_up: DEFAULT_WARM_UP,
         }
     }
+}
+
+impl TargetSpec {
+    /// Expands the `${NAME}` references in the header values with `lookup` (the binary passes one
+    /// over the process environment, tests a map). An unset variable is an error naming it and the
+    /// header.
+    pub fn expand_headers(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), HeaderEnvError> {
+        for (name, value) in &mut self.headers {
+            value.expand(name, &lookup)?;
+        }
+        Ok(())
+    }
+}
+
+fn is_post(method: &str) -> bool {
+    method == "POST"
 }
 
 /// Shares of the transaction mix; they must add up to 1.
@@ -117,6 +329,25 @@ impl Default for MixSpec {
 }
 
 impl MixSpec {
+    /// The mix for people, with the fraud share first because the money figures scale with it:
+    /// `15% fraud, 5% edge cases, synthetic`.
+    ///
+    /// ```
+    /// assert_eq!(models::MixSpec::default().describe(), "15% fraud, 5% edge cases, synthetic");
+    /// ```
+    pub fn describe(&self) -> String {
+        let pct = |v: f64| {
+            let t = format!("{:.1}", v * 100.0);
+            t.strip_suffix(".0").map(str::to_owned).unwrap_or(t)
+        };
+        let mut out = format!("{}% fraud", pct(self.fraud));
+        if self.edge > 0.0 {
+            out.push_str(&format!(", {}% edge cases", pct(self.edge)));
+        }
+        out.push_str(", synthetic");
+        out
+    }
+
     /// Checks the shares are in 0..=1 and add up to 1 (within 1e-6).
     pub fn validate(&self) -> Result<(), String> {
         for (name, v) in [
@@ -145,7 +376,8 @@ pub struct Limits {
     /// The run stops itself after this long.
     #[serde(with = "crate::duration_serde")]
     pub max_duration: Duration,
-    /// Stop when the cost model's running cost reaches this (reporting currency); warn at 80%.
+    /// Stop when the cost model's running cost reaches this (reporting currency); warn at
+    /// `[resilience] warning_budget_used` (80%).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<f64>,
 }
@@ -198,16 +430,18 @@ pub struct ResilienceSpec {
     pub severe_p99_ms: Option<f64>,
     /// Degradation `critical` above this error rate (0..1), or when nothing succeeds.
     pub critical_error_rate: Option<f64>,
-    /// Alert `warning` thresholds: error rate (0..1), p99 (ms), resource use (%), cost over budget (share).
+    /// Alert `warning` thresholds: error rate (0..1), p99 (ms), resource use (%), share of
+    /// `limits.budget` spent (0..1; also when the `budget_warning` event comes).
     pub warning_error_rate: Option<f64>,
     pub warning_p99_ms: Option<f64>,
     pub warning_resource_pct: Option<f64>,
-    pub warning_cost_over_budget: Option<f64>,
+    pub warning_budget_used: Option<f64>,
     /// Alert `critical` thresholds (and "target unavailable", always on).
     pub critical_alert_error_rate: Option<f64>,
     pub critical_p99_ms: Option<f64>,
-    pub critical_cost_over_budget: Option<f64>,
-    /// Recovered = throughput within this share of the baseline...
+    /// Share of the budget spent (0..1) for the critical alert; the run stops at 1 whatever this says.
+    pub critical_budget_used: Option<f64>,
+    /// Recovered = throughput no more than this share below the baseline (more is fine)...
     pub recovery_tps_tolerance: f64,
     /// ...error rate at most the baseline's plus this (0..1)...
     pub recovery_error_rate_points: f64,
@@ -238,10 +472,10 @@ impl Default for ResilienceSpec {
             warning_error_rate: Some(0.001),
             warning_p99_ms: Some(5_000.0),
             warning_resource_pct: Some(80.0),
-            warning_cost_over_budget: Some(0.2),
+            warning_budget_used: Some(0.8),
             critical_alert_error_rate: Some(0.01),
             critical_p99_ms: Some(10_000.0),
-            critical_cost_over_budget: Some(0.5),
+            critical_budget_used: Some(1.0),
             recovery_tps_tolerance: 0.10,
             recovery_error_rate_points: 0.01,
             recovery_p99_factor: 1.5,
@@ -253,5 +487,130 @@ impl Default for ResilienceSpec {
             abort_unavailable_ticks: Some(30),
             webhook: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TargetInfo;
+
+    #[test]
+    fn a_kind_has_one_name_in_scenario_files_summaries_and_from_str() {
+        for kind in TargetKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(kind.to_string(), kind.as_str());
+            assert_eq!(kind.as_str().parse::<TargetKind>(), Ok(kind));
+            assert_eq!(
+                kind.as_str().replace('_', "-").parse::<TargetKind>(),
+                Ok(kind)
+            );
+            let info = TargetInfo::new(kind, None);
+            assert_eq!(info.kind, kind.as_str());
+            assert_eq!(info.target_kind(), Some(kind));
+        }
+        let embedders = TargetInfo {
+            kind: "closure".into(),
+            url: None,
+        };
+        assert_eq!(embedders.target_kind(), None);
+    }
+
+    #[test]
+    fn a_target_ref_is_a_kind_name_or_a_url() {
+        let url = "http://127.0.0.1:9/v1/score";
+        assert_eq!(
+            url.parse::<TargetRef>(),
+            Ok(TargetRef {
+                kind: TargetKind::Http,
+                url: Some(url.into())
+            })
+        );
+        assert_eq!(
+            " builtin ".parse::<TargetRef>(),
+            Ok(TargetRef {
+                kind: TargetKind::Builtin,
+                url: None
+            })
+        );
+        assert_eq!(
+            "http".parse::<TargetRef>(),
+            Err(TargetParseError::UrlMissing)
+        );
+        let err = "builtn".parse::<TargetRef>().unwrap_err();
+        assert_eq!(
+            err,
+            TargetParseError::UnknownKind {
+                given: "builtn".into()
+            }
+        );
+        assert!(err.to_string().contains("in_process"), "{err}");
+        for text in ["builtin", "in_process", url] {
+            assert_eq!(text.parse::<TargetRef>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn request_keys_read_expand_and_write_back_without_secrets() {
+        let text = r#"
+kind = "http"
+url = "http://127.0.0.1:9/score"
+method = "PUT"
+content_type = "application/vnd.acme+json"
+body_template = '{"ref": {{id}}}'
+[headers]
+Authorization = "Bearer ${API_TOKEN}"
+"#;
+        let mut spec: TargetSpec = toml::from_str(text).unwrap();
+        assert_eq!(spec.method, "PUT");
+        assert_eq!(spec.body.as_deref(), Some(r#"{"ref": {{id}}}"#));
+        let err = spec.clone().expand_headers(|_| None).unwrap_err();
+        assert_eq!(
+            err,
+            HeaderEnvError::Unset {
+                header: "Authorization".into(),
+                variable: "API_TOKEN".into()
+            }
+        );
+        spec.expand_headers(|n| (n == "API_TOKEN").then(|| "s3cr3t".into()))
+            .unwrap();
+        assert_eq!(spec.headers["Authorization"].value(), "Bearer s3cr3t");
+        assert!(!format!("{spec:?}").contains("s3cr3t"));
+        let written = toml::to_string(&spec).unwrap();
+        assert!(
+            !written.contains("s3cr3t") && written.contains("${API_TOKEN}"),
+            "{written}"
+        );
+        // `body_template` is written back as `body`, which reads again.
+        let back: TargetSpec = toml::from_str(&written).unwrap();
+        assert_eq!(back.body, spec.body);
+        assert!(back.headers["Authorization"].needs_expansion());
+        // A file that uses none of the request keys writes none of them.
+        let plain = toml::to_string(&TargetSpec::default()).unwrap();
+        for key in ["method", "headers", "content_type", "body"] {
+            assert!(!plain.contains(key), "{key} in {plain}");
+        }
+    }
+
+    #[test]
+    fn applying_a_kind_name_keeps_the_specs_url() {
+        let mut spec = TargetSpec {
+            kind: TargetKind::Http,
+            url: Some("http://127.0.0.1:9/".into()),
+            ..TargetSpec::default()
+        };
+        "in-process"
+            .parse::<TargetRef>()
+            .unwrap()
+            .apply_to(&mut spec);
+        assert_eq!(spec.kind, TargetKind::InProcess);
+        assert_eq!(spec.url.as_deref(), Some("http://127.0.0.1:9/"));
+        "http://127.0.0.1:8/"
+            .parse::<TargetRef>()
+            .unwrap()
+            .apply_to(&mut spec);
+        assert_eq!(spec.kind, TargetKind::Http);
+        assert_eq!(spec.url.as_deref(), Some("http://127.0.0.1:8/"));
     }
 }

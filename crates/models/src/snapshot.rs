@@ -19,7 +19,8 @@ pub struct Percentiles {
 }
 
 /// Detection outcomes. A fraud that was declined *or* sent to review counts as caught (a true positive);
-/// an edge case is legitimate.
+/// an edge case is legitimate. The four cells count answered transactions only; `unscored` counts the
+/// fraud that got no verdict at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Confusion {
     pub tp: u64,
@@ -27,9 +28,15 @@ pub struct Confusion {
     pub tn: u64,
     #[serde(rename = "fn")]
     pub fn_: u64,
+    /// Fraud transactions that got no verdict: an error, a timeout, or dropped at the in-flight
+    /// bound. A payment flow that fails open lets them through. Always 0 for legitimate kinds.
+    /// Absent (0) in files written before it existed.
+    #[serde(default)]
+    pub unscored: u64,
 }
 
 impl Confusion {
+    /// Answered transactions (the four cells; `unscored` is not among them).
     pub fn total(&self) -> u64 {
         self.tp + self.fp + self.tn + self.fn_
     }
@@ -39,6 +46,7 @@ impl Confusion {
         self.fp += other.fp;
         self.tn += other.tn;
         self.fn_ += other.fn_;
+        self.unscored += other.unscored;
     }
 
     /// tp / (tp + fp); 1 when nothing was flagged (no false alarms were raised).
@@ -49,6 +57,12 @@ impl Confusion {
     /// tp / (tp + fn); 1 when there was no fraud to catch.
     pub fn recall(&self) -> f64 {
         ratio_or(self.tp, self.tp + self.fn_, 1.0)
+    }
+
+    /// tp / (tp + fn + unscored): the share of all fraud sent (or due) that was caught, counting
+    /// fraud without a verdict as let through; 1 when there was no fraud.
+    pub fn recall_effective(&self) -> f64 {
+        ratio_or(self.tp, self.tp + self.fn_ + self.unscored, 1.0)
     }
 
     /// (tp + tn) / total; 1 for an empty matrix.
@@ -124,6 +138,9 @@ pub struct Cumulative {
     pub sent: u64,
     pub completed: u64,
     pub dropped: u64,
+    /// Arrivals shed by the `max_tps` ceiling (see [`IntervalSnapshot::dropped_ceiling`]).
+    #[serde(default)]
+    pub dropped_ceiling: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub latency_ms: Percentiles,
     pub service_time_ms: Percentiles,
@@ -153,7 +170,12 @@ pub struct IntervalSnapshot {
     pub completed: u64,
     /// Completed with a verdict.
     pub ok: u64,
+    /// Arrivals not sent because the in-flight bound was reached.
     pub dropped: u64,
+    /// Arrivals not sent because the `max_tps` ceiling would have delayed them by more than one
+    /// dispatcher tick (shed, so that the model stays open). Not errors; counted in `scheduled`.
+    #[serde(default)]
+    pub dropped_ceiling: u64,
     pub in_flight: u64,
     /// Completions per second in the interval.
     pub achieved_tps: f64,
@@ -188,18 +210,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn files_written_before_dropped_ceiling_still_load() {
+        let mut tick = serde_json::to_value(IntervalSnapshot {
+            dropped_ceiling: 7,
+            ..IntervalSnapshot::default()
+        })
+        .unwrap();
+        assert_eq!(tick["dropped_ceiling"], 7);
+        tick.as_object_mut().unwrap().remove("dropped_ceiling");
+        tick["cumulative"]
+            .as_object_mut()
+            .unwrap()
+            .remove("dropped_ceiling");
+        let back: IntervalSnapshot = serde_json::from_value(tick).unwrap();
+        assert_eq!(
+            (back.dropped_ceiling, back.cumulative.dropped_ceiling),
+            (0, 0)
+        );
+        let mut load = serde_json::to_value(crate::LoadSummary::default()).unwrap();
+        load.as_object_mut().unwrap().remove("dropped_ceiling");
+        let back: crate::LoadSummary = serde_json::from_value(load).unwrap();
+        assert_eq!(back.dropped_ceiling, 0);
+    }
+
+    #[test]
     fn confusion_ratios() {
         let c = Confusion {
             tp: 80,
             fp: 20,
             tn: 880,
             fn_: 20,
+            unscored: 0,
         };
         assert!((c.precision() - 0.8).abs() < 1e-12);
         assert!((c.recall() - 0.8).abs() < 1e-12);
+        assert_eq!(c.recall_effective(), c.recall());
         assert!((c.accuracy() - 0.96).abs() < 1e-12);
         assert!((c.f1() - 0.8).abs() < 1e-12);
         assert_eq!(serde_json::to_value(c).unwrap()["fn"], 20);
         assert_eq!(Confusion::default().recall(), 1.0);
+        assert_eq!(Confusion::default().recall_effective(), 1.0);
+    }
+
+    #[test]
+    fn unscored_fraud_lowers_effective_recall_only() {
+        let c = Confusion {
+            tp: 60,
+            fn_: 20,
+            unscored: 20,
+            ..Confusion::default()
+        };
+        assert!((c.recall() - 0.75).abs() < 1e-12);
+        assert!((c.recall_effective() - 0.6).abs() < 1e-12);
+        assert_eq!(c.total(), 80, "unscored fraud is not an answer");
+        let mut sum = c;
+        sum.add(&c);
+        assert_eq!(sum.unscored, 40);
+        let old: Confusion = serde_json::from_str(r#"{"tp":1,"fp":2,"tn":3,"fn":4}"#).unwrap();
+        assert_eq!(
+            old.unscored, 0,
+            "files written before the field existed load"
+        );
+        assert_eq!(serde_json::to_value(c).unwrap()["unscored"], 20);
     }
 }

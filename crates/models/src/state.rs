@@ -120,6 +120,13 @@ pub enum EventKind {
         actual: f64,
         threshold: f64,
     },
+    /// A criterion's figure was not measured: it fails, or with `skipped` the scenario's
+    /// `when_unmeasured = "skip"` leaves it out.
+    CriterionNotMeasured {
+        name: String,
+        reason: String,
+        skipped: bool,
+    },
     BudgetWarning {
         spent: f64,
         budget: f64,

@@ -37,7 +37,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub decision: Decision,
-    /// 0 (surely legitimate) to 1 (surely fraud).
+    /// 0 (surely legitimate) to 1 (surely fraud), or on the API's own scale; `NaN` when the answer
+    /// carried no score (a verdict all the same).
     pub risk_score: f64,
     #[serde(default)]
     pub reasons: Vec<String>,
@@ -54,11 +55,17 @@ pub enum ErrorKind {
     Http429,
     #[serde(rename = "http_4xx")]
     Http4xx,
+    /// HTTP 401 or 403: the API refused the credentials (a missing or wrong key or token), apart
+    /// from other 4xx because no amount of load changes it.
+    Auth,
     #[serde(rename = "http_5xx")]
     Http5xx,
     Timeout,
     /// Connection refused or reset.
     Connection,
+    /// The TLS layer failed: an unknown CA, a name mismatch, an expired certificate, a refused
+    /// client certificate. Apart from `connection` because retrying does not help; the setup must change.
+    Tls,
     /// The answer could not be read as a verdict.
     Malformed,
     /// Never sent because the in-flight bound was reached. Counted, never silently skipped.
@@ -66,12 +73,14 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Http429,
         ErrorKind::Http4xx,
+        ErrorKind::Auth,
         ErrorKind::Http5xx,
         ErrorKind::Timeout,
         ErrorKind::Connection,
+        ErrorKind::Tls,
         ErrorKind::Malformed,
         ErrorKind::Dropped,
     ];
@@ -80,9 +89,11 @@ impl ErrorKind {
         match self {
             ErrorKind::Http429 => "http_429",
             ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Auth => "auth",
             ErrorKind::Http5xx => "http_5xx",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Connection => "connection",
+            ErrorKind::Tls => "tls",
             ErrorKind::Malformed => "malformed",
             ErrorKind::Dropped => "dropped",
         }
@@ -92,6 +103,7 @@ impl ErrorKind {
     pub const fn from_status(status: u16) -> Self {
         match status {
             429 => ErrorKind::Http429,
+            401 | 403 => ErrorKind::Auth,
             500..=599 => ErrorKind::Http5xx,
             _ => ErrorKind::Http4xx,
         }
@@ -123,5 +135,7 @@ mod tests {
         assert_eq!(ErrorKind::from_status(503), ErrorKind::Http5xx);
         assert_eq!(ErrorKind::from_status(429), ErrorKind::Http429);
         assert_eq!(ErrorKind::from_status(404), ErrorKind::Http4xx);
+        assert_eq!(ErrorKind::from_status(401), ErrorKind::Auth);
+        assert_eq!(ErrorKind::from_status(403), ErrorKind::Auth);
     }
 }

@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             black_box(criteria::evaluate(
                 std::slice::from_ref(&windowed),
+                models::WhenUnmeasured::Fail,
                 &Summary::default(),
                 &run,
             ))

@@ -74,6 +74,7 @@ fn base(name: &str, description: &str, stages: Vec<Stage>) -> ScenarioSpec {
         name: name.into(),
         description: description.into(),
         seed: 42,
+        when_unmeasured: Default::default(),
         load: LoadProfile {
             arrival: Default::default(),
             stages,
@@ -104,10 +105,11 @@ pub fn smoke() -> ScenarioSpec {
     s.criteria = vec![
         crit("errors.rate", Lt, 0.01),
         crit("load.dropped", Le, 0.0),
-        // 20 s at 200 TPS is fewer transactions than cards, so the built-in detector cannot profile
-        // them (it judges account takeover and amount anomalies against a card's history): measured
-        // recall there is 0.61 (precision 0.99); at 5,000 TPS for 60 s it is 0.87 (precision 0.86).
-        crit("fraud.recall", Gt, 0.5),
+        // 20 s at 200 TPS is fewer transactions than cards: the built-in detector judges account
+        // takeovers and amount anomalies against what it learned of each card before the run
+        // (`target.warm_up`, four hours of history by default). Detection logic alone on this
+        // stream: recall 0.96, precision 0.96 warm; 0.61 and 0.99 from a cold start.
+        crit("fraud.recall", Ge, 0.85),
         crit("fraud.precision", Gt, 0.8),
         crit("latency_ms.p99", Lt, 1000.0),
         crit("resilience.uptime_pct", Ge, 99.0),

@@ -14,6 +14,8 @@ pub enum Command {
     Stop,
     /// Stops the run like `Stop`, recorded as interrupted (Ctrl+C).
     Interrupt,
+    /// Stops the run like `Stop`, recorded as terminated (SIGTERM or SIGHUP).
+    Terminate,
     /// Multiplies the profile's rate (1.0 = as planned).
     SetRateMultiplier(f64),
     /// Starts a fault now (its `at` is ignored) for its `duration`.
@@ -31,6 +33,61 @@ pub enum ControlError {
         "rate multiplier {0} must be a finite number of 0 or more (1.0 runs the profile as planned)"
     )]
     BadMultiplier(f64),
+    #[error(
+        "rate multiplier {multiplier} would plan {planned:.0} TPS at the profile's peak ({peak_tps:.0} TPS), above the {max_tps:.0} TPS ceiling (the run's `max_tps`); give at most {allowed}",
+        planned = multiplier * peak_tps,
+        allowed = max_tps.max(*peak_tps) / peak_tps
+    )]
+    MultiplierAboveCeiling {
+        multiplier: f64,
+        peak_tps: f64,
+        max_tps: f64,
+    },
+}
+
+impl ControlError {
+    /// Whether the request itself was wrong (a bad value: HTTP 400), rather than out of place in
+    /// the run's state (HTTP 409).
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            ControlError::BadMultiplier(_) | ControlError::MultiplierAboveCeiling { .. }
+        )
+    }
+}
+
+/// What a rate multiplier is checked against: the profile's highest planned rate and the ceiling.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RateCap {
+    pub peak_tps: f64,
+    pub max_tps: f64,
+}
+
+impl RateCap {
+    pub fn of(spec: &models::ScenarioSpec) -> Self {
+        Self {
+            peak_tps: crate::timeline::peak_tps(&spec.load),
+            max_tps: spec.limits.max_tps,
+        }
+    }
+
+    /// Refuses a multiplier that is not a finite number of 0 or more, or that would plan above the
+    /// ceiling at the profile's peak. A profile that already peaks above the ceiling (its excess is
+    /// shed) may still run as planned, so the bound is the higher of the two.
+    fn check(&self, multiplier: f64) -> Result<(), ControlError> {
+        if !(multiplier.is_finite() && multiplier >= 0.0) {
+            return Err(ControlError::BadMultiplier(multiplier));
+        }
+        let planned = multiplier * self.peak_tps;
+        if planned > self.max_tps.max(self.peak_tps) {
+            return Err(ControlError::MultiplierAboveCeiling {
+                multiplier,
+                peak_tps: self.peak_tps,
+                max_tps: self.max_tps,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Clone it freely; every clone controls the same run. Buffers: events and frames are broadcast with
@@ -44,6 +101,7 @@ pub struct RunControl {
     frames: broadcast::WeakSender<IntervalSnapshot>,
     state: watch::Receiver<RunState>,
     latest: watch::Receiver<Option<IntervalSnapshot>>,
+    rate_cap: RateCap,
 }
 
 /// The orchestrator's side of the channels.
@@ -65,7 +123,7 @@ pub(crate) struct Outlets {
 /// How many events or frames a subscriber may fall behind before it misses some.
 const BACKLOG: usize = 1024;
 
-pub(crate) fn channel() -> (RunControl, ControlPorts) {
+pub(crate) fn channel(rate_cap: RateCap) -> (RunControl, ControlPorts) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (events, _) = broadcast::channel(BACKLOG);
     let (frames, _) = broadcast::channel(BACKLOG);
@@ -78,6 +136,7 @@ pub(crate) fn channel() -> (RunControl, ControlPorts) {
             frames: frames.downgrade(),
             state: state_rx,
             latest: latest_rx,
+            rate_cap,
         },
         ControlPorts {
             commands: cmd_rx,
@@ -151,11 +210,22 @@ impl RunControl {
         self.send(Command::Interrupt)
     }
 
+    /// Stops the run gracefully and records it as terminated (what SIGTERM and SIGHUP do: a
+    /// supervisor such as Kubernetes, systemd or a CI runner ending the process). Results are written.
+    pub fn terminate(&self) -> Result<(), ControlError> {
+        self.send(Command::Terminate)
+    }
+
+    /// Scales the profile's rate. Refused (with the reason) when `value` is not a finite number of
+    /// 0 or more, or would plan above the scenario's `max_tps` at the profile's peak.
     pub fn set_rate_multiplier(&self, value: f64) -> Result<(), ControlError> {
-        if !(value.is_finite() && value >= 0.0) {
-            return Err(ControlError::BadMultiplier(value));
-        }
+        self.check_rate_multiplier(value)?;
         self.send(Command::SetRateMultiplier(value))
+    }
+
+    /// What [`RunControl::set_rate_multiplier`] would say about `value`, without sending it.
+    pub fn check_rate_multiplier(&self, value: f64) -> Result<(), ControlError> {
+        self.rate_cap.check(value)
     }
 
     pub fn inject_fault(&self, fault: FaultSpec) -> Result<(), ControlError> {
@@ -190,9 +260,63 @@ impl RunControl {
 mod tests {
     use super::*;
 
+    const CAP: RateCap = RateCap {
+        peak_tps: 100.0,
+        max_tps: 1_000.0,
+    };
+
+    #[tokio::test]
+    async fn multipliers_that_plan_above_the_ceiling_are_refused_with_the_reason() {
+        let (control, mut ports) = channel(CAP);
+        ports.out.state.send_replace(RunState::Running);
+        for m in [10.5, 1e300, f64::MAX] {
+            let e = control.set_rate_multiplier(m).unwrap_err();
+            assert!(e.is_bad_request(), "{e}");
+            assert!(
+                matches!(e, ControlError::MultiplierAboveCeiling { .. }),
+                "{e}"
+            );
+        }
+        let msg = control.set_rate_multiplier(20.0).unwrap_err().to_string();
+        assert!(
+            msg.contains("2000 TPS")
+                && msg.contains("1000 TPS ceiling")
+                && msg.contains("at most 10"),
+            "{msg}"
+        );
+        assert!(
+            control
+                .set_rate_multiplier(f64::NAN)
+                .unwrap_err()
+                .is_bad_request()
+        );
+        control.set_rate_multiplier(10.0).unwrap();
+        assert_eq!(
+            ports.commands.recv().await,
+            Some(Command::SetRateMultiplier(10.0))
+        );
+        assert!(ports.commands.try_recv().is_err(), "refusals send nothing");
+        // A profile already above its ceiling may still run as planned, not higher.
+        let (above, ports) = channel(RateCap {
+            peak_tps: 2_000.0,
+            max_tps: 1_000.0,
+        });
+        ports.out.state.send_replace(RunState::Running);
+        above.set_rate_multiplier(1.0).unwrap();
+        above.set_rate_multiplier(0.25).unwrap();
+        assert!(above.set_rate_multiplier(1.01).is_err());
+        // A profile that plans nothing can be multiplied by anything finite.
+        let (idle, ports) = channel(RateCap {
+            peak_tps: 0.0,
+            max_tps: 1.0,
+        });
+        ports.out.state.send_replace(RunState::Running);
+        idle.set_rate_multiplier(1e300).unwrap();
+    }
+
     #[tokio::test]
     async fn requests_are_checked_against_the_state_and_forwarded() {
-        let (control, mut ports) = channel();
+        let (control, mut ports) = channel(CAP);
         assert!(
             matches!(control.pause(), Err(ControlError::Transition(_))),
             "cannot pause an idle run"
@@ -219,7 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn streams_close_when_the_run_ends_even_with_handles_around() {
-        let (control, ports) = channel();
+        let (control, ports) = channel(CAP);
         let mut frames = control.subscribe_frames();
         drop(ports);
         assert_eq!(
@@ -234,7 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn subscribers_see_events_and_the_latest_frame() {
-        let (control, ports) = channel();
+        let (control, ports) = channel(CAP);
         let mut events = control.subscribe_events();
         let ev = RunEvent {
             t_s: 1.0,

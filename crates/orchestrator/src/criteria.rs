@@ -1,8 +1,16 @@
 //! Evaluating success criteria: at the end of a run over the summary (or a window of ticks), and each
 //! tick for the `abort_on_fail` ones.
+//!
+//! A criterion on a figure that was not measured ([`metric_paths::Reading::NotMeasured`]) reads "not
+//! measured" and fails, or is skipped when the criterion (or else the scenario) says
+//! `when_unmeasured = "skip"`.
 
-use crate::{metric_paths, window};
-use models::{CriterionResult, CriterionSpec, IntervalSnapshot, Summary};
+use crate::metric_paths::{self, Reading, Unmeasured};
+use crate::window;
+use models::{
+    CriterionOutcome, CriterionResult, CriterionSpec, IntervalSnapshot, Summary, UptimeRule,
+    WhenUnmeasured,
+};
 
 /// The name shown for a criterion: its own, or `metric op threshold` plus its scope.
 pub fn label(c: &CriterionSpec) -> String {
@@ -26,16 +34,14 @@ pub fn label(c: &CriterionSpec) -> String {
     label
 }
 
-fn threshold_text(c: &CriterionSpec) -> String {
-    format!("{} {}", c.op.symbol(), c.threshold)
-}
-
-/// The value of a criterion's metric over its scope, or `None` when there is no data.
-pub fn actual(c: &CriterionSpec, summary: &Summary, ticks: &[IntervalSnapshot]) -> Option<f64> {
+/// The criterion's metric over its scope, or why it was not measured; `None` when the metric path is
+/// unknown.
+pub fn actual(c: &CriterionSpec, summary: &Summary, ticks: &[IntervalSnapshot]) -> Option<Reading> {
     if window::is_scoped(c) {
         let idx = window::select(c, ticks);
         if idx.is_empty() {
-            return None;
+            return metric_paths::is_supported(&c.metric)
+                .then_some(Reading::NotMeasured(Unmeasured::NoTicksInScope));
         }
         let part = window::summarize(ticks, &idx, summary);
         let refs: Vec<&IntervalSnapshot> = idx.iter().map(|&i| &ticks[i]).collect();
@@ -46,28 +52,44 @@ pub fn actual(c: &CriterionSpec, summary: &Summary, ticks: &[IntervalSnapshot]) 
     }
 }
 
-/// Evaluates every criterion at the end of a run. A criterion with no data in its scope fails, with
-/// `actual` 0 and "(no data)" after its name.
+/// Evaluates every criterion at the end of a run. A criterion whose figure was not measured (no tick in
+/// its scope, no agents, ...) is `NotMeasured` and fails, or `Skipped` under `when_unmeasured = "skip"`
+/// (its own, else `scenario_default`). A metric path that does not exist always fails.
 pub fn evaluate(
     criteria: &[CriterionSpec],
+    scenario_default: WhenUnmeasured,
     summary: &Summary,
     ticks: &[IntervalSnapshot],
 ) -> Vec<CriterionResult> {
     criteria
         .iter()
-        .map(|c| match actual(c, summary, ticks) {
-            Some(v) => CriterionResult {
+        .map(|c| {
+            let outcome = match actual(c, summary, ticks) {
+                Some(Reading::Measured(v)) if c.op.holds(v, c.threshold) => {
+                    CriterionOutcome::Passed { actual: v }
+                }
+                Some(Reading::Measured(v)) => CriterionOutcome::Failed { actual: v },
+                Some(Reading::NotMeasured(why)) => {
+                    let reason = why.to_string();
+                    match c.when_unmeasured.unwrap_or(scenario_default) {
+                        WhenUnmeasured::Fail => CriterionOutcome::NotMeasured { reason },
+                        WhenUnmeasured::Skip => CriterionOutcome::Skipped { reason },
+                    }
+                }
+                None => CriterionOutcome::NotMeasured {
+                    reason: format!(
+                        "{:?} is not a metric path (did you mean {:?}? the paths are listed in docs/results.md)",
+                        c.metric,
+                        metric_paths::closest(&c.metric)
+                    ),
+                },
+            };
+            CriterionResult {
                 name: label(c),
-                threshold: threshold_text(c),
-                actual: v,
-                passed: c.op.holds(v, c.threshold),
-            },
-            None => CriterionResult {
-                name: format!("{} (no data)", label(c)),
-                threshold: threshold_text(c),
-                actual: 0.0,
-                passed: false,
-            },
+                op: c.op,
+                limit: c.threshold,
+                outcome,
+            }
         })
         .collect()
 }
@@ -80,21 +102,44 @@ pub struct AbortWatch {
 }
 
 impl AbortWatch {
+    /// The watch of the `abort_on_fail` criteria, judging uptime by the default [`UptimeRule`].
     pub fn new(criteria: &[CriterionSpec]) -> Self {
+        Self::with_uptime(criteria, UptimeRule::default())
+    }
+
+    /// The watch, judging uptime by the scenario's rule.
+    pub fn with_uptime(criteria: &[CriterionSpec], uptime: UptimeRule) -> Self {
         let items = criteria
             .iter()
             .filter(|c| c.abort_on_fail)
-            .map(|c| (c.clone(), window::Accumulator::new(), Vec::new()))
+            .map(|c| {
+                (
+                    c.clone(),
+                    window::Accumulator::with_uptime(uptime),
+                    Vec::new(),
+                )
+            })
             .collect();
         Self { items }
     }
 
     /// Takes in the last tick of `ticks` (call once per tick) and returns the first criterion that
     /// now fails, as `(name, actual, threshold)`. A criterion is judged only on ticks in its scope,
-    /// over its ticks so far; a metric that needs data the run does not have yet is not judged.
+    /// over its ticks so far; a figure not measured yet is not judged (it may be by the end).
     pub fn check(&mut self, ticks: &[IntervalSnapshot]) -> Option<(String, f64, f64)> {
-        let i = ticks.len().checked_sub(1)?;
-        let (last, prev) = (&ticks[i], i.checked_sub(1).map(|p| &ticks[p]));
+        let (last, before) = ticks.split_last()?;
+        self.check_next(last, before)
+    }
+
+    /// Like [`check`](Self::check) for a tick not yet appended to the run's ticks: `last` follows
+    /// `before`.
+    pub fn check_next(
+        &mut self,
+        last: &IntervalSnapshot,
+        before: &[IntervalSnapshot],
+    ) -> Option<(String, f64, f64)> {
+        let i = before.len();
+        let prev = before.last();
         let mut failed = None;
         for (c, acc, idx) in &mut self.items {
             if !window::in_scope(c, last) {
@@ -106,8 +151,9 @@ impl AbortWatch {
                 continue;
             }
             let part = acc.summary(&Summary::default());
-            let refs: Vec<&IntervalSnapshot> = idx.iter().map(|&j| &ticks[j]).collect();
-            if let Some(v) = metric_paths::value(&c.metric, &part, &refs)
+            let refs: Vec<&IntervalSnapshot> =
+                idx.iter().map(|&j| before.get(j).unwrap_or(last)).collect();
+            if let Some(Reading::Measured(v)) = metric_paths::value(&c.metric, &part, &refs)
                 && !c.op.holds(v, c.threshold)
             {
                 failed = Some((label(c), v, c.threshold));
@@ -171,6 +217,7 @@ mod tests {
             ..Default::default()
         };
         summary.latency_ms.p99 = 900.0;
+        summary.latency_ms.count = 1000;
         summary.errors.rate = 50.0 / 1000.0;
         summary.load.sent = 1000;
 
@@ -186,17 +233,67 @@ mod tests {
 
         let r = evaluate(
             &[whole, windowed, errors_outside, errors_all, empty_window],
+            WhenUnmeasured::Fail,
             &summary,
             &ticks,
         );
-        assert!(!r[0].passed && r[0].actual == 900.0);
-        assert!(r[1].passed, "{:?}", r[1]);
-        assert_eq!(r[1].actual, 100.0);
+        assert_eq!(r[0].outcome, CriterionOutcome::Failed { actual: 900.0 });
+        assert!(r[1].passed(), "{:?}", r[1]);
+        assert_eq!(r[1].actual(), Some(100.0));
         assert_eq!(r[1].name, "latency_ms.p99 < 500 from 2s to 10s");
-        assert_eq!(r[1].threshold, "< 500");
-        assert!(r[2].passed && r[2].actual == 0.0, "{:?}", r[2]);
-        assert!(!r[3].passed && (r[3].actual - 0.05).abs() < 1e-12);
-        assert!(!r[4].passed && r[4].name.ends_with("(no data)"));
+        assert_eq!((r[1].op, r[1].limit), (Comparison::Lt, 500.0));
+        assert_eq!(r[1].threshold(), "< 500");
+        assert_eq!(r[2].outcome, CriterionOutcome::Passed { actual: 0.0 });
+        assert!(!r[3].passed() && (r[3].actual().unwrap() - 0.05).abs() < 1e-12);
+        assert_eq!(
+            r[4].outcome,
+            CriterionOutcome::NotMeasured {
+                reason: Unmeasured::NoTicksInScope.to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn a_criterion_on_a_figure_not_measured_fails_unless_told_to_skip() {
+        // No agents reported, no fault ran: today's vacuous 100 and 0 would pass these.
+        let summary = Summary::default();
+        let health = CriterionSpec::new("agents.min_health", Comparison::Ge, 80.0);
+        let cascades = CriterionSpec::new("resilience.cascades", Comparison::Le, 0.0);
+        let mut skip_own = health.clone();
+        skip_own.when_unmeasured = Some(WhenUnmeasured::Skip);
+        let criteria = [health.clone(), cascades.clone(), skip_own];
+        let r = evaluate(&criteria, WhenUnmeasured::Fail, &summary, &[]);
+        assert!(
+            matches!(&r[0].outcome, CriterionOutcome::NotMeasured { reason } if reason.contains("no per-agent timings")),
+            "{:?}",
+            r[0]
+        );
+        assert!(!r[0].passed() && !r[1].passed());
+        assert_eq!(r[0].verdict(), "FAIL (not measured)");
+        assert!(
+            matches!(&r[2].outcome, CriterionOutcome::Skipped { .. }) && r[2].passed(),
+            "the criterion's own setting: {:?}",
+            r[2]
+        );
+
+        // The scenario's setting, unless the criterion says otherwise.
+        let mut fail_own = cascades.clone();
+        fail_own.when_unmeasured = Some(WhenUnmeasured::Fail);
+        let r = evaluate(
+            &[health, cascades, fail_own],
+            WhenUnmeasured::Skip,
+            &summary,
+            &[],
+        );
+        assert!(r[0].passed() && r[1].passed() && !r[2].passed(), "{r:?}");
+
+        // A path that does not exist is never skipped.
+        let typo = CriterionSpec::new("agents.min_helth", Comparison::Ge, 80.0);
+        let r = evaluate(&[typo], WhenUnmeasured::Skip, &summary, &[]);
+        assert!(
+            matches!(&r[0].outcome, CriterionOutcome::NotMeasured { reason } if reason.contains("agents.min_health")),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -33,8 +33,11 @@ pub enum ScenarioError {
         "unknown scenario {name:?}: it is neither a built-in ({known}) nor a readable .toml file"
     )]
     Unknown { name: String, known: String },
-    #[error("invalid {what}: {message}")]
+    #[error("invalid `{what}`: {message}")]
     Option { what: &'static str, message: String },
+    /// A `${NAME}` in a header value that the environment does not set.
+    #[error(transparent)]
+    Env(models::HeaderEnvError),
 }
 
 /// Why a run could not be carried out (criteria failing is not an error: see `RunOutcome`).
@@ -52,8 +55,33 @@ pub enum OrchestratorError {
     },
     #[error("cannot set up the target: {0}")]
     Target(String),
+    /// The first TLS connection to an `https://` target failed, so no load was sent.
+    #[error(
+        "the first TLS connection to {url} failed, so no load was sent: {reason}; fix the URL or [target.tls] (docs/targets.md) and try again"
+    )]
+    TargetTls { url: String, reason: String },
     #[error("cannot set up the load: {0}")]
     Load(String),
     #[error("the run was already started; an orchestrator runs once")]
     AlreadyRan,
+    #[error(transparent)]
+    FolderInUse(run_files::FolderInUse),
+}
+
+impl OrchestratorError {
+    /// The exit code this error means: `Usage` (2) when the scenario, the target's configuration or
+    /// its certificate is at fault (nothing was sent), `Runtime` (3) when a run that was set up
+    /// failed while running (results not writable, the driver failing, an internal misstep).
+    pub fn exit(&self) -> models::RunExit {
+        match self {
+            OrchestratorError::Scenario(_)
+            | OrchestratorError::Target(_)
+            | OrchestratorError::TargetTls { .. }
+            | OrchestratorError::FolderInUse(_) => models::RunExit::Usage,
+            OrchestratorError::Results { .. }
+            | OrchestratorError::Load(_)
+            | OrchestratorError::Transition(_)
+            | OrchestratorError::AlreadyRan => models::RunExit::Runtime,
+        }
+    }
 }

@@ -42,6 +42,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Against a detector of your own, pass `with_target(PreparedTarget::custom(..))`:
+//! `crates/orchestrator/tests/embed.rs` is a complete, copyable example (a TOML scenario and a closure
+//! target on tokio's paused clock, its figures checked against the detector's logic).
+//!
 //! # Faults
 //! The orchestrator owns the fault timeline (scheduled faults, `--fault` flags and
 //! [`RunControl::inject_fault`]) and carries faults out with the `failure-injection` crate's
@@ -52,25 +56,36 @@
 //! rules and the resilience figures follow the scenario's `[resilience]` table: see [`resilience`].
 
 pub mod builtin;
-pub mod control;
+mod control;
 pub mod criteria;
-pub mod error;
+mod error;
 pub mod histogram;
+pub mod k8s;
 mod load;
 pub mod merge;
 pub mod metric_paths;
-pub mod orchestrator;
+mod orchestrator;
 pub mod resilience;
-pub mod results;
+mod results;
+mod run_clock;
+mod run_faults;
 pub mod scenario_file;
-pub mod state_machine;
-pub mod target_setup;
+mod state_machine;
+mod target_layer;
+mod target_setup;
+mod tick_watch;
 pub mod timeline;
+mod warm_up;
 pub mod window;
 
 pub use control::{Command, ControlError, RunControl};
 pub use error::{OrchestratorError, ScenarioError};
 pub use failure_injection::{FaultId, InjectError, Injector};
-pub use orchestrator::{EndReason, RunOptions, RunOutcome, StressTestOrchestrator, TargetLayer};
+pub use load::run_stream;
+pub use orchestrator::{EndReason, RunOptions, RunOutcome, StressTestOrchestrator};
+pub use results::{rfc3339, run_id};
+pub use run_files::Existing;
 pub use state_machine::{StateMachine, TransitionError};
-pub use target_setup::PreparedTarget;
+pub use target_layer::TargetLayer;
+pub use target_setup::{PreparedTarget, TargetFactory, http_config};
+pub use warm_up::{MAX_WARM_UP, WarmUp, warm_up};

@@ -20,10 +20,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use transaction_factory::{DEFAULT_PURCHASE_INTERVAL_S, FactoryConfig, TransactionFactory};
 
-/// The file, in the results folder, that lists the sent transactions when asked for: one line per
-/// sent transaction, `<index> <transaction id>`, in send order. (Ids are not unique: an edge-case
-/// replay re-sends an earlier transaction's id; the index is.)
-pub const IDS_FILE: &str = "ids.txt";
+/// The file, in the results folder, that lists the sent transactions when asked for.
+pub use run_files::names::IDS as IDS_FILE;
 
 /// How far ahead a start time may be: further is more likely a mistake (a wrong date or time zone)
 /// than a plan.
@@ -56,7 +54,7 @@ pub async fn wait_for_start(
     let stamp = || humantime::format_rfc3339_millis(at).to_string();
     match at.duration_since(SystemTime::now()) {
         Ok(ahead) if ahead > MAX_START_DELAY => Err(ScenarioError::Option {
-            what: "start time",
+            what: "start_at",
             message: format!(
                 "{} is {} ahead, more than the {} allowed; check the date and the time zone (RFC 3339, for example 2026-11-23T18:45:00Z)",
                 stamp(),
@@ -72,7 +70,7 @@ pub async fn wait_for_start(
             let late = past.duration();
             if late > run_length {
                 Err(ScenarioError::Option {
-                    what: "start time",
+                    what: "start_at",
                     message: format!(
                         "{} passed {:.1} s ago, longer than the run ({:.1} s): the other workers are done; give a start time in the future",
                         stamp(),
@@ -102,12 +100,31 @@ fn agent_concurrency(target: &models::TargetSpec) -> std::collections::BTreeMap<
     }
 }
 
+/// The stream a run sends (and whose past warms the built-in detector, [`crate::warm_up`]). Its
+/// clock belongs to the simulated world, not to the test: each customer transacts about once an hour
+/// of stream time whatever the send rate, so a detector's per-card windows (velocity within seconds,
+/// card testing within minutes) see a cardholder's pace, not the test's (at 5,000 TPS on the send
+/// clock, 50,000 customers would each pay every 10 s).
+pub(crate) fn stream_config(mix: models::MixSpec) -> FactoryConfig {
+    FactoryConfig {
+        mix,
+        ..FactoryConfig::default()
+    }
+    .with_purchase_interval(DEFAULT_PURCHASE_INTERVAL_S)
+}
+
+/// The transaction stream a run of `spec` sends: transaction `k` of the run is `.at(k)`, so a dry
+/// run (`stress-runner probe`) can send the very first transactions a run would.
+pub fn run_stream(spec: &ScenarioSpec) -> Result<TransactionFactory, OrchestratorError> {
+    TransactionFactory::new(spec.seed, stream_config(spec.mix))
+        .map_err(|e| OrchestratorError::Load(e.to_string()))
+}
+
 /// A running load.
 pub(crate) struct LoadRun {
     profile: Arc<Profile>,
     segment: Segment,
-    factory: Arc<TransactionFactory>,
-    sent_log: Option<(SentLog, PathBuf)>,
+    ids: Option<IdsWriter>,
     recorder: Recorder,
     start: Instant,
     control: DriverControl,
@@ -133,17 +150,7 @@ impl LoadRun {
         let spec = setup.spec;
         let load_err = |e: &dyn std::fmt::Display| OrchestratorError::Load(e.to_string());
         let profile = Arc::new(Profile::new(&spec.load).map_err(|e| load_err(&e))?);
-        // The stream's clock belongs to the simulated world, not to the test: each customer transacts
-        // about once an hour of stream time whatever the send rate, so a detector's per-card windows
-        // (velocity within seconds, card testing within minutes) see a cardholder's pace, not the
-        // test's (at 5,000 TPS on the send clock, 50,000 customers would each pay every 10 s).
-        let factory_config = FactoryConfig {
-            mix: spec.mix,
-            ..FactoryConfig::default()
-        }
-        .with_purchase_interval(DEFAULT_PURCHASE_INTERVAL_S);
-        let factory =
-            Arc::new(TransactionFactory::new(spec.seed, factory_config).map_err(|e| load_err(&e))?);
+        let factory = Arc::new(run_stream(spec)?);
         let recorder = Recorder::new(MetricsConfig {
             cost: spec.cost.clone(),
             encode_histograms: true,
@@ -153,9 +160,9 @@ impl LoadRun {
         .map_err(|e| load_err(&e))?;
         let schedule =
             Schedule::new(profile.clone(), spec.load.arrival, spec.seed).segment(setup.segment);
-        let sent_log = setup
+        let ids = setup
             .record_ids
-            .then(|| (SentLog::new(), setup.dir.join(IDS_FILE)));
+            .then(|| IdsWriter::start(setup.dir.join(IDS_FILE), factory.clone()));
         if setup.segment != Segment::WHOLE {
             write_scenario(setup.dir, spec)?;
         }
@@ -165,7 +172,7 @@ impl LoadRun {
             max_tps: (spec.limits.max_tps / setup.segment.count() as f64).max(1.0),
             grace_period: spec.target.timeout,
             request_timeout: Some(spec.target.timeout),
-            sent_log: sent_log.as_ref().map(|(log, _)| log.clone()),
+            sent_log: ids.as_ref().map(IdsWriter::log),
             ..DriverConfig::default()
         };
         let control = DriverControl::new();
@@ -185,8 +192,7 @@ impl LoadRun {
         Ok(Self {
             profile,
             segment: setup.segment,
-            factory,
-            sent_log,
+            ids,
             recorder,
             start,
             control,
@@ -248,13 +254,8 @@ impl LoadRun {
                 "the load driver was joined twice".into(),
             )),
         }?;
-        if let Some((log, path)) = self.sent_log.take() {
-            let factory = self.factory.clone();
-            let indices = log.take();
-            // Remaking each transaction for its id is the factory's work: off the runtime's threads.
-            tokio::task::spawn_blocking(move || write_ids(&path, &factory, &indices))
-                .await
-                .map_err(|e| OrchestratorError::Load(format!("writing {IDS_FILE}: {e}")))??;
+        if let Some(ids) = self.ids.take() {
+            ids.finish().await?;
         }
         Ok(report)
     }
@@ -274,28 +275,63 @@ impl LoadRun {
 
 /// Writes the resolved scenario as TOML (see [`crate::merge::SCENARIO_FILE`]).
 fn write_scenario(dir: &Path, spec: &ScenarioSpec) -> Result<(), OrchestratorError> {
-    let path = dir.join(crate::merge::SCENARIO_FILE);
     let text = toml::to_string(spec)
         .map_err(|e| OrchestratorError::Load(format!("cannot write the scenario as TOML: {e}")))?;
-    std::fs::write(&path, text).map_err(|source| OrchestratorError::Results { path, source })
+    run_files::write::write_whole(dir, crate::merge::SCENARIO_FILE, text.as_bytes())
+        .map(drop)
+        .map_err(|e| OrchestratorError::Results {
+            path: e.path,
+            source: e.source,
+        })
 }
 
 /// Writes `<index> <transaction id>` per sent transaction (see [`IDS_FILE`]).
-fn write_ids(
-    path: &std::path::Path,
-    factory: &TransactionFactory,
-    indices: &[u64],
-) -> Result<(), OrchestratorError> {
-    use std::io::Write as _;
-    let io = |source| OrchestratorError::Results {
-        path: path.to_owned(),
-        source,
-    };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    for &k in indices {
-        writeln!(out, "{k} {}", factory.at(k).0.id).map_err(io)?;
+/// Writes `ids.txt` as the run goes: the driver hands over chunks of sent indices (see
+/// [`SentLog::streaming`]); a blocking thread remakes each transaction for its id (the factory's
+/// work, off the runtime's threads) and appends `<index> <id>` lines. Memory stays bounded by the
+/// chunks in the channel, whatever the run's length (holding every index to the end cost 8 bytes per
+/// request: 6.9 GB for 4 h at 60,000 TPS).
+struct IdsWriter {
+    tx: std::sync::mpsc::Sender<Option<Vec<u64>>>,
+    thread: tokio::task::JoinHandle<Result<(), OrchestratorError>>,
+}
+
+impl IdsWriter {
+    fn start(path: PathBuf, factory: Arc<TransactionFactory>) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Option<Vec<u64>>>();
+        let thread = tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let io = |source| OrchestratorError::Results {
+                path: path.clone(),
+                source,
+            };
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+            // `None` ends the file (sent by `finish`); so does the channel closing, should the run
+            // be dropped without finishing.
+            while let Ok(Some(chunk)) = rx.recv() {
+                for k in chunk {
+                    writeln!(out, "{k} {}", factory.at(k).0.id).map_err(io)?;
+                }
+            }
+            out.flush().map_err(io)
+        });
+        Self { tx, thread }
     }
-    out.flush().map_err(io)
+
+    /// The log the driver hands its chunks to.
+    fn log(&self) -> SentLog {
+        let tx = self.tx.clone();
+        // A writer that failed has dropped its receiver: the chunk is lost, and `finish` reports why.
+        SentLog::streaming(move |chunk| drop(tx.send(Some(chunk))))
+    }
+
+    /// After the driver has ended (its last chunk handed over): the rest of the file.
+    async fn finish(self) -> Result<(), OrchestratorError> {
+        let _ = self.tx.send(None);
+        self.thread
+            .await
+            .map_err(|e| OrchestratorError::Load(format!("writing {IDS_FILE}: {e}")))?
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,11 @@
 //! `workers.json` (one [`WorkerRow`] per worker, so that a slow worker shows) into the output folder.
 //! Rendering `report.html` is the report crate's (`report::write_all` on the output folder).
 //!
+//! The folders are read with `run-files`: a damaged line of a worker's `intervals.jsonl` or
+//! `events.jsonl` is skipped and becomes a note (in [`Merged::notes`] and the merged `events.jsonl`);
+//! a worker whose `summary.json` is missing or unreadable, or whose line files have no readable line,
+//! is refused.
+//!
 //! ```no_run
 //! use orchestrator::merge::{MergeOptions, merge_dirs};
 //! use std::path::PathBuf;
@@ -48,6 +53,7 @@ use models::{
     CostModel, EncodedHistograms, EventKind, IntervalSnapshot, RunEvent, ScenarioSpec, Summary,
     TargetInfo,
 };
+use run_files::{Folder, Lines, ReadError, WriteError, write};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -56,9 +62,9 @@ pub use crate::load::{IDS_FILE, MAX_START_DELAY};
 
 /// The resolved scenario a segment worker ran, written into its results folder so that a merge can
 /// judge the criteria again without being told the scenario.
-pub const SCENARIO_FILE: &str = "scenario.toml";
+pub use run_files::names::SCENARIO as SCENARIO_FILE;
 /// The per-worker table of a merged result.
-pub const WORKERS_FILE: &str = "workers.json";
+pub use run_files::names::WORKERS as WORKERS_FILE;
 
 /// Why a merge failed. Each says which folder or file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +97,17 @@ pub enum MergeError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl MergeError {
+    /// The exit code this error means: `Runtime` (3) when the merged folder could not be written,
+    /// `Usage` (2) when the folders given are at fault.
+    pub fn exit(&self) -> models::RunExit {
+        match self {
+            MergeError::Write { .. } => models::RunExit::Runtime,
+            _ => models::RunExit::Usage,
+        }
+    }
 }
 
 /// How to merge.
@@ -150,72 +167,78 @@ struct Part {
     segment: Option<Segment>,
 }
 
-fn read_text(path: &Path) -> Result<String, MergeError> {
-    std::fs::read_to_string(path).map_err(|source| MergeError::Read {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>, MergeError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(MergeError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+fn read_err(e: ReadError) -> MergeError {
+    match e {
+        ReadError::Io { path, source } => MergeError::Read { path, source },
+        ReadError::Json { path, source } => MergeError::Parse {
+            path,
+            line: Some(source.line()),
+            message: source.to_string(),
+        },
+        ReadError::NoReadableLine {
+            path, line, source, ..
+        } => MergeError::Parse {
+            path,
+            line: Some(line),
+            message: format!("{source}; no line of the file is readable, re-run this worker"),
+        },
     }
 }
 
-/// JSON lines; a truncated last line (a worker killed mid-write) is skipped with a note.
-fn read_jsonl<T: for<'de> Deserialize<'de>>(
-    path: &Path,
-    text: &str,
-    notes: &mut Vec<String>,
-) -> Result<Vec<T>, MergeError> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(line) {
-            Ok(v) => out.push(v),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => notes.push(format!(
-                "{}: the truncated last line was skipped",
-                path.display()
-            )),
-            Err(e) => {
-                return Err(MergeError::Parse {
-                    path: path.to_owned(),
-                    line: Some(i + 1),
-                    message: format!("{e}; the file is damaged, re-run this worker"),
-                });
-            }
-        }
+fn missing(path: PathBuf) -> MergeError {
+    MergeError::Read {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
     }
-    Ok(out)
+}
+
+/// The records of a JSON-lines file; its damaged lines (a worker killed mid-write leaves one) are
+/// skipped, and each becomes a note.
+fn records<T>(path: &Path, lines: Lines<T>, notes: &mut Vec<String>) -> Vec<T> {
+    notes.extend(lines.notes(&path.display().to_string()));
+    lines.items
 }
 
 fn read_part(dir: &Path, notes: &mut Vec<String>) -> Result<Part, MergeError> {
-    let spath = dir.join(results::SUMMARY);
-    let summary: Summary =
-        serde_json::from_str(&read_text(&spath)?).map_err(|e| MergeError::Parse {
-            path: spath.clone(),
-            line: Some(e.line()),
-            message: format!("{e}; a worker writes summary.json when it ends, even when stopped"),
-        })?;
-    let ipath = dir.join(results::INTERVALS);
-    let intervals = read_jsonl(&ipath, &read_text(&ipath)?, notes)?;
-    let epath = dir.join(results::EVENTS);
-    let events = match read_optional(&epath)? {
-        Some(t) => read_jsonl(&epath, &t, notes)?,
+    let folder = Folder::new(dir);
+    let spath = folder.path(results::SUMMARY);
+    let summary: Summary = match folder.summary() {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(missing(spath)),
+        Err(ReadError::Json { path, source }) => {
+            return Err(MergeError::Parse {
+                path,
+                line: Some(source.line()),
+                message: format!(
+                    "{source}; a worker writes summary.json when it ends, even when stopped"
+                ),
+            });
+        }
+        Err(e) => return Err(read_err(e)),
+    };
+    let ipath = folder.path(results::INTERVALS);
+    let intervals = match folder.intervals().map_err(read_err)? {
+        Some(lines) => records(&ipath, lines, notes),
+        None => return Err(missing(ipath)),
+    };
+    let epath = folder.path(results::EVENTS);
+    let events = match folder.events().map_err(read_err)? {
+        Some(lines) => records(&epath, lines, notes),
         None => Vec::new(),
     };
     let cpath = dir.join(SCENARIO_FILE);
-    let spec = match read_optional(&cpath)? {
-        Some(t) => Some(
+    let scenario_text = run_files::folder::read_bytes(&cpath)
+        .map_err(read_err)?
+        .map(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()));
+    let spec = match scenario_text {
+        Some(Err(e)) => {
+            return Err(MergeError::Parse {
+                path: cpath,
+                line: None,
+                message: format!("not UTF-8 text: {e}"),
+            });
+        }
+        Some(Ok(t)) => Some(
             scenario_file::parse_str(&t, &cpath.display().to_string()).map_err(|e| {
                 MergeError::Parse {
                     path: cpath.clone(),
@@ -338,6 +361,8 @@ pub fn merge_summaries(parts: &[Summary], cost: &CostModel) -> Result<Summary, M
         .min_by_key(|t| target_key(t))
         .cloned()
         .unwrap_or_default();
+    // Every worker ran the same scenario, so the same mix; the first one known.
+    out.mix = parts.iter().find_map(|s| s.mix);
     out.end_reason = union_text(parts.iter().map(|s| s.end_reason.as_str()));
     out.segment = union_cover(parts)?;
     Ok(out)
@@ -553,26 +578,11 @@ fn merge_events(parts: &[Part], notes: &[String], end_s: f64) -> Vec<RunEvent> {
     events
 }
 
-fn write_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), MergeError> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| MergeError::Write { path, source }
-    };
-    std::fs::write(&tmp, contents).map_err(err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(err(&path))
-}
-
-fn jsonl<T: Serialize>(items: &[T]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for item in items {
-        if let Ok(line) = serde_json::to_string(item) {
-            out.extend_from_slice(line.as_bytes());
-            out.push(b'\n');
-        }
+fn write_err(e: WriteError) -> MergeError {
+    MergeError::Write {
+        path: e.path,
+        source: e.source,
     }
-    out
 }
 
 /// Reads the workers' results folders, merges them and writes the merged folder `out` (see the
@@ -644,15 +654,21 @@ pub fn merge_dirs(
             end_s: f.end_s,
         })
         .collect();
-    summary.resilience.uptime_pct = resilience::uptime_pct(&ticks);
-    summary.resilience.faults =
-        resilience::fault_results(&ticks, &windows, &resilience::config(&resilience_spec));
+    let resilience_config = resilience::config(&resilience_spec);
+    summary.resilience.uptime_pct = resilience::uptime_pct(&ticks, resilience_config.uptime);
+    summary.resilience.uptime_rule = Some(resilience_config.uptime);
+    summary.resilience.faults = resilience::fault_results(&ticks, &windows, &resilience_config);
+    summary.business.budget = spec.as_ref().and_then(|s| s.limits.budget);
+    summary.generator = models::GeneratorSummary::from_ticks(&ticks);
+    if let Some(s) = &spec {
+        summary.mix = Some(s.mix);
+    }
     summary.criteria = spec
         .as_ref()
-        .map(|s| criteria::evaluate(&s.criteria, &summary, &ticks))
+        .map(|s| criteria::evaluate(&s.criteria, s.when_unmeasured, &summary, &ticks))
         .unwrap_or_default();
     summary.passed = parts.iter().all(|p| p.summary.end_reason == "completed")
-        && summary.criteria.iter().all(|c| c.passed);
+        && summary.criteria.iter().all(|c| c.passed());
 
     let workers = worker_rows(&parts);
     let events = merge_events(&parts, &notes, summary.duration_s);
@@ -669,37 +685,23 @@ pub fn merge_dirs(
         path: out.to_owned(),
         source,
     })?;
-    let pretty = |v: &dyn erased_json::Pretty| v.pretty();
-    write_file(out, results::INTERVALS, &jsonl(&ticks))?;
-    write_file(out, results::EVENTS, &jsonl(&events))?;
-    write_file(out, WORKERS_FILE, &pretty(&workers))?;
-    write_file(out, results::LATENCY, hgrm.as_bytes())?;
+    write::write_lines(out, results::INTERVALS, &ticks).map_err(write_err)?;
+    write::write_lines(out, results::EVENTS, &events).map_err(write_err)?;
+    write::write_pretty(out, WORKERS_FILE, &workers).map_err(write_err)?;
+    write::write_whole(out, results::LATENCY, hgrm.as_bytes()).map_err(write_err)?;
     if let Some(s) = &spec
         && let Ok(text) = toml::to_string(s)
     {
-        write_file(out, SCENARIO_FILE, text.as_bytes())?;
+        write::write_whole(out, SCENARIO_FILE, text.as_bytes()).map_err(write_err)?;
     }
     // Last, so that a folder with a summary is a complete one.
-    write_file(out, results::SUMMARY, &pretty(&summary))?;
+    write::write_summary(out, &summary).map_err(write_err)?;
     Ok(Merged {
         dir: out.to_owned(),
         summary,
         workers,
         notes,
     })
-}
-
-/// Pretty JSON of values of different types through one closure.
-mod erased_json {
-    pub trait Pretty {
-        fn pretty(&self) -> Vec<u8>;
-    }
-
-    impl<T: serde::Serialize> Pretty for T {
-        fn pretty(&self) -> Vec<u8> {
-            serde_json::to_vec_pretty(self).unwrap_or_default()
-        }
-    }
 }
 
 #[cfg(test)]
@@ -709,7 +711,8 @@ mod tests {
     use models::{ErrorKind, PatternSummary};
     use proptest::prelude::*;
 
-    /// A worker's summary as a run writes it: counts, a latency histogram, fraud rows.
+    /// A worker's summary as a run writes it: counts, a latency histogram, fraud rows. Its timeouts
+    /// were all on fraud, which is therefore unscored.
     fn summary(
         seg: u64,
         latencies: &[u64],
@@ -749,13 +752,17 @@ mod tests {
         if timeouts > 0 {
             s.errors.by_kind.insert(ErrorKind::Timeout, timeouts);
         }
-        let row = |(count, flagged): (u64, u64)| PatternSummary {
+        let row = |(count, flagged): (u64, u64), unscored: u64| PatternSummary {
             count,
             flagged: flagged.min(count),
             flagged_rate: 0.0,
+            unscored,
         };
-        s.fraud.per_pattern.insert("velocity".into(), row(fraud));
-        s.fraud.per_pattern.insert("legit".into(), row(legit));
+        s.fraud
+            .per_pattern
+            .insert("velocity".into(), row(fraud, timeouts));
+        s.fraud.per_pattern.insert("legit".into(), row(legit, 0));
+        s.fraud.unscored = timeouts;
         s.fraud.prevented_amount = fraud.0 as f64 * 12.5;
         s
     }
@@ -772,10 +779,23 @@ mod tests {
         assert_eq!(a.load.dropped, b.load.dropped);
         assert_eq!(a.errors.by_kind, b.errors.by_kind);
         assert_eq!(
-            (a.fraud.tp, a.fraud.fp, a.fraud.tn, a.fraud.fn_),
-            (b.fraud.tp, b.fraud.fp, b.fraud.tn, b.fraud.fn_)
+            (
+                a.fraud.tp,
+                a.fraud.fp,
+                a.fraud.tn,
+                a.fraud.fn_,
+                a.fraud.unscored
+            ),
+            (
+                b.fraud.tp,
+                b.fraud.fp,
+                b.fraud.tn,
+                b.fraud.fn_,
+                b.fraud.unscored
+            )
         );
         assert_eq!(a.fraud.per_pattern, b.fraud.per_pattern);
+        assert!(close(a.fraud.recall_effective, b.fraud.recall_effective));
         let (la, lb) = (&a.latency_ms, &b.latency_ms);
         assert_eq!(
             (la.count, la.p50, la.p90, la.p99, la.p999, la.max),
@@ -831,6 +851,12 @@ mod tests {
                 assert_same(&flat, other);
             }
             prop_assert_eq!(flat.load.sent, a.load.sent + b.load.sent + c.load.sent);
+            // Unscored fraud adds up, and recall_effective comes from the summed counts.
+            let f = &flat.fraud;
+            prop_assert_eq!(f.unscored, a.fraud.unscored + b.fraud.unscored + c.fraud.unscored);
+            let all_fraud = f.tp + f.fn_ + f.unscored;
+            let expected = if all_fraud == 0 { 1.0 } else { f.tp as f64 / all_fraud as f64 };
+            prop_assert!(close(f.recall_effective, expected), "{} vs {}", f.recall_effective, expected);
             // All three segments: the merged summary is the whole run's.
             prop_assert_eq!(flat.segment, None);
             prop_assert_eq!(m(&[a.clone(), c]).segment, Some("0,2/3".to_string()));
@@ -894,7 +920,7 @@ mod tests {
     fn write_worker(dir: &Path, s: &Summary, ticks: &[IntervalSnapshot]) {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join(results::SUMMARY), serde_json::to_vec(s).unwrap()).unwrap();
-        std::fs::write(dir.join(results::INTERVALS), jsonl(ticks)).unwrap();
+        std::fs::write(dir.join(results::INTERVALS), write::jsonl(ticks).unwrap()).unwrap();
     }
 
     #[test]
@@ -921,15 +947,13 @@ mod tests {
             (2, 1, 1, 2)
         );
         assert!((s.fraud.recall - 2.0 / 3.0).abs() < 1e-12);
+        // Worker b's timeout was on fraud: 2 caught of 4 fraud in all.
+        assert_eq!(s.fraud.unscored, 1);
+        assert!((s.fraud.recall_effective - 0.5).abs() < 1e-12);
         assert_eq!(s.segment, None);
         assert!(s.passed, "{:?}", merged.notes);
         // Ticks by index; worker b and c carry their cumulative figures into tick 2.
-        let ticks: Vec<IntervalSnapshot> = read_jsonl(
-            &out.join(results::INTERVALS),
-            &read_text(&out.join(results::INTERVALS)).unwrap(),
-            &mut Vec::new(),
-        )
-        .unwrap();
+        let ticks: Vec<IntervalSnapshot> = Folder::new(&out).intervals().unwrap().unwrap().items;
         assert_eq!(ticks.len(), 2);
         assert_eq!((ticks[0].sent, ticks[1].sent), (5, 1));
         assert_eq!(ticks[1].cumulative.sent, 6);
@@ -964,6 +988,51 @@ mod tests {
         let twice = [dirs[0].clone(), dirs[0].clone()];
         let err = merge_dirs(&twice, &out, &MergeOptions::default()).unwrap_err();
         assert!(err.to_string().contains("appears twice"), "{err}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn damaged_lines_are_noted_and_an_unreadable_summary_is_refused() {
+        let root = std::env::temp_dir().join(format!("orch-merge-damage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut a = summary(0, &[1_000], (0, 0), (1, 0), 0);
+        a.segment = None;
+        let dir = root.join("a");
+        write_worker(&dir, &a, &[tick(1.0, &[1_000], 1), tick(2.0, &[], 1)]);
+        // A garbled line in the middle and a last line cut short.
+        let mut text = std::fs::read_to_string(dir.join(results::INTERVALS)).unwrap();
+        let second = text.find('\n').unwrap() + 1;
+        text.insert_str(second, "{\"t_s\": garbage}\n");
+        text.push_str("{\"t_s\": 3");
+        std::fs::write(dir.join(results::INTERVALS), text).unwrap();
+        let out = root.join("merged");
+        let merged =
+            merge_dirs(std::slice::from_ref(&dir), &out, &MergeOptions::default()).unwrap();
+        let damage: Vec<&String> = merged
+            .notes
+            .iter()
+            .filter(|n| n.contains("intervals.jsonl: line"))
+            .collect();
+        assert_eq!(damage.len(), 2, "{:?}", merged.notes);
+        assert!(damage[0].contains("line 2 is damaged"), "{damage:?}");
+        assert!(damage[1].contains("line 4 is incomplete"), "{damage:?}");
+        let events = Folder::new(&out).events().unwrap().unwrap().items;
+        assert!(
+            events.iter().any(|e| matches!(&e.kind, EventKind::Message { text } if text.contains("line 2 is damaged"))),
+            "the notes reach the merged events"
+        );
+        assert_eq!(
+            Folder::new(&out).intervals().unwrap().unwrap().items.len(),
+            2
+        );
+
+        std::fs::write(dir.join(results::SUMMARY), "{\"run_id\": ").unwrap();
+        let err =
+            merge_dirs(std::slice::from_ref(&dir), &out, &MergeOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("summary.json:1:"), "{err}");
+        std::fs::remove_file(dir.join(results::SUMMARY)).unwrap();
+        let err = merge_dirs(&[dir], &out, &MergeOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("cannot read"), "{err}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -5,23 +5,23 @@ use crate::criteria;
 use crate::error::OrchestratorError;
 use crate::histogram;
 use crate::load::{LoadRun, LoadSetup};
-use crate::resilience::{self, FaultWindow};
+use crate::resilience;
 use crate::results::{self, ResultsWriter};
+use crate::run_clock::RunClock;
+use crate::run_faults::RunFaults;
 use crate::state_machine::StateMachine;
-use crate::target_setup::{self, PreparedTarget};
+use crate::target_layer::TargetLayer;
+use crate::target_setup::{PreparedTarget, TargetFactory};
+use crate::tick_watch::TickWatches;
 use crate::timeline;
-use failure_injection::{
-    AbortMonitor, AdaptiveController, AlertMonitor, DegradationTracker, FaultId, Injector,
-    WebhookConfig, WebhookNotifier,
-};
+use failure_injection::{Injector, WebhookConfig, WebhookNotifier};
 use models::{
-    DegradationLevel, EventKind, FaultSpec, IntervalSnapshot, RunEvent, RunState, ScenarioSpec,
-    Summary,
+    CriterionOutcome, DegradationLevel, EventKind, IntervalSnapshot, RunEvent, RunState,
+    ScenarioSpec, Stage, Summary,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::time::Instant;
 
 /// How a run is carried out (the scenario says what is run).
 #[derive(Debug, Clone)]
@@ -48,6 +48,9 @@ pub struct RunOptions {
     pub start_at: Option<SystemTime>,
     /// Write `ids.txt` (index and id of every sent transaction) into the results folder.
     pub record_ids: bool,
+    /// A results folder that already holds a run's files: refuse it (the default, as two runs' files
+    /// in one folder read as one run) or remove those files first (see [`run_files::claim_folder`]).
+    pub existing: run_files::Existing,
 }
 
 impl Default for RunOptions {
@@ -63,6 +66,7 @@ impl Default for RunOptions {
             segment: None,
             start_at: None,
             record_ids: false,
+            existing: run_files::Existing::Refuse,
         }
     }
 }
@@ -76,6 +80,8 @@ pub enum EndReason {
     Stopped,
     /// [`RunControl::interrupt`] (Ctrl+C).
     Interrupted,
+    /// [`RunControl::terminate`] (SIGTERM or SIGHUP: a supervisor ending the process).
+    Terminated,
     /// An `abort_on_fail` criterion failed.
     Aborted(String),
     /// The cost model's running cost reached the budget.
@@ -90,6 +96,7 @@ impl EndReason {
             EndReason::Completed => "completed".into(),
             EndReason::Stopped => "stopped".into(),
             EndReason::Interrupted => "interrupted".into(),
+            EndReason::Terminated => "terminated".into(),
             EndReason::Aborted(name) => format!("aborted: {name}"),
             EndReason::Budget => "budget".into(),
             EndReason::MaxDuration => "max_duration".into(),
@@ -106,13 +113,20 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// 0 passed, 1 criteria failed or ended early, 130 interrupted.
-    pub fn exit_code(&self) -> u8 {
+    /// Passed, failed (criteria failed or ended early) or interrupted.
+    pub fn exit(&self) -> models::RunExit {
         match (&self.end_reason, self.summary.passed) {
-            (EndReason::Interrupted, _) => 130,
-            (_, true) => 0,
-            _ => 1,
+            (EndReason::Interrupted, _) => models::RunExit::Interrupted,
+            (EndReason::Terminated, _) => models::RunExit::Terminated,
+            (_, true) => models::RunExit::Passed,
+            _ => models::RunExit::Failed,
         }
+    }
+
+    /// [`RunOutcome::exit`] as a number: 0 passed, 1 criteria failed or ended early, 130 interrupted,
+    /// 143 terminated.
+    pub fn exit_code(&self) -> u8 {
+        self.exit().code()
     }
 }
 
@@ -124,13 +138,8 @@ pub struct StressTestOrchestrator {
     control: RunControl,
     ports: ControlPorts,
     target: Option<PreparedTarget>,
-    layer: Option<TargetLayer>,
+    layer: TargetLayer,
 }
-
-/// Wraps the run's target once it is set up, for example to observe every call (the X-Ray segment
-/// emitter) or to add behaviour in front of it. The layer sees the same calls the driver makes.
-pub type TargetLayer =
-    Box<dyn FnOnce(Arc<dyn targets::Target>) -> Arc<dyn targets::Target> + Send + Sync>;
 
 impl std::fmt::Debug for StressTestOrchestrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,15 +148,6 @@ impl std::fmt::Debug for StressTestOrchestrator {
             .field("options", &self.options)
             .finish()
     }
-}
-
-struct Active {
-    spec: FaultSpec,
-    stage: Option<String>,
-    start_s: f64,
-    end_s: f64,
-    /// The injector's handle; `None` when the fault is only marked on the timeline.
-    id: Option<FaultId>,
 }
 
 impl StressTestOrchestrator {
@@ -161,14 +161,14 @@ impl StressTestOrchestrator {
                 message,
             })
         })?;
-        let (control, ports) = control::channel();
+        let (control, ports) = control::channel(control::RateCap::of(&spec));
         Ok(Self {
             spec,
             options,
             control,
             ports,
             target: None,
-            layer: None,
+            layer: TargetLayer::default(),
         })
     }
 
@@ -178,9 +178,10 @@ impl StressTestOrchestrator {
         self
     }
 
-    /// Wraps the target (the scenario's or the caller's) in `layer` once it is set up.
+    /// Wraps the target (the scenario's or the caller's) in `layer` once it is set up. Layers stack:
+    /// each call puts its layer around those of the calls before (see [`TargetLayer`]).
     pub fn with_target_layer(mut self, layer: TargetLayer) -> Self {
-        self.layer = Some(layer);
+        self.layer = std::mem::take(&mut self.layer).then(layer);
         self
     }
 
@@ -205,225 +206,90 @@ impl StressTestOrchestrator {
         } = self;
         let ControlPorts { mut commands, out } = ports;
         let mut sm = StateMachine::new();
-        let run_id = options
-            .run_id
-            .clone()
-            .unwrap_or_else(|| results::run_id(&spec.name, SystemTime::now()));
+        let ids = RunIds::new(&spec, &options);
         let dir = options
             .out_dir
             .clone()
-            .unwrap_or_else(|| options.results_root.join(&run_id));
+            .unwrap_or_else(|| options.results_root.join(&ids.run_id));
 
-        let mut cancelled = None;
-        if !options.auto_start {
-            cancelled = loop {
-                match commands.recv().await {
-                    Some(Command::Start) => break None,
-                    Some(Command::Stop) | None => break Some(EndReason::Stopped),
-                    Some(Command::Interrupt) => break Some(EndReason::Interrupted),
-                    Some(_) => continue,
-                }
-            };
-        }
+        // Before any waiting: a folder in use is a mistake to hear about at once.
+        run_files::claim_folder(&dir, options.existing).map_err(|e| match e {
+            run_files::ClaimError::InUse(e) => OrchestratorError::FolderInUse(e),
+            run_files::ClaimError::Write(e) => OrchestratorError::Results {
+                path: e.path,
+                source: e.source,
+            },
+        })?;
+        let cancelled = if options.auto_start {
+            None
+        } else {
+            wait_for_start(&mut commands).await
+        };
         let writer = ResultsWriter::create(&dir)?;
         let mut emitter = Emitter {
             out: &out,
             writer: &writer,
+            webhook: None,
         };
         emitter.transition(&mut sm, RunState::Initializing, 0.0)?;
         if let Some(reason) = cancelled {
-            // Stopped before it started: no load, but a complete (empty) results folder.
-            emitter.transition(&mut sm, RunState::Stopping, 0.0)?;
-            emitter.transition(&mut sm, RunState::Completed, 0.0)?;
-            let summary = Summary {
-                run_id,
-                scenario: spec.name.clone(),
-                seed: spec.seed,
-                started_at: results::rfc3339(SystemTime::now()),
-                end_reason: reason.as_text(),
-                ..Summary::default()
-            };
-            writer
-                .finish(
-                    &summary,
-                    histogram::percentile_distribution_ms(&histogram::empty()),
-                )
-                .await?;
-            return Ok(RunOutcome {
-                summary,
-                dir,
-                end_reason: reason,
-            });
+            let summary = end_before_start(&mut sm, &mut emitter, &ids, &reason)?;
+            return end_early(writer, summary, dir, reason).await;
         }
 
-        let setup = async {
-            let target = match target {
-                Some(t) => t,
-                None if options.fault_proxy || !spec.faults.is_empty() => {
-                    target_setup::prepare_with_proxy(&spec.target, options.allow_remote, spec.seed)
-                        .await?
-                }
-                None => target_setup::prepare(&spec.target, options.allow_remote).await?,
-            };
-            let mut target = target;
-            if let Some(layer) = layer {
-                target.target = layer(target.target);
-            }
-            let late =
-                crate::load::wait_for_start(options.start_at, spec.load.total_duration()).await?;
-            let load = LoadRun::start(LoadSetup {
-                spec: &spec,
-                target: target.target.clone(),
-                segment: options.segment.unwrap_or_default(),
-                dir: &dir,
-                record_ids: options.record_ids,
-            })?;
-            if let Some(late) = late {
-                emitter.emit(
-                    0.0,
-                    EventKind::Message {
-                        text: format!(
-                            "started {:.3} s after the common start time",
-                            late.as_secs_f64()
-                        ),
-                    },
-                );
-            }
-            Ok::<_, OrchestratorError>((target, load))
-        }
+        let setup = set_up(
+            &spec,
+            &options,
+            &dir,
+            target,
+            layer,
+            &mut emitter,
+            &mut commands,
+        )
         .await;
         let (target, load) = match setup {
-            Ok(x) => x,
-            Err(e) => {
-                emitter.emit(
-                    0.0,
-                    EventKind::Message {
-                        text: format!("setup failed: {e}"),
-                    },
-                );
-                emitter.transition(&mut sm, RunState::Failed, 0.0)?;
-                let summary = Summary {
-                    run_id,
-                    scenario: spec.name.clone(),
-                    seed: spec.seed,
-                    end_reason: format!("failed: {e}"),
-                    ..Summary::default()
-                };
-                let _ = writer
-                    .finish(
-                        &summary,
-                        histogram::percentile_distribution_ms(&histogram::empty()),
-                    )
-                    .await;
-                return Err(e);
-            }
-        };
-        let started_at = results::rfc3339(SystemTime::now());
-        let load_start = load.started_at();
-        let r = &spec.resilience;
-        let webhook = match &r.webhook {
-            Some(url) => match WebhookNotifier::start(WebhookConfig {
-                url: url.clone(),
-                allow_remote: options.allow_remote,
-                ..WebhookConfig::default()
-            }) {
-                Ok(w) => Some(w),
-                Err(e) => {
+            Ok(SetUp::Ready(target, load)) => (target, *load),
+            Ok(SetUp::Cancelled(target, reason)) => {
+                // Stopped while waiting for the common start time: nothing was sent.
+                if let Err(e) = target.shutdown().await {
                     emitter.emit(
                         0.0,
                         EventKind::Message {
-                            text: format!("alerts will not be posted to the webhook: {e}"),
+                            text: e.to_string(),
                         },
                     );
-                    None
                 }
-            },
-            None => None,
+                let summary = end_before_start(&mut sm, &mut emitter, &ids, &reason)?;
+                return end_early(writer, summary, dir, reason).await;
+            }
+            Err(e) => {
+                emitter.fail(&mut sm, 0.0, format!("setup failed: {e}"))?;
+                return Err(fail_run(writer, &ids, e).await);
+            }
         };
-        let mut alerts = AlertMonitor::new(resilience::alert_thresholds(r));
-        alerts.set_cost_budget(spec.limits.budget);
-        let mut run = Running {
-            spec: &spec,
-            tick: options.tick,
-            load,
-            injector: target.faults.clone(),
-            start: load_start,
-            paused_at: None,
-            paused_total: Duration::ZERO,
-            multiplier: 1.0,
-            adaptive_multiplier: 1.0,
-            stage: None,
-            ticks: Vec::new(),
-            tracker: DegradationTracker::new(resilience::degradation_thresholds(r)),
-            alerts,
-            adaptive: resilience::adaptive(r).map(AdaptiveController::new),
-            harm: AbortMonitor::new(resilience::abort_thresholds(r)),
-            webhook,
-            level: DegradationLevel::None,
-            schedule: spec.faults.clone(),
-            active: Vec::new(),
-            finished: Vec::new(),
-            budget_warned: false,
-            abort: criteria::AbortWatch::new(&spec.criteria),
-            sampler: metrics_core::ResourceSampler::new(None).ok(),
-        };
-        let peak = timeline::peak_tps(&spec.load);
-        if peak > spec.limits.max_tps {
-            emitter.emit(0.0, EventKind::Message {
-                text: format!("the profile peaks at {peak:.0} TPS, above the {:.0} TPS ceiling: the rate is capped", spec.limits.max_tps),
-            });
-        }
+        let started_at = results::rfc3339(SystemTime::now());
+        emitter.webhook = start_webhook(&spec, options.allow_remote, &mut emitter);
+        warn_rate_ceiling(&spec, &mut emitter);
+        let mut run = Running::new(&spec, options.tick, load, target.faults.clone());
         let end_reason = run.drive(&mut sm, &mut emitter, &mut commands).await;
         let result = run
             .finish(
                 &mut sm,
                 &mut emitter,
                 end_reason,
-                run_id.clone(),
+                &ids,
                 started_at,
                 target.info.clone(),
             )
             .await;
-        if let Some(w) = run.webhook.take() {
-            let stats = w.shutdown().await;
-            if stats.failed + stats.dropped > 0 {
-                emitter.emit(
-                    run.now_s(),
-                    EventKind::Message {
-                        text: format!(
-                            "webhook: {} alerts delivered, {} failed, {} dropped (queue full){}",
-                            stats.delivered,
-                            stats.failed,
-                            stats.dropped,
-                            stats
-                                .last_error
-                                .map(|e| format!("; last error: {e}"))
-                                .unwrap_or_default()
-                        ),
-                    },
-                );
-            }
-        }
+        emitter.close_webhook(run.clock.now_s()).await;
+        let samples = target.error_samples();
         let shutdown = target.shutdown().await;
-        let (summary, hgrm, end_reason) = match result {
+        let (mut summary, hgrm, end_reason) = match result {
             Ok(x) => x,
-            Err(e) => {
-                let summary = Summary {
-                    run_id,
-                    scenario: spec.name.clone(),
-                    seed: spec.seed,
-                    end_reason: format!("failed: {e}"),
-                    ..Summary::default()
-                };
-                let _ = writer
-                    .finish(
-                        &summary,
-                        histogram::percentile_distribution_ms(&histogram::empty()),
-                    )
-                    .await;
-                return Err(e);
-            }
+            Err(e) => return Err(fail_run(writer, &ids, e).await),
         };
+        summary.errors.samples = samples;
         if let Err(e) = shutdown {
             emitter.emit(
                 summary.duration_s,
@@ -441,14 +307,244 @@ impl StressTestOrchestrator {
     }
 }
 
-/// Sends events to subscribers and the results writer, and keeps the state channel current.
+/// The summary of a run stopped before any load, after the state machine's last transitions.
+fn end_before_start(
+    sm: &mut StateMachine,
+    emitter: &mut Emitter<'_>,
+    ids: &RunIds,
+    reason: &EndReason,
+) -> Result<Summary, OrchestratorError> {
+    emitter.transition(sm, RunState::Stopping, 0.0)?;
+    emitter.transition(sm, RunState::Completed, 0.0)?;
+    Ok(Summary {
+        started_at: results::rfc3339(SystemTime::now()),
+        ..ids.empty_summary(reason.as_text())
+    })
+}
+
+/// A run stopped before any load still leaves a complete, empty results folder.
+async fn end_early(
+    writer: ResultsWriter,
+    summary: Summary,
+    dir: PathBuf,
+    end_reason: EndReason,
+) -> Result<RunOutcome, OrchestratorError> {
+    write_empty(writer, &summary).await?;
+    Ok(RunOutcome {
+        summary,
+        dir,
+        end_reason,
+    })
+}
+
+/// What [`set_up`] gives: a target and its running load, or the reason the run was stopped while it
+/// waited for the common start time (with the target, to be shut down).
+enum SetUp {
+    /// Boxed: the running load is large, and this is built once a run.
+    Ready(PreparedTarget, Box<LoadRun>),
+    Cancelled(PreparedTarget, EndReason),
+}
+
+/// Prepares the target (the caller's or the scenario's, wrapped in the layer) and starts the load at
+/// the common start time. The wait for that time (up to an hour) listens to the control commands, so
+/// that Ctrl+C or a stop ends it at once.
+async fn set_up(
+    spec: &ScenarioSpec,
+    options: &RunOptions,
+    dir: &Path,
+    target: Option<PreparedTarget>,
+    layer: TargetLayer,
+    em: &mut Emitter<'_>,
+    commands: &mut tokio::sync::mpsc::UnboundedReceiver<Command>,
+) -> Result<SetUp, OrchestratorError> {
+    let mut target = match target {
+        Some(t) => t,
+        None => {
+            let factory =
+                TargetFactory::new(&spec.target, options.allow_remote)?.with_history(spec.seed);
+            if options.fault_proxy || !spec.faults.is_empty() {
+                factory.with_fault_proxy(spec.seed).prepare().await?
+            } else {
+                factory.prepare().await?
+            }
+        }
+    };
+    if let Some(warm) = &target.warm_up {
+        em.emit(
+            0.0,
+            EventKind::Message {
+                text: warm.describe(),
+            },
+        );
+    }
+    target.target = layer.layer(target.target);
+    let late = tokio::select! {
+        late = crate::load::wait_for_start(options.start_at, spec.load.total_duration()) => late?,
+        reason = until_stopped(commands) => return Ok(SetUp::Cancelled(target, reason)),
+    };
+    let load = LoadRun::start(LoadSetup {
+        spec,
+        target: target.target.clone(),
+        segment: options.segment.unwrap_or_default(),
+        dir,
+        record_ids: options.record_ids,
+    })?;
+    if let Some(late) = late {
+        em.emit(
+            0.0,
+            EventKind::Message {
+                text: format!(
+                    "started {:.3} s after the common start time",
+                    late.as_secs_f64()
+                ),
+            },
+        );
+    }
+    Ok(SetUp::Ready(target, Box::new(load)))
+}
+
+/// Resolves when a command ends the run before it started; other commands wait for the run. With
+/// every control handle gone nothing can stop it, so this never resolves.
+async fn until_stopped(commands: &mut tokio::sync::mpsc::UnboundedReceiver<Command>) -> EndReason {
+    loop {
+        match commands.recv().await {
+            Some(Command::Stop) => return EndReason::Stopped,
+            Some(Command::Interrupt) => return EndReason::Interrupted,
+            Some(Command::Terminate) => return EndReason::Terminated,
+            Some(_) => continue,
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// Waits for [`RunControl::start`]; the reason the run ends at once when it is stopped instead.
+async fn wait_for_start(
+    commands: &mut tokio::sync::mpsc::UnboundedReceiver<Command>,
+) -> Option<EndReason> {
+    loop {
+        match commands.recv().await {
+            Some(Command::Start) => return None,
+            Some(Command::Stop) | None => return Some(EndReason::Stopped),
+            Some(Command::Interrupt) => return Some(EndReason::Interrupted),
+            Some(Command::Terminate) => return Some(EndReason::Terminated),
+            Some(_) => continue,
+        }
+    }
+}
+
+/// Who a run is: what every summary it writes says about it, whatever became of it.
+#[derive(Debug, Clone)]
+struct RunIds {
+    run_id: String,
+    scenario: String,
+    seed: u64,
+}
+
+impl RunIds {
+    fn new(spec: &ScenarioSpec, options: &RunOptions) -> Self {
+        Self {
+            run_id: options
+                .run_id
+                .clone()
+                .unwrap_or_else(|| results::run_id(&spec.name, SystemTime::now())),
+            scenario: spec.name.clone(),
+            seed: spec.seed,
+        }
+    }
+
+    /// The summary of a run that measured nothing.
+    fn empty_summary(&self, end_reason: String) -> Summary {
+        Summary {
+            run_id: self.run_id.clone(),
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            end_reason,
+            ..Summary::default()
+        }
+    }
+}
+
+/// Writes a summary without figures and an empty latency distribution.
+async fn write_empty(writer: ResultsWriter, summary: &Summary) -> Result<(), OrchestratorError> {
+    writer
+        .finish(
+            summary,
+            histogram::percentile_distribution_ms(&histogram::empty()),
+        )
+        .await
+}
+
+/// The one way a run fails: the results folder still gets a summary (`end_reason` `failed: ...`),
+/// and the caller gets the error. Writing that summary is best effort: the error that failed the
+/// run is the one worth reporting.
+async fn fail_run(
+    writer: ResultsWriter,
+    ids: &RunIds,
+    error: OrchestratorError,
+) -> OrchestratorError {
+    let _ = write_empty(writer, &ids.empty_summary(format!("failed: {error}"))).await;
+    error
+}
+
+/// Starts posting alerts to the scenario's webhook, if it names one; a webhook that cannot start is
+/// reported and left out rather than failing the run.
+fn start_webhook(
+    spec: &ScenarioSpec,
+    allow_remote: bool,
+    em: &mut Emitter<'_>,
+) -> Option<WebhookNotifier> {
+    let url = spec.resilience.webhook.as_ref()?;
+    match WebhookNotifier::start(WebhookConfig {
+        url: url.clone(),
+        allow_remote,
+        ..WebhookConfig::default()
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            em.emit(
+                0.0,
+                EventKind::Message {
+                    text: format!("alerts will not be posted to the webhook: {e}"),
+                },
+            );
+            None
+        }
+    }
+}
+
+fn warn_rate_ceiling(spec: &ScenarioSpec, em: &mut Emitter<'_>) {
+    let peak = timeline::peak_tps(&spec.load);
+    if peak > spec.limits.max_tps {
+        em.emit(
+            0.0,
+            EventKind::Message {
+                text: format!(
+                    "the profile peaks at {peak:.0} TPS, above the {:.0} TPS ceiling: arrivals above it are shed (counted as dropped by the ceiling)",
+                    spec.limits.max_tps
+                ),
+            },
+        );
+    }
+}
+
+/// Sends events to subscribers, the results writer and (alerts only) the webhook, and keeps the state
+/// channel current.
 struct Emitter<'a> {
     out: &'a Outlets,
     writer: &'a ResultsWriter,
+    webhook: Option<WebhookNotifier>,
 }
 
 impl Emitter<'_> {
     fn emit(&mut self, t_s: f64, kind: EventKind) {
+        if let Some(w) = &self.webhook
+            && matches!(
+                kind,
+                EventKind::AlertRaised { .. } | EventKind::AlertCleared { .. }
+            )
+        {
+            w.notify_alerts(t_s, std::slice::from_ref(&kind));
+        }
         let ev = RunEvent { t_s, kind };
         self.writer.event(&ev);
         let _ = self.out.events.send(ev);
@@ -466,11 +562,55 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// Says why the run failed and moves it to `Failed`.
+    fn fail(
+        &mut self,
+        sm: &mut StateMachine,
+        t_s: f64,
+        why: String,
+    ) -> Result<(), OrchestratorError> {
+        self.emit(t_s, EventKind::Message { text: why });
+        self.transition(sm, RunState::Failed, t_s)
+    }
+
     fn frame(&mut self, s: &IntervalSnapshot) {
         self.writer.tick(s);
         let _ = self.out.frames.send(s.clone());
         self.out.latest.send_replace(Some(s.clone()));
     }
+
+    /// Stops the webhook, waiting for the alerts in its queue, and reports any that were lost.
+    async fn close_webhook(&mut self, t_s: f64) {
+        let Some(w) = self.webhook.take() else {
+            return;
+        };
+        let stats = w.shutdown().await;
+        if stats.failed + stats.dropped > 0 {
+            self.emit(
+                t_s,
+                EventKind::Message {
+                    text: format!(
+                        "webhook: {} alerts delivered, {} failed, {} dropped (queue full){}",
+                        stats.delivered,
+                        stats.failed,
+                        stats.dropped,
+                        stats
+                            .last_error
+                            .map(|e| format!("; last error: {e}"))
+                            .unwrap_or_default()
+                    ),
+                },
+            );
+        }
+    }
+}
+
+/// The load's rate as a share of the profile: set by hand (control handle) and by the adaptive mode;
+/// the load runs at their product.
+#[derive(Debug, Clone, Copy)]
+struct RateShares {
+    by_hand: f64,
+    adaptive: f64,
 }
 
 /// The state of a run between its start and its end.
@@ -478,81 +618,85 @@ struct Running<'a> {
     spec: &'a ScenarioSpec,
     tick: Duration,
     load: LoadRun,
-    injector: Option<Arc<dyn Injector>>,
-    start: Instant,
-    paused_at: Option<Instant>,
-    paused_total: Duration,
-    /// Set by hand (control handle).
-    multiplier: f64,
-    /// Set by the adaptive mode; the load runs at `multiplier × adaptive_multiplier`.
-    adaptive_multiplier: f64,
+    clock: RunClock,
+    shares: RateShares,
+    /// The stage last announced.
     stage: Option<usize>,
+    faults: RunFaults,
+    watches: TickWatches,
     ticks: Vec<IntervalSnapshot>,
-    tracker: DegradationTracker,
-    alerts: AlertMonitor,
-    adaptive: Option<AdaptiveController>,
-    /// Abort rules of `[resilience]`: stop a run that only does harm.
-    harm: AbortMonitor,
-    webhook: Option<WebhookNotifier>,
-    level: DegradationLevel,
-    /// Scheduled faults not started yet.
-    schedule: Vec<FaultSpec>,
-    active: Vec<Active>,
-    finished: Vec<FaultWindow>,
-    budget_warned: bool,
-    abort: criteria::AbortWatch,
     sampler: Option<metrics_core::ResourceSampler>,
 }
 
-impl Running<'_> {
-    /// Seconds since the start, on the wall clock of the run.
-    fn now_s(&self) -> f64 {
-        self.start.elapsed().as_secs_f64()
+impl<'a> Running<'a> {
+    fn new(
+        spec: &'a ScenarioSpec,
+        tick: Duration,
+        load: LoadRun,
+        injector: Option<Arc<dyn Injector>>,
+    ) -> Self {
+        Self {
+            spec,
+            tick,
+            clock: RunClock::new(load.started_at()),
+            load,
+            shares: RateShares {
+                by_hand: 1.0,
+                adaptive: 1.0,
+            },
+            stage: None,
+            faults: RunFaults::new(spec.faults.clone(), injector),
+            watches: TickWatches::for_scenario(spec),
+            ticks: Vec::new(),
+            sampler: metrics_core::ResourceSampler::new(None).ok(),
+        }
     }
 
-    /// Position on the scenario's timeline: wall time minus time spent paused.
-    fn timeline_pos(&self) -> Duration {
-        let paused_now = self.paused_at.map_or(Duration::ZERO, |p| p.elapsed());
-        self.start
-            .elapsed()
-            .saturating_sub(self.paused_total + paused_now)
+    /// The stage at the current timeline position, with its index.
+    fn current_stage(&self) -> Option<(usize, &'a Stage)> {
+        let (i, _) = timeline::stage_at(&self.spec.load, self.clock.timeline_pos())?;
+        Some((i, &self.spec.load.stages[i]))
     }
 
     /// The state the current stage calls for.
     fn stage_state(&self) -> RunState {
-        match timeline::stage_at(&self.spec.load, self.timeline_pos()) {
-            Some((i, _)) if timeline::is_ramp_up(&self.spec.load.stages[i]) => RunState::RampingUp,
+        match self.current_stage() {
+            Some((_, stage)) if timeline::is_ramp_up(stage) => RunState::RampingUp,
             _ => RunState::Running,
         }
     }
 
-    fn planned_tps(&self) -> f64 {
-        let rate = self.load.rate_at(self.timeline_pos());
-        (rate * self.multiplier * self.adaptive_multiplier).min(self.spec.limits.max_tps)
+    fn phase_name(&self) -> Option<String> {
+        self.current_stage().map(|(i, stage)| stage_name(i, stage))
     }
 
-    /// Sends an event to subscribers, the results and (alerts only) the webhook.
-    fn emit(&self, em: &mut Emitter<'_>, t: f64, kind: EventKind) {
-        if let Some(w) = &self.webhook
-            && matches!(
-                kind,
-                EventKind::AlertRaised { .. } | EventKind::AlertCleared { .. }
-            )
-        {
-            w.notify_alerts(t, std::slice::from_ref(&kind));
-        }
-        em.emit(t, kind);
+    fn planned_tps(&self) -> f64 {
+        let rate = self.load.rate_at(self.clock.timeline_pos());
+        (rate * self.shares.by_hand * self.shares.adaptive).min(self.spec.limits.max_tps)
     }
 
     /// The next timeline position at which a fault starts or ends or a stage begins.
     fn next_edge(&self) -> Option<Duration> {
-        let starts = self.schedule.iter().map(|f| f.at);
-        let ends = self.active.iter().map(|a| Duration::from_secs_f64(a.end_s));
-        let pos = self.timeline_pos();
+        let pos = self.clock.timeline_pos();
         let stage = timeline::stage_at(&self.spec.load, pos)
             .map(|(i, start)| start + self.spec.load.stages[i].duration())
             .filter(|end| *end > pos && *end < self.spec.load.total_duration());
-        starts.chain(ends).chain(stage).min()
+        self.faults.next_edge().into_iter().chain(stage).min()
+    }
+
+    /// Announces the current stage when it is a new one.
+    fn enter_stage(&mut self, em: &mut Emitter<'_>, t: f64) {
+        if let Some((i, stage)) = self.current_stage()
+            && self.stage != Some(i)
+        {
+            self.stage = Some(i);
+            em.emit(
+                t,
+                EventKind::PhaseStarted {
+                    name: stage_name(i, stage),
+                },
+            );
+        }
     }
 
     /// Moves to the state the current stage calls for (unless paused) and announces a new phase.
@@ -573,13 +717,14 @@ impl Running<'_> {
         self.enter_stage(em, t);
     }
 
+    /// Runs until the profile ends, a command or a watch ends it, or the maximum duration passes.
     async fn drive(
         &mut self,
         sm: &mut StateMachine,
         em: &mut Emitter<'_>,
         commands: &mut tokio::sync::mpsc::UnboundedReceiver<Command>,
     ) -> EndReason {
-        self.start = self.load.started_at();
+        let start = self.clock.start();
         let first = self.stage_state();
         if let Err(e) = em.transition(sm, first, 0.0) {
             em.emit(
@@ -590,12 +735,12 @@ impl Running<'_> {
             );
         }
         self.enter_stage(em, 0.0);
-        let mut ticker = tokio::time::interval_at(self.start + self.tick, self.tick);
+        let mut ticker = tokio::time::interval_at(start + self.tick, self.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let deadline = self.start + self.spec.limits.max_duration;
+        let deadline = start + self.spec.limits.max_duration;
         loop {
-            let edge = self.next_edge().filter(|_| self.paused_at.is_none());
-            let edge_at = edge.map(|e| self.start + self.paused_total + e);
+            let edge = self.next_edge().filter(|_| !self.clock.is_paused());
+            let edge_at = edge.map(|e| self.clock.instant_of(e));
             tokio::select! {
                 _ = ticker.tick() => {
                     if let Some(reason) = self.on_tick(sm, em) {
@@ -608,8 +753,10 @@ impl Running<'_> {
                     }
                 }
                 _ = async { tokio::time::sleep_until(edge_at.unwrap_or(deadline)).await }, if edge_at.is_some() => {
-                    self.fault_edges(em).await;
-                    let t = self.now_s();
+                    for (t, event) in self.faults.edges(&self.clock).await {
+                        em.emit(t, event);
+                    }
+                    let t = self.clock.now_s();
                     self.follow_stage(sm, em, t);
                 }
                 () = self.load.finished() => return EndReason::Completed,
@@ -618,37 +765,13 @@ impl Running<'_> {
         }
     }
 
-    fn enter_stage(&mut self, em: &mut Emitter<'_>, t: f64) {
-        let pos = self.timeline_pos();
-        if let Some((i, _)) = timeline::stage_at(&self.spec.load, pos)
-            && self.stage != Some(i)
-        {
-            self.stage = Some(i);
-            let stage = &self.spec.load.stages[i];
-            let name = stage
-                .name()
-                .map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned);
-            em.emit(t, EventKind::PhaseStarted { name });
-        }
-    }
-
-    fn phase_name(&self) -> Option<String> {
-        let (i, _) = timeline::stage_at(&self.spec.load, self.timeline_pos())?;
-        let stage = &self.spec.load.stages[i];
-        Some(
-            stage
-                .name()
-                .map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned),
-        )
-    }
-
     async fn on_command(
         &mut self,
         cmd: Option<Command>,
         sm: &mut StateMachine,
         em: &mut Emitter<'_>,
     ) -> Option<EndReason> {
-        let t = self.now_s();
+        let t = self.clock.now_s();
         let refuse = |em: &mut Emitter<'_>, e: &dyn std::fmt::Display| {
             em.emit(
                 t,
@@ -663,10 +786,11 @@ impl Running<'_> {
             Some(Command::Start) => {}
             Some(Command::Stop) => return Some(EndReason::Stopped),
             Some(Command::Interrupt) => return Some(EndReason::Interrupted),
+            Some(Command::Terminate) => return Some(EndReason::Terminated),
             Some(Command::Pause) => match em.transition(sm, RunState::Paused, t) {
                 Ok(()) => {
                     self.load.pause();
-                    self.paused_at = Some(Instant::now());
+                    self.clock.pause();
                 }
                 Err(e) => refuse(em, &e),
             },
@@ -676,8 +800,7 @@ impl Running<'_> {
                         em,
                         &format!("resume: the run is {}, not paused", sm.state()),
                     );
-                } else if let Some(p) = self.paused_at.take() {
-                    self.paused_total += p.elapsed();
+                } else if self.clock.resume() {
                     self.load.resume();
                     let to = self.stage_state();
                     if let Err(e) = em.transition(sm, to, t) {
@@ -686,238 +809,93 @@ impl Running<'_> {
                 }
             }
             Some(Command::SetRateMultiplier(m)) => {
-                match self.load.set_multiplier(m * self.adaptive_multiplier) {
+                match self.load.set_multiplier(m * self.shares.adaptive) {
                     Ok(()) => {
-                        self.multiplier = m;
+                        self.shares.by_hand = m;
                         em.emit(t, EventKind::RateMultiplier { value: m });
                     }
                     Err(e) => refuse(em, &e),
                 }
             }
             Some(Command::InjectFault(mut f)) => {
-                f.at = self.timeline_pos();
-                self.start_fault(f, em).await;
+                f.at = self.clock.timeline_pos();
+                for event in self.faults.start(f, &self.clock).await {
+                    em.emit(t, event);
+                }
             }
         }
         None
     }
 
-    async fn start_fault(&mut self, spec: FaultSpec, em: &mut Emitter<'_>) {
-        let t = self.now_s();
-        let stage = spec.stage.clone().or_else(|| {
-            failure_injection::default_stage(spec.kind)
-                .filter(|_| {
-                    self.injector
-                        .as_ref()
-                        .is_some_and(|i| i.name() == "builtin")
-                })
-                .map(str::to_owned)
-        });
-        let id = match &self.injector {
-            Some(inj) => match inj.apply(&spec).await {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    em.emit(
-                        t,
-                        EventKind::Message {
-                            text: format!("{e}; the fault is only marked on the timeline"),
-                        },
-                    );
-                    None
-                }
-            },
-            None => {
-                em.emit(
-                    t,
-                    EventKind::Message {
-                        text: format!(
-                            "fault {} is not carried out: this target has no injector (an embedder's \
-                             target without one); it is only marked on the timeline",
-                            spec.kind
-                        ),
-                    },
-                );
-                None
-            }
-        };
-        em.emit(
-            t,
-            EventKind::FaultStarted {
-                fault: spec.kind,
-                stage: stage.clone(),
-            },
-        );
-        let end = spec.at + spec.duration;
-        self.active.push(Active {
-            stage,
-            start_s: t,
-            end_s: end.as_secs_f64(),
-            spec,
-            id,
-        });
-    }
-
-    async fn end_fault(&mut self, a: Active, em: &mut Emitter<'_>) {
-        let t = self.now_s();
-        if let (Some(id), Some(inj)) = (a.id, &self.injector)
-            && let Err(e) = inj.clear(id).await
-        {
-            em.emit(
-                t,
-                EventKind::Message {
-                    text: e.to_string(),
-                },
-            );
-        }
-        em.emit(
-            t,
-            EventKind::FaultEnded {
-                fault: a.spec.kind,
-                stage: a.stage.clone(),
-            },
-        );
-        self.finished.push(FaultWindow {
-            kind: a.spec.kind,
-            stage: a.stage,
-            start_s: a.start_s,
-            end_s: t,
-        });
-    }
-
-    /// Starts and ends the faults due at the current timeline position.
-    async fn fault_edges(&mut self, em: &mut Emitter<'_>) {
-        let pos = self.timeline_pos() + Duration::from_micros(500);
-        let (due, later): (Vec<FaultSpec>, Vec<FaultSpec>) =
-            self.schedule.drain(..).partition(|f| f.at <= pos);
-        self.schedule = later;
-        let (ended, still): (Vec<Active>, Vec<Active>) = self
-            .active
-            .drain(..)
-            .partition(|a| Duration::from_secs_f64(a.end_s) <= pos);
-        self.active = still;
-        for a in ended {
-            self.end_fault(a, em).await;
-        }
-        for f in due {
-            self.start_fault(f, em).await;
-        }
-    }
-
-    fn on_tick(&mut self, sm: &mut StateMachine, em: &mut Emitter<'_>) -> Option<EndReason> {
-        let now = self.start.elapsed();
-        let t = now.as_secs_f64();
-        self.follow_stage(sm, em, t);
-        let mut snap = self.load.tick(now);
+    /// The tick ending `at`, with what the run knows beside the load's figures.
+    fn take_tick(&mut self, sm: &StateMachine, at: Duration) -> IntervalSnapshot {
+        let mut snap = self.load.tick(at);
         snap.state = sm.state();
         snap.phase = self.phase_name();
-        snap.planned_tps = if self.paused_at.is_some() {
+        if let Some(s) = self.sampler.as_mut() {
+            snap.resources = s.sample();
+        }
+        snap
+    }
+
+    /// Takes a tick, lets the watches judge it, publishes both; the reason to end, if one did.
+    fn on_tick(&mut self, sm: &mut StateMachine, em: &mut Emitter<'_>) -> Option<EndReason> {
+        let now = self.clock.elapsed();
+        let t = now.as_secs_f64();
+        self.follow_stage(sm, em, t);
+        let mut snap = self.take_tick(sm, now);
+        snap.planned_tps = if self.clock.is_paused() {
             0.0
         } else {
             self.planned_tps()
         };
-        if let Some(s) = self.sampler.as_mut() {
-            snap.resources = s.sample();
-        }
         // Faults that were active at any time during the tick (also those that ended within it).
-        let tick_start = t - snap.interval_s;
-        let mut names: Vec<String> = self
-            .active
-            .iter()
-            .map(|a| a.spec.kind.to_string())
-            .collect();
-        names.extend(
-            self.finished
-                .iter()
-                .filter(|f| f.end_s > tick_start)
-                .map(|f| f.kind.to_string()),
-        );
-        names.sort();
-        names.dedup();
-        snap.active_faults = names;
-        let (level, changed) = self.tracker.observe(&snap);
-        snap.degradation = level;
-        if let Some(event) = changed {
-            em.emit(t, event);
+        snap.active_faults = self.faults.names_since(t - snap.interval_s);
+        let mut end = None;
+        for reaction in self.watches.judge(&mut snap, &self.ticks) {
+            for event in reaction.events {
+                em.emit(t, event);
+            }
+            if let Some(share) = reaction.rate_share {
+                self.set_adaptive_share(em, t, share, snap.degradation);
+            }
+            end = end.or(reaction.end);
         }
-        for alert in self.alerts.observe(&snap) {
-            self.emit(em, t, alert);
-        }
-        if let Some(m) = self.adaptive.as_mut().and_then(|a| a.on_tick(level)) {
-            match self.load.set_multiplier(self.multiplier * m) {
-                Ok(()) => {
-                    self.adaptive_multiplier = m;
-                    em.emit(
-                        t,
-                        EventKind::RateMultiplier {
-                            value: m * self.multiplier,
-                        },
-                    );
-                    em.emit(
-                        t,
-                        EventKind::Message {
-                            text: format!(
-                                "adaptive mode: load at {:.0}% of the profile ({level:?} degradation)",
-                                m * self.multiplier * 100.0
-                            ),
-                        },
-                    );
-                }
-                Err(e) => em.emit(
+        em.frame(&snap);
+        self.ticks.push(snap);
+        end
+    }
+
+    /// Applies the adaptive mode's share of the rate and says so.
+    fn set_adaptive_share(
+        &mut self,
+        em: &mut Emitter<'_>,
+        t: f64,
+        share: f64,
+        level: DegradationLevel,
+    ) {
+        let value = share * self.shares.by_hand;
+        match self.load.set_multiplier(value) {
+            Ok(()) => {
+                self.shares.adaptive = share;
+                em.emit(t, EventKind::RateMultiplier { value });
+                em.emit(
                     t,
                     EventKind::Message {
-                        text: format!("adaptive mode could not change the rate: {e}"),
+                        text: format!(
+                            "adaptive mode: load at {:.0}% of the profile ({level:?} degradation)",
+                            value * 100.0
+                        ),
                     },
-                ),
+                );
             }
-        }
-        let harm = self.harm.observe(&snap);
-        self.level = level;
-        em.frame(&snap);
-        let cost = snap.cumulative.cost;
-        self.ticks.push(snap);
-        if let Some(reason) = harm {
-            em.emit(
+            Err(e) => em.emit(
                 t,
                 EventKind::Message {
-                    text: format!("aborting: {reason}"),
+                    text: format!("adaptive mode could not change the rate: {e}"),
                 },
-            );
-            return Some(EndReason::Aborted(reason.to_string()));
+            ),
         }
-
-        if let Some((name, actual, threshold)) = self.abort.check(&self.ticks) {
-            em.emit(
-                t,
-                EventKind::CriterionFailed {
-                    name: name.clone(),
-                    actual,
-                    threshold,
-                },
-            );
-            return Some(EndReason::Aborted(name));
-        }
-        if let Some(budget) = self.spec.limits.budget {
-            if !self.budget_warned && cost >= 0.8 * budget {
-                self.budget_warned = true;
-                em.emit(
-                    t,
-                    EventKind::BudgetWarning {
-                        spent: cost,
-                        budget,
-                    },
-                );
-            }
-            if cost >= budget {
-                em.emit(
-                    t,
-                    EventKind::Message {
-                        text: format!("budget reached: {cost:.4} of {budget}; stopping"),
-                    },
-                );
-                return Some(EndReason::Budget);
-            }
-        }
-        None
     }
 
     /// Stops the load, ends open faults, takes the last tick and builds the summary.
@@ -926,35 +904,32 @@ impl Running<'_> {
         sm: &mut StateMachine,
         em: &mut Emitter<'_>,
         reason: EndReason,
-        run_id: String,
+        ids: &RunIds,
         started_at: String,
         target: models::TargetInfo,
     ) -> Result<(Summary, String, EndReason), OrchestratorError> {
-        let t = self.now_s();
+        let t = self.clock.now_s();
         if sm.state() != RunState::Stopping {
             em.transition(sm, RunState::Stopping, t)?;
         }
-        let active: Vec<Active> = self.active.drain(..).collect();
-        for a in active {
-            self.end_fault(a, em).await;
+        for (t, event) in self.faults.end_all(&self.clock).await {
+            em.emit(t, event);
         }
         self.load.stop();
         let joined = self.load.join().await;
-        let elapsed = self.start.elapsed();
-        // The last, partial tick: what completed since the previous one.
+        let elapsed = self.clock.elapsed();
+        // The last, partial tick: what completed since the previous one. It is labelled and
+        // published, not judged: the run is over.
         let last_tick = self.ticks.last().map_or(0.0, |s| s.t_s);
         if elapsed.as_secs_f64() - last_tick > 1e-3 {
-            self.on_tick_final(sm, em, elapsed);
+            let mut snap = self.take_tick(sm, elapsed);
+            self.watches.label(&mut snap);
+            em.frame(&snap);
+            self.ticks.push(snap);
         }
         match joined {
             Err(e) => {
-                em.emit(
-                    elapsed.as_secs_f64(),
-                    EventKind::Message {
-                        text: format!("load generator: {e}"),
-                    },
-                );
-                em.transition(sm, RunState::Failed, elapsed.as_secs_f64())?;
+                em.fail(sm, elapsed.as_secs_f64(), format!("load generator: {e}"))?;
                 return Err(e);
             }
             Ok(report) if report.abandoned > 0 => em.emit(
@@ -969,36 +944,46 @@ impl Running<'_> {
             Ok(_) => {}
         }
         let mut summary = self.load.summary(elapsed);
-        summary.run_id = run_id;
-        summary.scenario = self.spec.name.clone();
-        summary.seed = self.spec.seed;
+        summary.run_id = ids.run_id.clone();
+        summary.scenario = ids.scenario.clone();
+        summary.seed = ids.seed;
         summary.started_at = started_at;
         summary.target = target;
+        summary.mix = Some(self.spec.mix);
         summary.resilience = resilience::analyze(
             &self.ticks,
-            &self.finished,
+            self.faults.finished(),
             &resilience::config(&self.spec.resilience),
         );
-        summary.criteria = criteria::evaluate(&self.spec.criteria, &summary, &self.ticks);
+        summary.business.budget = self.spec.limits.budget;
+        summary.generator = models::GeneratorSummary::from_ticks(&self.ticks);
+        summary.criteria = criteria::evaluate(
+            &self.spec.criteria,
+            self.spec.when_unmeasured,
+            &summary,
+            &self.ticks,
+        );
         let t_end = summary.duration_s;
-        for c in summary.criteria.iter().filter(|c| !c.passed) {
-            let threshold = c
-                .threshold
-                .split_whitespace()
-                .last()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(f64::NAN);
-            em.emit(
-                t_end,
-                EventKind::CriterionFailed {
+        for c in &summary.criteria {
+            let event = match &c.outcome {
+                CriterionOutcome::Passed { .. } => continue,
+                CriterionOutcome::Failed { actual } => EventKind::CriterionFailed {
                     name: c.name.clone(),
-                    actual: c.actual,
-                    threshold,
+                    actual: *actual,
+                    threshold: c.limit,
                 },
-            );
+                CriterionOutcome::NotMeasured { reason } | CriterionOutcome::Skipped { reason } => {
+                    EventKind::CriterionNotMeasured {
+                        name: c.name.clone(),
+                        reason: reason.clone(),
+                        skipped: c.passed(),
+                    }
+                }
+            };
+            em.emit(t_end, event);
         }
         summary.passed =
-            reason == EndReason::Completed && summary.criteria.iter().all(|c| c.passed);
+            reason == EndReason::Completed && summary.criteria.iter().all(|c| c.passed());
         summary.end_reason = reason.as_text();
         let hgrm = match summary
             .histograms
@@ -1011,17 +996,11 @@ impl Running<'_> {
         em.transition(sm, RunState::Completed, t_end)?;
         Ok((summary, hgrm, reason))
     }
+}
 
-    fn on_tick_final(&mut self, sm: &mut StateMachine, em: &mut Emitter<'_>, at: Duration) {
-        let mut snap = self.load.tick(at);
-        snap.state = sm.state();
-        snap.phase = self.phase_name();
-        if let Some(s) = self.sampler.as_mut() {
-            snap.resources = s.sample();
-        }
-        let (level, _) = self.tracker.observe(&snap);
-        snap.degradation = level;
-        em.frame(&snap);
-        self.ticks.push(snap);
-    }
+/// A stage's name: its own, or its shape and number (`ramp-1`).
+fn stage_name(i: usize, stage: &Stage) -> String {
+    stage
+        .name()
+        .map_or_else(|| format!("{}-{}", stage.shape(), i + 1), str::to_owned)
 }

@@ -15,7 +15,7 @@ use failure_injection::{
     AbortThresholds, AdaptiveConfig, AlertLimits, AlertThresholds, DegradationThresholds,
     LevelLimits, RecoveryBand, ResilienceConfig,
 };
-use models::ResilienceSpec;
+use models::{ResilienceSpec, UptimeRule};
 
 pub use failure_injection::{FaultWindow, analyze, fault_results, uptime_pct};
 
@@ -51,14 +51,14 @@ pub fn alert_thresholds(spec: &ResilienceSpec) -> AlertThresholds {
             error_rate: spec.warning_error_rate,
             p99_ms: spec.warning_p99_ms,
             resource_pct: spec.warning_resource_pct,
-            cost_over_budget: spec.warning_cost_over_budget,
+            budget_used: spec.warning_budget_used,
             unavailable: false,
         },
         critical: AlertLimits {
             error_rate: spec.critical_alert_error_rate,
             p99_ms: spec.critical_p99_ms,
             resource_pct: None,
-            cost_over_budget: spec.critical_cost_over_budget,
+            budget_used: spec.critical_budget_used,
             unavailable: true,
         },
         target_cores: cores(),
@@ -93,6 +93,7 @@ pub fn config(spec: &ResilienceSpec) -> ResilienceConfig {
         },
         recovery_ticks: spec.recovery_ticks.max(1) as usize,
         thresholds: degradation_thresholds(spec),
+        uptime: UptimeRule::of(spec),
         ..ResilienceConfig::default()
     }
 }
@@ -141,5 +142,6 @@ mod tests {
         );
         assert!(adaptive(&spec).is_some());
         assert_eq!(config(&spec).recovery_ticks, 1);
+        assert_eq!(config(&spec).uptime.max_error_rate, 0.5);
     }
 }

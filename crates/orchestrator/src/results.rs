@@ -1,21 +1,17 @@
 //! The results folder: `intervals.jsonl` and `events.jsonl` written line by line as the run goes (each
-//! line flushed, so a crash loses at most the line being written), then `summary.json` and
-//! `latency.hgrm` at the end. Writing happens on its own thread fed by a channel, so a slow disk
-//! never holds up the load. (A plain thread rather than `spawn_blocking`: a blocking task that lives
+//! line flushed, so a crash loses at most the line being written), then `latency.hgrm` and
+//! `summary.json` at the end; the files and their formats are run-files'. Writing happens on its own
+//! thread fed by a channel, so a slow disk never holds up the load. (A plain thread rather than `spawn_blocking`: a blocking task that lives
 //! for the whole run would stop tokio's paused test clock from advancing.)
 
 use crate::error::OrchestratorError;
 use models::{IntervalSnapshot, RunEvent, Summary};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use run_files::{FolderWriter, WriteError};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use tokio::sync::{mpsc, oneshot};
 
-pub const SUMMARY: &str = "summary.json";
-pub const INTERVALS: &str = "intervals.jsonl";
-pub const EVENTS: &str = "events.jsonl";
-pub const LATENCY: &str = "latency.hgrm";
+pub use run_files::names::{EVENTS, INTERVALS, LATENCY, SUMMARY};
 
 #[derive(Debug)]
 enum Record {
@@ -33,63 +29,33 @@ pub struct ResultsWriter {
     thread: std::thread::JoinHandle<()>,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OrchestratorError + '_ {
-    move |source| OrchestratorError::Results {
-        path: path.to_owned(),
-        source,
+fn results_err(e: WriteError) -> OrchestratorError {
+    OrchestratorError::Results {
+        path: e.path,
+        source: e.source,
     }
-}
-
-fn create(path: &Path) -> Result<BufWriter<File>, OrchestratorError> {
-    File::create(path).map(BufWriter::new).map_err(io_err(path))
-}
-
-fn write_line<T: serde::Serialize>(
-    w: &mut BufWriter<File>,
-    path: &Path,
-    item: &T,
-) -> Result<(), OrchestratorError> {
-    let line = serde_json::to_string(item).map_err(|e| io_err(path)(e.into()))?;
-    writeln!(w, "{line}")
-        .and_then(|()| w.flush())
-        .map_err(io_err(path))
-}
-
-/// Writes `contents` to `dir/name` through a temporary file, so a reader never sees half a file.
-fn write_whole(dir: &Path, name: &str, contents: &[u8]) -> Result<(), OrchestratorError> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, contents).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))
 }
 
 impl ResultsWriter {
     /// Creates `dir` (and parents) and the line files, failing early when it cannot.
     pub fn create(dir: &Path) -> Result<Self, OrchestratorError> {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let ipath = dir.join(INTERVALS);
-        let epath = dir.join(EVENTS);
-        let mut intervals = create(&ipath)?;
-        let mut events = create(&epath)?;
+        let mut files = FolderWriter::create(dir).map_err(results_err)?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
-        let out = dir.to_owned();
         let (done_tx, done) = oneshot::channel();
-        let mut write = move || {
+        let write = move || {
             // Keep writing after an error so that the other files still fill; report the first.
             let mut first_err = None;
-            let mut keep = |r: Result<(), OrchestratorError>| {
+            let mut keep = |r: Result<(), WriteError>| {
                 if let Err(e) = r {
-                    first_err.get_or_insert(e);
+                    first_err.get_or_insert(results_err(e));
                 }
             };
             while let Some(record) = rx.blocking_recv() {
                 match record {
-                    Record::Tick(s) => keep(write_line(&mut intervals, &ipath, &s)),
-                    Record::Event(e) => keep(write_line(&mut events, &epath, &e)),
+                    Record::Tick(s) => keep(files.tick(&s)),
+                    Record::Event(e) => keep(files.event(&e)),
                     Record::Finish { summary, hgrm } => {
-                        let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
-                        keep(write_whole(&out, SUMMARY, &json));
-                        keep(write_whole(&out, LATENCY, hgrm.as_bytes()));
+                        keep(files.finish(&summary, &hgrm));
                         break;
                     }
                 }
@@ -101,17 +67,16 @@ impl ResultsWriter {
             .spawn(move || {
                 let _ = done_tx.send(write());
             })
-            .map_err(io_err(dir))?;
+            .map_err(|source| OrchestratorError::Results {
+                path: dir.to_owned(),
+                source,
+            })?;
         Ok(Self {
             dir: dir.to_owned(),
             tx,
             done,
             thread,
         })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     pub fn tick(&self, s: &IntervalSnapshot) {

@@ -22,6 +22,29 @@ pub fn resolve(name_or_path: &str) -> Result<ScenarioSpec, ScenarioError> {
     })
 }
 
+/// [`resolve`], then [`expand_env`] with `lookup`: how a scenario that is about to run is loaded.
+pub fn resolve_with_env(
+    name_or_path: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ScenarioSpec, ScenarioError> {
+    let mut spec = resolve(name_or_path)?;
+    expand_env(&mut spec, lookup)?;
+    Ok(spec)
+}
+
+/// Expands the environment references of a scenario (`[target.headers]` values such as
+/// `"Bearer ${API_TOKEN}"`) with `lookup`: the binary passes one over the process environment, tests
+/// a map. An unset variable is an error naming it and the header, before anything is sent. The
+/// expanded values are sent but never written back (a run's `scenario.toml` keeps `${API_TOKEN}`).
+pub fn expand_env(
+    spec: &mut ScenarioSpec,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(), ScenarioError> {
+    spec.target
+        .expand_headers(lookup)
+        .map_err(ScenarioError::Env)
+}
+
 /// Reads and checks a scenario file.
 pub fn load_file(path: &Path) -> Result<ScenarioSpec, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
@@ -173,6 +196,35 @@ fn share(field: String, v: f64) -> Result<(), Invalid> {
 /// Checks what TOML cannot: rates, durations, the mix, criteria metric names and phases, faults, the
 /// cost model and limits. The error names the field (`load.stages[1].to_tps`) and what is wrong.
 pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
+    // The limits first: every other duration is bounded by `limits.max_duration`.
+    let l = &spec.limits;
+    positive("limits.max_duration".into(), l.max_duration)?;
+    if l.max_duration > models::duration_serde::MAX {
+        return Err(bad(
+            "limits.max_duration",
+            format!(
+                "{} is longer than {}, the longest run fraudstress accepts",
+                models::duration_serde::format(l.max_duration),
+                models::duration_serde::format(models::duration_serde::MAX)
+            ),
+        ));
+    }
+    let within = |field: String, d: std::time::Duration| -> Result<(), Invalid> {
+        if d > l.max_duration {
+            Err(bad(
+                field,
+                format!(
+                    "{} is longer than limits.max_duration ({}); shorten it or raise the limit \
+                     (at most {})",
+                    models::duration_serde::format(d),
+                    models::duration_serde::format(l.max_duration),
+                    models::duration_serde::format(models::duration_serde::MAX)
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
     if spec.name.trim().is_empty() {
         return Err(bad("name", "must not be empty"));
     }
@@ -185,6 +237,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
     for (i, stage) in spec.load.stages.iter().enumerate() {
         let f = |k: &str| format!("load.stages[{i}].{k}");
         positive(f("duration"), stage.duration())?;
+        within(f("duration"), stage.duration())?;
         match stage {
             Stage::Ramp {
                 from_tps, to_tps, ..
@@ -203,6 +256,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
                 rate(f("base_tps"), *base_tps)?;
                 rate(f("burst_tps"), *burst_tps)?;
                 positive(f("every"), *every)?;
+                within(f("every"), *every)?;
                 if burst_for > every {
                     return Err(bad(f("burst_for"), "must not be longer than `every`"));
                 }
@@ -216,6 +270,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
                 rate(f("mean_tps"), *mean_tps)?;
                 rate(f("amplitude_tps"), *amplitude_tps)?;
                 positive(f("period"), *period)?;
+                within(f("period"), *period)?;
                 if amplitude_tps > mean_tps {
                     return Err(bad(
                         f("amplitude_tps"),
@@ -258,6 +313,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
         return Err(bad("target.max_in_flight", "must be at least 1"));
     }
     positive("target.timeout".into(), t.timeout)?;
+    within("target.timeout".into(), t.timeout)?;
     if let Some(c) = t.capacity
         && !(c.is_finite() && c > 0.0)
     {
@@ -267,10 +323,21 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
         ));
     }
 
+    // The answer mapping is checked by building it, so the file and the HTTP target agree on what
+    // is valid.
+    targets::ResponseMapping::from_spec(&t.decision_pointer, &t.score_pointer, &t.response)
+        .map_err(|e| match e {
+            targets::TargetConfigError::InvalidSetting { field, reason } => {
+                bad(format!("target.{field}"), reason)
+            }
+            other => bad("target.response", other.to_string()),
+        })?;
+
     let total = spec.load.total_duration();
     for (i, fault) in spec.faults.iter().enumerate() {
         let f = |k: &str| format!("faults[{i}].{k}");
         positive(f("duration"), fault.duration)?;
+        within(f("duration"), fault.duration)?;
         share(f("probability"), fault.probability)?;
         if fault.at >= total {
             return Err(bad(
@@ -331,6 +398,15 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
             return Err(bad(format!("cost.{k}"), format!("{v} must be 0 or more")));
         }
     }
+    let ratio = cost.false_decline_cost_ratio;
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(bad(
+            "cost.false_decline_cost_ratio",
+            format!(
+                "{ratio} must be between 0 and 1 (the share of a falsely declined amount the business loses)"
+            ),
+        ));
+    }
     if !cost.fx.0.contains_key(&cost.currency) {
         return Err(bad(
             "cost.fx",
@@ -338,14 +414,12 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), Invalid> {
         ));
     }
 
-    let l = &spec.limits;
     if !(l.max_tps.is_finite() && l.max_tps > 0.0) {
         return Err(bad(
             "limits.max_tps",
             format!("{} must be above 0", l.max_tps),
         ));
     }
-    positive("limits.max_duration".into(), l.max_duration)?;
     if let Some(b) = l.budget
         && !(b.is_finite() && b > 0.0)
     {
@@ -379,9 +453,69 @@ phase = "hold"
 "#;
 
     #[test]
+    fn response_tables_parse_and_bad_ones_name_their_field() {
+        let text = format!(
+            "{GOOD}\n[target]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/score\"\n\n[target.response]\n\
+             decision = \"/outcome/action\"\nscore = \"/riskScore\"\n\n[target.response.decisions]\n\
+             ALLOW = \"approve\"\nBLOCK = \"decline\"\ntrue = \"decline\"\n"
+        );
+        let s = parse_str(&text, "r.toml").unwrap();
+        assert_eq!(
+            s.target.response.decision.as_deref(),
+            Some("/outcome/action")
+        );
+        assert_eq!(
+            s.target.response.decisions["true"],
+            models::Decision::Decline
+        );
+
+        let bad = text.replace("score = \"/riskScore\"", "score = \"riskScore\"");
+        let err = parse_str(&bad, "r.toml").unwrap_err().to_string();
+        assert!(err.contains("target.response.score"), "{err}");
+        assert!(err.starts_with("r.toml:"), "{err}");
+
+        let both = text.replace(
+            "score = \"/riskScore\"",
+            "score = \"/riskScore\"\ndecline_at = 80",
+        );
+        let err = parse_str(&both, "r.toml").unwrap_err().to_string();
+        assert!(err.contains("target.response.decisions"), "{err}");
+
+        let unknown = text.replace("BLOCK = \"decline\"", "BLOCK = \"deny\"");
+        let err = parse_str(&unknown, "r.toml").unwrap_err().to_string();
+        assert!(err.contains("deny"), "{err}");
+    }
+
+    #[test]
     fn good_file_parses() {
         let s = parse_str(GOOD, "good.toml").unwrap();
         assert_eq!(s.criteria.len(), 2);
+    }
+
+    #[test]
+    fn when_unmeasured_reads_for_the_scenario_and_each_criterion() {
+        let text = format!(
+            "when_unmeasured = \"skip\"\n{}\nwhen_unmeasured = \"fail\"\n",
+            GOOD.trim_end()
+        );
+        let s = parse_str(&text, "w.toml").unwrap();
+        assert_eq!(s.when_unmeasured, models::WhenUnmeasured::Skip);
+        assert_eq!(s.criteria[0].when_unmeasured, None);
+        assert_eq!(
+            s.criteria[1].when_unmeasured,
+            Some(models::WhenUnmeasured::Fail)
+        );
+        assert_eq!(
+            parse_str(GOOD, "g.toml").unwrap().when_unmeasured,
+            models::WhenUnmeasured::Fail
+        );
+        let err = parse_str(&text.replace("\"skip\"", "\"ignore\""), "w.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("w.toml:1:") && err.contains("ignore"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -459,6 +593,11 @@ phase = "hold"
                 "target.url",
                 None,
             ),
+            (
+                format!("{GOOD}\n[cost]\nfalse_decline_cost_ratio = 1.5\n"),
+                "cost.false_decline_cost_ratio",
+                Some((21, 1)),
+            ),
         ];
         for (text, field, pos) in cases {
             match parse_str(&text, "s.toml").unwrap_err() {
@@ -479,6 +618,68 @@ phase = "hold"
             .to_string();
         assert!(err.contains("did you mean \"latency_ms.p99\""), "{err}");
         assert!(err.starts_with("s.toml:15:1: criteria[1].metric"), "{err}");
+    }
+
+    #[test]
+    fn absurd_durations_are_errors_with_a_position() {
+        // Each of these panicked once (exit 101, some mid-run).
+        for (text, at) in [
+            // Inside a stage table, toml places the error at the table's header.
+            (GOOD.replace("\"10s\"", "1e20"), "x.toml:3:"),
+            (
+                format!("{GOOD}\n[limits]\nmax_duration = 1e19\n"),
+                "x.toml:21:",
+            ),
+            (
+                format!("{GOOD}\n[limits]\nmax_duration = \"31days\"\n"),
+                "x.toml:21:",
+            ),
+        ] {
+            let err = parse_str(&text, "x.toml").unwrap_err().to_string();
+            assert!(err.starts_with(at), "{err}");
+            assert!(err.contains("longest duration accepted"), "{err}");
+        }
+        // Within the 30-day bound but over the scenario's own limit: the field and its line.
+        let text = GOOD.replace("\"10s\"", "\"5h\"");
+        let err = parse_str(&text, "x.toml").unwrap_err().to_string();
+        assert!(
+            err.starts_with("x.toml:6:1: load.stages[0].duration") && err.contains("max_duration"),
+            "{err}"
+        );
+        let two =
+            format!("{GOOD}\n[[load.stages]]\nshape = \"sustained\"\ntps = 1\nduration = 1e19\n");
+        assert!(parse_str(&two, "x.toml").is_err());
+        let fault =
+            format!("{GOOD}\n[[faults]]\nkind = \"agent_crash\"\nat = \"1s\"\nduration = \"5h\"\n");
+        let err = parse_str(&fault, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("faults[0].duration"), "{err}");
+        // Raising the limit is the way out, up to 30 days.
+        let long = format!(
+            "{}\n[limits]\nmax_duration = \"6h\"\n",
+            GOOD.replace("\"10s\"", "\"5h\"")
+        );
+        assert!(parse_str(&long, "x.toml").is_ok());
+    }
+
+    #[test]
+    fn header_variables_expand_from_the_lookup_or_name_what_is_missing() {
+        let text = format!(
+            "{GOOD}\n[target]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/score\"\n\
+             body_template = '{{\"ref\": {{{{id}}}}}}'\n[target.headers]\nx-api-key = \"${{ACME_KEY}}\"\n"
+        );
+        let mut spec = parse_str(&text, "h.toml").unwrap();
+        assert_eq!(spec.target.body.as_deref(), Some(r#"{"ref": {{id}}}"#));
+        let err = expand_env(&mut spec.clone(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("target.headers.x-api-key") && err.contains("ACME_KEY"),
+            "{err}"
+        );
+        let env: std::collections::HashMap<&str, &str> = [("ACME_KEY", "k-1")].into();
+        expand_env(&mut spec, |n| env.get(n).map(|v| (*v).to_owned())).unwrap();
+        assert_eq!(spec.target.headers["x-api-key"].value(), "k-1");
+        crate::TargetFactory::new(&spec.target, false).unwrap();
     }
 
     #[test]
@@ -509,6 +710,29 @@ mod props {
     use proptest::prelude::*;
 
     proptest! {
+        /// Whatever a scenario file holds, reading it ends in a scenario or an error, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+            let _ = parse_str(&text, "p.toml");
+        }
+
+        /// Arbitrary numbers in every numeric field of a well-formed file: an error or a scenario
+        /// that the validation accepted, never a panic.
+        #[test]
+        fn arbitrary_numbers_never_panic(
+            tps in prop_oneof![Just(f64::MAX), Just(-1.0), Just(1e300), 0.0..1e9f64],
+            secs in prop_oneof![Just(1e20), Just(1e19), Just(-0.0), 0.0..1e10f64],
+            max in prop_oneof![Just(1e19), 0.0..1e8f64],
+        ) {
+            let text = format!(
+                "name = \"p\"\n[[load.stages]]\nshape = \"ramp\"\nfrom_tps = {tps:?}\nto_tps = 1\nduration = {secs:?}\n\
+                 [[faults]]\nkind = \"latency_spike\"\nat = 0\nduration = {secs:?}\n[limits]\nmax_duration = {max:?}\n"
+            );
+            if let Ok(spec) = parse_str(&text, "p.toml") {
+                prop_assert!(spec.load.total_duration() <= spec.limits.max_duration);
+            }
+        }
+
         #[test]
         fn line_col_points_at_the_offset(text in "[a-z\n=\"é ]{0,200}", pick in 0usize..200) {
             let offset = text.floor_char_boundary(pick.min(text.len()));

@@ -9,8 +9,9 @@ use crate::error::ScenarioError;
 use models::{LoadProfile, ScenarioSpec, Stage};
 use std::time::Duration;
 
-fn scaled(d: Duration, f: f64) -> Duration {
-    Duration::from_secs_f64(d.as_secs_f64() * f)
+/// `d × f`, or `None` when that is beyond the longest duration accepted (or not a duration at all).
+fn scaled(d: Duration, f: f64) -> Option<Duration> {
+    models::duration_serde::secs_to_duration(d.as_secs_f64() * f).ok()
 }
 
 /// Checks a time-scale factor: finite and above zero.
@@ -19,9 +20,10 @@ pub fn check_factor(factor: f64) -> Result<(), ScenarioError> {
         Ok(())
     } else {
         Err(ScenarioError::Option {
-            what: "--time-scale",
+            what: "time_scale",
             message: format!(
-                "{factor} must be a number above 0 (0.1 runs a 10-minute scenario in 1 minute)"
+                "{} must be a number above 0 (0.1 runs a 10-minute scenario in 1 minute)",
+                models::format::given(factor)
             ),
         })
     }
@@ -31,7 +33,11 @@ pub fn check_factor(factor: f64) -> Result<(), ScenarioError> {
 pub fn scale(spec: &ScenarioSpec, factor: f64) -> Result<ScenarioSpec, ScenarioError> {
     check_factor(factor)?;
     let mut s = spec.clone();
-    let f = |d: &mut Duration| *d = scaled(*d, factor);
+    let mut too_long = false;
+    let mut f = |d: &mut Duration| match scaled(*d, factor) {
+        Some(v) => *d = v,
+        None => too_long = true,
+    };
     for stage in &mut s.load.stages {
         match stage {
             Stage::Ramp { duration, .. }
@@ -60,10 +66,46 @@ pub fn scale(spec: &ScenarioSpec, factor: f64) -> Result<ScenarioSpec, ScenarioE
         f(&mut fault.duration);
     }
     for c in &mut s.criteria {
-        c.from.as_mut().map(f);
-        c.to.as_mut().map(f);
+        c.from.as_mut().map(&mut f);
+        c.to.as_mut().map(&mut f);
     }
-    Ok(s)
+    // A scaled scenario must still be one that could have been written: no duration beyond the
+    // limits (a factor of 1e300 used to panic in the conversion, or later in `Instant` arithmetic).
+    let invalid = if too_long {
+        Some(format!(
+            "a duration would be longer than {}, the longest duration accepted",
+            models::duration_serde::format(models::duration_serde::MAX)
+        ))
+    } else {
+        crate::scenario_file::validate(&s)
+            .err()
+            .map(|(field, message)| format!("{field} {message}"))
+    };
+    match invalid {
+        Some(why) => Err(ScenarioError::Option {
+            what: "time_scale",
+            message: format!(
+                "{} does not give a valid scenario: {why}",
+                models::format::given(factor)
+            ),
+        }),
+        None => Ok(s),
+    }
+}
+
+/// Refuses a plain `--tps` above the `--max-tps` ceiling: the excess would only be shed.
+pub fn check_rate_under_ceiling(tps: f64, max_tps: f64) -> Result<(), ScenarioError> {
+    if tps > max_tps {
+        return Err(ScenarioError::Option {
+            what: "tps",
+            message: format!(
+                "{} is above the {} TPS ceiling (`max_tps`, 60,000 unless set); lower `tps` or raise `max_tps`",
+                models::format::given(tps),
+                models::format::thousands(max_tps, 0)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The scenario cut to `limit`: later stages are left out and the last one is shortened (a ramp keeps
@@ -72,7 +114,7 @@ pub fn scale(spec: &ScenarioSpec, factor: f64) -> Result<ScenarioSpec, ScenarioE
 pub fn cut(spec: &ScenarioSpec, limit: Duration) -> Result<ScenarioSpec, ScenarioError> {
     if limit.is_zero() {
         return Err(ScenarioError::Option {
-            what: "--duration",
+            what: "duration_limit",
             message: "must be longer than zero".into(),
         });
     }
@@ -120,13 +162,13 @@ pub fn cut(spec: &ScenarioSpec, limit: Duration) -> Result<ScenarioSpec, Scenari
 pub fn plain(tps: f64, duration: Duration) -> Result<ScenarioSpec, ScenarioError> {
     if !(tps.is_finite() && tps > 0.0) {
         return Err(ScenarioError::Option {
-            what: "--tps",
-            message: format!("{tps} must be a rate above 0"),
+            what: "tps",
+            message: format!("{} must be a rate above 0", models::format::given(tps)),
         });
     }
     if duration.is_zero() {
         return Err(ScenarioError::Option {
-            what: "--duration",
+            what: "duration",
             message: "must be longer than zero".into(),
         });
     }
@@ -134,6 +176,7 @@ pub fn plain(tps: f64, duration: Duration) -> Result<ScenarioSpec, ScenarioError
         name: format!("plain-{tps}tps"),
         description: format!("{tps} TPS for {}", models::duration_serde::format(duration)),
         seed: 42,
+        when_unmeasured: Default::default(),
         load: LoadProfile {
             arrival: Default::default(),
             stages: vec![Stage::Sustained {
@@ -204,6 +247,20 @@ pub fn is_ramp_up(stage: &Stage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_factors_are_errors_not_panics() {
+        let spec = crate::builtin::smoke();
+        for factor in [1e300, 1e20, 1e6] {
+            let e = scale(&spec, factor).unwrap_err().to_string();
+            assert!(
+                e.contains("does not give a valid scenario"),
+                "{factor}: {e}"
+            );
+        }
+        // 20 s × 100 = 33 min, inside the default 4 h.
+        assert!(scale(&spec, 100.0).is_ok());
+    }
     use crate::builtin;
 
     #[test]
@@ -233,6 +290,14 @@ mod tests {
         }
         assert!(scale(&builtin::smoke(), 0.0).is_err());
         assert!(scale(&builtin::smoke(), f64::NAN).is_err());
+        // Past the longest duration: an error naming the flag, not a panic.
+        for f in [1e300, f64::MAX, 1e17] {
+            let e = scale(&builtin::investor(), f).unwrap_err().to_string();
+            assert!(
+                e.contains("`time_scale`") && e.contains("longest duration"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
@@ -258,6 +323,11 @@ mod tests {
         assert_eq!(p.load.total_duration(), Duration::from_secs(10));
         assert_eq!(peak_tps(&p.load), 500.0);
         assert!(plain(0.0, Duration::from_secs(1)).is_err());
+        check_rate_under_ceiling(60_000.0, 60_000.0).unwrap();
+        let e = check_rate_under_ceiling(1e300, 60_000.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`tps`") && e.contains("`max_tps`"), "{e}");
         let inv = builtin::investor();
         assert_eq!(
             stage_at(&inv.load, Duration::from_secs(0)),
@@ -285,7 +355,9 @@ mod props {
     proptest! {
         #[test]
         fn scaling_multiplies_every_duration_and_keeps_rates(f in 0.01f64..4.0, which in 0usize..6) {
-            let spec = builtin::all_builtins().swap_remove(which);
+            let mut spec = builtin::all_builtins().swap_remove(which);
+            // Room for the longest scaled stage (a 2 h soak × 4); the limit itself is tested apart.
+            spec.limits.max_duration = models::duration_serde::MAX;
             let s = scale(&spec, f).unwrap();
             let close = |a: Duration, b: f64| (a.as_secs_f64() - b).abs() < 1e-6 * b.max(1.0);
             prop_assert!(close(s.load.total_duration(), spec.load.total_duration().as_secs_f64() * f));

@@ -4,12 +4,13 @@
 //! A tick covers `(t_s - interval_s, t_s]`; it belongs to a `from`/`to` window when its midpoint lies in
 //! `[from, to]`. Latency percentiles over several ticks come from merging the ticks' HDR histograms;
 //! when a tick carries no histogram, the window's percentiles are the largest of the ticks' own
-//! percentiles (an upper bound) and its mean is the count-weighted mean of the ticks' means.
+//! percentiles (an upper bound) and its mean is the count-weighted mean of the ticks' means (the rule
+//! is [`metrics_core::pool`]'s, shared with the merge of a distributed run's segments).
 
-use crate::histogram;
+use metrics_core::{PercentilePool, pool_percentiles};
 use models::{
     AgentStats, Confusion, CriterionSpec, ErrorKind, FraudSummary, IntervalSnapshot, Percentiles,
-    Summary,
+    Summary, UptimeRule, UptimeTally,
 };
 use std::collections::BTreeMap;
 
@@ -43,90 +44,22 @@ pub fn select(c: &CriterionSpec, ticks: &[IntervalSnapshot]) -> Vec<usize> {
 
 /// Latency (from the intended send) over several ticks.
 pub fn latency_over(ticks: &[&IntervalSnapshot]) -> Percentiles {
-    let mut p = Pooled::default();
-    for t in ticks {
-        p.add(
+    pool_percentiles(ticks.iter().map(|t| {
+        (
             &t.latency_ms,
             t.histograms.as_ref().map(|h| h.latency_us.as_str()),
-        );
-    }
-    p.percentiles()
+        )
+    }))
 }
 
 /// Service time (from the actual send) over several ticks.
 pub fn service_time_over(ticks: &[&IntervalSnapshot]) -> Percentiles {
-    let mut p = Pooled::default();
-    for t in ticks {
-        p.add(
+    pool_percentiles(ticks.iter().map(|t| {
+        (
             &t.service_time_ms,
             t.histograms.as_ref().map(|h| h.service_time_us.as_str()),
-        );
-    }
-    p.percentiles()
-}
-
-/// Percentiles pooled over ticks: a merged histogram while every tick brings one, else the
-/// documented upper bound (the largest per-tick percentile, count-weighted mean).
-#[derive(Debug, Default)]
-struct Pooled {
-    merged: Option<hdrhistogram::Histogram<u64>>,
-    exact: bool,
-    ticks: usize,
-    bound: Percentiles,
-    weighted_mean: f64,
-}
-
-impl Pooled {
-    fn add(&mut self, p: &Percentiles, encoded: Option<&str>) {
-        if self.ticks == 0 {
-            self.exact = true;
-        }
-        self.ticks += 1;
-        if self.exact {
-            let decoded = match encoded {
-                Some("") => Some(histogram::empty()),
-                Some(e) => histogram::merge([e]).ok(),
-                None => None,
-            };
-            match decoded {
-                Some(h) => {
-                    let merged = self.merged.get_or_insert_with(histogram::empty);
-                    if merged.add(&h).is_err() {
-                        self.exact = false;
-                    }
-                }
-                None => self.exact = false,
-            }
-            if !self.exact {
-                self.merged = None;
-            }
-        }
-        if p.count > 0 {
-            let b = &mut self.bound;
-            b.count += p.count;
-            self.weighted_mean += p.mean * p.count as f64;
-            b.p50 = b.p50.max(p.p50);
-            b.p90 = b.p90.max(p.p90);
-            b.p95 = b.p95.max(p.p95);
-            b.p99 = b.p99.max(p.p99);
-            b.p999 = b.p999.max(p.p999);
-            b.max = b.max.max(p.max);
-        }
-    }
-
-    fn percentiles(&self) -> Percentiles {
-        // The ticks' exact means weighted by their counts give the exact mean either way.
-        match (&self.merged, self.exact) {
-            (Some(h), true) => histogram::percentiles_ms(h, self.weighted_mean * 1000.0),
-            _ => {
-                let mut out = self.bound;
-                if out.count > 0 {
-                    out.mean = self.weighted_mean / out.count as f64;
-                }
-                out
-            }
-        }
-    }
+        )
+    }))
 }
 
 /// Figures of a set of ticks, added one tick at a time: what a scoped criterion reads. Keeping one
@@ -134,7 +67,7 @@ impl Pooled {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     ticks: usize,
-    up: usize,
+    uptime: UptimeTally,
     duration: f64,
     planned: f64,
     load: models::LoadSummary,
@@ -143,16 +76,25 @@ pub struct Accumulator {
     prevented: f64,
     declined: f64,
     cost: f64,
-    latency: Pooled,
-    service: Pooled,
+    latency: PercentilePool,
+    service: PercentilePool,
     /// Per agent: the sums behind request-weighted means, and the ticks it served in.
     agents: BTreeMap<String, (AgentStats, f64)>,
     span: Option<(f64, f64)>,
 }
 
 impl Accumulator {
+    /// An empty accumulator judging uptime by the default [`UptimeRule`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty accumulator judging uptime by `rule` (the scenario's).
+    pub fn with_uptime(rule: UptimeRule) -> Self {
+        Self {
+            uptime: UptimeTally::new(rule),
+            ..Self::default()
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -162,9 +104,7 @@ impl Accumulator {
     /// Adds tick `t`; `prev` is the tick before it in the run (for the growth of cumulative money).
     pub fn add(&mut self, t: &IntervalSnapshot, prev: Option<&IntervalSnapshot>) {
         self.ticks += 1;
-        if t.ok > 0 || t.scheduled == 0 {
-            self.up += 1;
-        }
+        self.uptime.add(t);
         self.duration += t.interval_s;
         self.planned += t.planned_tps * t.interval_s;
         let l = &mut self.load;
@@ -244,8 +184,10 @@ impl Accumulator {
             fp: c.fp,
             tn: c.tn,
             fn_: c.fn_,
+            unscored: c.unscored,
             precision: c.precision(),
             recall: c.recall(),
+            recall_effective: c.recall_effective(),
             accuracy: c.accuracy(),
             f1: c.f1(),
             prevented_amount: self.prevented,
@@ -260,12 +202,10 @@ impl Accumulator {
         } else {
             cost / s.load.completed as f64
         };
-        s.business.roi_pct = if cost > 0.0 {
-            (self.prevented - cost) / cost * 100.0
-        } else {
-            0.0
-        };
-        s.business.cost_model = whole.business.cost_model.clone();
+        let model = &whole.business.cost_model;
+        s.business.false_decline_loss = model.false_decline_loss(self.declined);
+        s.business.roi_pct = model.roi_pct(self.prevented, self.declined, cost);
+        s.business.cost_model = model.clone();
         s.agents = self
             .agents
             .values()
@@ -279,11 +219,8 @@ impl Accumulator {
                 a
             })
             .collect();
-        s.resilience.uptime_pct = if self.ticks == 0 {
-            100.0
-        } else {
-            self.up as f64 / self.ticks as f64 * 100.0
-        };
+        s.resilience.uptime_pct = self.uptime.pct();
+        s.resilience.uptime_rule = Some(self.uptime.rule());
         if let Some((start, end)) = self.span {
             s.resilience.faults = whole
                 .resilience
@@ -298,9 +235,9 @@ impl Accumulator {
 }
 
 /// A summary of the ticks at `indices` (business amounts from the per-tick growth of the cumulative
-/// figures). Fault results are those of `whole` that overlap the window.
+/// figures). Fault results are those of `whole` that overlap the window; uptime follows `whole`'s rule.
 pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -> Summary {
-    let mut acc = Accumulator::new();
+    let mut acc = Accumulator::with_uptime(whole.resilience.uptime_rule.unwrap_or_default());
     for &i in indices {
         acc.add(&all[i], i.checked_sub(1).map(|p| &all[p]));
     }
@@ -310,6 +247,7 @@ pub fn summarize(all: &[IntervalSnapshot], indices: &[usize], whole: &Summary) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::histogram;
     use models::Comparison;
     use std::time::Duration;
 
@@ -380,6 +318,20 @@ mod tests {
         );
         assert_eq!(s.duration_s, 2.0);
         assert_eq!(s.resilience.uptime_pct, 100.0);
+    }
+
+    #[test]
+    fn window_uptime_follows_the_run_s_rule() {
+        let mut ticks: Vec<IntervalSnapshot> = (1..=4).map(|s| tick(s as f64, 1.0)).collect();
+        // Tick 2: half the due requests failed; one verdict used to be enough to count it up.
+        ticks[1].ok = 50;
+        let mut whole = Summary::default();
+        let all = [0, 1, 2, 3];
+        assert_eq!(summarize(&ticks, &all, &whole).resilience.uptime_pct, 75.0);
+        whole.resilience.uptime_rule = Some(UptimeRule {
+            max_error_rate: 0.5,
+        });
+        assert_eq!(summarize(&ticks, &all, &whole).resilience.uptime_pct, 100.0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var COLORS = { planned: "#9ca3af", achieved: "#2563eb", dropped: "#dc2626", p50: "#16a34a", p95: "#d97706",
-    p99: "#dc2626", precision: "#7c3aed", recall: "#0891b2", load: "#9ca3af", a: "#2563eb", b: "#ea580c" };
+    p99: "#dc2626", precision: "#7c3aed", recall: "#0891b2", recall_effective: "#db2777", load: "#9ca3af", a: "#2563eb", b: "#ea580c" };
   var ERROR_COLORS = ["#dc2626", "#ea580c", "#a16207", "#7c3aed", "#0f766e", "#be185d", "#4b5563"];
 
   function width(el) { return Math.max(640, (el.clientWidth || 1200) - 4); }
@@ -127,10 +127,11 @@
       series: [{ label: "t", value: function (u, v) { return clock(v); } },
         line("precision", COLORS.precision, { scale: "ratio", width: 2, value: fixed(4) }),
         line("recall", COLORS.recall, { scale: "ratio", width: 2, value: fixed(4) }),
+        line("recall of all fraud", COLORS.recall_effective, { scale: "ratio", width: 1.5, dash: [4, 4], value: fixed(4) }),
         line("achieved TPS", COLORS.load, { width: 1, dash: [3, 3], value: fixed(1) })],
       axes: [timeAxis(), { scale: "ratio", label: "precision / recall", values: function (u, v) { return v.map(function (x) { return Math.round(x * 100) + "%"; }); } },
         { side: 1, label: "achieved TPS", grid: { show: false } }]
-    }, [s.t, s.precision, s.recall, s.achieved_tps]);
+    }, [s.t, s.precision, s.recall, s.recall_effective || s.recall.map(function () { return null; }), s.achieved_tps]);
 
     // The system's infrastructure metrics from aws.json: one small chart per series.
     (data.aws_infra || []).forEach(function (c) {

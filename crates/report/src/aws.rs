@@ -3,103 +3,19 @@
 //! metrics over the run (Lambda, DynamoDB, Kinesis, Bedrock) and the X-Ray latency breakdown per
 //! segment.
 //!
-//! The shapes here are the parts of the file the report shows, read leniently (missing fields take
-//! their defaults), so that this crate does not depend on the AWS SDK crate that writes the file.
+//! The file's shape is [`models::AwsReport`], read strictly (only the optional parts may be absent):
+//! a file that drifted from what the run writes is noted and left out rather than shown as zeros.
 
 use crate::escape::html as esc;
 use crate::numbers::{self, count, sig};
-use serde::{Deserialize, Serialize};
+use models::{EmitReport, SinkReport, TraceBreakdown};
+use serde::Serialize;
 use std::fmt::Write as _;
 
-/// Name of the AWS file inside a results folder.
-pub const AWS_FILE: &str = "aws.json";
-
 /// What the AWS side of a run measured; absent parts were not enabled or could not be read.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AwsData {
-    pub run_id: String,
-    pub cloudwatch_sink: Option<SinkCounts>,
-    pub infra: Option<Infra>,
-    pub xray: Option<Traces>,
-    pub xray_segments: Option<EmittedSegments>,
-}
-
-/// What the CloudWatch sink did.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SinkCounts {
-    pub published_datums: u64,
-    pub failed_datums: u64,
-    pub dropped_frames: u64,
-    pub retries: u64,
-    pub requests: u64,
-    pub histogram_fallbacks: u64,
-    pub last_error: Option<String>,
-}
-
-/// The system's infrastructure metrics over the run window.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Infra {
-    pub start_unix_s: f64,
-    pub duration_s: f64,
-    pub period_s: u32,
-    pub series: Vec<InfraSeries>,
-}
-
-/// One metric of one resource; `points` are `(seconds since the run started, value)`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct InfraSeries {
-    pub service: String,
-    pub resource: String,
-    pub metric: String,
-    pub stat: String,
-    pub points: Vec<InfraPoint>,
-    pub complete: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct InfraPoint {
-    pub t_s: f64,
-    pub value: f64,
-}
-
-/// The X-Ray latency breakdown of the run window's traces.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Traces {
-    pub traces: u64,
-    pub unprocessed_traces: u64,
-    pub segments: Vec<SegmentRow>,
-}
-
-/// Latency of one segment or subsegment name.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SegmentRow {
-    pub name: String,
-    /// `segment` or `subsegment`.
-    pub kind: String,
-    pub count: u64,
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-}
-
-/// What the run emitted as X-Ray segments.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EmittedSegments {
-    pub offered: u64,
-    pub sampled: u64,
-    pub sent_segments: u64,
-    pub failed_segments: u64,
-    pub retries: u64,
-    pub last_error: Option<String>,
-}
+pub use models::AwsReport as AwsData;
+/// Name of the AWS file inside a results folder.
+pub use run_files::names::AWS as AWS_FILE;
 
 /// One small chart per infrastructure series that has points (the chart script's input).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -111,9 +27,14 @@ pub(crate) struct InfraChart {
     pub v: Vec<f64>,
 }
 
-impl AwsData {
+/// The report's view of an `aws.json` (the type is `models`', the charts are the report's).
+pub(crate) trait InfraCharts {
     /// The charts for the series with data, in file order.
-    pub(crate) fn infra_charts(&self) -> Vec<InfraChart> {
+    fn infra_charts(&self) -> Vec<InfraChart>;
+}
+
+impl InfraCharts for AwsData {
+    fn infra_charts(&self) -> Vec<InfraChart> {
         let Some(infra) = &self.infra else {
             return Vec::new();
         };
@@ -147,7 +68,7 @@ pub(crate) fn section(out: &mut String, aws: &AwsData) {
     out.push_str("</section>\n");
 }
 
-fn published(out: &mut String, sink: Option<&SinkCounts>) {
+fn published(out: &mut String, sink: Option<&SinkReport>) {
     out.push_str("<h3>Run metrics published to CloudWatch</h3>\n");
     let Some(s) = sink else {
         out.push_str("<p id=\"aws-published\">Run metrics were not published to CloudWatch for this run (no <code>--cloudwatch</code>, or CloudWatch was unusable: see the run's warnings).</p>\n");
@@ -235,7 +156,7 @@ fn infra(out: &mut String, aws: &AwsData) {
     out.push_str("</div>\n");
 }
 
-fn xray(out: &mut String, traces: Option<&Traces>, emitted: Option<&EmittedSegments>) {
+fn xray(out: &mut String, traces: Option<&TraceBreakdown>, emitted: Option<&EmitReport>) {
     out.push_str("<h3>X-Ray latency breakdown per segment</h3>\n");
     match traces {
         None => out.push_str("<p id=\"aws-xray\">X-Ray traces were not read for this run (no <code>--xray</code>, or the read failed).</p>\n"),
@@ -259,7 +180,7 @@ fn xray(out: &mut String, traces: Option<&Traces>, emitted: Option<&EmittedSegme
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&s.name),
-                    esc(&s.kind),
+                    s.kind,
                     count(s.count),
                     sig(s.mean_ms),
                     sig(s.p50_ms),

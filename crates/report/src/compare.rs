@@ -79,7 +79,7 @@ pub struct Comparison {
 /// transaction.
 pub fn compare(a: &Summary, b: &Summary, config: &CompareConfig) -> Comparison {
     type Figure = (&'static str, &'static str, Better, fn(&Summary) -> f64);
-    let rows: [Figure; 8] = [
+    let rows: [Figure; 9] = [
         ("throughput", "TPS", Better::Higher, |s| {
             s.load.achieved_tps_avg
         }),
@@ -88,6 +88,9 @@ pub fn compare(a: &Summary, b: &Summary, config: &CompareConfig) -> Comparison {
         ("latency p99", "ms", Better::Lower, |s| s.latency_ms.p99),
         ("error rate", "%", Better::Lower, |s| s.errors.rate),
         ("recall", "%", Better::Higher, |s| s.fraud.recall),
+        ("recall of all fraud", "%", Better::Higher, |s| {
+            s.fraud.recall_effective
+        }),
         ("precision", "%", Better::Higher, |s| s.fraud.precision),
         ("cost per txn", "", Better::Lower, |s| {
             s.business.cost_per_txn

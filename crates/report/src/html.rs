@@ -5,7 +5,8 @@ use crate::hgrm::CurvePoint;
 use crate::numbers::{self, count, pct, sig};
 use crate::run_data::{FaultWindow, RunData};
 use crate::series::{Heatmap, Series};
-use models::{DegradationLevel, Summary};
+use models::format as fmt;
+use models::{CriterionOutcome, DegradationLevel, Summary};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -63,7 +64,7 @@ pub fn render_html(data: &RunData) -> String {
         aws_infra: data
             .aws
             .as_ref()
-            .map(crate::aws::AwsData::infra_charts)
+            .map(crate::aws::InfraCharts::infra_charts)
             .unwrap_or_default(),
     };
     let mut body = String::with_capacity(64 * 1024);
@@ -160,18 +161,31 @@ fn header(out: &mut String, data: &RunData) {
         _ => "",
     };
     let target = match &s.target.url {
-        Some(url) => format!("{} ({})", s.target.kind, url),
-        None => s.target.kind.clone(),
+        Some(url) => format!("{} ({} at {})", s.target.describe(), s.target.kind, url),
+        None => format!("{} ({})", s.target.describe(), s.target.kind),
+    };
+    // The money figures scale with the declared fraud share: say it is synthetic, and how much.
+    let mix = match &s.mix {
+        Some(m) => format!(
+            "{} (legit {}%, fraud {}%, edge cases {}%); real card fraud is far rarer, and the money figures scale with the fraud share",
+            m.describe(),
+            numbers::trim(m.legit * 100.0, 2),
+            numbers::trim(m.fraud * 100.0, 2),
+            numbers::trim(m.edge * 100.0, 2)
+        ),
+        None => "synthetic (mix not recorded)".to_owned(),
     };
     let _ = write!(
         out,
         r#"<header><h1><span class="label">Scenario</span> <span id="scenario">{scenario}</span> <span id="verdict" class="badge {class}">{verdict}</span>{criteria_badge}</h1>
 <table class="meta"><tr><th>Run</th><td id="run-id">{run_id}</td><th>Target</th><td id="target">{target}</td><th>Seed</th><td id="seed">{seed}</td></tr>
-<tr><th>Started</th><td>{started}</td><th>Duration</th><td id="duration">{duration}</td><th>End reason</th><td id="end-reason">{end_reason}</td></tr></table>
+<tr><th>Started</th><td>{started}</td><th>Duration</th><td id="duration">{duration}</td><th>End reason</th><td id="end-reason">{end_reason}</td></tr>
+<tr><th>Traffic</th><td id="mix" colspan="5">{mix}</td></tr></table>
 "#,
         scenario = esc(&s.scenario),
         run_id = esc(&s.run_id),
         target = esc(&target),
+        mix = esc(&mix),
         seed = if data.summary_derived {
             "unknown".into()
         } else {
@@ -204,11 +218,21 @@ fn header(out: &mut String, data: &RunData) {
         let _ = writeln!(
             out,
             "<tr class=\"{cls}\"><td>{name}</td><td>{threshold}</td><td>{actual}</td><td>{verdict}</td></tr>",
-            cls = if c.passed { "pass" } else { "fail" },
+            cls = match c.outcome {
+                CriterionOutcome::Passed { .. } => "pass",
+                CriterionOutcome::Skipped { .. } => "skipped",
+                _ => "fail",
+            },
             name = esc(&c.name),
-            threshold = esc(&c.threshold),
-            actual = sig(c.actual),
-            verdict = if c.passed { "pass" } else { "FAIL" },
+            threshold = esc(&c.threshold()),
+            actual = match (c.actual(), c.not_measured()) {
+                (Some(v), _) => sig(v),
+                (None, why) => format!(
+                    "<span class=\"not-measured\" title=\"{why}\">not measured</span>",
+                    why = esc(why.unwrap_or_default())
+                ),
+            },
+            verdict = c.verdict(),
         );
     }
     out.push_str("</tbody></table></header>\n");
@@ -223,8 +247,8 @@ fn overview(out: &mut String, s: &Summary) {
 <div class="kpi"><b id="kpi-p99">{p99} ms</b><span>p99 latency (p50 {p50}, p99.9 {p999} ms)</span></div>
 <div class="kpi"><b id="kpi-error-rate">{error_rate}</b><span>error rate ({errors} of {sent} sent)</span></div>
 <div class="kpi"><b id="kpi-dropped">{dropped}</b><span>dropped of {scheduled} scheduled</span></div>
-<div class="kpi"><b id="kpi-recall">{recall}</b><span>recall (precision {precision})</span></div>
-<div class="kpi"><b id="kpi-uptime">{uptime}%</b><span>uptime</span></div>
+<div class="kpi"><b id="kpi-recall">{recall}</b><span>recall (precision {precision}){effective}</span></div>
+<div class="kpi"><b id="kpi-uptime">{uptime}%</b><span id="uptime-rule" title="{uptime_rule}">uptime</span></div>
 </div></section>
 "#,
         achieved = sig(l.achieved_tps_avg),
@@ -240,7 +264,21 @@ fn overview(out: &mut String, s: &Summary) {
         scheduled = count(l.scheduled),
         recall = pct(s.fraud.recall),
         precision = pct(s.fraud.precision),
+        effective = if s.fraud.unscored > 0 {
+            format!(
+                "; <span id=\"kpi-recall-effective\">{} of all fraud</span>, {} fraud without a verdict",
+                pct(s.fraud.recall_effective),
+                count(s.fraud.unscored)
+            )
+        } else {
+            String::new()
+        },
         uptime = numbers::trim(s.resilience.uptime_pct, 2),
+        uptime_rule = esc(&s.resilience.uptime_rule.map_or_else(
+            || "recorded before the rule: a second was up when any request got a verdict"
+                .to_owned(),
+            |r| r.describe()
+        )),
     );
 }
 
@@ -285,6 +323,27 @@ fn opt_s(v: Option<f64>, missing: &str) -> String {
     )
 }
 
+/// The first answers of each error kind as the target gave them (cut to 300 bytes in summary.json),
+/// so that a reader sees what the API said.
+fn error_samples(out: &mut String, s: &Summary) {
+    if s.errors.samples.is_empty() {
+        return;
+    }
+    out.push_str("<table id=\"error-samples\"><thead><tr><th>Kind</th><th>Status</th><th>Why</th><th>Answer (start)</th></tr></thead><tbody>\n");
+    for (kind, samples) in &s.errors.samples {
+        for sample in samples {
+            let _ = writeln!(
+                out,
+                "<tr><td>{kind}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                sample.status.map(|c| c.to_string()).unwrap_or_default(),
+                esc(&sample.reason),
+                esc(&sample.answer)
+            );
+        }
+    }
+    out.push_str("</tbody></table>\n");
+}
+
 fn errors(out: &mut String, s: &Summary, faults: &[FaultWindow]) {
     out.push_str("<section id=\"errors\"><h2>Errors and faults</h2>\n<p class=\"note\">Errors per second by kind; shaded bands are fault windows (on every time chart).</p>\n<div class=\"chart\" id=\"chart-errors\"></div>\n");
     out.push_str("<table id=\"errors-by-kind\"><thead><tr><th>Kind</th><th>Count</th><th>Share of sent</th></tr></thead><tbody>\n");
@@ -308,6 +367,7 @@ fn errors(out: &mut String, s: &Summary, faults: &[FaultWindow]) {
         pct(s.errors.rate),
         count(s.load.dropped)
     );
+    error_samples(out, s);
     if s.resilience.faults.is_empty() {
         if faults.is_empty() {
             out.push_str("<p>No faults were injected.</p>\n");
@@ -337,7 +397,11 @@ fn errors(out: &mut String, s: &Summary, faults: &[FaultWindow]) {
                 lvl = level(f.max_level),
                 ttd = opt_s(f.time_to_detect_s, "not detected"),
                 ttr = opt_s(f.time_to_recover_s, "not recovered"),
-                cascade = if f.cascade { "yes" } else { "no" },
+                cascade = match f.cascade {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "not measured",
+                },
                 bt = sig(f.baseline.tps),
                 wt = sig(f.worst.tps),
                 bp = sig(f.baseline.p99_ms),
@@ -357,18 +421,20 @@ fn detection(out: &mut String, data: &RunData, faults: &[FaultWindow]) {
     let _ = write!(
         out,
         r#"<section id="detection"><h2>Detection accuracy</h2>
-<p class="note">Precision and recall per interval (a fraud declined or sent to review is caught) against the achieved load.</p>
+<p class="note">Precision and recall per interval (a fraud declined or sent to review is caught) against the achieved load. Recall counts answered fraud: the detector's quality on what it judged. Recall of all fraud, tp / (tp + fn + unscored), also counts the fraud that got no verdict (an error, a timeout, dropped) as let through, as a payment flow that fails open would.</p>
 <div class="chart" id="chart-detection"></div>
-<table id="confusion"><thead><tr><th>TP</th><th>FP</th><th>TN</th><th>FN</th><th>Precision</th><th>Recall</th><th>Accuracy</th><th>F1</th></tr></thead>
-<tbody><tr><td>{tp}</td><td>{fp}</td><td>{tn}</td><td>{fn_}</td><td id="precision">{precision}</td><td id="recall">{recall}</td><td>{accuracy}</td><td>{f1}</td></tr></tbody></table>
+<table id="confusion"><thead><tr><th>TP</th><th>FP</th><th>TN</th><th>FN</th><th>Unscored fraud</th><th>Precision</th><th>Recall</th><th>Recall of all fraud</th><th>Accuracy</th><th>F1</th></tr></thead>
+<tbody><tr><td>{tp}</td><td>{fp}</td><td>{tn}</td><td>{fn_}</td><td id="unscored">{unscored}</td><td id="precision">{precision}</td><td id="recall">{recall}</td><td id="recall-effective">{recall_effective}</td><td>{accuracy}</td><td>{f1}</td></tr></tbody></table>
 <h3>Detection rate per fraud pattern over time</h3>
 "#,
         tp = count(f.tp),
         fp = count(f.fp),
         tn = count(f.tn),
         fn_ = count(f.fn_),
+        unscored = count(f.unscored),
         precision = pct(f.precision),
         recall = pct(f.recall),
+        recall_effective = pct(f.recall_effective),
         accuracy = pct(f.accuracy),
         f1 = numbers::trim(f.f1, 4),
     );
@@ -377,12 +443,12 @@ fn detection(out: &mut String, data: &RunData, faults: &[FaultWindow]) {
         &Heatmap::from_intervals(&data.intervals, HEATMAP_COLUMNS),
         faults,
     );
-    out.push_str("<table id=\"per-pattern\"><thead><tr><th>Pattern</th><th>Count</th><th>Flagged</th><th>Flagged rate</th><th>Meaning</th></tr></thead><tbody>\n");
+    out.push_str("<table id=\"per-pattern\"><thead><tr><th>Pattern</th><th>Count</th><th>Flagged</th><th>Flagged rate</th><th>Meaning</th><th>Unscored</th></tr></thead><tbody>\n");
     for (name, p) in &f.per_pattern {
         let fraud = is_fraud_pattern(name, data);
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(name),
             count(p.count),
             count(p.flagged),
@@ -391,6 +457,11 @@ fn detection(out: &mut String, data: &RunData, faults: &[FaultWindow]) {
                 "detection rate"
             } else {
                 "false-alarm rate"
+            },
+            if fraud {
+                count(p.unscored)
+            } else {
+                "–".to_owned()
             }
         );
     }
@@ -402,7 +473,7 @@ fn is_fraud_pattern(name: &str, data: &RunData) -> bool {
     data.intervals
         .iter()
         .filter_map(|i| i.per_pattern.get(name))
-        .any(|c| c.tp + c.fn_ > 0)
+        .any(|c| c.tp + c.fn_ + c.unscored > 0)
         || (data.intervals.is_empty() && name != "legit")
 }
 
@@ -463,19 +534,22 @@ fn business(out: &mut String, data: &RunData) {
         out,
         r#"<section id="business"><h2>Business figures</h2><div class="columns"><div>
 <table id="business-figures"><tbody>
-<tr><th>Fraud prevented</th><td>{prevented} {cur}</td></tr>
-<tr><th>Legitimate transactions declined</th><td>{false_decline} {cur}</td></tr>
-<tr><th>Total cost</th><td>{total} {mcur}</td></tr>
-<tr><th>Cost per transaction</th><td id="cost-per-txn">{per_txn} {mcur}</td></tr>
-<tr><th>ROI</th><td>{roi}%</td></tr>
+<tr><th>Fraud prevented</th><td id="prevented">{prevented}</td></tr>
+<tr><th>Legitimate transactions declined</th><td id="false-declines">{false_decline}</td></tr>
+<tr><th>False-decline loss</th><td id="false-decline-loss">{loss} <span class="muted">({ratio} of the declined amount)</span></td></tr>
+<tr><th>Total cost</th><td>{total}</td></tr>
+<tr><th>Cost per transaction</th><td id="cost-per-txn">{per_txn}</td></tr>
+<tr><th>Net ROI</th><td id="roi">{roi} <span class="muted" id="roi-formula">{formula}</span></td></tr>
 </tbody></table></div><div>
 "#,
-        prevented = money(s.fraud.prevented_amount),
-        false_decline = money(s.fraud.false_decline_amount),
-        total = money(b.total_cost),
-        per_txn = sig(b.cost_per_txn),
-        roi = numbers::trim(b.roi_pct, 1),
-        mcur = m.currency,
+        prevented = fmt::money(s.fraud.prevented_amount, cur),
+        false_decline = fmt::money(s.fraud.false_decline_amount, cur),
+        loss = fmt::money(b.false_decline_loss, m.currency),
+        ratio = numbers::trim(m.false_decline_cost_ratio, 4),
+        total = fmt::money(b.total_cost, m.currency),
+        per_txn = fmt::money(b.cost_per_txn, m.currency),
+        roi = fmt::roi(b.roi_pct),
+        formula = esc(models::CostModel::ROI_FORMULA),
     );
     if data.summary_derived {
         out.push_str("<p id=\"cost-model\" class=\"warning\">Cost model inputs: not recorded (summary.json missing). The cost above is the running cost the run had accumulated.</p>\n");
@@ -488,32 +562,19 @@ fn business(out: &mut String, data: &RunData) {
 <tr><th>Per model call</th><td>{call}</td></tr>
 <tr><th>Model calls per transaction</th><td>{calls}</td></tr>
 <tr><th>Fixed per hour</th><td>{fixed}</td></tr>
+<tr><th>False-decline cost ratio</th><td id="false-decline-cost-ratio">{fd_ratio}</td></tr>
 </tbody></table>
-<p class="note">total = completed × infra + completed × calls × per call + hours × fixed; ROI = (prevented − total) / total.</p>
+<p class="note">total = completed × infra + completed × calls × per call + hours × fixed; false-decline loss = ratio × falsely declined amount; net ROI = (prevented − false-decline loss − total) / total.</p>
 "#,
             cur = m.currency,
             infra = numbers::trim(m.per_txn_infra, 8),
             call = numbers::trim(m.per_model_call, 8),
             calls = numbers::trim(m.model_calls_per_txn, 4),
             fixed = numbers::trim(m.fixed_per_hour, 4),
+            fd_ratio = numbers::trim(m.false_decline_cost_ratio, 4),
         );
     }
     out.push_str("</div></div></section>\n");
-}
-
-fn money(v: f64) -> String {
-    let whole = v.trunc().abs() as u64;
-    let cents = ((v.abs() - v.abs().trunc()) * 100.0).round() as u64;
-    let (whole, cents) = if cents == 100 {
-        (whole + 1, 0)
-    } else {
-        (whole, cents)
-    };
-    format!(
-        "{}{}.{cents:02}",
-        if v < 0.0 { "-" } else { "" },
-        count(whole)
-    )
 }
 
 fn agents(out: &mut String, s: &Summary) {
@@ -558,13 +619,6 @@ fn notes(out: &mut String, data: &RunData) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_rounds_cents() {
-        assert_eq!(money(1234.567), "1,234.57");
-        assert_eq!(money(0.999), "1.00");
-        assert_eq!(money(-5.5), "-5.50");
-    }
 
     #[test]
     fn vendored_scripts_cannot_close_their_element() {

@@ -1,8 +1,9 @@
 //! `junit.xml`: one test case per success criterion, so CI systems list them and show failures with the
-//! threshold and the actual value.
+//! threshold and the actual value. A criterion whose figure was not measured is a failure of type
+//! `not_measured` (with the reason), or `<skipped>` when the scenario said `when_unmeasured = "skip"`.
 
 use crate::numbers;
-use models::Summary;
+use models::{CriterionOutcome, Summary};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use std::io;
@@ -17,7 +18,15 @@ pub fn render_junit(summary: &Summary) -> String {
 
 struct Case {
     name: String,
-    failure: Option<(String, String)>,
+    failure: Option<Failure>,
+    /// Why the case was skipped.
+    skipped: Option<String>,
+}
+
+struct Failure {
+    kind: &'static str,
+    message: String,
+    body: String,
 }
 
 fn cases(summary: &Summary) -> Vec<Case> {
@@ -28,34 +37,58 @@ fn cases(summary: &Summary) -> Vec<Case> {
             } else {
                 &summary.end_reason
             };
-            (
-                format!("run did not pass (end reason: {reason})"),
-                format!("end reason: {reason}"),
-            )
+            Failure {
+                kind: "criterion_failed",
+                message: format!("run did not pass (end reason: {reason})"),
+                body: format!("end reason: {reason}"),
+            }
         });
         return vec![Case {
             name: "run".into(),
             failure,
+            skipped: None,
         }];
     }
     summary
         .criteria
         .iter()
         .map(|c| {
-            let actual = numbers::trim(c.actual, 6);
-            let failure = (!c.passed).then(|| {
-                (
-                    format!(
-                        "{}: actual {actual} does not meet threshold {}",
-                        c.name, c.threshold
-                    ),
-                    format!("threshold: {}\nactual: {actual}", c.threshold),
-                )
-            });
-            Case {
+            let mut case = Case {
                 name: c.name.clone(),
-                failure,
+                failure: None,
+                skipped: None,
+            };
+            match &c.outcome {
+                CriterionOutcome::Passed { .. } => {}
+                CriterionOutcome::Failed { actual } => {
+                    let actual = numbers::trim(*actual, 6);
+                    case.failure = Some(Failure {
+                        kind: "criterion_failed",
+                        message: format!(
+                            "{}: actual {actual} does not meet threshold {}",
+                            c.name,
+                            c.threshold()
+                        ),
+                        body: format!("threshold: {}\nactual: {actual}", c.threshold()),
+                    });
+                }
+                CriterionOutcome::NotMeasured { reason } => {
+                    case.failure = Some(Failure {
+                        kind: "not_measured",
+                        message: format!("{}: not measured: {reason}", c.name),
+                        body: format!(
+                            "threshold: {}\nactual: not measured ({reason})",
+                            c.threshold()
+                        ),
+                    });
+                }
+                CriterionOutcome::Skipped { reason } => {
+                    case.skipped = Some(format!(
+                        "not measured: {reason} (skipped: when_unmeasured = \"skip\")"
+                    ));
+                }
             }
+            case
         })
         .collect()
 }
@@ -65,6 +98,11 @@ fn write(summary: &Summary) -> io::Result<String> {
     let failures = cases
         .iter()
         .filter(|c| c.failure.is_some())
+        .count()
+        .to_string();
+    let skipped = cases
+        .iter()
+        .filter(|c| c.skipped.is_some())
         .count()
         .to_string();
     let tests = cases.len().to_string();
@@ -87,7 +125,7 @@ fn write(summary: &Summary) -> io::Result<String> {
                 .with_attribute(("tests", tests.as_str()))
                 .with_attribute(("failures", failures.as_str()))
                 .with_attribute(("errors", "0"))
-                .with_attribute(("skipped", "0"))
+                .with_attribute(("skipped", skipped.as_str()))
                 .with_attribute(("time", time.as_str()));
             let timestamp = xml_text(&summary.started_at);
             if !timestamp.is_empty() {
@@ -125,20 +163,29 @@ fn write(summary: &Summary) -> io::Result<String> {
                         .with_attribute(("classname", classname.as_str()))
                         .with_attribute(("name", name.as_str()))
                         .with_attribute(("time", "0"));
-                    match &case.failure {
-                        None => {
-                            el.write_empty()?;
-                        }
-                        Some((message, body)) => {
-                            let message = xml_text(message);
-                            let body = xml_text(body);
+                    match (&case.failure, &case.skipped) {
+                        (Some(f), _) => {
+                            let message = xml_text(&f.message);
+                            let body = xml_text(&f.body);
                             el.write_inner_content(|w| {
                                 w.create_element("failure")
-                                    .with_attribute(("type", "criterion_failed"))
+                                    .with_attribute(("type", f.kind))
                                     .with_attribute(("message", message.as_str()))
                                     .write_text_content(BytesText::new(&body))?;
                                 Ok(())
                             })?;
+                        }
+                        (None, Some(why)) => {
+                            let why = xml_text(why);
+                            el.write_inner_content(|w| {
+                                w.create_element("skipped")
+                                    .with_attribute(("message", why.as_str()))
+                                    .write_empty()?;
+                                Ok(())
+                            })?;
+                        }
+                        (None, None) => {
+                            el.write_empty()?;
                         }
                     }
                 }

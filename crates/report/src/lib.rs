@@ -14,15 +14,15 @@
 //! "interrupted / partial"; without a summary its figures come from the last interval's cumulative ones.
 //!
 //! ```
-//! use models::{CriterionResult, Summary};
+//! use models::{Comparison, CriterionOutcome, CriterionResult, Summary};
 //!
 //! let summary = Summary {
 //!     scenario: "peak-load".into(),
 //!     criteria: vec![CriterionResult {
 //!         name: "latency_ms.p99 < 500".into(),
-//!         threshold: "< 500".into(),
-//!         actual: 612.5,
-//!         passed: false,
+//!         op: Comparison::Lt,
+//!         limit: 500.0,
+//!         outcome: CriterionOutcome::Failed { actual: 612.5 },
 //!     }],
 //!     ..Summary::default()
 //! };
@@ -56,10 +56,10 @@ pub use run_data::{EVENTS_FILE, FaultWindow, HGRM_FILE, INTERVALS_FILE, RunData,
 
 use std::path::{Path, PathBuf};
 
-/// Name of the HTML report inside a results folder.
-pub const REPORT_FILE: &str = "report.html";
 /// Name of the JUnit file inside a results folder.
-pub const JUNIT_FILE: &str = "junit.xml";
+pub use run_files::names::JUNIT as JUNIT_FILE;
+/// Name of the HTML report inside a results folder.
+pub use run_files::names::REPORT as REPORT_FILE;
 
 /// What [`write_all`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]

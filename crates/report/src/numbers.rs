@@ -1,4 +1,5 @@
-//! Number formatting shared by the HTML, the JUnit XML and the comparison table.
+//! Number formatting shared by the HTML, the JUnit XML and the comparison table. Thousands
+//! separators, money and ROI come from [`models::format`], shared with the terminal.
 
 /// A figure with at most `decimals` decimals and no trailing zeros: `612.4`, `1000`, `0.0012`.
 pub fn trim(value: f64, decimals: usize) -> String {
@@ -30,18 +31,9 @@ pub fn sig(value: f64) -> String {
     trim(value, decimals)
 }
 
-/// Thousands separators for counts: `1234567` → `1,234,567`.
-pub fn count(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+/// Thousands separators for counts: `1234567` → `1,234,567` ([`models::format::count`], the one
+/// formatter the terminal shares).
+pub use models::format::count;
 
 /// A share (0..1) as a percentage: `0.9543` → `95.43%`.
 pub fn pct(share: f64) -> String {

@@ -64,6 +64,7 @@ pub fn summary_from_intervals(
                     count,
                     flagged,
                     flagged_rate,
+                    unscored: m.unscored,
                 },
             )
         })
@@ -80,11 +81,14 @@ pub fn summary_from_intervals(
             kind: "unknown".into(),
             url: None,
         },
+        // The intervals do not record the scenario's mix.
+        mix: None,
         load: LoadSummary {
             scheduled: c.scheduled,
             sent: c.sent,
             completed: c.completed,
             dropped: c.dropped,
+            dropped_ceiling: c.dropped_ceiling,
             target_tps_avg: per_second(
                 intervals.iter().map(|i| i.planned_tps * i.interval_s).sum(),
             ),
@@ -93,6 +97,7 @@ pub fn summary_from_intervals(
         },
         latency_ms: c.latency_ms,
         service_time_ms: c.service_time_ms,
+        generator: models::GeneratorSummary::from_ticks(intervals.iter()),
         errors: ErrorSummary {
             total: error_total,
             rate: if c.sent == 0 {
@@ -101,14 +106,18 @@ pub fn summary_from_intervals(
                 error_total as f64 / c.sent as f64
             },
             by_kind,
+            // Kept only in summary.json, which a partial run lacks.
+            samples: BTreeMap::new(),
         },
         fraud: FraudSummary {
             tp: c.fraud.tp,
             fp: c.fraud.fp,
             tn: c.fraud.tn,
             fn_: c.fraud.fn_,
+            unscored: c.fraud.unscored,
             precision: c.fraud.precision(),
             recall: c.fraud.recall(),
+            recall_effective: c.fraud.recall_effective(),
             accuracy: c.fraud.accuracy(),
             f1: c.fraud.f1(),
             prevented_amount: c.prevented_amount,
@@ -123,17 +132,24 @@ pub fn summary_from_intervals(
                 total_cost / c.completed as f64
             },
             total_cost,
-            roi_pct: if total_cost > 0.0 {
-                (c.prevented_amount - total_cost) / total_cost * 100.0
-            } else {
-                0.0
-            },
+            // The intervals do not record the cost model: the declared default applies.
+            false_decline_loss: models::CostModel::default()
+                .false_decline_loss(c.false_decline_amount),
+            roi_pct: models::CostModel::default().roi_pct(
+                c.prevented_amount,
+                c.false_decline_amount,
+                total_cost,
+            ),
             cost_model: models::CostModel::default(),
+            budget: None,
         },
         agents: agents_over_run(intervals),
         resilience: ResilienceSummary {
             faults: faults_from_events(intervals, events),
-            uptime_pct: uptime(intervals),
+            // The intervals do not record the scenario's `critical_error_rate`: the default rule
+            // applies (the one rule the run's summary and the live pages use).
+            uptime_pct: models::UptimeRule::default().uptime_pct(intervals),
+            uptime_rule: Some(models::UptimeRule::default()),
         },
         criteria: Vec::new(),
         passed: false,
@@ -199,17 +215,6 @@ pub fn agents_over_run(intervals: &[IntervalSnapshot]) -> Vec<AgentStats> {
         .collect()
 }
 
-fn uptime(intervals: &[IntervalSnapshot]) -> f64 {
-    if intervals.is_empty() {
-        return 0.0;
-    }
-    let up = intervals
-        .iter()
-        .filter(|i| i.ok > 0 || i.scheduled == 0)
-        .count();
-    up as f64 / intervals.len() as f64 * 100.0
-}
-
 /// Fault windows from start/end events, with the worst degradation seen in each and the time until the
 /// first degraded tick. Recovery is not judged here (that needs the orchestrator's baseline).
 fn faults_from_events(intervals: &[IntervalSnapshot], events: &[RunEvent]) -> Vec<FaultResult> {
@@ -244,7 +249,8 @@ fn faults_from_events(intervals: &[IntervalSnapshot], events: &[RunEvent]) -> Ve
             max_level,
             time_to_detect_s,
             time_to_recover_s: None,
-            cascade: false,
+            // Judged by the orchestrator only, with the agents' baselines.
+            cascade: None,
             baseline: Default::default(),
             worst: Default::default(),
         });

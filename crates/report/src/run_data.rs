@@ -1,19 +1,20 @@
 //! Reading a results folder: `summary.json`, `intervals.jsonl`, `events.jsonl`, `latency.hgrm` and,
 //! when the run used CloudWatch or X-Ray, `aws.json`.
 
-use crate::aws::{AWS_FILE, AwsData};
+use crate::aws::AwsData;
 use crate::error::ReportError;
 use crate::hgrm::{self, CurvePoint};
 use crate::partial;
 use models::{EventKind, FaultKind, IntervalSnapshot, RunEvent, Summary};
+use run_files::{Folder, Lines, ReadError};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// File names inside a results folder.
-pub const SUMMARY_FILE: &str = "summary.json";
-pub const INTERVALS_FILE: &str = "intervals.jsonl";
-pub const EVENTS_FILE: &str = "events.jsonl";
-pub const HGRM_FILE: &str = "latency.hgrm";
+/// File names inside a results folder (they are run-files').
+pub use run_files::names::{
+    EVENTS as EVENTS_FILE, INTERVALS as INTERVALS_FILE, LATENCY as HGRM_FILE,
+    SUMMARY as SUMMARY_FILE,
+};
 
 /// Everything a report is drawn from.
 #[derive(Debug, Clone, Default)]
@@ -58,39 +59,35 @@ impl RunData {
     /// line in `intervals.jsonl`) still loads and `partial` says why; without a readable summary its
     /// figures are derived from the intervals. Fails only when there is nothing to report on.
     pub fn load(dir: &Path) -> Result<Self, ReportError> {
+        let folder = Folder::new(dir);
         let mut notes = Vec::new();
-        let intervals_path = dir.join(INTERVALS_FILE);
         let (intervals, truncated): (Vec<IntervalSnapshot>, bool) =
-            match read_optional(&intervals_path)? {
-                Some(text) => read_jsonl(&intervals_path, &text, &mut notes)?,
+            match folder.intervals().map_err(read_error)? {
+                Some(lines) => skip_damaged(INTERVALS_FILE, lines, &mut notes),
                 None => (Vec::new(), false),
             };
-        let events_path = dir.join(EVENTS_FILE);
-        let events: Vec<RunEvent> = match read_optional(&events_path)? {
-            Some(text) => match read_jsonl(&events_path, &text, &mut notes) {
-                Ok((events, _)) => events,
-                Err(e) => {
-                    notes.push(format!("events.jsonl ignored: {e}"));
-                    Vec::new()
-                }
-            },
-            None => Vec::new(),
+        let events: Vec<RunEvent> = match folder.events() {
+            Ok(Some(lines)) => skip_damaged(EVENTS_FILE, lines, &mut notes).0,
+            Ok(None) => Vec::new(),
+            Err(e @ ReadError::Io { .. }) => return Err(read_error(e)),
+            Err(e) => {
+                notes.push(format!("events.jsonl ignored: {}", read_error(e)));
+                Vec::new()
+            }
         };
 
-        let summary_path = dir.join(SUMMARY_FILE);
-        let (summary, mut partial) = match read_optional(&summary_path)? {
-            Some(text) => match serde_json::from_str::<Summary>(&text) {
-                Ok(summary) => (summary, None),
-                Err(source) if intervals.is_empty() => {
-                    return Err(ReportError::BadSummary { path: summary_path, cause: source });
-                }
-                Err(source) => (
-                    partial::summary_from_intervals(dir_name(dir), &intervals, &events),
-                    Some(format!("summary.json is unreadable ({source}); figures are derived from intervals.jsonl")),
-                ),
-            },
-            None if intervals.is_empty() => return Err(ReportError::NoResults { dir: dir.to_path_buf() }),
-            None => (
+        let (summary, mut partial) = match folder.summary() {
+            Ok(Some(summary)) => (summary, None),
+            Err(ReadError::Json { path, source }) if intervals.is_empty() => {
+                return Err(ReportError::BadSummary { path, cause: source });
+            }
+            Err(ReadError::Json { source, .. }) => (
+                partial::summary_from_intervals(dir_name(dir), &intervals, &events),
+                Some(format!("summary.json is unreadable ({source}); figures are derived from intervals.jsonl")),
+            ),
+            Err(e) => return Err(read_error(e)),
+            Ok(None) if intervals.is_empty() => return Err(ReportError::NoResults { dir: dir.to_path_buf() }),
+            Ok(None) => (
                 partial::summary_from_intervals(dir_name(dir), &intervals, &events),
                 Some("summary.json is missing: the run was interrupted; figures are derived from the last interval".into()),
             ),
@@ -104,7 +101,7 @@ impl RunData {
             partial = Some("the run was interrupted (end reason in summary.json); figures cover the part that ran".into());
         }
 
-        let mut curve = match read_optional(&dir.join(HGRM_FILE))? {
+        let mut curve = match folder.latency_hgrm().map_err(read_error)? {
             Some(text) => hgrm::parse_hgrm(&text),
             None => Vec::new(),
         };
@@ -116,16 +113,17 @@ impl RunData {
                 Vec::new()
             });
         }
-        let aws_path = dir.join(AWS_FILE);
-        let aws = match read_optional(&aws_path)? {
-            Some(text) => match serde_json::from_str::<AwsData>(&text) {
-                Ok(aws) => Some(aws),
-                Err(e) => {
-                    notes.push(format!("aws.json ignored: it does not parse ({e})"));
-                    None
-                }
-            },
-            None => None,
+        let aws = match folder.aws() {
+            Ok(aws) => aws,
+            Err(e @ ReadError::Io { .. }) => return Err(read_error(e)),
+            Err(e) => {
+                let cause = match e {
+                    ReadError::Json { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                };
+                notes.push(format!("aws.json ignored: it does not parse ({cause})"));
+                None
+            }
         };
         Ok(Self {
             summary,
@@ -233,59 +231,39 @@ fn dir_name(dir: &Path) -> String {
         .unwrap_or_else(|| "run".into())
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, ReportError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ReportError::Read {
-            path: path.to_path_buf(),
+fn read_error(e: ReadError) -> ReportError {
+    match e {
+        ReadError::Io { path, source } => ReportError::Read {
+            path,
             cause: source,
-        }),
+        },
+        ReadError::Json { path, source } => ReportError::BadSummary {
+            path,
+            cause: source,
+        },
+        ReadError::NoReadableLine {
+            path, line, source, ..
+        } => ReportError::BadJsonLines {
+            path,
+            line,
+            cause: source,
+        },
     }
 }
 
-/// Parses JSON lines, skipping blank lines and lines that do not parse (a truncated last line is what
-/// an interrupted run leaves), and tells whether the last line was one of them. Fails only when there
-/// were lines and none of them parsed.
-fn read_jsonl<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    text: &str,
-    notes: &mut Vec<String>,
-) -> Result<(Vec<T>, bool), ReportError> {
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l))
-        .collect();
-    let mut items = Vec::with_capacity(lines.len());
-    let mut first_error: Option<(usize, serde_json::Error)> = None;
-    let mut last_bad = false;
-    for (idx, (line_no, line)) in lines.iter().enumerate() {
-        match serde_json::from_str::<T>(line) {
-            Ok(item) => items.push(item),
-            Err(e) => {
-                let last = idx + 1 == lines.len();
-                last_bad |= last;
-                notes.push(if last {
-                    format!("{name}: last line {line_no} is incomplete (run interrupted while writing); skipped")
-                } else {
-                    format!("{name}: line {line_no} skipped: {e}")
-                });
-                first_error.get_or_insert((*line_no, e));
-            }
-        }
+/// The records of a JSON-lines file, with a note for each damaged line (skipped under run-files'
+/// policy), and whether the last line was one of them (what an interrupted run leaves).
+fn skip_damaged<T>(name: &str, lines: Lines<T>, notes: &mut Vec<String>) -> (Vec<T>, bool) {
+    for d in &lines.damaged {
+        notes.push(if d.last {
+            format!(
+                "{name}: last line {} is incomplete (run interrupted while writing); skipped",
+                d.line
+            )
+        } else {
+            format!("{name}: line {} skipped: {}", d.line, d.error)
+        });
     }
-    match first_error {
-        Some((line, source)) if items.is_empty() => Err(ReportError::BadJsonLines {
-            path: PathBuf::from(path),
-            line,
-            cause: source,
-        }),
-        _ => Ok((items, last_bad)),
-    }
+    let last_bad = lines.damaged.last().is_some_and(|d| d.last);
+    (lines.items, last_bad)
 }

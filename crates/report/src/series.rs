@@ -34,6 +34,8 @@ pub struct Series {
     pub errors_per_s: BTreeMap<String, Vec<f64>>,
     pub precision: Vec<Option<f64>>,
     pub recall: Vec<Option<f64>>,
+    /// Over all fraud of the bucket, fraud without a verdict counted as let through.
+    pub recall_effective: Vec<Option<f64>>,
 }
 
 impl Series {
@@ -120,6 +122,10 @@ impl Series {
                 .push((conf.tp + conf.fp > 0).then(|| round_to(conf.precision(), 4)));
             s.recall
                 .push((conf.tp + conf.fn_ > 0).then(|| round_to(conf.recall(), 4)));
+            s.recall_effective.push(
+                (conf.tp + conf.fn_ + conf.unscored > 0)
+                    .then(|| round_to(conf.recall_effective(), 4)),
+            );
         }
         s
     }

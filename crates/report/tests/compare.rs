@@ -106,7 +106,7 @@ fn compare_html_overlays_both_runs() {
     let html = render_compare_html(&a, &b, &cmp);
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).unwrap();
-    assert_eq!(doc.select(&sel("#compare-table tbody tr")).count(), 8);
+    assert_eq!(doc.select(&sel("#compare-table tbody tr")).count(), 9);
     assert_eq!(
         doc.select(&sel("#chart-cmp-throughput, #chart-cmp-p99"))
             .count(),

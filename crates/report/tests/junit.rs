@@ -1,17 +1,22 @@
 //! `junit.xml`: one test case per criterion, failures with threshold and actual, XML escaped.
 
 use expect_test::expect_file;
-use models::{CriterionResult, Summary, TargetInfo};
+use models::{Comparison, CriterionOutcome, CriterionResult, Summary, TargetInfo};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 fn summary() -> Summary {
-    let crit = |name: &str, threshold: &str, actual: f64, passed: bool| CriterionResult {
-        name: name.into(),
-        threshold: threshold.into(),
-        actual,
-        passed,
-    };
+    let crit =
+        |name: &str, (op, limit): (Comparison, f64), actual: f64, passed: bool| CriterionResult {
+            name: name.into(),
+            op,
+            limit,
+            outcome: if passed {
+                CriterionOutcome::Passed { actual }
+            } else {
+                CriterionOutcome::Failed { actual }
+            },
+        };
     Summary {
         run_id: "peak-load-20260101T120000Z".into(),
         scenario: r#"peak <load> & "friends""#.into(),
@@ -23,9 +28,19 @@ fn summary() -> Summary {
             url: Some("http://127.0.0.1:8080/v1/score?a=1&b=2".into()),
         },
         criteria: vec![
-            crit("latency_ms.p99 < 500", "< 500", 612.4567891, false),
-            crit("errors.rate < 0.01", "< 0.01", 0.0023, true),
-            crit("fraud.recall >= 0.9 </failure><x>", ">= 0.9", 0.8, false),
+            crit(
+                "latency_ms.p99 < 500",
+                (Comparison::Lt, 500.0),
+                612.4567891,
+                false,
+            ),
+            crit("errors.rate < 0.01", (Comparison::Lt, 0.01), 0.0023, true),
+            crit(
+                "fraud.recall >= 0.9 </failure><x>",
+                (Comparison::Ge, 0.9),
+                0.8,
+                false,
+            ),
         ],
         passed: false,
         end_reason: "completed".into(),
@@ -95,4 +110,44 @@ fn a_run_without_criteria_is_one_case() {
     // Control characters cannot appear in XML 1.0, even escaped.
     s.scenario = "bell\u{7}".into();
     assert!(!report::render_junit(&s).contains('\u{7}'));
+}
+
+#[test]
+fn a_criterion_not_measured_is_a_failure_that_says_so_and_a_skipped_one_is_skipped() {
+    let mut s = summary();
+    let unmeasured = |name: &str, outcome| CriterionResult {
+        name: name.into(),
+        op: Comparison::Ge,
+        limit: 80.0,
+        outcome,
+    };
+    let why = "the target reported no per-agent timings";
+    s.criteria = vec![
+        unmeasured(
+            "agents.min_health >= 80",
+            CriterionOutcome::NotMeasured { reason: why.into() },
+        ),
+        unmeasured(
+            "resilience.cascades <= 0",
+            CriterionOutcome::Skipped {
+                reason: "no fault ran".into(),
+            },
+        ),
+    ];
+    let xml = report::render_junit(&s);
+    assert!(
+        xml.contains(&format!(
+            r#"<failure type="not_measured" message="agents.min_health &gt;= 80: not measured: {why}">"#
+        )),
+        "{xml}"
+    );
+    assert!(xml.contains("actual: not measured (the target reported no per-agent timings)"));
+    assert!(
+        xml.contains(r#"<skipped message="not measured: no fault ran (skipped: when_unmeasured = &quot;skip&quot;)"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"failures="1" errors="0" skipped="1""#),
+        "{xml}"
+    );
 }

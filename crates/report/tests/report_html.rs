@@ -56,6 +56,15 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
     assert_eq!(text(&doc, "#seed"), "42");
     assert_eq!(text(&doc, "#duration"), "10m 00s");
     assert!(text(&doc, "#target").contains("builtin"));
+    assert!(
+        text(&doc, "#target").contains("the built-in reference service"),
+        "names what was tested"
+    );
+    let mix = text(&doc, "#mix");
+    assert!(
+        mix.starts_with("15% fraud, 5% edge cases, synthetic") && mix.contains("far rarer"),
+        "{mix}"
+    );
     let verdict = text(&doc, "#verdict");
     assert_eq!(verdict, if s.passed { "PASS" } else { "FAIL" });
     // Criteria table: one row per criterion with its threshold, actual and verdict.
@@ -63,15 +72,15 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
     assert_eq!(crit.len(), s.criteria.len());
     for (row, c) in crit.iter().zip(&s.criteria) {
         assert_eq!(row[0], c.name);
-        assert_eq!(row[1], c.threshold);
+        assert_eq!(row[1], c.threshold());
         let shown: f64 = row[2].parse().unwrap();
+        let actual = c.actual().unwrap();
         assert!(
-            (shown - c.actual).abs() <= c.actual.abs() * 1e-3 + 1e-9,
-            "{} shown as {}",
-            c.actual,
+            (shown - actual).abs() <= actual.abs() * 1e-3 + 1e-9,
+            "{actual} shown as {}",
             row[2]
         );
-        assert_eq!(row[3], if c.passed { "pass" } else { "FAIL" });
+        assert_eq!(row[3], if c.passed() { "pass" } else { "FAIL" });
     }
     // The fixture's faults push drops over its 500 limit: that criterion fails, so the run fails.
     assert!(
@@ -177,6 +186,28 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
         cost.starts_with(&format!("{:.6}", s.business.cost_per_txn)[..7]),
         "{cost}"
     );
+    // The net ROI, its formula beside it, and money with thousands separators.
+    assert!(s.business.false_decline_loss > 0.0);
+    assert_eq!(
+        text(&doc, "#roi"),
+        format!(
+            "{} {}",
+            models::format::roi(s.business.roi_pct),
+            models::CostModel::ROI_FORMULA
+        )
+    );
+    assert!(
+        text(&doc, "#false-decline-loss").starts_with(&models::format::money(
+            s.business.false_decline_loss,
+            s.business.cost_model.currency
+        ))
+    );
+    let prevented = text(&doc, "#prevented");
+    assert!(
+        s.fraud.prevented_amount >= 10_000.0 && prevented.contains(','),
+        "{prevented}"
+    );
+    assert_eq!(text(&doc, "#false-decline-cost-ratio"), "0.1");
     let model = rows(&doc, "#cost-model");
     assert_eq!(model[1], ["Infrastructure per transaction", "0.00002"]);
     assert_eq!(model[2], ["Per model call", "0.00025"]);
@@ -251,6 +282,15 @@ fn data_cannot_inject_markup_or_script() {
     fx.summary.run_id = "<img src=x onerror=alert(2)>".into();
     fx.summary.criteria[0].name = "</td></tr></table><b>boom</b>".into();
     fx.summary.agents[0].name = "<svg onload=alert(3)>".into();
+    // What an API answered is kept as it came and shown as text.
+    fx.summary.errors.samples.insert(
+        models::ErrorKind::Malformed,
+        vec![models::ErrorSample::new(
+            Some(200),
+            "decision \"HOLD\" is not in [target.response.decisions]".into(),
+            br#"<svg onload=alert(4)>{"outcome":{"action":"HOLD"}}"#,
+        )],
+    );
     let html = report::render_html(&RunData::new(fx.summary.clone(), fx.intervals.clone()));
     let doc = Html::parse_document(&html);
     assert_eq!(
@@ -264,6 +304,15 @@ fn data_cannot_inject_markup_or_script() {
     assert_eq!(
         rows(&doc, "#criteria")[0][0],
         "</td></tr></table><b>boom</b>"
+    );
+    assert_eq!(
+        rows(&doc, "#error-samples")[0],
+        [
+            "malformed",
+            "200",
+            "decision \"HOLD\" is not in [target.response.decisions]",
+            r#"<svg onload=alert(4)>{"outcome":{"action":"HOLD"}}"#
+        ]
     );
     assert_eq!(blob(&doc)["scenario"], evil);
     assert!(html.contains("<title>fraudstress report: &lt;/script&gt;"));
@@ -507,4 +556,100 @@ fn aws_json_adds_the_cloudwatch_and_x_ray_section() {
     let data = RunData::load(&dir).unwrap();
     assert!(data.aws.is_none());
     assert!(data.notes.iter().any(|n| n.starts_with("aws.json ignored")));
+}
+
+#[test]
+fn fraud_without_a_verdict_shows_beside_recall() {
+    let fx = ten_minutes();
+    let mut summary = fx.summary.clone();
+    let mut intervals = fx.intervals.clone();
+    // Some fraud of one tick got no verdict: the summary and the tick both say so.
+    let tick = &mut intervals[310];
+    tick.fraud.unscored = 40;
+    tick.per_pattern
+        .entry("velocity".into())
+        .or_default()
+        .unscored = 40;
+    let f = &mut summary.fraud;
+    f.unscored = 40;
+    f.recall_effective = f.tp as f64 / (f.tp + f.fn_ + f.unscored) as f64;
+    f.per_pattern.entry("velocity".into()).or_default().unscored = 40;
+    let html = report::render_html(&RunData::new(summary.clone(), intervals));
+    let doc = Html::parse_document(&html);
+    assert_eq!(text(&doc, "#unscored"), "40");
+    let shown: f64 = text(&doc, "#recall-effective")
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(
+        (shown - summary.fraud.recall_effective * 100.0).abs() < 0.01,
+        "{shown}"
+    );
+    assert!(text(&doc, "#kpi-recall-effective").contains("of all fraud"));
+    let velocity = rows(&doc, "#per-pattern")
+        .into_iter()
+        .find(|r| r[0] == "velocity")
+        .expect("a velocity row");
+    assert_eq!(velocity.last().map(String::as_str), Some("40"));
+    // The detection chart has recall over all fraud per interval, lower where fraud went unjudged.
+    let series = &blob(&doc)["series"];
+    let eff = series["recall_effective"][310].as_f64().unwrap();
+    assert!(eff < series["recall"][310].as_f64().unwrap(), "{eff}");
+    assert_eq!(series["recall_effective"][200], series["recall"][200]);
+
+    // Without unscored fraud the overview says nothing more.
+    let plain = report::render_html(&RunData::new(fx.summary.clone(), fx.intervals.clone()));
+    assert!(!plain.contains("kpi-recall-effective"));
+}
+
+#[test]
+fn a_criterion_not_measured_reads_not_measured() {
+    use models::{Comparison, CriterionOutcome, CriterionResult, Summary};
+    let unmeasured = |name: &str, outcome| CriterionResult {
+        name: name.into(),
+        op: Comparison::Ge,
+        limit: 80.0,
+        outcome,
+    };
+    let summary = Summary {
+        scenario: "agentless".into(),
+        criteria: vec![
+            unmeasured(
+                "agents.min_health >= 80",
+                CriterionOutcome::NotMeasured {
+                    reason: "the target reported no per-agent timings".into(),
+                },
+            ),
+            unmeasured(
+                "resilience.cascades <= 0",
+                CriterionOutcome::Skipped {
+                    reason: "no fault ran".into(),
+                },
+            ),
+        ],
+        ..Summary::default()
+    };
+    let html = report::render_html(&RunData::new(summary, Vec::new()));
+    let doc = Html::parse_document(&html);
+    let crit = rows(&doc, "#criteria");
+    assert_eq!(crit[0][2], "not measured");
+    assert_eq!(crit[0][3], "FAIL (not measured)");
+    assert_eq!(crit[1][2], "not measured");
+    assert_eq!(crit[1][3], "skipped (not measured)");
+    assert!(html.contains(r#"title="the target reported no per-agent timings""#));
+}
+
+#[test]
+fn the_uptime_says_which_rule_judged_it() {
+    let mut summary = models::Summary::default();
+    summary.resilience.uptime_rule = Some(models::UptimeRule {
+        max_error_rate: 0.05,
+    });
+    let html = report::render_html(&RunData::new(summary, Vec::new()));
+    assert!(
+        html.contains(
+            r#"title="a second is up when at least 95% of its due requests got a verdict""#
+        ),
+        "{html}"
+    );
 }

@@ -12,6 +12,10 @@ pub enum TargetError {
     Connection { reason: String },
     #[error("the answer is not a verdict: {reason}")]
     Malformed { reason: String },
+    /// The TLS layer refused the connection (certificate, name, client certificate); the reason says
+    /// what to change.
+    #[error("TLS failed: {reason}")]
+    Tls { reason: String },
 }
 
 impl TargetError {
@@ -22,6 +26,7 @@ impl TargetError {
             TargetError::Timeout { .. } => ErrorKind::Timeout,
             TargetError::Connection { .. } => ErrorKind::Connection,
             TargetError::Malformed { .. } => ErrorKind::Malformed,
+            TargetError::Tls { .. } => ErrorKind::Tls,
         }
     }
 }
@@ -31,7 +36,7 @@ impl TargetError {
 pub enum TargetConfigError {
     #[error(
         "refusing to send load to {url}: its host {host:?} is not loopback (127.0.0.0/8, ::1, localhost); \
-         pass --allow-remote (allow_remote = true) if you own that system and mean to load it"
+         set `allow_remote` if you own that system and mean to load it"
     )]
     RemoteRefused { url: String, host: String },
     #[error("invalid target URL {url:?}: {reason}")]

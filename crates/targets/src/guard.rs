@@ -5,7 +5,7 @@ use hyper::Uri;
 use std::net::IpAddr;
 
 /// Checks that `url` names a loopback host: an address in 127.0.0.0/8, `::1` (or `::ffff:127.x.y.z`),
-/// or the name `localhost`. Any other host is refused with an error that names `--allow-remote`,
+/// or the name `localhost`. Any other host is refused with an error that names `allow_remote`,
 /// unless `allow_remote` is true.
 ///
 /// Names other than `localhost` are refused without being resolved: resolving would itself send a
@@ -15,7 +15,7 @@ use std::net::IpAddr;
 /// assert!(targets::check_loopback("http://127.0.0.1:8080/v1/score", false).is_ok());
 /// assert!(targets::check_loopback("http://[::1]:80/", false).is_ok());
 /// let err = targets::check_loopback("http://10.0.0.1/", false).unwrap_err();
-/// assert!(err.to_string().contains("--allow-remote"));
+/// assert!(err.to_string().contains("`allow_remote`"));
 /// assert!(targets::check_loopback("http://10.0.0.1/", true).is_ok());
 /// ```
 pub fn check_loopback(url: &str, allow_remote: bool) -> Result<(), TargetConfigError> {
@@ -85,7 +85,7 @@ mod tests {
                 matches!(err, TargetConfigError::RemoteRefused { .. }),
                 "{url}: {err}"
             );
-            assert!(err.to_string().contains("--allow-remote"), "{err}");
+            assert!(err.to_string().contains("`allow_remote`"), "{err}");
             assert!(check_loopback(url, true).is_ok(), "{url} with allow_remote");
         }
     }

@@ -5,6 +5,20 @@
 //! [`HttpTarget`] refuses hosts that are not loopback (127.0.0.0/8, `::1`, `localhost`) unless
 //! `allow_remote` is set, the `--allow-remote` flag of the command line; see [`check_loopback`].
 //!
+//! `https://` URLs go through rustls with the aws-lc-rs provider (the AWS SDK's, so no OpenSSL and
+//! no second crypto build), configured by [`models::TlsSpec`] (`[target.tls]` in scenario files):
+//! `ca_file` for a private CA, `client_cert` + `client_key` for mutual TLS, `server_name` when the
+//! URL names an IP. The trusted roots are the platform's (rustls-native-certs), not webpki-roots'
+//! fixed Mozilla list: a team's API is often signed by a company CA that its machines already trust
+//! through the system store. A TLS failure is a [`TargetError::Tls`] (counted as `tls`) whose reason
+//! says what to change; [`HttpTarget::check_connection`] finds one before any load. Connections are
+//! opened at most `max_handshakes` at a time, and their opening time is counted apart from request
+//! latency ([`HttpTarget::connect_stats`]); [`HttpTarget::open_connections`] warms a pool up front.
+//!
+//! [`HttpTarget::probe`] is a dry run of one transaction: the same request and answer mapping as a
+//! run, with the request as sent (secret header values masked), the status, the raw answer and the
+//! verdict or why there is none kept in a [`ProbeExchange`] (`stress-runner probe`).
+//!
 //! ```
 //! use targets::{FnTarget, Target};
 //! use models::{Decision, Verdict};
@@ -21,20 +35,32 @@
 //! use targets::{HttpTarget, HttpTargetConfig};
 //! let config = HttpTargetConfig { url: "http://10.0.0.1/v1/score".into(), ..Default::default() };
 //! let err = HttpTarget::new(config).unwrap_err();
-//! assert!(err.to_string().contains("--allow-remote"));
+//! assert!(err.to_string().contains("`allow_remote`"));
 //! ```
 
+mod answer;
 mod closure;
 mod error;
 mod guard;
 mod http;
-mod mapping;
+mod probe;
+mod samples;
+mod stream;
+mod template;
+mod tls;
 
+pub use answer::{ResponseMapping, parse_decision_map};
 pub use closure::FnTarget;
 pub use error::{TargetConfigError, TargetError};
 pub use guard::{check_loopback, is_loopback_host};
-pub use http::{HttpTarget, HttpTargetConfig};
-pub use mapping::{BodyTemplate, ResponseMapping, TRANSACTION_PLACEHOLDER};
+pub use http::{
+    ConnectStats, DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_HANDSHAKES, HttpTarget, HttpTargetConfig,
+};
+pub use probe::{ProbeExchange, ProbeRequest};
+pub use samples::ErrorSamples;
+pub use template::{
+    BodyTemplate, DEFAULT_CONTENT_TYPE, TRANSACTION_PLACEHOLDER, is_json, placeholder_names,
+};
 
 use async_trait::async_trait;
 use models::{TargetInfo, Transaction, Verdict};

@@ -50,6 +50,15 @@ async fn answer(
         .get("x-api-key")
         .map(|v| v.as_bytes().to_vec());
     let host = req.headers().get("host").map(|v| v.as_bytes().to_vec());
+    let method = req.method().clone();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .map(|v| v.as_bytes().to_vec());
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .map(|v| v.as_bytes().to_vec());
     let body = req
         .into_body()
         .collect()
@@ -87,6 +96,24 @@ async fn answer(
                 reply(StatusCode::BAD_REQUEST, "unexpected body or key")
             }
         }
+        "/foreign" => {
+            // An API of its own schema: PUT, its own content type, a bearer token, its field names.
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let t = txn();
+            let expected = serde_json::json!({
+                "ref": t.id.to_string(), "amt": 123.45, "cur": "EUR", "card": t.card_id.to_string(),
+                "at_ms": t.timestamp.micros / 1000, "device": null,
+            });
+            let ok = method == hyper::Method::PUT
+                && content_type.as_deref() == Some(b"application/vnd.acme+json".as_slice())
+                && bearer.as_deref() == Some(b"Bearer tok-123".as_slice())
+                && v == expected;
+            if ok {
+                reply(StatusCode::OK, r#"{"decision":"approve","risk_score":0.1}"#)
+            } else {
+                reply(StatusCode::BAD_REQUEST, "not the foreign request")
+            }
+        }
         "/fixed" => {
             // A fixed body arrives verbatim, with the Host header set by the pool's connections.
             if body.as_ref() == br#"{"fixed":true}"# && host.is_some() {
@@ -100,6 +127,8 @@ async fn answer(
         "/404" => reply(StatusCode::NOT_FOUND, "no"),
         "/malformed" => reply(StatusCode::OK, "<html>definitely not json"),
         "/wrong-shape" => reply(StatusCode::OK, r#"{"decision":"maybe","risk_score":0.5}"#),
+        // A megabyte with its Content-Length: refused before it is read.
+        "/huge" => reply(StatusCode::OK, &" ".repeat(1 << 20)),
         "/hang" => std::future::pending().await,
         "/close" => Err(std::io::Error::other("close without an answer")),
         _ => reply(StatusCode::NOT_FOUND, "no route"),
@@ -171,6 +200,35 @@ async fn template_pointers_and_headers() {
 }
 
 #[tokio::test]
+async fn method_content_type_headers_and_a_field_template_reach_the_api() {
+    let (addr, server) = server().await;
+    let mut spec = models::TargetSpec {
+        method: "put".into(),
+        content_type: Some("application/vnd.acme+json".into()),
+        body: Some(
+            r#"{"ref": {{id}}, "amt": {{amount}}, "cur": {{currency}}, "card": {{card_id}},
+                "at_ms": {{timestamp_ms}}, "device": {{device_id}}}"#
+                .into(),
+        ),
+        ..models::TargetSpec::default()
+    };
+    spec.headers
+        .insert("Authorization".into(), "Bearer ${TOKEN}".into());
+    spec.expand_headers(|name| (name == "TOKEN").then(|| "tok-123".to_owned()))
+        .unwrap();
+    let config = HttpTargetConfig::from_spec(&spec, &format!("http://{addr}/foreign"), false);
+    assert!(
+        !format!("{config:?}").contains("tok-123"),
+        "the token shows in {config:?}"
+    );
+    let t = HttpTarget::new(config).unwrap();
+    for _ in 0..3 {
+        assert_eq!(t.score(&txn()).await.unwrap().decision, Decision::Approve);
+    }
+    server.abort();
+}
+
+#[tokio::test]
 async fn a_fixed_body_is_sent_as_is_on_reused_connections() {
     let (addr, server) = server().await;
     let config = HttpTargetConfig {
@@ -217,6 +275,70 @@ async fn error_statuses_and_bad_bodies_are_typed() {
     }
     let err = target(addr, "/429").score(&txn()).await.unwrap_err();
     assert_eq!(err, TargetError::Status { status: 429 });
+    server.abort();
+}
+
+/// A raw HTTP/1.1 server that answers every request with a chunked body of `chunks` × 8 KiB of
+/// spaces and no Content-Length, so the only way to know its size is to read it.
+async fn chunked_server(chunks: usize) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            conns.spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                // One read holds the small request of these tests.
+                if stream.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes()).await;
+                let chunk = format!("2000\r\n{}\r\n", " ".repeat(0x2000));
+                for _ in 0..chunks {
+                    if stream.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn answers_over_the_size_cap_are_malformed_and_not_kept() {
+    let (addr, server) = server().await;
+    let t = target(addr, "/huge");
+    for _ in 0..2 {
+        let err = t.score(&txn()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{err}");
+        assert!(err.to_string().contains("longer than 65536 bytes"), "{err}");
+    }
+    server.abort();
+
+    // Streamed without a length: cut as it arrives (128 × 8 KiB = 1 MiB would be sent).
+    let (addr, server) = chunked_server(128).await;
+    let t = target(addr, "/any");
+    let err = t.score(&txn()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed, "{err}");
+    assert!(err.to_string().contains("longer than"), "{err}");
+    // A chunked answer under the cap is read whole (and is not a verdict: spaces only).
+    let config = HttpTargetConfig {
+        url: format!("http://{addr}/any"),
+        max_answer_bytes: 2 << 20,
+        timeout: Duration::from_secs(5),
+        ..HttpTargetConfig::default()
+    };
+    let err = HttpTarget::new(config)
+        .unwrap()
+        .score(&txn())
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("longer than"), "{err}");
     server.abort();
 }
 
@@ -267,7 +389,7 @@ async fn remote_hosts_are_refused_before_anything_is_sent() {
             matches!(err, TargetConfigError::RemoteRefused { .. }),
             "{url}: {err}"
         );
-        assert!(err.to_string().contains("--allow-remote"), "{err}");
+        assert!(err.to_string().contains("`allow_remote`"), "{err}");
     }
     // With the flag the target is built (nothing is sent until score is called).
     let config = HttpTargetConfig {
@@ -284,10 +406,10 @@ fn bad_settings_are_named() {
     let cases = [
         (
             HttpTargetConfig {
-                url: "https://127.0.0.1/".into(),
+                url: "ftp://127.0.0.1/".into(),
                 ..base.clone()
             },
-            "http://",
+            "https://",
         ),
         (
             HttpTargetConfig {
@@ -305,10 +427,45 @@ fn bad_settings_are_named() {
         ),
         (
             HttpTargetConfig {
-                body_template: Some("{}".into()),
+                body_template: Some(r#"{"a": {{amount_major}}}"#.into()),
                 ..base.clone()
             },
-            "{{transaction}}",
+            "unknown placeholder {{amount_major}}; the known placeholders are {{transaction}}, {{id}}",
+        ),
+        (
+            HttpTargetConfig {
+                body_template: Some(r#"{"ref": "{{id}}"}"#.into()),
+                ..base.clone()
+            },
+            "does not make JSON",
+        ),
+        (
+            HttpTargetConfig {
+                method: "PO ST".into(),
+                ..base.clone()
+            },
+            "`method`",
+        ),
+        (
+            HttpTargetConfig {
+                content_type: "application/json\n".into(),
+                ..base.clone()
+            },
+            "`content_type`",
+        ),
+        (
+            HttpTargetConfig {
+                headers: vec![("authorization".into(), "Bearer ${API_TOKEN}".into())],
+                ..base.clone()
+            },
+            "never expanded",
+        ),
+        (
+            HttpTargetConfig {
+                headers: vec![("x-api-key".into(), "line\nbreak".into())],
+                ..base.clone()
+            },
+            "(***) cannot be sent",
         ),
         (
             HttpTargetConfig {

@@ -2,10 +2,10 @@
 //! arithmetic for day and month boundaries.
 
 use crate::currency::{max_amount_minor, usd_to_minor};
-use crate::factory::TransactionFactory;
 use crate::geo::{COUNTRIES, country_index};
 use crate::plan::{BLOCK, BlockPlan, Slot, legit_customer, legit_may_use};
 use crate::rng::SplitMix64;
+use crate::world::World;
 use models::{CountryCode, EdgeKind, Timestamp, Transaction, TxnId};
 use rand_distr::Distribution;
 
@@ -53,7 +53,7 @@ pub fn start_of_month(t: Timestamp) -> Timestamp {
     Timestamp::from_micros(days_from_civil(y, m, 1) * MICROS_PER_DAY)
 }
 
-impl TransactionFactory {
+impl World {
     /// A customer of `country` that legitimate traffic of `block` may use.
     fn customer_in(&self, country: usize, block: u64, rng: &mut SplitMix64) -> Option<u64> {
         let list = self.population.by_country.get(country)?;

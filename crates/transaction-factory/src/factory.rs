@@ -3,49 +3,32 @@
 use crate::config::{FactoryConfig, FactoryError};
 use crate::currency::max_amount_minor;
 use crate::fraud::IMPOSSIBLE_TRAVEL_MIN_KM;
-use crate::geo::{Geo, jitter};
-use crate::merchants::{Catalogue, MerchantInfo};
+use crate::merchants::MerchantInfo;
 use crate::plan::{BLOCK, BlockPlan, Slot, legit_customer};
-use crate::population::{Customer, Population, USUAL_MERCHANTS, owner_of};
+use crate::population::{Customer, owner_of};
 use crate::rng::{Domain, SplitMix64};
-use models::{CardId, Channel, CustomerId, GroundTruth, MerchantId, Timestamp, Transaction, TxnId};
-use rand_distr::{Distribution, LogNormal};
-use std::borrow::Cow;
+use crate::world::World;
+use models::{CardId, CustomerId, FraudPattern, GroundTruth, MerchantId, Timestamp, Transaction};
 use std::fmt;
+use std::time::Duration;
 
-/// Spread (sigma of the log) of a customer's legitimate amounts around their median.
-const LEGIT_SIGMA: f64 = 0.6;
-/// Legitimate amounts are capped at this multiple of the customer's median.
-const LEGIT_MAX_FACTOR: f64 = 50.0;
-const LEGIT_CHANNELS: [Channel; 4] = [
-    Channel::CardPresent,
-    Channel::Contactless,
-    Channel::Ecommerce,
-    Channel::Mobile,
-];
 /// How many transactions ahead the iterator loads customers (a power of two dividing [`BLOCK`]).
 const WARM_AHEAD: u64 = 16;
-const LEGIT_CHANNEL_WEIGHTS: [u32; 4] = [30, 35, 22, 13];
 
 /// Builds the stream: transaction `k` and its label, the same in every process for the same seed and
 /// config. See the crate docs for the model.
 #[derive(Clone)]
 pub struct TransactionFactory {
-    pub(crate) seed: u64,
-    pub(crate) config: FactoryConfig,
+    world: World,
     period_us: f64,
-    pub(crate) geo: Geo,
-    pub(crate) catalogue: Catalogue,
-    pub(crate) population: Population,
-    pub(crate) legit_spread: LogNormal<f64>,
 }
 
 impl fmt::Debug for TransactionFactory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TransactionFactory")
-            .field("seed", &self.seed)
-            .field("config", &self.config)
-            .field("customers", &self.population.customers.len())
+            .field("seed", &self.world.seed)
+            .field("config", &self.world.config)
+            .field("customers", &self.world.population.customers.len())
             .finish_non_exhaustive()
     }
 }
@@ -55,43 +38,57 @@ impl TransactionFactory {
     /// (about 20 ms for 50,000 customers in release).
     pub fn new(seed: u64, config: FactoryConfig) -> Result<Self, FactoryError> {
         config.validate()?;
-        let legit_spread =
-            LogNormal::new(0.0, LEGIT_SIGMA).map_err(|e| FactoryError::Distribution {
-                what: "legit amount spread",
-                reason: e.to_string(),
-            })?;
-        let geo = Geo::new(IMPOSSIBLE_TRAVEL_MIN_KM);
-        let catalogue = Catalogue::new(u64::from(config.merchants));
-        let population = Population::build(seed, config.customers, &geo, &catalogue);
         Ok(Self {
-            seed,
             period_us: 1e6 / config.rate_tps,
-            config,
-            geo,
-            catalogue,
-            population,
-            legit_spread,
+            world: World::new(seed, config, IMPOSSIBLE_TRAVEL_MIN_KM)?,
         })
     }
 
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.world.seed
     }
 
     pub fn config(&self) -> &FactoryConfig {
-        &self.config
+        &self.world.config
     }
 
     /// Transaction number `k` of the stream and its label, without generating the ones before it.
     pub fn at(&self, k: u64) -> (Transaction, GroundTruth) {
         let mut plan = BlockPlan::empty();
         plan.fill(
-            self.seed,
+            self.world.seed,
             k / BLOCK as u64,
-            &self.config.mix,
-            u64::from(self.config.customers),
+            &self.world.config.mix,
+            u64::from(self.world.config.customers),
         );
         self.make(k, &plan)
+    }
+
+    /// How many of transactions `range` are fraud, per pattern (indexed like [`FraudPattern::ALL`]),
+    /// read from the block plans alone: no transaction is made. The load driver counts a dropped
+    /// backlog's fraud with it (dropped fraud is unscored), at one plan per 256 indices.
+    pub fn fraud_counts(&self, range: std::ops::Range<u64>) -> [u64; FraudPattern::ALL.len()] {
+        let mut counts = [0u64; FraudPattern::ALL.len()];
+        let mut plan = BlockPlan::empty();
+        let mut k = range.start;
+        while k < range.end {
+            let block = k / BLOCK as u64;
+            plan.fill(
+                self.world.seed,
+                block,
+                &self.world.config.mix,
+                u64::from(self.world.config.customers),
+            );
+            let block_end = block.saturating_add(1).saturating_mul(BLOCK as u64);
+            let end = range.end.min(block_end);
+            for j in k..end {
+                if let Slot::Fraud { episode, .. } = plan.slots[(j % BLOCK as u64) as usize] {
+                    counts[episode.pattern as usize] += 1;
+                }
+            }
+            k = end;
+        }
+        counts
     }
 
     /// The stream from transaction 0 (endless; use `take`).
@@ -108,10 +105,55 @@ impl TransactionFactory {
         }
     }
 
+    /// The population's everyday purchases in the `period` of stream time just before transaction 0,
+    /// oldest first, at the stream's own pace (`rate_tps`, so about `period / purchase_interval`
+    /// purchases per customer): what a detector in service would already have seen of each card.
+    /// Legitimate by construction (made by the same model as the stream's legitimate traffic: a
+    /// customer at home, at a usual or popular merchant, on their own device, an amount around their
+    /// median), so a detector warmed with it never needs a label. Ids count down from `u64::MAX`
+    /// and never meet the stream's; a longer period extends a shorter one further back in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use transaction_factory::{FactoryConfig, TransactionFactory};
+    /// let factory = TransactionFactory::new(42, FactoryConfig::default()).unwrap();
+    /// let past: Vec<_> = factory.history(Duration::from_secs(10)).collect();
+    /// assert_eq!(past.len(), 10_000); // the default clock: 1,000 TPS
+    /// assert!(past.iter().all(|t| t.timestamp < factory.timestamp_of(0)));
+    /// ```
+    pub fn history(&self, period: Duration) -> History<'_> {
+        let count = (period.as_secs_f64() * self.world.config.rate_tps).round() as u64;
+        History {
+            factory: self,
+            back: count,
+        }
+    }
+
+    /// The `back`-th purchase before transaction 0 (1 is the latest), stamped `start − back / rate_tps`.
+    fn past_purchase(&self, back: u64) -> Transaction {
+        let mut rng = SplitMix64::for_index(self.world.seed, Domain::History, back);
+        let customers = &self.world.population.customers;
+        let customer = &customers[rng.index(customers.len())];
+        let card = customer.cards()[rng.index(customer.cards().len())];
+        let ts = Timestamp::from_micros(
+            self.world
+                .config
+                .start
+                .micros
+                .saturating_sub((back as f64 * self.period_us) as i64),
+        );
+        let mut txn = self
+            .world
+            .legit_txn(u64::MAX - back, ts, customer, card, &mut rng);
+        txn.amount_minor = txn.amount_minor.min(max_amount_minor(txn.currency));
+        txn
+    }
+
     /// The stream clock: `start + k / rate_tps`. Edge cases on day or month boundaries move off it.
     pub fn timestamp_of(&self, k: u64) -> Timestamp {
         Timestamp::from_micros(
-            self.config
+            self.world
+                .config
                 .start
                 .micros
                 .saturating_add((k as f64 * self.period_us) as i64),
@@ -120,14 +162,14 @@ impl TransactionFactory {
 
     /// All customers, indexed by their id.
     pub fn customers(&self) -> &[Customer] {
-        &self.population.customers
+        &self.world.population.customers
     }
 
     /// A customer's profile (for assertions; a detector has to learn it from the stream).
     pub fn customer(&self, id: CustomerId) -> Option<&Customer> {
         usize::try_from(id.0)
             .ok()
-            .and_then(|i| self.population.customers.get(i))
+            .and_then(|i| self.world.population.customers.get(i))
     }
 
     /// The owner of a card.
@@ -138,7 +180,7 @@ impl TransactionFactory {
 
     /// What the catalogue knows about a merchant.
     pub fn merchant(&self, id: MerchantId) -> Option<MerchantInfo> {
-        self.catalogue.info(id)
+        self.world.catalogue.info(id)
     }
 
     /// Loads the customers of the next few transactions together, so their cache misses overlap
@@ -150,13 +192,17 @@ impl TransactionFactory {
             let c = match plan.slots[(j % BLOCK as u64) as usize] {
                 Slot::Legit => {
                     // The same first draws as `make`, so this is the customer `make` will use.
-                    let mut rng = SplitMix64::for_index(self.seed, Domain::Txn, j);
-                    legit_customer(j / BLOCK as u64, u64::from(self.config.customers), &mut rng)
+                    let mut rng = SplitMix64::for_index(self.world.seed, Domain::Txn, j);
+                    legit_customer(
+                        j / BLOCK as u64,
+                        u64::from(self.world.config.customers),
+                        &mut rng,
+                    )
                 }
                 Slot::Anchor(episode) | Slot::Fraud { episode, .. } => u64::from(episode.customer),
                 Slot::Edge(_) => continue,
             };
-            if let Some(customer) = self.population.customers.get(c as usize) {
+            if let Some(customer) = self.world.population.customers.get(c as usize) {
                 acc ^= customer.touch();
             }
         }
@@ -174,29 +220,32 @@ impl TransactionFactory {
 
     fn make_unbounded(&self, k: u64, plan: &BlockPlan) -> (Transaction, GroundTruth) {
         let slot = plan.slots[(k % BLOCK as u64) as usize];
-        let mut rng = SplitMix64::for_index(self.seed, Domain::Txn, k);
+        let mut rng = SplitMix64::for_index(self.world.seed, Domain::Txn, k);
         let ts = self.timestamp_of(k);
         match slot {
             Slot::Legit => {
-                let c =
-                    legit_customer(k / BLOCK as u64, u64::from(self.config.customers), &mut rng);
-                let customer = &self.population.customers[c as usize];
+                let c = legit_customer(
+                    k / BLOCK as u64,
+                    u64::from(self.world.config.customers),
+                    &mut rng,
+                );
+                let customer = &self.world.population.customers[c as usize];
                 let card = customer.cards()[rng.index(customer.cards().len())];
                 (
-                    self.legit_txn(k, ts, customer, card, &mut rng),
+                    self.world.legit_txn(k, ts, customer, card, &mut rng),
                     GroundTruth::Legit,
                 )
             }
             Slot::Anchor(episode) => {
-                let customer = &self.population.customers[episode.customer as usize];
-                let card = self.episode_context(&episode).card;
+                let customer = &self.world.population.customers[episode.customer as usize];
+                let card = self.world.episode_context(&episode).card;
                 (
-                    self.legit_txn(k, ts, customer, card, &mut rng),
+                    self.world.legit_txn(k, ts, customer, card, &mut rng),
                     GroundTruth::Legit,
                 )
             }
             Slot::Fraud { episode, nth } => {
-                let txn = self.fraud_txn(k, ts, &episode, nth, &mut rng);
+                let txn = self.world.fraud_txn(k, ts, &episode, nth, &mut rng);
                 (
                     txn,
                     GroundTruth::Fraud {
@@ -205,72 +254,43 @@ impl TransactionFactory {
                 )
             }
             Slot::Edge(kind) => {
-                let (txn, kind) = self.edge_txn(k, ts, kind, plan, &mut rng);
+                let (txn, kind) = self.world.edge_txn(k, ts, kind, plan, &mut rng);
                 (txn, GroundTruth::Edge { pattern: kind })
             }
         }
     }
+}
 
-    /// An everyday purchase: a usual (or popular) merchant at home, an amount around the median.
-    pub(crate) fn legit_txn(
-        &self,
-        k: u64,
-        ts: Timestamp,
-        customer: &Customer,
-        card: CardId,
-        rng: &mut SplitMix64,
-    ) -> Transaction {
-        let merchant = if rng.unit() < 0.85 {
-            customer.usual_merchant(rng.index(USUAL_MERCHANTS))
-        } else {
-            self.population
-                .popular_merchant(&self.catalogue, customer.country_idx(), rng)
-        };
-        let median = customer.median_amount_minor() as f64;
-        let amount = (median * self.legit_spread.sample(rng))
-            .clamp(1.0, median * LEGIT_MAX_FACTOR)
-            .round() as u64;
-        let channel = LEGIT_CHANNELS[rng.weighted(&LEGIT_CHANNEL_WEIGHTS)];
-        let (lat, lon) = customer.home_e4();
-        let device = customer.devices()[rng.index(customer.devices().len())];
-        let mut txn = self.blank(k, ts, customer, card, merchant);
-        txn.amount_minor = amount;
-        txn.channel = channel;
-        txn.lat = jitter(lat, 200, rng);
-        txn.lon = jitter(lon, 200, rng);
-        txn.device_id = Some(device);
-        txn.ip = Some(customer.ip());
-        txn
+/// The purchases before the stream starts, oldest first (see [`TransactionFactory::history`]).
+pub struct History<'a> {
+    factory: &'a TransactionFactory,
+    /// How many purchases before transaction 0 the next one is; 0 when done.
+    back: u64,
+}
+
+impl fmt::Debug for History<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("History")
+            .field("left", &self.back)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for History<'_> {
+    type Item = Transaction;
+
+    fn next(&mut self) -> Option<Transaction> {
+        if self.back == 0 {
+            return None;
+        }
+        let txn = self.factory.past_purchase(self.back);
+        self.back -= 1;
+        Some(txn)
     }
 
-    /// A transaction at home with the merchant's name and category filled in; callers set the rest.
-    pub(crate) fn blank(
-        &self,
-        k: u64,
-        ts: Timestamp,
-        customer: &Customer,
-        card: CardId,
-        merchant: MerchantId,
-    ) -> Transaction {
-        let (name, mcc) = self.catalogue.name_and_mcc(merchant);
-        let (lat, lon) = customer.home_location();
-        Transaction {
-            id: TxnId(k),
-            timestamp: ts,
-            amount_minor: 0,
-            currency: customer.currency(),
-            card_id: card,
-            customer_id: customer.id(),
-            merchant_id: merchant,
-            merchant_name: Cow::Borrowed(name),
-            mcc,
-            channel: Channel::CardPresent,
-            country: customer.home_country(),
-            lat,
-            lon,
-            device_id: None,
-            ip: None,
-        }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = usize::try_from(self.back).unwrap_or(usize::MAX);
+        (left, usize::try_from(self.back).ok())
     }
 }
 
@@ -306,8 +326,12 @@ impl Iterator for Iter<'_> {
         let block = k / BLOCK as u64;
         if self.plan.block != block {
             let f = self.factory;
-            self.plan
-                .fill(f.seed, block, &f.config.mix, u64::from(f.config.customers));
+            self.plan.fill(
+                f.world.seed,
+                block,
+                &f.world.config.mix,
+                u64::from(f.world.config.customers),
+            );
         }
         if k % WARM_AHEAD == 0 {
             self.factory.warm_customers(k, &self.plan);

@@ -2,11 +2,11 @@
 //! cross (tests and detectors can use the same constants).
 
 use crate::currency::usd_to_minor;
-use crate::factory::TransactionFactory;
 use crate::geo::{COUNTRIES, ip_in, jitter};
 use crate::plan::Episode;
 use crate::population::{DEVICE_ID_MASK, any_merchant};
 use crate::rng::{Domain, SplitMix64, mix64};
+use crate::world::World;
 use models::{CardId, Channel, DeviceId, FraudPattern, Timestamp, Transaction};
 
 /// Card testing: each probe is worth at most this many US dollars.
@@ -35,7 +35,7 @@ pub(crate) struct EpisodeContext {
     pub rng: SplitMix64,
 }
 
-impl TransactionFactory {
+impl World {
     pub(crate) fn episode_context(&self, episode: &Episode) -> EpisodeContext {
         let customer = &self.population.customers[episode.customer as usize];
         let mut rng = SplitMix64::for_index(self.seed, Domain::Episode, episode.key());

@@ -83,6 +83,7 @@
 mod config;
 pub mod currency;
 pub mod edge;
+pub mod export;
 mod factory;
 pub mod fraud;
 pub mod geo;
@@ -90,12 +91,13 @@ pub mod merchants;
 mod plan;
 mod population;
 mod rng;
+mod world;
 
 pub use config::{
     DEFAULT_PURCHASE_INTERVAL_S, FactoryConfig, FactoryError, MAX_CUSTOMERS, MAX_MERCHANTS,
     MIN_CUSTOMERS, MIN_MERCHANTS, MIN_STREAM_RATE_TPS,
 };
-pub use factory::{Iter, TransactionFactory};
+pub use factory::{History, Iter, TransactionFactory};
 pub use merchants::{MerchantInfo, MerchantKind};
 pub use plan::BLOCK;
 pub use population::{Customer, SpendSegment, USUAL_MERCHANTS};

@@ -20,6 +20,7 @@ pub(crate) enum Domain {
     Plan = 3,
     Txn = 4,
     Episode = 5,
+    History = 6,
 }
 
 /// SplitMix64: integer-only arithmetic, so its output is identical on every platform.

@@ -8,23 +8,8 @@ use transaction_factory::edge::MAX_AMOUNT_MINOR;
 use transaction_factory::geo::{COUNTRIES, country, country_of_ip};
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
-const WIRE_FIELDS: [&str; 15] = [
-    "id",
-    "timestamp",
-    "amount_minor",
-    "currency",
-    "card_id",
-    "customer_id",
-    "merchant_id",
-    "merchant_name",
-    "mcc",
-    "channel",
-    "country",
-    "lat",
-    "lon",
-    "device_id",
-    "ip",
-];
+// The wire fields are the CSV export's columns: one list, in `export`.
+use transaction_factory::export::CSV_HEADER as WIRE_FIELDS;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
@@ -87,5 +72,23 @@ proptest! {
             prop_assert!(max <= MAX_AMOUNT_MINOR);
             prop_assert!(t.amount_minor <= max, "{} {} ({:?}) above the maximum {}", t.amount_minor, t.currency, label, max);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// `fraud_counts` (plans only) agrees with the labels of the transactions themselves, across
+    /// block boundaries and from any start.
+    #[test]
+    fn fraud_counts_match_the_made_labels(seed in any::<u64>(), start in 0u64..(1 << 40), len in 0u64..1500) {
+        let f = TransactionFactory::new(seed, FactoryConfig { customers: 4096, ..FactoryConfig::default() }).unwrap();
+        let mut made = [0u64; models::FraudPattern::ALL.len()];
+        for (_, label) in f.iter_from(start).take(len as usize) {
+            if let GroundTruth::Fraud { pattern } = label {
+                made[pattern as usize] += 1;
+            }
+        }
+        prop_assert_eq!(f.fraud_counts(start..start + len), made);
     }
 }

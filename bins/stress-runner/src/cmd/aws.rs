@@ -1,8 +1,10 @@
 //! The AWS options shared by the subcommands that run scenarios (`--cloudwatch`, `--xray`,
-//! `--aws-endpoint-url`, `--aws-region`), merged over the scenario's `[aws]` table.
+//! `--aws-endpoint-url`, `--aws-region`), merged over the scenario's `[aws]` table, and the start of
+//! a run's [`RunTelemetry`] with its notes printed.
 
-use aws_telemetry::AwsOverrides;
-use models::AwsSpec;
+use aws_telemetry::{AwsConfig, AwsOverrides, Note, RunTelemetry};
+use models::{AwsSpec, IntervalSnapshot, ScenarioSpec};
+use tokio::sync::broadcast;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AwsArgs {
@@ -43,6 +45,46 @@ impl AwsArgs {
             anyhow::bail!("--aws-endpoint-url {url:?} must be an http:// or https:// URL");
         }
         Ok(self.overrides().apply_to(spec))
+    }
+}
+
+/// Starts the AWS side of a run when the scenario (with the flags merged in) asks for CloudWatch or
+/// X-Ray; `None` when it does not, or when AWS is unusable (a warning says why and what to do).
+/// `worker` names this worker of a distributed run (its CloudWatch `Worker` dimension).
+pub async fn start(
+    spec: &ScenarioSpec,
+    run_id: &str,
+    frames: broadcast::Receiver<IntervalSnapshot>,
+    worker: Option<String>,
+    quiet: bool,
+) -> Option<RunTelemetry> {
+    let mut config = AwsConfig::from_spec(spec.aws.as_ref()?);
+    // Workers of one distributed run share the RunId; the Worker dimension tells them apart.
+    config.worker_dimension = worker;
+    match RunTelemetry::start(config, run_id, &spec.name, frames).await {
+        Ok(Some(mut telemetry)) => {
+            print_notes(telemetry.take_notes(), quiet);
+            Some(telemetry)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!(
+                "warning: {}; the run goes on without CloudWatch and X-Ray",
+                crate::flag_hints::with_flags(&e.to_string())
+            );
+            None
+        }
+    }
+}
+
+/// Information on stdout (unless quiet), warnings on stderr.
+pub fn print_notes(notes: Vec<Note>, quiet: bool) {
+    for note in notes {
+        match note {
+            Note::Info(line) if !quiet => println!("{line}"),
+            Note::Info(_) => {}
+            Note::Warning(line) => eprintln!("warning: {}", crate::flag_hints::with_flags(&line)),
+        }
     }
 }
 

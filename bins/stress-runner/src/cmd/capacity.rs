@@ -7,9 +7,10 @@
 use anyhow::Context;
 use capacity::{
     CapacityReport, KneeConfig, Observer, QualityMetric, SearchConfig, Settings, Slo, StepConfig,
-    StepRecord, StepRequest, StepRunner, StopReason, TargetChoice, Verdict,
+    StepRecord, StepRequest, StepRunner, TargetChoice, Verdict,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use models::TargetSpec;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,15 +19,18 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The SLO every step must meet, e.g. `p99<250ms,error_rate<0.1%,recall>0.9` (metrics: p50, p90,
-    /// p95, p99, p999, error_rate, dropped_rate, recall, precision, f1).
+    /// p95, p99, p999, error_rate, dropped_rate, recall, precision, f1, throughput). Every step must
+    /// also keep up with its rate (98% of it, or the `throughput` clause's bound; see docs/capacity.md).
     #[arg(long, value_name = "SLO")]
     slo: String,
     /// `builtin` (the reference service, started afresh for each step), `in-process`, or a scoring URL.
     #[arg(long, value_name = "builtin|in-process|URL", default_value = "builtin")]
-    target: String,
+    target: models::TargetRef,
     /// Allow a target URL that is not on this machine.
     #[arg(long)]
     allow_remote: bool,
+    #[command(flatten)]
+    tls: super::tls_args::TlsArgs,
     /// Built-in target: the TPS at which its slowest stage saturates.
     #[arg(long, value_name = "N")]
     capacity: Option<f64>,
@@ -37,10 +41,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 60_000.0)]
     max_tps: f64,
     /// Measured length of each step (`20s`, `1m`).
-    #[arg(long, value_name = "D", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", default_value = "20s", value_parser = models::duration_serde::parse)]
     step_duration: Duration,
     /// Warm-up before each step's measured part, at the same rate (not judged; `0s` for none).
-    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = models::duration_serde::parse)]
     warmup: Duration,
     /// Bisection stops when the bracket is this narrow, relative (`2%` or `0.02`).
     #[arg(long, value_name = "PCT", default_value = "2%", value_parser = parse_share)]
@@ -68,10 +72,6 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    models::duration_serde::parse(s)
-}
-
 /// `2%` → 0.02, `0.02` → 0.02.
 fn parse_share(s: &str) -> Result<f64, String> {
     let t = s.trim();
@@ -95,27 +95,21 @@ fn parse_quality(s: &str) -> Result<QualityMetric, String> {
     }
 }
 
-fn target_choice(args: &Args) -> anyhow::Result<TargetChoice> {
-    Ok(match args.target.as_str() {
-        "builtin" => TargetChoice::Builtin {
-            capacity: args.capacity,
-        },
-        "in-process" | "in_process" => TargetChoice::InProcess {
-            capacity: args.capacity,
-        },
-        url => {
-            if args.capacity.is_some() {
-                anyhow::bail!(
-                    "--capacity sets the built-in target's capacity; it means nothing for --target {url}"
-                );
-            }
-            targets::check_loopback(url, args.allow_remote)?;
-            TargetChoice::Url {
-                url: url.to_owned(),
-                allow_remote: args.allow_remote,
-            }
-        }
-    })
+/// The steps' target (checked, with `--allow-remote`, when the step runner starts).
+fn target_spec(args: &Args) -> anyhow::Result<TargetSpec> {
+    if args.capacity.is_some() && !args.target.kind.is_builtin() {
+        anyhow::bail!(
+            "--capacity sets the built-in target's capacity; it means nothing for --target {}",
+            args.target
+        );
+    }
+    let mut spec = TargetSpec {
+        capacity: args.capacity,
+        ..TargetSpec::default()
+    };
+    args.target.apply_to(&mut spec);
+    args.tls.apply_to(&mut spec.tls);
+    Ok(spec)
 }
 
 /// Prints a table row per step, above a progress bar on a terminal.
@@ -125,7 +119,6 @@ struct Table {
 }
 
 impl Table {
-    #[allow(clippy::print_stdout)]
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
@@ -192,7 +185,7 @@ impl Observer for Table {
 }
 
 fn out_dir(args: &Args, now: SystemTime) -> (String, PathBuf) {
-    let rid = orchestrator::results::run_id("capacity", now);
+    let rid = orchestrator::run_id("capacity", now);
     let id = format!("capacity-{}", rid.replacen("-capacity-", "-", 1));
     let dir = args
         .out
@@ -217,8 +210,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         warmup: args.warmup,
         duration: args.step_duration,
         seed: args.seed,
-        max_tps: args.max_tps,
+        // The driver's ceiling, or --max-tps when higher: a ceiling close to a step's rate sheds the
+        // burst of overdue arrivals after a stall of the generator (see StepConfig::max_tps).
+        max_tps: args.max_tps.max(StepConfig::default().max_tps),
         kill_error_rate: args.kill_error_rate,
+        target: target_spec(&args)?,
+        allow_remote: args.allow_remote,
         ..StepConfig::default()
     };
     step_cfg.validate()?;
@@ -227,7 +224,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         quality_metric: args.quality_metric,
         ..KneeConfig::default()
     };
-    let choice = target_choice(&args)?;
     let now = SystemTime::now();
     let (id, dir) = out_dir(&args, now);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -244,7 +240,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar
     });
     let report = runtime.block_on(async {
-        let mut runner = StepRunner::start(choice, step_cfg.clone(), &dir).await?;
+        let mut runner = StepRunner::start(TargetChoice::Config, step_cfg.clone(), &dir).await?;
         if let Some(bar) = bar.clone() {
             runner = runner.on_tick(Box::new(move |_step, tick| {
                 bar.set_position(tick.t_s as u64);
@@ -259,8 +255,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let target = runner.target_info().clone();
         let interrupter = runner.interrupter();
+        // Ctrl+C, SIGTERM and SIGHUP end the search after writing what it found.
         let ctrl_c = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if super::signals::next().await.is_some() {
                 interrupter.interrupt();
             }
         });
@@ -269,7 +266,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             step_s,
         };
         table.line(&format!(
-            "capacity search: SLO {slo} against {}{}; {} s warm-up + {} s per step; results in {}",
+            "capacity search: SLO {slo}, keeping up with {}% of each rate, against {}{}; {} s warm-up + {} s per step; results in {}",
+            (search_cfg.keep_up.ratio(&slo) * 1e4).round() / 100.0,
             target.kind,
             target
                 .url
@@ -291,29 +289,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let outcome = outcome?;
         Ok::<_, anyhow::Error>(CapacityReport::new(
             id,
-            orchestrator::results::rfc3339(now),
+            orchestrator::rfc3339(now),
             target,
             &slo,
-            Settings::new(&search_cfg, &step_cfg),
+            Settings::new(&search_cfg, &step_cfg, &slo),
             &knee_cfg,
             outcome,
         ))
     })?;
     let written = report.write(&dir)?;
     print_result(&report, &written);
-    Ok(ExitCode::from(exit_code(&report)))
+    Ok(super::exit(report.exit()))
 }
 
-fn exit_code(r: &CapacityReport) -> u8 {
-    match &r.stop {
-        StopReason::Interrupted => super::EXIT_INTERRUPTED,
-        StopReason::StepError { .. } => super::EXIT_USAGE,
-        _ if r.found && r.max_sustainable_tps.is_some() => 0,
-        _ => super::EXIT_FAILED,
-    }
-}
-
-#[allow(clippy::print_stdout)]
 fn print_result(r: &CapacityReport, written: &[PathBuf; 2]) {
     let t = |v: Option<f64>| v.map_or_else(|| "none".to_owned(), |v| format!("{v:.0} TPS"));
     println!();

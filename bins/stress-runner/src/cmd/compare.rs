@@ -36,30 +36,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let cmp = report::compare(&a.summary, &b.summary, &config);
-    #[allow(clippy::print_stdout)]
-    {
-        println!("A: {} ({})", args.dir_a.display(), a.summary.run_id);
-        println!("B: {} ({})", args.dir_b.display(), b.summary.run_id);
-        for (tag, data) in [("A", &a), ("B", &b)] {
-            if data.partial.is_some() {
-                println!(
-                    "note: run {tag} was interrupted; its figures are derived from its intervals"
-                );
-            }
+    println!("A: {} ({})", args.dir_a.display(), a.summary.run_id);
+    println!("B: {} ({})", args.dir_b.display(), b.summary.run_id);
+    for (tag, data) in [("A", &a), ("B", &b)] {
+        if data.partial.is_some() {
+            println!("note: run {tag} was interrupted; its figures are derived from its intervals");
         }
-        print!("{}", cmp.to_table());
     }
+    print!("{}", cmp.to_table());
     if let Some(out) = &args.html {
         report::write_atomically(out, &report::render_compare_html(&a, &b, &cmp))
             .with_context(|| format!("writing {}", out.display()))?;
-        #[allow(clippy::print_stdout)]
-        {
-            println!("wrote {}", out.display());
-        }
+        println!("wrote {}", out.display());
     }
-    Ok(if cmp.regressed() {
-        ExitCode::from(super::EXIT_FAILED)
+    Ok(super::exit(if cmp.regressed() {
+        models::RunExit::Failed
     } else {
-        ExitCode::SUCCESS
-    })
+        models::RunExit::Passed
+    }))
 }

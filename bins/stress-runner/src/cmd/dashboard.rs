@@ -38,7 +38,7 @@ pub struct DashboardArgs {
     /// Dashboard port on 127.0.0.1 (0 picks a free one).
     #[arg(long, value_name = "P", default_value_t = 8090, requires = "dashboard")]
     pub dashboard_port: u16,
-    /// Bearer token for the dashboard's controls (default: a random one, printed at start).
+    /// Bearer token for the dashboard's controls, 16 characters or more (default: a random one, printed at start).
     #[arg(long, value_name = "T", requires = "dashboard")]
     pub token: Option<String>,
     /// Presentation settings (TOML): company, logo, currency, hero numbers, tone, reference figures.
@@ -47,6 +47,16 @@ pub struct DashboardArgs {
     /// Keep serving the dashboards after the run has ended, until Ctrl+C.
     #[arg(long, requires = "dashboard")]
     pub dashboard_linger: bool,
+}
+
+impl DashboardArgs {
+    /// Refuses what the dashboard would refuse, before the run starts (a usage error, exit 2).
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(token) = &self.token {
+            dashboard_server::token::check(token).map_err(|e| anyhow::anyhow!("--token: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 fn presentation(path: Option<&Path>) -> anyhow::Result<Presentation> {
@@ -70,6 +80,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|s| s.business.cost_model.clone())
         .unwrap_or_default();
+    let budget = recorded.summary.as_ref().and_then(|s| s.business.budget);
+    // The rule the run was judged by, so the replayed uptime is the summary's.
+    let uptime = recorded
+        .summary
+        .as_ref()
+        .and_then(|s| s.resilience.uptime_rule)
+        .unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,6 +95,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let feed = Feed::new(FeedConfig {
             presentation,
             cost_model,
+            budget,
+            uptime,
+            target: recorded.summary.as_ref().map(|s| s.target.clone()),
+            mix: recorded.summary.as_ref().and_then(|s| s.mix),
             ..FeedConfig::default()
         });
         let config = DashboardConfig {
@@ -91,30 +112,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             args.speed
         };
-        #[allow(clippy::print_stdout)]
-        {
-            println!(
-                "dashboard replaying {} ({ticks} ticks, x{}) at {}",
-                args.results.display(),
-                args.speed,
-                server.url()
-            );
-            println!(
-                "  pages: {0}investor {0}analytics {0}agents {0}admin",
-                server.url()
-            );
-            println!("  controls are disabled for a replay; press Ctrl+C to stop");
-        }
+        println!(
+            "dashboard replaying {} ({ticks} ticks, x{}) at {}",
+            args.results.display(),
+            args.speed,
+            server.url()
+        );
+        println!(
+            "  pages: {0}investor {0}analytics {0}agents {0}admin",
+            server.url()
+        );
+        println!("  controls are disabled for a replay; press Ctrl+C to stop");
         let mut replay = tokio::spawn(dashboard_server::replay::replay(recorded, feed, speed));
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         tokio::select! {
             r = &mut replay => {
                 r.context("the replay task failed")?;
-                #[allow(clippy::print_stdout)]
-                {
-                    println!("replay finished; still serving the final figures until Ctrl+C");
-                }
+                println!("replay finished; still serving the final figures until Ctrl+C");
                 ctrl_c.await.context("waiting for Ctrl+C")?;
             }
             r = &mut ctrl_c => {
@@ -130,7 +145,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// A dashboard serving a `run`.
 #[derive(Debug)]
-#[allow(dead_code)] // wired into `run` by its owner
 pub struct RunDashboard {
     live: LiveDashboard,
     linger: bool,
@@ -157,6 +171,14 @@ pub async fn start_for_run(
     let feed = FeedConfig {
         presentation,
         cost_model: spec.cost.clone(),
+        budget: spec.limits.budget,
+        uptime: models::UptimeRule::of(&spec.resilience),
+        // The built-in service's address is only known once it is served; its name is enough here.
+        target: Some(models::TargetInfo::new(
+            spec.target.kind,
+            spec.target.url.clone(),
+        )),
+        mix: Some(spec.mix),
         ..FeedConfig::default()
     };
     let config = DashboardConfig {
@@ -165,38 +187,31 @@ pub async fn start_for_run(
         ..DashboardConfig::default()
     };
     let live = LiveDashboard::start(config, feed, control.clone()).await?;
-    #[allow(clippy::print_stdout)]
-    {
-        println!(
-            "dashboard: {}  (investor: {}investor)",
-            live.url(),
-            live.url()
-        );
-        println!(
-            "  control token: {}  (type it into the admin page; it is not stored in the pages)",
-            live.token()
-        );
-    }
+    println!(
+        "dashboard: {}  (investor: {}investor)",
+        live.url(),
+        live.url()
+    );
+    println!(
+        "  control token: {}  (type it into the admin page; it is not stored in the pages)",
+        live.token()
+    );
     Ok(Some(RunDashboard {
         live,
         linger: args.dashboard_linger,
     }))
 }
 
-#[allow(dead_code)] // wired into `run` by its owner
 impl RunDashboard {
     /// Call when the run has returned: every page then shows the summary's figures. With
     /// `--dashboard-linger` it keeps serving until Ctrl+C; then it stops.
     pub async fn finish(mut self, summary: &Summary) -> anyhow::Result<()> {
         self.live.finish(summary.clone()).await?;
         if self.linger {
-            #[allow(clippy::print_stdout)]
-            {
-                println!(
-                    "dashboard still serving the final figures at {}; press Ctrl+C to stop",
-                    self.live.url()
-                );
-            }
+            println!(
+                "dashboard still serving the final figures at {}; press Ctrl+C to stop",
+                self.live.url()
+            );
             tokio::signal::ctrl_c()
                 .await
                 .context("waiting for Ctrl+C")?;

@@ -47,10 +47,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let written = report::write_all(&merged.dir)
         .with_context(|| format!("cannot build the report for {}", merged.dir.display()))?;
     print(&merged, &written.html, args.quiet);
-    Ok(ExitCode::from(if merged.summary.passed {
-        0
+    Ok(super::exit(if merged.summary.passed {
+        models::RunExit::Passed
     } else {
-        super::EXIT_FAILED
+        models::RunExit::Failed
     }))
 }
 
@@ -69,7 +69,6 @@ fn row_line(r: &WorkerRow) -> String {
     )
 }
 
-#[allow(clippy::print_stdout)]
 fn print(merged: &orchestrator::merge::Merged, html: &std::path::Path, quiet: bool) {
     let s = &merged.summary;
     let verdict = if s.passed { "PASSED" } else { "FAILED" };

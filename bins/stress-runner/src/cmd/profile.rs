@@ -24,7 +24,7 @@ pub struct Args {
 
     /// Cut the profile at this length (for example 5m). It never extends: a shorter profile keeps its
     /// own length.
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = models::duration_serde::parse)]
     duration: Option<Duration>,
 
     /// Output format: csv (columns t_s,tps) or json (an array of {"t_s", "tps"} objects).
@@ -59,10 +59,6 @@ fn shape_long_help() -> String {
         "The load shape to preview.\n\n{SHAPE_SYNTAX}\n\nChaos stages are seeded from --seed. \
          --duration cuts the shape; it never extends it."
     )
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    duration_serde::parse(text)
 }
 
 fn parse_step(text: &str) -> Result<Duration, String> {
@@ -112,22 +108,16 @@ fn scenario_profile(name_or_file: &str) -> anyhow::Result<Profile> {
     Profile::new(&spec.load).with_context(|| format!("--scenario {name_or_file}: load profile"))
 }
 
-/// The mean planned rate over each step of the profile (the last row may cover a shorter window).
+/// The profile's mean planned rate per step, to the thousandth of a TPS.
 fn plan(profile: &Profile, step: Duration) -> Vec<Row> {
-    let end = profile.duration();
-    let mut rows = Vec::new();
-    let mut t = Duration::ZERO;
-    while t < end {
-        let next = (t + step).min(end);
-        let width = (next - t).as_secs_f64();
-        let tps = profile.integral(t, next) / width;
-        rows.push(Row {
+    profile
+        .mean_rates(step)
+        .into_iter()
+        .map(|(t, tps)| Row {
             t_s: t.as_secs_f64(),
             tps: (tps * 1000.0).round() / 1000.0,
-        });
-        t = next;
-    }
-    rows
+        })
+        .collect()
 }
 
 fn write_csv(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {

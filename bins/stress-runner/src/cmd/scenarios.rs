@@ -35,9 +35,6 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
         out.push_str(&format!("{name:w0$}  {dur:w1$}  {peak:>w2$}  {desc}\n"));
     }
     out.push_str("\nRun one with `stress-runner run --scenario NAME`, or pass a TOML file (see examples/scenarios/).\n");
-    #[allow(clippy::print_stdout)]
-    {
-        print!("{out}");
-    }
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
 }

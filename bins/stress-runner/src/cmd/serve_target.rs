@@ -19,6 +19,15 @@ pub struct Args {
     /// No simulated service time: only the detection logic runs (for driver benchmarks).
     #[arg(long)]
     no_service_time: bool,
+    /// Card history the detector learns before serving: the everyday purchases in this period
+    /// before the stream of `--seed` starts ("0s": a cold start; default: the scenarios' default
+    /// `target.warm_up`).
+    #[arg(long, value_name = "D", value_parser = models::duration_serde::parse)]
+    warm_up: Option<std::time::Duration>,
+    /// Seed of the runs that will be pointed at it (the scenarios' default is 42): the history is
+    /// that of their cards.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -36,19 +45,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("starting tokio")?;
     runtime.block_on(async move {
         let sim = FraudSim::start(config).await?;
-        #[allow(clippy::print_stdout)]
-        {
-            println!("fraud-sim serving at {}", sim.score_url());
-            println!("  health:      {}/health", sim.base_url());
-            println!("  metrics:     {}/metrics", sim.base_url());
-            println!(
-                "  admin:       {}/admin/faults (Authorization: Bearer {})",
-                sim.base_url(),
-                sim.admin_token()
-            );
-            println!("  admin token: {}", sim.admin_token());
-            println!("  pid {}; press Ctrl+C to stop", sim.pid());
+        let period = args.warm_up.unwrap_or(models::DEFAULT_WARM_UP);
+        if !period.is_zero() {
+            let warm = orchestrator::warm_up(sim.pipeline(), args.seed, period).await?;
+            println!("{}", warm.describe());
         }
+        println!("fraud-sim serving at {}", sim.score_url());
+        println!("  health:      {}/health", sim.base_url());
+        println!("  metrics:     {}/metrics", sim.base_url());
+        println!(
+            "  admin:       {}/admin/faults (Authorization: Bearer {})",
+            sim.base_url(),
+            sim.admin_token()
+        );
+        println!("  admin token: {}", sim.admin_token());
+        println!("  pid {}; press Ctrl+C to stop", sim.pid());
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl+C")?;

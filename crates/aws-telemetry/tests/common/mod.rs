@@ -6,9 +6,7 @@
 use aws_telemetry::AwsConfig;
 use aws_telemetry::aws_config::SdkConfig;
 use aws_telemetry::aws_sdk_cloudwatch::config::Credentials;
-use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use models::{Confusion, EncodedHistograms, ErrorKind, IntervalSnapshot, Percentiles};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -191,8 +189,6 @@ pub fn snapshot(t_s: f64, latencies_us: &[u64], errors: u64, fraud_tp: u64) -> I
     for v in latencies_us {
         h.record(*v).unwrap();
     }
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
     let completed = latencies_us.len() as u64;
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     IntervalSnapshot {
@@ -219,7 +215,7 @@ pub fn snapshot(t_s: f64, latencies_us: &[u64], errors: u64, fraud_tp: u64) -> I
             max: h.max() as f64 / 1000.0,
         },
         histograms: Some(EncodedHistograms {
-            latency_us: base64::engine::general_purpose::STANDARD.encode(buf),
+            latency_us: run_files::histogram::encode(&h),
             service_time_us: String::new(),
         }),
         ..Default::default()

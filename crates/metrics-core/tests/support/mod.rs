@@ -63,7 +63,7 @@ pub fn record_sample(shard: &mut Shard, i: u64, base: Duration) {
     let sent = intended + Duration::from_micros(h / 3 % 2_000);
     let completed = sent + Duration::from_micros(200 + h / 5 % 80_000);
     if h.is_multiple_of(50) {
-        shard.record_dropped();
+        shard.record_dropped(truth);
         return;
     }
     shard.record_sent();

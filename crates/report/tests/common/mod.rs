@@ -3,9 +3,7 @@
 //! a real HDR histogram (`latency.hgrm` and the encoded form in `summary.json`). Deterministic per seed.
 #![allow(dead_code)]
 
-use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Serializer as _;
 use models::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -450,6 +448,7 @@ impl Fixture {
                 completed,
                 ok,
                 dropped,
+                dropped_ceiling: 0,
                 in_flight: (planned * lat_median / 1000.0).round() as u64,
                 achieved_tps: completed as f64,
                 errors,
@@ -553,13 +552,7 @@ impl Default for WriteOpts {
     }
 }
 
-fn encode(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    hdrhistogram::serialization::V2DeflateSerializer::new()
-        .serialize(h, &mut buf)
-        .unwrap();
-    base64::engine::general_purpose::STANDARD.encode(buf)
-}
+use run_files::histogram::encode;
 
 /// HdrHistogram's percentile-distribution text (as the Java `outputPercentileDistribution` with a
 /// scaling ratio of 1000: values in milliseconds).
@@ -611,6 +604,7 @@ fn summarize(
         kind: "builtin".into(),
         url: Some("http://127.0.0.1:38211/v1/score".into()),
     };
+    s.mix = Some(MixSpec::default());
     s.latency_ms = from_hist(lat);
     s.service_time_ms = from_hist(svc);
     s.histograms = Some(EncodedHistograms {
@@ -648,7 +642,7 @@ fn summarize(
                     .unwrap_or_default(),
                 time_to_detect_s: Some(2.0),
                 time_to_recover_s: Some(6.0),
-                cascade: f.kind == FaultKind::AgentCrash,
+                cascade: Some(f.kind == FaultKind::AgentCrash),
                 baseline: base(&before),
                 worst: Baseline {
                     tps: during
@@ -660,34 +654,44 @@ fn summarize(
             }
         })
         .collect();
-    let crit = |name: &str, threshold: &str, actual: f64, passed: bool| CriterionResult {
-        name: name.into(),
-        threshold: threshold.into(),
-        actual,
-        passed,
-    };
+    let crit =
+        |name: &str, (op, limit): (Comparison, f64), actual: f64, passed: bool| CriterionResult {
+            name: name.into(),
+            op,
+            limit,
+            outcome: if passed {
+                CriterionOutcome::Passed { actual }
+            } else {
+                CriterionOutcome::Failed { actual }
+            },
+        };
     let p99 = s.latency_ms.p99;
     s.criteria = vec![
-        crit("latency_ms.p99 < 40", "< 40", p99, p99 < 40.0),
+        crit(
+            "latency_ms.p99 < 40",
+            (Comparison::Lt, 40.0),
+            p99,
+            p99 < 40.0,
+        ),
         crit(
             "errors.rate < 0.01",
-            "< 0.01",
+            (Comparison::Lt, 0.01),
             s.errors.rate,
             s.errors.rate < 0.01,
         ),
         crit(
             "fraud.recall >= 0.9",
-            ">= 0.9",
+            (Comparison::Ge, 0.9),
             s.fraud.recall,
             s.fraud.recall >= 0.9,
         ),
         crit(
             "load.dropped <= 500",
-            "<= 500",
+            (Comparison::Le, 500.0),
             c.dropped as f64,
             c.dropped <= 500,
         ),
     ];
-    s.passed = s.criteria.iter().all(|c| c.passed);
+    s.passed = s.criteria.iter().all(|c| c.passed());
     s
 }

@@ -1,0 +1,74 @@
+//! The TLS flags of an `https://` `--target` (`run`, `capacity`): each overrides the scenario's
+//! `[target.tls]` key of the same meaning.
+
+use models::TlsSpec;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// https targets: trust this CA (PEM file) besides the system's roots ([target.tls] ca_file).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// https targets: client certificate (PEM) for mutual TLS; needs --client-key ([target.tls] client_cert).
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// https targets: the client certificate's private key (PEM) ([target.tls] client_key).
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// https targets: the name to send as SNI and check the certificate against, when the URL names
+    /// an IP address ([target.tls] server_name).
+    #[arg(long, value_name = "NAME")]
+    server_name: Option<String>,
+}
+
+impl TlsArgs {
+    /// Sets the keys given on the command line; the others stay as the scenario has them.
+    pub fn apply_to(&self, tls: &mut TlsSpec) {
+        if let Some(f) = &self.ca_file {
+            tls.ca_file = Some(f.clone());
+        }
+        if let Some(f) = &self.client_cert {
+            tls.client_cert = Some(f.clone());
+        }
+        if let Some(f) = &self.client_key {
+            tls.client_key = Some(f.clone());
+        }
+        if let Some(n) = &self.server_name {
+            tls.server_name = Some(n.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        tls: TlsArgs,
+    }
+
+    #[test]
+    fn flags_override_only_the_keys_they_name() {
+        let cli =
+            Cli::try_parse_from(["x", "--ca-file", "ca.pem", "--server-name", "api.test"]).unwrap();
+        let mut tls = TlsSpec {
+            ca_file: Some("old.pem".into()),
+            client_cert: Some("c.pem".into()),
+            client_key: Some("k.pem".into()),
+            server_name: None,
+        };
+        cli.tls.apply_to(&mut tls);
+        assert_eq!(tls.ca_file, Some("ca.pem".into()));
+        assert_eq!(tls.client_cert, Some("c.pem".into()));
+        assert_eq!(tls.server_name.as_deref(), Some("api.test"));
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key() {
+        let err = Cli::try_parse_from(["x", "--client-cert", "c.pem"]).unwrap_err();
+        assert!(err.to_string().contains("--client-key"), "{err}");
+    }
+}

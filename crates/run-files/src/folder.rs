@@ -1,0 +1,177 @@
+//! Reading a results folder, file by file. Each reader returns `Ok(None)` for a file that is not
+//! there (every file but `intervals.jsonl` is optional for some run), the parsed contents when it is,
+//! and an error naming the file when it cannot be read or does not parse. JSON-lines files follow
+//! [`crate::lines`]' policy for damaged lines.
+
+use crate::error::ReadError;
+use crate::lines::{self, Lines};
+use crate::names;
+use models::{AwsReport, IntervalSnapshot, RunEvent, Summary};
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// A results folder to read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    dir: PathBuf,
+}
+
+impl Folder {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of `name` (one of [`crate::names`]) inside the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `summary.json`.
+    pub fn summary(&self) -> Result<Option<Summary>, ReadError> {
+        read_json(&self.path(names::SUMMARY))
+    }
+
+    /// `intervals.jsonl`.
+    pub fn intervals(&self) -> Result<Option<Lines<IntervalSnapshot>>, ReadError> {
+        read_lines(&self.path(names::INTERVALS))
+    }
+
+    /// `events.jsonl`.
+    pub fn events(&self) -> Result<Option<Lines<RunEvent>>, ReadError> {
+        read_lines(&self.path(names::EVENTS))
+    }
+
+    /// `latency.hgrm` as text (see [`crate::hgrm::parse`]); bytes that are not UTF-8 are replaced,
+    /// which the lenient parser then skips with their line.
+    pub fn latency_hgrm(&self) -> Result<Option<String>, ReadError> {
+        Ok(read_bytes(&self.path(names::LATENCY))?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// `aws.json`.
+    pub fn aws(&self) -> Result<Option<AwsReport>, ReadError> {
+        read_json(&self.path(names::AWS))
+    }
+}
+
+/// The bytes of `path`; `None` when it does not exist.
+pub fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ReadError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// One JSON document; `None` when the file does not exist.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ReadError> {
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| ReadError::Json {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// A JSON-lines file under [`crate::lines`]' policy; `None` when it does not exist. Fails when the
+/// file has lines and not one is readable, unless its only line is one cut short (a run interrupted
+/// while writing its first line has written nothing yet).
+pub fn read_lines<T: DeserializeOwned>(path: &Path) -> Result<Option<Lines<T>>, ReadError> {
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    let mut lines = lines::parse(&bytes);
+    if lines.items.is_empty() && lines.is_damaged() && !lines.only_cut_short() {
+        let damaged = lines.damaged.len();
+        let first = lines.damaged.swap_remove(0);
+        return Err(ReadError::NoReadableLine {
+            path: path.to_owned(),
+            line: first.line,
+            damaged,
+            source: first.error,
+        });
+    }
+    Ok(Some(lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::{FolderWriter, write_aws};
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("run-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn reads_back_what_the_writer_wrote_and_nothing_for_absent_files() {
+        let dir = scratch("roundtrip");
+        let folder = Folder::new(&dir);
+        assert!(folder.summary().unwrap().is_none() && folder.aws().unwrap().is_none());
+        let mut w = FolderWriter::create(&dir).unwrap();
+        for t in 1..=3 {
+            w.tick(&IntervalSnapshot {
+                t_s: f64::from(t),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        w.finish(&Summary::default(), "text").unwrap();
+        write_aws(&dir, &AwsReport::default()).unwrap();
+        let ticks = folder.intervals().unwrap().unwrap();
+        assert_eq!(ticks.items.len(), 3);
+        assert!(!ticks.is_damaged());
+        assert!(folder.events().unwrap().unwrap().items.is_empty());
+        assert_eq!(folder.latency_hgrm().unwrap().as_deref(), Some("text"));
+        assert_eq!(folder.aws().unwrap(), Some(AwsReport::default()));
+        assert_eq!(folder.summary().unwrap(), Some(Summary::default()));
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_with_no_readable_line_is_refused_with_its_place() {
+        let dir = scratch("unreadable");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(names::INTERVALS);
+        std::fs::write(&path, "hello\n\nworld\n").unwrap();
+        let err = Folder::new(&dir).intervals().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReadError::NoReadableLine {
+                    line: 1,
+                    damaged: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("intervals.jsonl:1:"), "{err}");
+        // A lone line cut short is a log of nothing yet, not a foreign file.
+        std::fs::write(&path, "{\"t_s\": 1").unwrap();
+        let lines = Folder::new(&dir).intervals().unwrap().unwrap();
+        assert!(lines.items.is_empty() && lines.only_cut_short());
+        std::fs::write(dir.join(names::SUMMARY), "{\"run_id\": 3}").unwrap();
+        let err = Folder::new(&dir).summary().unwrap_err();
+        assert!(err.to_string().contains("summary.json:1:"), "{err}");
+        assert_eq!(err.path(), dir.join(names::SUMMARY));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

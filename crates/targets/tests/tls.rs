@@ -1,0 +1,506 @@
+//! `HttpTarget` over `https://` against a small rustls + hyper server on 127.0.0.1, with
+//! certificates made here by rcgen: a private CA, server certificates good, expired and for the
+//! wrong name, and client certificates for mutual TLS. Every TLS failure must come back as a typed
+//! `tls` error whose reason says what to change.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use models::{
+    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, MerchantId, Timestamp,
+    TlsSpec, Transaction, TxnId,
+};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use targets::{HttpTarget, HttpTargetConfig, Target, TargetConfigError, TargetError};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+fn txn() -> Transaction {
+    Transaction {
+        id: TxnId(1),
+        timestamp: Timestamp::from_secs(1_767_225_600),
+        amount_minor: 5_000,
+        currency: Currency::EUR,
+        card_id: CardId(1),
+        customer_id: CustomerId(1),
+        merchant_id: MerchantId(1),
+        merchant_name: Cow::Borrowed("Shop"),
+        mcc: 5411,
+        channel: Channel::Ecommerce,
+        country: CountryCode::new("DE"),
+        lat: 52.5,
+        lon: 13.4,
+        device_id: None,
+        ip: None,
+    }
+}
+
+/// A certificate authority made for one test, and the PEM files it wrote.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    cert: CertificateDer<'static>,
+    dir: PathBuf,
+}
+
+/// A certificate and its key, as DER for the server and as PEM files for the client settings.
+struct Leaf {
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    cert_file: PathBuf,
+    key_file: PathBuf,
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "fraudstress-tls-{}-{}-{name}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let dir = temp_dir(name);
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{name} test CA"));
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(dir.join("ca.pem"), cert.pem()).unwrap();
+        Self {
+            issuer: Issuer::new(params, key),
+            cert: cert.der().clone(),
+            dir,
+        }
+    }
+
+    fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// A certificate for `names` (DNS names or IP addresses), valid from `not_before` to `not_after`.
+    fn leaf(
+        &self,
+        file: &str,
+        names: &[&str],
+        usage: ExtendedKeyUsagePurpose,
+        valid: (time::OffsetDateTime, time::OffsetDateTime),
+    ) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.extended_key_usages = vec![usage];
+        (params.not_before, params.not_after) = valid;
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let cert_file = self.dir.join(format!("{file}.pem"));
+        let key_file = self.dir.join(format!("{file}.key"));
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        Leaf {
+            cert: cert.der().clone(),
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            cert_file,
+            key_file,
+        }
+    }
+
+    fn server(&self, names: &[&str]) -> Leaf {
+        self.leaf(
+            "server",
+            names,
+            ExtendedKeyUsagePurpose::ServerAuth,
+            valid_now(),
+        )
+    }
+
+    fn client(&self) -> Leaf {
+        self.leaf(
+            "client",
+            &["client.test"],
+            ExtendedKeyUsagePurpose::ClientAuth,
+            valid_now(),
+        )
+    }
+}
+
+fn valid_now() -> (time::OffsetDateTime, time::OffsetDateTime) {
+    let now = time::OffsetDateTime::now_utc();
+    (
+        now - time::Duration::days(1),
+        now + time::Duration::days(30),
+    )
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// What the test server saw: TLS handshakes in progress now and at most.
+#[derive(Default)]
+struct Handshakes {
+    now: AtomicUsize,
+    most: AtomicUsize,
+    done: AtomicUsize,
+}
+
+/// Serves a verdict over TLS with `leaf`; with `client_ca`, a client certificate signed by it is
+/// required. Connection tasks live in the server task's JoinSet, so they end with it.
+async fn tls_server(
+    leaf: &Leaf,
+    client_ca: Option<&Ca>,
+) -> (
+    SocketAddr,
+    Arc<Handshakes>,
+    tokio::task::JoinHandle<Infallible>,
+) {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            roots.add(ca.cert.clone()).unwrap();
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
+        .with_single_cert(vec![leaf.cert.clone()], leaf.key.clone_key())
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Handshakes::default());
+    let counts = seen.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            let counts = counts.clone();
+            conns.spawn(async move {
+                let now = counts.now.fetch_add(1, Ordering::SeqCst) + 1;
+                counts.most.fetch_max(now, Ordering::SeqCst);
+                let accepted = acceptor.accept(stream).await;
+                counts.now.fetch_sub(1, Ordering::SeqCst);
+                let Ok(tls) = accepted else { return };
+                counts.done.fetch_add(1, Ordering::SeqCst);
+                let _ = http1::Builder::new()
+                    .serve_connection(
+                        TokioIo::new(tls),
+                        service_fn(|_req: Request<hyper::body::Incoming>| async {
+                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                                br#"{"decision":"decline","risk_score":0.9}"#,
+                            ))))
+                        }),
+                    )
+                    .await;
+            });
+        }
+    });
+    (addr, seen, task)
+}
+
+fn target(url: String, tls: TlsSpec) -> Result<HttpTarget, TargetConfigError> {
+    HttpTarget::new(HttpTargetConfig {
+        url,
+        tls,
+        timeout: Duration::from_secs(10),
+        ..HttpTargetConfig::default()
+    })
+}
+
+fn trusting(ca: &Ca) -> TlsSpec {
+    TlsSpec {
+        ca_file: Some(ca.ca_file()),
+        ..TlsSpec::default()
+    }
+}
+
+/// The reason of the first `tls` error the target kept among its samples.
+fn first_tls_reason(target: &HttpTarget) -> Option<String> {
+    let samples = target.error_samples().by_kind();
+    samples
+        .get(&ErrorKind::Tls)
+        .and_then(|kept| kept.first())
+        .map(|s| s.reason.clone())
+}
+
+/// Scores once and expects a `tls` error; returns its reason.
+async fn tls_error(target: &HttpTarget) -> String {
+    let err = target.score(&txn()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    let TargetError::Tls { reason } = err else {
+        unreachable!()
+    };
+    assert!(first_tls_reason(target).is_some_and(|r| r.contains(&reason)));
+    reason
+}
+
+#[tokio::test]
+async fn a_private_ca_given_as_ca_file_is_trusted() {
+    let ca = Ca::new("private");
+    let (addr, _, _server) = tls_server(&ca.server(&["localhost"]), None).await;
+    let t = target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&ca),
+    )
+    .unwrap();
+    assert!(t.is_tls());
+    let v = t.score(&txn()).await.unwrap();
+    assert_eq!(v.decision, Decision::Decline);
+    // The second request reuses the keep-alive connection: one handshake in all.
+    t.score(&txn()).await.unwrap();
+    let stats = t.connect_stats();
+    assert_eq!((stats.opened, stats.failed), (1, 0));
+    assert!(stats.slowest > Duration::ZERO && stats.total == stats.slowest);
+    assert!(first_tls_reason(&t).is_none());
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_a_tls_error_that_names_ca_file() {
+    let ca = Ca::new("unknown");
+    let other = Ca::new("other");
+    let (addr, _, _server) = tls_server(&ca.server(&["localhost"]), None).await;
+    let t = target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&other),
+    )
+    .unwrap();
+    let reason = tls_error(&t).await;
+    assert!(
+        reason.contains("ca_file") && reason.contains("UnknownIssuer"),
+        "{reason}"
+    );
+    assert_eq!(t.connect_stats().failed, 1);
+    // The pre-flight check reports the same.
+    let err = t.check_connection().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+}
+
+#[tokio::test]
+async fn a_name_mismatch_is_a_tls_error_that_names_server_name() {
+    let ca = Ca::new("mismatch");
+    let (addr, _, _server) = tls_server(&ca.server(&["fraud.internal"]), None).await;
+    let t = target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&ca),
+    )
+    .unwrap();
+    let reason = tls_error(&t).await;
+    assert!(
+        reason.contains("server_name") && reason.contains("\"localhost\""),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn server_name_overrides_the_ip_in_the_url() {
+    let ca = Ca::new("sni");
+    let (addr, _, _server) = tls_server(&ca.server(&["fraud.internal"]), None).await;
+    let url = format!("https://127.0.0.1:{}/v1/score", addr.port());
+    // By IP alone the certificate does not match ...
+    let by_ip = target(url.clone(), trusting(&ca)).unwrap();
+    let reason = tls_error(&by_ip).await;
+    assert!(reason.contains("127.0.0.1"), "{reason}");
+    // ... with the name it holds, it does.
+    let named = target(
+        url,
+        TlsSpec {
+            server_name: Some("fraud.internal".into()),
+            ..trusting(&ca)
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        named.score(&txn()).await.unwrap().decision,
+        Decision::Decline
+    );
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_a_tls_error_that_says_so() {
+    let ca = Ca::new("expired");
+    let now = time::OffsetDateTime::now_utc();
+    let leaf = ca.leaf(
+        "server",
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+        (
+            now - time::Duration::days(60),
+            now - time::Duration::days(30),
+        ),
+    );
+    let (addr, _, _server) = tls_server(&leaf, None).await;
+    let t = target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&ca),
+    )
+    .unwrap();
+    let reason = tls_error(&t).await;
+    assert!(reason.contains("expired"), "{reason}");
+}
+
+#[tokio::test]
+async fn mutual_tls_works_with_a_client_certificate_and_fails_clearly_without() {
+    let ca = Ca::new("mtls");
+    let (addr, _, _server) = tls_server(&ca.server(&["localhost"]), Some(&ca)).await;
+    let url = format!("https://localhost:{}/v1/score", addr.port());
+    let client = ca.client();
+    let with = target(
+        url.clone(),
+        TlsSpec {
+            client_cert: Some(client.cert_file.clone()),
+            client_key: Some(client.key_file.clone()),
+            ..trusting(&ca)
+        },
+    )
+    .unwrap();
+    with.check_connection().await.unwrap();
+    assert_eq!(
+        with.score(&txn()).await.unwrap().decision,
+        Decision::Decline
+    );
+    assert_eq!(
+        with.connect_stats().opened,
+        1,
+        "the pre-flight connection is reused"
+    );
+
+    // TLS 1.3 reports a missing client certificate after the handshake, on the first exchange: the
+    // pre-flight check sends one so that it shows before any load.
+    let without = target(url.clone(), trusting(&ca)).unwrap();
+    let err = without.check_connection().await.unwrap_err();
+    let TargetError::Tls { reason } = err else {
+        panic!("expected a tls error, got {err}")
+    };
+    assert!(reason.contains("client_cert"), "{reason}");
+    assert!(first_tls_reason(&without).is_some_and(|r| r.contains(&reason)));
+    let reason = tls_error(&without).await;
+    assert!(reason.contains("client_cert"), "{reason}");
+
+    // A certificate from another CA is refused the same way.
+    let stranger = Ca::new("stranger").client();
+    let wrong = target(
+        url,
+        TlsSpec {
+            client_cert: Some(stranger.cert_file),
+            client_key: Some(stranger.key_file),
+            ..trusting(&ca)
+        },
+    )
+    .unwrap();
+    let err = wrong.check_connection().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+}
+
+#[test]
+fn bad_tls_files_are_configuration_errors_naming_the_setting() {
+    let ca = Ca::new("files");
+    let client = ca.client();
+    let url = "https://127.0.0.1:9/v1/score".to_owned();
+    let field = |tls: TlsSpec| match target(url.clone(), tls).unwrap_err() {
+        TargetConfigError::InvalidSetting { field, reason } => (field, reason),
+        other => panic!("expected an invalid setting, got {other}"),
+    };
+    let not_pem = ca.dir.join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let (f, reason) = field(TlsSpec {
+        ca_file: Some(not_pem.clone()),
+        ..TlsSpec::default()
+    });
+    assert_eq!(f, "tls.ca_file");
+    assert!(reason.contains(&not_pem.display().to_string()), "{reason}");
+    // A key that is not the certificate's.
+    let other = ca.server(&["localhost"]);
+    let (f, reason) = field(TlsSpec {
+        client_cert: Some(client.cert_file.clone()),
+        client_key: Some(other.key_file.clone()),
+        ..trusting(&ca)
+    });
+    assert_eq!(f, "tls.client_key", "{reason}");
+    let (f, _) = field(TlsSpec {
+        client_cert: Some(client.cert_file.clone()),
+        client_key: Some(Path::new("/nonexistent.key").into()),
+        ..trusting(&ca)
+    });
+    assert_eq!(f, "tls.client_key");
+}
+
+#[test]
+fn the_loopback_guard_applies_to_https() {
+    let err = target("https://10.0.0.1/v1/score".into(), TlsSpec::default()).unwrap_err();
+    assert!(
+        matches!(err, TargetConfigError::RemoteRefused { .. }),
+        "{err}"
+    );
+    let err = target("ftp://127.0.0.1/x".into(), TlsSpec::default()).unwrap_err();
+    assert!(err.to_string().contains("https://"), "{err}");
+}
+
+/// Opening a cold pool is paced: the server never sees more handshakes at once than the client's
+/// bound allows (its side of a handshake ends a little after the client's, hence the factor 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_pool_opens_with_paced_handshakes() {
+    const CONNECTIONS: usize = 256;
+    const AT_ONCE: usize = 8;
+    let ca = Ca::new("pacing");
+    let (addr, seen, _server) = tls_server(&ca.server(&["localhost"]), None).await;
+    let t = HttpTarget::new(HttpTargetConfig {
+        url: format!("https://localhost:{}/v1/score", addr.port()),
+        tls: trusting(&ca),
+        connections: CONNECTIONS,
+        max_handshakes: AT_ONCE,
+        timeout: Duration::from_secs(30),
+        ..HttpTargetConfig::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    assert_eq!(t.open_connections(CONNECTIONS).await.unwrap(), CONNECTIONS);
+    let took = started.elapsed();
+    let stats = t.connect_stats();
+    assert_eq!(stats.opened as usize, CONNECTIONS);
+    let most = seen.most.load(Ordering::SeqCst);
+    assert!(
+        (1..=2 * AT_ONCE).contains(&most),
+        "{most} handshakes at once"
+    );
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "{CONNECTIONS} TLS connections, {AT_ONCE} at once: {took:?} in all, slowest {:?}, mean {:?}, server saw at most {most} at once",
+            stats.slowest,
+            stats.total / CONNECTIONS as u32
+        );
+    }
+    // Requests after the warm-up open nothing more.
+    t.score(&txn()).await.unwrap();
+    assert_eq!(t.connect_stats().opened as usize, CONNECTIONS);
+}

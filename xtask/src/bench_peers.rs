@@ -1,0 +1,551 @@
+//! `cargo xtask bench-peers`: our HTTP load generator beside wrk, against the same one-worker nginx,
+//! in one session (see docs/benchmarks.md for the method and the figures).
+//!
+//! It builds `stress-runner` (release), starts nginx (`master_process off`: the process started is the
+//! one that serves) on a free loopback port, runs `stress-runner bench http --url ... --json` once per
+//! rate, then `wrk -t1` with the same connections, duration and request body under `/usr/bin/time`,
+//! and reads nginx's own CPU around each run. Options:
+//! `--tps 20000,40000 --duration 10s --connections 64 --threads 1 --body FILE --no-wrk --json
+//! --bin PATH` (an already built `stress-runner` instead of building one).
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use transaction_factory::{FactoryConfig, TransactionFactory};
+
+/// The seed of `stress-runner bench`'s transaction stream: wrk sends its transaction 0.
+const BENCH_SEED: u64 = 42;
+
+#[derive(Debug)]
+struct Options {
+    tps: Vec<String>,
+    duration: String,
+    connections: usize,
+    threads: usize,
+    body: Option<PathBuf>,
+    wrk: bool,
+    json: bool,
+    bin: Option<PathBuf>,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        tps: vec!["20000".into()],
+        duration: "10s".into(),
+        connections: 64,
+        threads: 1,
+        body: None,
+        wrk: true,
+        json: false,
+        bin: None,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .with_context(|| format!("{a} needs {what}, like `{a} {}`", example(a)))
+                .cloned()
+        };
+        match a.as_str() {
+            "--tps" => o.tps = value("rates")?.split(',').map(str::to_owned).collect(),
+            "--duration" => o.duration = value("a duration")?,
+            "--connections" => {
+                let v = value("a number")?;
+                o.connections = v
+                    .parse()
+                    .ok()
+                    .filter(|&c| c > 0)
+                    .with_context(|| format!("--connections {v}: not a positive number"))?;
+            }
+            "--threads" => {
+                let v = value("a number")?;
+                o.threads = v
+                    .parse()
+                    .with_context(|| format!("--threads {v}: not a number"))?;
+            }
+            "--body" => o.body = Some(value("a file")?.into()),
+            "--bin" => o.bin = Some(value("a path")?.into()),
+            "--no-wrk" => o.wrk = false,
+            "--json" => o.json = true,
+            other => bail!(
+                "unknown bench-peers option {other:?}; use --tps R1,R2 --duration D --connections C \
+                 --threads N --body FILE --no-wrk --json --bin PATH"
+            ),
+        }
+    }
+    Ok(o)
+}
+
+fn example(flag: &str) -> &'static str {
+    match flag {
+        "--tps" => "20000,40000",
+        "--duration" => "10s",
+        "--connections" => "64",
+        "--threads" => "1",
+        "--body" => "body.json",
+        _ => "target/release/stress-runner",
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let o = options(args)?;
+    let duration = models::duration_serde::parse(&o.duration).map_err(anyhow::Error::msg)?;
+    let bin = match &o.bin {
+        Some(b) => b.clone(),
+        None => {
+            println!("\n==> cargo build --release -p stress-runner");
+            crate::cargo(root, &["build", "--release", "-p", "stress-runner"], &[])?;
+            root.join("target/release/stress-runner")
+        }
+    };
+    let body = match &o.body {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("reading --body {}", path.display()))?
+        }
+        None => sample_transaction_body()?,
+    };
+    let nginx = Nginx::start().context("starting nginx")?;
+    let url = nginx.url();
+
+    let mut ours = Vec::new();
+    for tps in &o.tps {
+        let before = nginx.cpu_seconds()?;
+        let mut run = bench_http(&bin, &url, tps, &o)
+            .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
+        let server_cpu = nginx.cpu_seconds()? - before;
+        run["server_cpu_seconds"] = json!(server_cpu);
+        if !o.json {
+            print_ours(&run, &url);
+            print_server(server_cpu, run["completed"].as_u64().unwrap_or(0));
+        }
+        ours.push(run);
+    }
+
+    let wrk = if o.wrk {
+        let before = nginx.cpu_seconds()?;
+        let wrk =
+            run_wrk(&nginx.dir, &url, o.connections, duration, &body).context("running wrk")?;
+        let server_cpu = nginx.cpu_seconds()? - before;
+        if !o.json {
+            print_wrk(&wrk);
+            print_server(server_cpu, wrk.requests);
+            for run in &ours {
+                print_ratio(run, &wrk);
+            }
+        }
+        Some((wrk, server_cpu))
+    } else {
+        None
+    };
+    if o.json {
+        println!(
+            "{:#}",
+            json!({
+                "kind": "http",
+                "url": url,
+                "connections": o.connections,
+                "threads": o.threads,
+                "ours": ours,
+                "wrk": wrk.as_ref().map(|(w, server)| json!({
+                    "requests": w.requests,
+                    "seconds": w.seconds,
+                    "requests_per_second": w.requests as f64 / w.seconds,
+                    "non_2xx": w.non_2xx,
+                    "socket_errors": w.socket_errors,
+                    "cpu_user_seconds": w.user,
+                    "cpu_sys_seconds": w.sys,
+                    "requests_per_cpu_second": w.per_cpu_second(),
+                    "server_cpu_seconds": server,
+                })),
+            })
+        );
+    }
+    Ok(())
+}
+
+/// One `stress-runner bench http --json` run: its `ours[0]` object.
+fn bench_http(bin: &Path, url: &str, tps: &str, o: &Options) -> Result<Value> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["bench", "http", "--url", url, "--tps", tps])
+        .args(["--duration", &o.duration])
+        .args(["--connections", &o.connections.to_string()])
+        .args(["--threads", &o.threads.to_string(), "--json"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(body) = &o.body {
+        cmd.arg("--body").arg(body);
+    }
+    let output = cmd
+        .output()
+        .with_context(|| format!("could not start {}", bin.display()))?;
+    if !output.status.success() {
+        bail!("it failed ({})", output.status);
+    }
+    let report: Value = serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "its output is not the JSON of `bench http --json`:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })?;
+    report["ours"]
+        .get(0)
+        .cloned()
+        .context("its JSON has no `ours` run")
+}
+
+/// Transaction 0 of the benchmark's stream, as the driver sends it: wrk's request body.
+fn sample_transaction_body() -> Result<Vec<u8>> {
+    let factory = TransactionFactory::new(BENCH_SEED, FactoryConfig::default())
+        .context("building the transaction factory")?;
+    let (txn, _) = factory.at(0);
+    serde_json::to_vec(&txn).context("serialising a transaction")
+}
+
+fn print_ours(run: &Value, url: &str) {
+    let f = |key: &str| run[key].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "ours, {:.0} TPS against {url}: achieved {:.1} TPS ({:+.2}%), dropped {}, errors {}; p99 {:.3} ms from the intended send; \
+         CPU {:.2} s: {:.0} requests per CPU-second",
+        f("planned_tps"),
+        f("achieved_tps"),
+        f("rate_error_pct"),
+        run["dropped"],
+        run["errors"],
+        run["latency_ms"]["p99"].as_f64().unwrap_or(f64::NAN),
+        f("cpu_seconds"),
+        f("requests_per_cpu_second"),
+    );
+}
+
+fn print_server(cpu: f64, requests: u64) {
+    if requests > 0 {
+        println!(
+            "  nginx CPU {cpu:.2} s: {:.2} µs per request",
+            cpu * 1e6 / requests as f64
+        );
+    }
+}
+
+fn print_wrk(w: &WrkRun) {
+    println!(
+        "wrk -t1 -c{} -d{:.0}s (closed loop, as fast as it can)",
+        w.connections, w.duration_s
+    );
+    println!(
+        "  {} requests in {:.2} s: {:.0} requests/s; non-2xx {}, socket errors {}",
+        w.requests,
+        w.seconds,
+        w.requests as f64 / w.seconds,
+        w.non_2xx,
+        w.socket_errors
+    );
+    println!(
+        "  CPU {:.2} s (user {:.2}, sys {:.2}): {:.2} µs per request, {:.0} requests per CPU-second",
+        w.user + w.sys,
+        w.user,
+        w.sys,
+        (w.user + w.sys) * 1e6 / w.requests.max(1) as f64,
+        w.per_cpu_second()
+    );
+}
+
+fn print_ratio(run: &Value, w: &WrkRun) {
+    let ours = run["requests_per_cpu_second"].as_f64().unwrap_or(0.0);
+    println!(
+        "ours at {:.0} TPS: {ours:.0} requests per CPU-second = {:.2} x wrk's {:.0}",
+        run["planned_tps"].as_f64().unwrap_or(f64::NAN),
+        ours / w.per_cpu_second(),
+        w.per_cpu_second()
+    );
+}
+
+/// A one-worker nginx (`master_process off`: the process we start is the one that serves) on a free
+/// loopback port, with its config, logs and temp files in a fresh directory. Killed when dropped.
+struct Nginx {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+const NGINX_CONF: &str = r#"worker_processes 1;
+master_process off;
+daemon off;
+pid {DIR}/nginx.pid;
+error_log {DIR}/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path {DIR}/body;
+    proxy_temp_path {DIR}/proxy;
+    fastcgi_temp_path {DIR}/fastcgi;
+    uwsgi_temp_path {DIR}/uwsgi;
+    scgi_temp_path {DIR}/scgi;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    server {
+        listen 127.0.0.1:{PORT};
+        location / {
+            default_type application/json;
+            return 200 '{"decision":"approve","risk_score":0.1}';
+        }
+    }
+}
+"#;
+
+impl Nginx {
+    fn start() -> Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("fraudstress-bench-nginx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // A free port: bind port 0, note it, release it for nginx.
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .context("finding a free loopback port")?
+            .port();
+        let conf = NGINX_CONF
+            .replace("{DIR}", &dir.display().to_string())
+            .replace("{PORT}", &port.to_string());
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf)
+            .with_context(|| format!("writing {}", conf_path.display()))?;
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    anyhow::anyhow!(
+                        "nginx is not installed (or not on PATH); install it with `apt-get install -y nginx`"
+                    )
+                } else {
+                    anyhow::anyhow!("starting nginx: {e}")
+                }
+            })?;
+        let mut nginx = Self { child, port, dir };
+        nginx.wait_ready()?;
+        Ok(nginx)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = self.child.try_wait().context("watching nginx")? {
+                let log = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
+                bail!("nginx exited at start ({status}); its error log says:\n{log}");
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "nginx did not accept connections on {addr} within 5 s; see {}",
+                    self.dir.join("error.log").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1/score", self.port)
+    }
+
+    /// CPU seconds (user + sys) the nginx process has used so far.
+    fn cpu_seconds(&self) -> Result<f64> {
+        let cpu = load_driver::bench::CpuTime::of_process(self.child.id())
+            .with_context(|| format!("reading the CPU time of nginx (pid {})", self.child.id()))?;
+        Ok(cpu.total_seconds())
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // Our own child, by its handle; then its scratch directory.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What one wrk run printed and what `/usr/bin/time` measured of it.
+#[derive(Debug)]
+struct WrkRun {
+    connections: usize,
+    duration_s: f64,
+    requests: u64,
+    seconds: f64,
+    non_2xx: u64,
+    socket_errors: u64,
+    user: f64,
+    sys: f64,
+}
+
+impl WrkRun {
+    fn per_cpu_second(&self) -> f64 {
+        let cpu = self.user + self.sys;
+        if cpu > 0.0 {
+            self.requests as f64 / cpu
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs `wrk -t1 -cC -dD` with a Lua script that POSTs `body` as JSON, under `/usr/bin/time`.
+fn run_wrk(
+    dir: &Path,
+    url: &str,
+    connections: usize,
+    duration: Duration,
+    body: &[u8],
+) -> Result<WrkRun> {
+    let body = std::str::from_utf8(body)
+        .context("the request body is not UTF-8 text (wrk's Lua script needs text)")?;
+    if body.contains("]==]") {
+        bail!("the request body contains \"]==]\", which wrk's Lua long string cannot hold");
+    }
+    let script = dir.join("post.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{body}]==]\n"
+        ),
+    )
+    .with_context(|| format!("writing {}", script.display()))?;
+    let time_out = dir.join("wrk.time");
+    let secs = duration.as_secs().max(1);
+    let output = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%U %S")
+        .arg("-o")
+        .arg(&time_out)
+        .arg("wrk")
+        .arg("-t1")
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{secs}s"))
+        .arg("-s")
+        .arg(&script)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                anyhow::anyhow!(
+                    "/usr/bin/time is missing; install it with `apt-get install -y time`"
+                )
+            } else {
+                anyhow::anyhow!("starting /usr/bin/time wrk: {e}")
+            }
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "wrk failed ({}); is it installed (`apt-get install -y wrk`)? It said:\n{}{}",
+            output.status,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let times = std::fs::read_to_string(&time_out)
+        .with_context(|| format!("reading {}", time_out.display()))?;
+    let mut cpu = times
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::parse::<f64>);
+    let (Some(Ok(user)), Some(Ok(sys))) = (cpu.next(), cpu.next()) else {
+        bail!("unexpected /usr/bin/time output: {times:?}");
+    };
+    parse_wrk(&stdout, connections, secs as f64, user, sys)
+}
+
+/// Reads "N requests in 5.01s, ..." and the error lines from wrk's report.
+fn parse_wrk(
+    text: &str,
+    connections: usize,
+    duration_s: f64,
+    user: f64,
+    sys: f64,
+) -> Result<WrkRun> {
+    let (requests, seconds) = text
+        .lines()
+        .find_map(|l| {
+            let (n, rest) = l.trim().split_once(" requests in ")?;
+            let secs = rest.split(',').next()?.trim();
+            let seconds = if let Some(ms) = secs.strip_suffix("ms") {
+                ms.parse::<f64>().ok()? / 1e3
+            } else if let Some(m) = secs.strip_suffix('m') {
+                m.parse::<f64>().ok()? * 60.0
+            } else {
+                secs.strip_suffix('s')?.parse::<f64>().ok()?
+            };
+            Some((n.parse::<u64>().ok()?, seconds))
+        })
+        .with_context(|| format!("no \"N requests in T\" line in wrk's output:\n{text}"))?;
+    let count_after = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let socket_errors = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Socket errors:"))
+        .map(|rest| {
+            rest.split(',')
+                .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    Ok(WrkRun {
+        connections,
+        duration_s,
+        requests,
+        seconds,
+        non_2xx: count_after("Non-2xx or 3xx responses:"),
+        socket_errors,
+        user,
+        sys,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_output_is_read() {
+        let text = "Running 5s test @ http://127.0.0.1:1/\n  1 threads and 50 connections\n  \
+                    340540 requests in 5.01s, 62.68MB read\n  Socket errors: connect 0, read 2, write 0, timeout 1\n  \
+                    Non-2xx or 3xx responses: 7\nRequests/sec:  67924.28\n";
+        let w = parse_wrk(text, 50, 5.0, 0.17, 2.23).unwrap();
+        assert_eq!((w.requests, w.non_2xx, w.socket_errors), (340_540, 7, 3));
+        assert!((w.seconds - 5.01).abs() < 1e-9);
+        assert!((w.per_cpu_second() - 340_540.0 / 2.4).abs() < 1e-6);
+        assert!(parse_wrk("nothing", 1, 1.0, 0.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn options_are_read_and_bad_ones_refused() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = options(&args(&["--tps", "20000,40000", "--no-wrk", "--json"])).unwrap();
+        assert_eq!(o.tps, ["20000", "40000"]);
+        assert!(!o.wrk && o.json && o.connections == 64);
+        let err = options(&args(&["--connections", "0"])).unwrap_err();
+        assert!(err.to_string().contains("positive"), "{err}");
+        let err = options(&args(&["--tps"])).unwrap_err();
+        assert!(err.to_string().contains("20000,40000"), "{err}");
+        assert!(options(&args(&["--nginx"])).is_err());
+    }
+}
