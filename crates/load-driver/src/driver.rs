@@ -147,6 +147,7 @@ impl Driver {
                 .sent_log
                 .clone()
                 .map(|log| (log, Vec::with_capacity(SENT_CHUNK))),
+            labels: LabelBudget::new(),
         };
         let outcome = dispatcher
             .run(&mut schedule, &factory, &senders, &control)
@@ -238,23 +239,58 @@ struct Dispatcher {
     /// The indices sent and not yet handed to the [`crate::SentLog`] the config asks for: handed
     /// over every [`SENT_CHUNK`], so that a streaming log keeps memory bounded however long the run.
     sent_indices: Option<(crate::SentLog, Vec<u64>)>,
+    labels: LabelBudget,
 }
 
 /// Sent indices handed to the log at once: 512 KiB of them.
 const SENT_CHUNK: usize = 64 * 1024;
 
 /// Makes transaction `k`, reusing the factory's sequential iterator when `k` follows the last one.
-/// The fraud among `n` arrivals from index `first` dropped at the in-flight bound, per pattern. At
-/// most `MAX_LABELLED` indices are read (one block plan per 256 indices, no transaction made): a
-/// larger backlog in one step (a 20 s stall at 50,000 TPS) leaves its remainder uncounted rather than
-/// stall the dispatcher.
+/// The fraud among the first `n` of the arrivals from index `first` dropped at the in-flight bound,
+/// per pattern, counted from the plans (one block plan per 256 indices, no transaction made).
 fn unscored_span(
     factory: &TransactionFactory,
     first: u64,
     n: u64,
 ) -> [u64; models::FraudPattern::ALL.len()] {
-    const MAX_LABELLED: u64 = 1 << 20;
-    factory.fraud_counts(first..first.saturating_add(n.min(MAX_LABELLED)))
+    factory.fraud_counts(first..first.saturating_add(n))
+}
+
+/// How many dropped arrivals the dispatcher may label (read their plans to count the unscored
+/// fraud): a budget that refills with schedule time at [`LABELS_PER_SEC`] up to [`MAX_LABELLED`].
+/// A 20 s stall at 50,000 TPS (1,000,000 drops in one step) is labelled whole; an absurd rate
+/// (1e14 TPS, a backlog past the bound every round) costs a bounded 2,000 labels per millisecond
+/// instead of a million per round, so the dispatcher keeps time. Drops past the budget are still
+/// counted as dropped; only their fraud is left out of `unscored`.
+struct LabelBudget {
+    left: u64,
+    refilled_at: Duration,
+}
+
+const LABELS_PER_SEC: u64 = 2_000_000;
+const MAX_LABELLED: u64 = 1 << 20;
+
+impl LabelBudget {
+    fn new() -> Self {
+        Self {
+            left: MAX_LABELLED,
+            refilled_at: Duration::ZERO,
+        }
+    }
+
+    /// Takes up to `n` labels at schedule time `now`; returns how many were granted.
+    fn take(&mut self, now: Duration, n: u64) -> u64 {
+        let since = now.saturating_sub(self.refilled_at);
+        let earned = (since.as_nanos() * u128::from(LABELS_PER_SEC) / 1_000_000_000)
+            .min(u128::from(MAX_LABELLED)) as u64;
+        if earned > 0 {
+            self.left = self.left.saturating_add(earned).min(MAX_LABELLED);
+            self.refilled_at = now;
+        }
+        let granted = n.min(self.left);
+        self.left -= granted;
+        granted
+    }
 }
 
 struct Source<'a> {
@@ -347,8 +383,9 @@ impl Dispatcher {
                     let n = schedule.skip_until(now).saturating_add(1);
                     self.shard.record_dropped_many(n);
                     // Dropped fraud got no verdict: unscored, counted from the plans (nothing made).
+                    let labelled = self.labels.take(now, n);
                     self.shard
-                        .record_unscored_fraud(&unscored_span(factory, a.index, n));
+                        .record_unscored_fraud(&unscored_span(factory, a.index, labelled));
                     self.dropped = self.dropped.saturating_add(n);
                     self.scheduled = self.scheduled.saturating_add(n);
                     next = schedule.next();
@@ -432,5 +469,31 @@ impl Dispatcher {
                 let _ = tx.send(LaneMsg::Jobs(std::mem::take(batch)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_label_budget_covers_a_long_stall_whole_and_an_absurd_rate_at_its_pace() {
+        let mut b = LabelBudget::new();
+        // A 20 s stall at 50,000 TPS: a million drops in one step, all labelled.
+        assert_eq!(b.take(Duration::from_secs(20), 1_000_000), 1_000_000);
+        // Then a backlog of 1e12 every millisecond: 2,000 labels per millisecond, no more.
+        let mut granted = 0;
+        for ms in 1..=1_000u64 {
+            granted += b.take(
+                Duration::from_secs(20) + Duration::from_millis(ms),
+                1_000_000_000_000,
+            );
+        }
+        assert!(
+            (granted as i64 - 2_000_000 - 48_576).abs() <= 2_000,
+            "{granted}"
+        );
+        // Idle time refills it, up to the cap.
+        assert_eq!(b.take(Duration::from_secs(3_600), u64::MAX), MAX_LABELLED);
     }
 }
