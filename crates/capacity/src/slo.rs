@@ -507,4 +507,62 @@ mod tests {
             "0.905 is within 10% of the 0.1 of room above 0.9"
         );
     }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text near the grammar: metric names, operators, numbers (absurd ones too) and units.
+        fn near_slo() -> impl Strategy<Value = String> {
+            let atom = prop::sample::select(vec![
+                "p99",
+                "p50",
+                "p99.9",
+                "error_rate",
+                "recall",
+                "throughput",
+                "<",
+                ">",
+                "<=",
+                ">=",
+                "=",
+                "ms",
+                "s",
+                "%",
+                "1e308",
+                "1e-320",
+                "NaN",
+                "inf",
+                "-1",
+                "0",
+                "250",
+                "0.1",
+                ",",
+                " ",
+                ".",
+                "µ",
+                "",
+            ]);
+            prop::collection::vec(atom, 0..12).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_read_or_refused_with_a_column_inside_it(
+                text in prop_oneof![".{0,40}", near_slo()]
+            ) {
+                match Slo::parse(&text) {
+                    Ok(slo) => {
+                        // What was read can be evaluated and shown.
+                        let _ = slo.evaluate(&StepFigures::default(), 0.1);
+                        let _ = slo.to_string();
+                    }
+                    Err(e) => {
+                        prop_assert!(e.column >= 1 && e.column <= text.chars().count() + 1, "{e:?}");
+                        prop_assert!(!e.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
 }
