@@ -164,7 +164,9 @@ pub fn load(path: &Path) -> Result<Presentation, DashboardError> {
         p.logo_data_url = Some(logo_data_url(&dir.join(logo), path)?);
     }
     if let Some(refs) = file.references {
-        p.references = load_references(&dir.join(refs))?;
+        // Named from the settings file too: a missing references file is this file's mistake.
+        p.references = load_references(&dir.join(refs))
+            .map_err(|e| invalid(path, "references", e.to_string()))?;
     }
     Ok(p)
 }
@@ -217,9 +219,12 @@ fn logo_data_url(logo: &Path, settings: &Path) -> Result<String, DashboardError>
             ));
         }
     };
-    let meta = std::fs::metadata(logo).map_err(|source| DashboardError::Read {
-        path: logo.to_owned(),
-        source,
+    let meta = std::fs::metadata(logo).map_err(|e| {
+        invalid(
+            settings,
+            "logo",
+            format!("could not read {}: {e}; check the path", logo.display()),
+        )
     })?;
     if meta.len() > MAX_LOGO_BYTES {
         return Err(invalid(
@@ -301,5 +306,52 @@ mod tests {
             Presentation::default().references.is_empty(),
             "no comparison unless the user supplies one"
         );
+    }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines near the format: its keys with values of every type, broken quotes, tables and
+        /// multi-byte characters (a TOML error's span must not split one).
+        fn near_presentation() -> impl Strategy<Value = String> {
+            let line = prop::sample::select(vec![
+                "company = \"Acme\"",
+                "company = 7",
+                "currency = \"EUR\"",
+                "currency = \"€\"",
+                "hero = []",
+                "hero = [\"tps\", \"roi\"]",
+                "hero = [1]",
+                "tone = \"business\"",
+                "tone = \"loud\"",
+                "logo = \"missing.png\"",
+                "logo = \"x.bmp\"",
+                "references = \"nowhere.toml\"",
+                "[hero]",
+                "company = \"é",
+                "= 1",
+                "\u{1F600} = 1",
+                "company = 1e400",
+                "unknown = true",
+                "",
+            ]);
+            prop::collection::vec(line, 0..6).prop_map(|v| v.join("\n"))
+        }
+
+        proptest! {
+            #[test]
+            fn any_file_is_read_or_refused_naming_the_file(
+                text in prop_oneof![".{0,60}", near_presentation()]
+            ) {
+                let dir = temp_dir("prop");
+                let path = dir.join("p.toml");
+                std::fs::write(&path, &text).unwrap();
+                if let Err(e) = load(&path) {
+                    let shown = e.to_string();
+                    prop_assert!(shown.contains("p.toml"), "{shown}");
+                }
+            }
+        }
     }
 }
