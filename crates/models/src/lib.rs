@@ -82,7 +82,7 @@ pub use snapshot::{
 pub use state::{AlertSeverity, DegradationLevel, EventKind, RunEvent, RunState};
 pub use summary::{
     Baseline, BusinessSummary, CriterionOutcome, CriterionResult, ErrorSample, ErrorSummary,
-    FaultResult, FraudSummary, GeneratorSummary, LoadSummary, PatternSummary, ResilienceSummary,
+    FaultResult, FraudSummary, GaugeSummary, GeneratorSummary, LoadSummary, PatternSummary, ResilienceSummary,
     Summary, TargetInfo,
 };
 pub use transaction::{

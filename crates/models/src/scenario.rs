@@ -223,6 +223,22 @@ pub struct TargetSpec {
     /// `[target.tls]`: how an `https://` URL is reached (roots, private CA, client certificate, SNI).
     #[serde(skip_serializing_if = "TlsSpec::is_default")]
     pub tls: TlsSpec,
+    /// A Prometheus text endpoint of the system under test (for example
+    /// `http://127.0.0.1:8080/metrics`), scraped at every tick: its `process_cpu_seconds_total` and
+    /// `process_resident_memory_bytes` become the target's CPU and memory in the ticks and the
+    /// summary (`target_resources`), and drive the `moderate` degradation level and the
+    /// `target_cpu` alert. A failed scrape is counted and shown, never fatal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
+    /// Gauges of `metrics_url` to follow by name (for example `["queue_depth"]`), each the sum of
+    /// its series, added to the ticks and the report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+    /// Cores of the system under test, to turn its CPU (percent of one core) into percent of its
+    /// machine for the `moderate` level and the `target_cpu` alert. Default: this machine's cores,
+    /// right for a target on loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cores: Option<f64>,
 }
 
 /// `[target.tls]`: the TLS settings of an `https://` target. Every field is optional; with none, the
@@ -286,6 +302,9 @@ impl Default for TargetSpec {
             response: ResponseSpec::default(),
             tls: TlsSpec::default(),
             warm_up: DEFAULT_WARM_UP,
+            metrics_url: None,
+            metrics: Vec::new(),
+            cores: None,
         }
     }
 }

@@ -115,6 +115,8 @@ pub struct ProcessSample {
     pub net_tx_bytes: u64,
 }
 
+/// The generator's own sample, and the target's when it is known: a local target process watched by
+/// pid, or the process metrics of the target's `metrics_url` (`pid` 0 then).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Resources {
     pub generator: ProcessSample,
@@ -187,6 +189,13 @@ pub struct IntervalSnapshot {
     pub per_pattern: BTreeMap<String, Confusion>,
     pub agents: Vec<AgentStats>,
     pub resources: Resources,
+    /// The gauges named in `[target] metrics`, read from the target's `metrics_url` at the tick
+    /// (each the sum of its series); a gauge the endpoint did not have is left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_metrics: BTreeMap<String, f64>,
+    /// Why the tick's scrape of the target's `metrics_url` failed (its figures are then absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scrape_error: Option<String>,
     pub active_faults: Vec<String>,
     pub degradation: DegradationLevel,
     pub cumulative: Cumulative,

@@ -39,6 +39,10 @@ pub struct Summary {
     /// The generator process's own resources over the run (from the ticks' samples).
     #[serde(default)]
     pub generator: GeneratorSummary,
+    /// The target's own resources, read from its `metrics_url` at each tick; absent when the
+    /// scenario names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_resources: Option<TargetResources>,
     pub criteria: Vec<CriterionResult>,
     pub passed: bool,
     /// Why the run ended: `completed`, `stopped`, `interrupted`, `aborted: ...`, `budget`, `max_duration`.
@@ -149,6 +153,78 @@ impl GeneratorSummary {
                 .map(|(base, last)| (mean_rss(last) / mean_rss(base) - 1.0) * 100.0),
             max_cpu_pct: sampled.iter().map(|g| g.cpu_pct).reduce(f64::max),
         }
+    }
+}
+
+/// The system under test's own CPU, memory and named gauges over a run, from the Prometheus
+/// endpoint the scenario names (`[target] metrics_url`), tick by tick. What is measured is the
+/// process that serves that endpoint: for a target served from the generator's own process that is
+/// one process, generator and target together.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TargetResources {
+    /// The endpoint scraped.
+    pub metrics_url: String,
+    /// Ticks whose scrape gave figures.
+    pub scrapes: u64,
+    /// Ticks whose scrape failed (unreachable, timed out, not Prometheus text).
+    pub failed_scrapes: u64,
+    /// The first failure's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<String>,
+    /// Mean of the ticks' target CPU, in % of one core (CPU seconds over wall seconds between two
+    /// scrapes, × 100).
+    pub mean_cpu_pct: Option<f64>,
+    /// Largest tick's target CPU, in % of one core.
+    pub max_cpu_pct: Option<f64>,
+    /// Largest resident set size scraped, in MiB.
+    pub peak_rss_mb: Option<f64>,
+    /// Each gauge of `[target] metrics`: its last and largest value over the ticks that had it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gauges: BTreeMap<String, GaugeSummary>,
+}
+
+/// One followed gauge over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct GaugeSummary {
+    pub last: f64,
+    pub max: f64,
+}
+
+impl TargetResources {
+    /// The figures over `ticks` scraped from `metrics_url` (formulas on the fields). A tick counts
+    /// as a scrape when it carries a target sample, as a failure when it carries a scrape error.
+    pub fn from_ticks<'a>(
+        metrics_url: &str,
+        ticks: impl IntoIterator<Item = &'a crate::IntervalSnapshot>,
+    ) -> Self {
+        let mut out = Self {
+            metrics_url: metrics_url.to_owned(),
+            ..Self::default()
+        };
+        let mut cpu_sum = 0.0;
+        for tick in ticks {
+            if let Some(reason) = &tick.target_scrape_error {
+                out.failed_scrapes += 1;
+                out.first_failure.get_or_insert_with(|| reason.clone());
+            }
+            if let Some(t) = &tick.resources.target {
+                out.scrapes += 1;
+                cpu_sum += t.cpu_pct;
+                out.max_cpu_pct = Some(out.max_cpu_pct.map_or(t.cpu_pct, |m| m.max(t.cpu_pct)));
+                let mb = t.rss_bytes as f64 / (1024.0 * 1024.0);
+                out.peak_rss_mb = Some(out.peak_rss_mb.map_or(mb, |m| m.max(mb)));
+            }
+            for (name, &v) in &tick.target_metrics {
+                let g = out.gauges.entry(name.clone()).or_insert(GaugeSummary {
+                    last: v,
+                    max: v,
+                });
+                g.last = v;
+                g.max = g.max.max(v);
+            }
+        }
+        out.mean_cpu_pct = (out.scrapes > 0).then(|| cpu_sum / out.scrapes as f64);
+        out
     }
 }
 

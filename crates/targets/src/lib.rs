@@ -15,6 +15,9 @@
 //! opened at most `max_handshakes` at a time, and their opening time is counted apart from request
 //! latency ([`HttpTarget::connect_stats`]); [`HttpTarget::open_connections`] warms a pool up front.
 //!
+//! [`MetricsScraper`] reads the target's own CPU, memory and named gauges from its Prometheus
+//! endpoint (`[target] metrics_url`) at each tick.
+//!
 //! [`HttpTarget::probe`] is a dry run of one transaction: the same request and answer mapping as a
 //! run, with the request as sent (secret header values masked), the status, the raw answer and the
 //! verdict or why there is none kept in a [`ProbeExchange`] (`stress-runner probe`).
@@ -40,11 +43,13 @@
 
 mod answer;
 mod closure;
+mod endpoint;
 mod error;
 mod guard;
 mod http;
 mod probe;
 mod samples;
+mod scrape;
 mod stream;
 mod template;
 mod tls;
@@ -58,6 +63,7 @@ pub use http::{
 };
 pub use probe::{ProbeExchange, ProbeRequest};
 pub use samples::ErrorSamples;
+pub use scrape::{MAX_METRICS_BYTES, MetricsScraper, ScrapeError, TargetReading};
 pub use template::{
     BodyTemplate, DEFAULT_CONTENT_TYPE, TRANSACTION_PLACEHOLDER, is_json, placeholder_names,
 };
