@@ -360,7 +360,7 @@ impl Feed {
         let mut results = resilience::fault_results(
             &st.ticks,
             &windows,
-            &resilience::config(&Default::default()),
+            &resilience::config(&Default::default(), None),
         );
         // An open fault has not ended: it cannot have recovered yet.
         let closed = st.windows.len();

@@ -163,5 +163,43 @@ pub(crate) fn render(p: &Pipeline) -> String {
         "Time since the pipeline started.",
     );
     let _ = writeln!(out, "fraudsim_uptime_seconds {}", p.uptime().as_secs_f64());
+    process(&mut out);
     out
+}
+
+/// The standard process metrics that Prometheus client libraries export, so that a run's
+/// `metrics_url` reads this service like any other. They describe the whole process serving the
+/// page: run inside the load generator (as `stress-runner run --target builtin` does), that is the
+/// generator and the service together. Left out when the process's statistics cannot be read.
+fn process(out: &mut String) {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let Ok(pid) = sysinfo::get_current_pid() else {
+        return;
+    };
+    let Ok(mut system) = System::new() else {
+        return;
+    };
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        true,
+        ProcessRefreshKind::nothing().with_cpu().with_memory(),
+    );
+    let Some(me) = system.process(pid) else {
+        return;
+    };
+    header(
+        out,
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+    );
+    let cpu_s = me.accumulated_cpu_time() as f64 / 1000.0;
+    let _ = writeln!(out, "process_cpu_seconds_total {cpu_s}");
+    header(
+        out,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+    );
+    let _ = writeln!(out, "process_resident_memory_bytes {}", me.memory());
 }

@@ -191,7 +191,10 @@ impl SnapshotMerger {
                 .unwrap_or_default(),
             ..IntervalSnapshot::default()
         };
+        // Every worker scrapes the same target: its readings are the first worker's.
         out.resources.target = first.resources.target;
+        out.target_metrics = first.target_metrics.clone();
+        out.target_scrape_error = first.target_scrape_error.clone();
         let cum = &mut out.cumulative;
         for p in parts {
             out.planned_tps += p.planned_tps;

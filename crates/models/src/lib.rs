@@ -83,7 +83,7 @@ pub use state::{AlertSeverity, DegradationLevel, EventKind, RunEvent, RunState};
 pub use summary::{
     Baseline, BusinessSummary, CriterionOutcome, CriterionResult, ErrorSample, ErrorSummary,
     FaultResult, FraudSummary, GaugeSummary, GeneratorSummary, LoadSummary, PatternSummary, ResilienceSummary,
-    Summary, TargetInfo,
+    Summary, TargetInfo, TargetResources,
 };
 pub use transaction::{
     CardId, Channel, CountryCode, Currency, CustomerId, DeviceId, EdgeKind, FraudPattern,

@@ -67,6 +67,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("degradation_observe", |b| {
         let mut t = failure_injection::DegradationTracker::new(resilience::degradation_thresholds(
             &Default::default(),
+            None,
         ));
         let mut i = 0;
         b.iter(|| {

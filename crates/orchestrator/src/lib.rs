@@ -72,6 +72,7 @@ mod run_faults;
 pub mod scenario_file;
 mod state_machine;
 mod target_layer;
+pub mod target_resources;
 mod target_setup;
 mod tick_watch;
 pub mod timeline;

@@ -654,12 +654,19 @@ pub fn merge_dirs(
             end_s: f.end_s,
         })
         .collect();
-    let resilience_config = resilience::config(&resilience_spec);
+    let target_cores = spec.as_ref().and_then(|s| s.target.cores);
+    let resilience_config = resilience::config(&resilience_spec, target_cores);
     summary.resilience.uptime_pct = resilience::uptime_pct(&ticks, resilience_config.uptime);
     summary.resilience.uptime_rule = Some(resilience_config.uptime);
     summary.resilience.faults = resilience::fault_results(&ticks, &windows, &resilience_config);
     summary.business.budget = spec.as_ref().and_then(|s| s.limits.budget);
     summary.generator = models::GeneratorSummary::from_ticks(&ticks);
+    // Every worker scrapes the same target; the merged ticks carry the first worker's readings.
+    summary.target_resources = parts[0]
+        .summary
+        .target_resources
+        .as_ref()
+        .map(|t| models::TargetResources::from_ticks(&t.metrics_url, &ticks));
     if let Some(s) = &spec {
         summary.mix = Some(s.mix);
     }

@@ -10,6 +10,7 @@ use crate::results::{self, ResultsWriter};
 use crate::run_clock::RunClock;
 use crate::run_faults::RunFaults;
 use crate::state_machine::StateMachine;
+use crate::target_resources::TargetWatch;
 use crate::target_layer::TargetLayer;
 use crate::target_setup::{PreparedTarget, TargetFactory};
 use crate::tick_watch::TickWatches;
@@ -247,8 +248,8 @@ impl StressTestOrchestrator {
             &mut commands,
         )
         .await;
-        let (target, load) = match setup {
-            Ok(SetUp::Ready(target, load)) => (target, *load),
+        let (target, load, watch) = match setup {
+            Ok(SetUp::Ready(target, load, watch)) => (target, *load, watch),
             Ok(SetUp::Cancelled(target, reason)) => {
                 // Stopped while waiting for the common start time: nothing was sent.
                 if let Err(e) = target.shutdown().await {
@@ -270,7 +271,7 @@ impl StressTestOrchestrator {
         let started_at = results::rfc3339(SystemTime::now());
         emitter.webhook = start_webhook(&spec, options.allow_remote, &mut emitter);
         warn_rate_ceiling(&spec, &mut emitter);
-        let mut run = Running::new(&spec, options.tick, load, target.faults.clone());
+        let mut run = Running::new(&spec, options.tick, load, target.faults.clone(), watch);
         let end_reason = run.drive(&mut sm, &mut emitter, &mut commands).await;
         let result = run
             .finish(
@@ -341,7 +342,7 @@ async fn end_early(
 /// waited for the common start time (with the target, to be shut down).
 enum SetUp {
     /// Boxed: the running load is large, and this is built once a run.
-    Ready(PreparedTarget, Box<LoadRun>),
+    Ready(PreparedTarget, Box<LoadRun>, Option<TargetWatch>),
     Cancelled(PreparedTarget, EndReason),
 }
 
@@ -357,6 +358,7 @@ async fn set_up(
     em: &mut Emitter<'_>,
     commands: &mut tokio::sync::mpsc::UnboundedReceiver<Command>,
 ) -> Result<SetUp, OrchestratorError> {
+    let mut watch = TargetWatch::for_scenario(spec, options.tick, options.allow_remote)?;
     let mut target = match target {
         Some(t) => t,
         None => {
@@ -378,6 +380,12 @@ async fn set_up(
         );
     }
     target.target = layer.layer(target.target);
+    if let Some(w) = watch.as_mut() {
+        // The first reading: CPU is a rate between two scrapes, so the first tick has one.
+        if let Some(text) = w.scrape().await {
+            em.emit(0.0, EventKind::Message { text });
+        }
+    }
     let late = tokio::select! {
         late = crate::load::wait_for_start(options.start_at, spec.load.total_duration()) => late?,
         reason = until_stopped(commands) => return Ok(SetUp::Cancelled(target, reason)),
@@ -400,7 +408,7 @@ async fn set_up(
             },
         );
     }
-    Ok(SetUp::Ready(target, Box::new(load)))
+    Ok(SetUp::Ready(target, Box::new(load), watch))
 }
 
 /// Resolves when a command ends the run before it started; other commands wait for the run. With
@@ -626,6 +634,8 @@ struct Running<'a> {
     watches: TickWatches,
     ticks: Vec<IntervalSnapshot>,
     sampler: Option<metrics_core::ResourceSampler>,
+    /// The target's own resources, when the scenario names its `metrics_url`.
+    target_watch: Option<TargetWatch>,
 }
 
 impl<'a> Running<'a> {
@@ -634,6 +644,7 @@ impl<'a> Running<'a> {
         tick: Duration,
         load: LoadRun,
         injector: Option<Arc<dyn Injector>>,
+        target_watch: Option<TargetWatch>,
     ) -> Self {
         Self {
             spec,
@@ -649,6 +660,7 @@ impl<'a> Running<'a> {
             watches: TickWatches::for_scenario(spec),
             ticks: Vec::new(),
             sampler: metrics_core::ResourceSampler::new(None).ok(),
+            target_watch,
         }
     }
 
@@ -743,6 +755,11 @@ impl<'a> Running<'a> {
             let edge_at = edge.map(|e| self.clock.instant_of(e));
             tokio::select! {
                 _ = ticker.tick() => {
+                    if let Some(w) = self.target_watch.as_mut()
+                        && let Some(text) = w.scrape().await
+                    {
+                        em.emit(self.clock.now_s(), EventKind::Message { text });
+                    }
                     if let Some(reason) = self.on_tick(sm, em) {
                         return reason;
                     }
@@ -834,6 +851,9 @@ impl<'a> Running<'a> {
         snap.phase = self.phase_name();
         if let Some(s) = self.sampler.as_mut() {
             snap.resources = s.sample();
+        }
+        if let Some(w) = self.target_watch.as_mut() {
+            w.fill(&mut snap);
         }
         snap
     }
@@ -953,10 +973,11 @@ impl<'a> Running<'a> {
         summary.resilience = resilience::analyze(
             &self.ticks,
             self.faults.finished(),
-            &resilience::config(&self.spec.resilience),
+            &resilience::config(&self.spec.resilience, self.spec.target.cores),
         );
         summary.business.budget = self.spec.limits.budget;
         summary.generator = models::GeneratorSummary::from_ticks(&self.ticks);
+        summary.target_resources = self.target_watch.as_ref().map(|w| w.summary(&self.ticks));
         summary.criteria = criteria::evaluate(
             &self.spec.criteria,
             self.spec.when_unmeasured,

@@ -24,8 +24,12 @@ fn cores() -> f64 {
     std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
 }
 
-/// The degradation thresholds the spec asks for.
-pub fn degradation_thresholds(spec: &ResilienceSpec) -> DegradationThresholds {
+/// The degradation thresholds the spec asks for; `target_cores` is `[target] cores` (this
+/// machine's cores when `None`).
+pub fn degradation_thresholds(
+    spec: &ResilienceSpec,
+    target_cores: Option<f64>,
+) -> DegradationThresholds {
     DegradationThresholds {
         moderate: LevelLimits {
             target_cpu_pct: spec.moderate_target_cpu_pct,
@@ -40,12 +44,12 @@ pub fn degradation_thresholds(spec: &ResilienceSpec) -> DegradationThresholds {
             unavailable: true,
             ..Default::default()
         },
-        target_cores: cores(),
+        target_cores: target_cores.unwrap_or_else(cores),
     }
 }
 
-/// The alert thresholds the spec asks for.
-pub fn alert_thresholds(spec: &ResilienceSpec) -> AlertThresholds {
+/// The alert thresholds the spec asks for; `target_cores` as for [`degradation_thresholds`].
+pub fn alert_thresholds(spec: &ResilienceSpec, target_cores: Option<f64>) -> AlertThresholds {
     AlertThresholds {
         warning: AlertLimits {
             error_rate: spec.warning_error_rate,
@@ -61,7 +65,7 @@ pub fn alert_thresholds(spec: &ResilienceSpec) -> AlertThresholds {
             budget_used: spec.critical_budget_used,
             unavailable: true,
         },
-        target_cores: cores(),
+        target_cores: target_cores.unwrap_or_else(cores),
         generator_cores: cores(),
         ..AlertThresholds::default()
     }
@@ -81,8 +85,8 @@ pub fn adaptive(spec: &ResilienceSpec) -> Option<AdaptiveConfig> {
     spec.adaptive.then(AdaptiveConfig::default)
 }
 
-/// How faults are judged at the end of the run.
-pub fn config(spec: &ResilienceSpec) -> ResilienceConfig {
+/// How faults are judged at the end of the run; `target_cores` as for [`degradation_thresholds`].
+pub fn config(spec: &ResilienceSpec, target_cores: Option<f64>) -> ResilienceConfig {
     ResilienceConfig {
         band: RecoveryBand {
             tps_tolerance: spec.recovery_tps_tolerance,
@@ -92,7 +96,7 @@ pub fn config(spec: &ResilienceSpec) -> ResilienceConfig {
             ..RecoveryBand::default()
         },
         recovery_ticks: spec.recovery_ticks.max(1) as usize,
-        thresholds: degradation_thresholds(spec),
+        thresholds: degradation_thresholds(spec, target_cores),
         uptime: UptimeRule::of(spec),
         ..ResilienceConfig::default()
     }
@@ -105,7 +109,7 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_monitoring_design() {
-        let t = degradation_thresholds(&ResilienceSpec::default());
+        let t = degradation_thresholds(&ResilienceSpec::default(), None);
         let mut snap = IntervalSnapshot {
             sent: 100,
             completed: 100,
@@ -137,11 +141,11 @@ mod tests {
         };
         snap.errors.insert(ErrorKind::Http5xx, 20);
         assert_eq!(
-            degradation_thresholds(&spec).level(&snap),
+            degradation_thresholds(&spec, None).level(&snap),
             DegradationLevel::None
         );
         assert!(adaptive(&spec).is_some());
-        assert_eq!(config(&spec).recovery_ticks, 1);
-        assert_eq!(config(&spec).uptime.max_error_rate, 0.5);
+        assert_eq!(config(&spec, None).recovery_ticks, 1);
+        assert_eq!(config(&spec, None).uptime.max_error_rate, 0.5);
     }
 }

@@ -98,6 +98,12 @@ pub fn summary_from_intervals(
         latency_ms: c.latency_ms,
         service_time_ms: c.service_time_ms,
         generator: models::GeneratorSummary::from_ticks(intervals.iter()),
+        // The intervals do not record the endpoint's URL; a tick with a target reading says one
+        // was scraped.
+        target_resources: intervals
+            .iter()
+            .any(|i| i.resources.target.is_some() || i.target_scrape_error.is_some())
+            .then(|| models::TargetResources::from_ticks("(not recorded in the ticks)", intervals.iter())),
         errors: ErrorSummary {
             total: error_total,
             rate: if c.sent == 0 {

@@ -466,6 +466,8 @@ impl Fixture {
                     },
                     target: None,
                 },
+                target_metrics: Default::default(),
+                target_scrape_error: None,
                 active_faults: active.iter().map(|f| label(f)).collect(),
                 degradation,
                 cumulative: cum.clone(),
