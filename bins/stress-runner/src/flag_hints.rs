@@ -12,6 +12,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("margin", "--margin"),
     ("max_runs", "--max-runs"),
     ("max_tps", "--max-tps"),
+    ("metrics_url", "--target-metrics"),
     ("min_tps", "--min-tps"),
     ("overwrite", "--overwrite"),
     ("precision", "--precision"),

@@ -226,6 +226,36 @@ impl TargetResources {
         out.mean_cpu_pct = (out.scrapes > 0).then(|| cpu_sum / out.scrapes as f64);
         out
     }
+
+    /// One line for people: CPU, memory and how the scrapes went.
+    ///
+    /// ```
+    /// let t = models::TargetResources {
+    ///     metrics_url: "http://127.0.0.1:8080/metrics".into(), scrapes: 58, failed_scrapes: 2,
+    ///     first_failure: Some("timed out".into()), mean_cpu_pct: Some(41.5), max_cpu_pct: Some(88.0),
+    ///     peak_rss_mb: Some(212.4), ..Default::default()
+    /// };
+    /// assert_eq!(t.describe(), "CPU 42% of a core on average, up to 88%; peak RSS 212 MiB; \
+    ///     58 of 60 scrapes read (first failure: timed out)");
+    /// ```
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let (Some(mean), Some(max)) = (self.mean_cpu_pct, self.max_cpu_pct) {
+            parts.push(format!(
+                "CPU {mean:.0}% of a core on average, up to {max:.0}%"
+            ));
+        }
+        if let Some(mb) = self.peak_rss_mb {
+            parts.push(format!("peak RSS {mb:.0} MiB"));
+        }
+        let total = self.scrapes + self.failed_scrapes;
+        let mut scrapes = format!("{} of {total} scrapes read", self.scrapes);
+        if let Some(first) = &self.first_failure {
+            scrapes.push_str(&format!(" (first failure: {first})"));
+        }
+        parts.push(scrapes);
+        parts.join("; ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

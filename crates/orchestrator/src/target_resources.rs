@@ -44,7 +44,7 @@ impl TargetWatch {
             scrape_timeout(tick),
             allow_remote,
         )
-        .map_err(|e| OrchestratorError::Target(format!("metrics_url: {e}")))?;
+        .map_err(|e| OrchestratorError::Target(format!("`metrics_url`: {e}")))?;
         Ok(Some(Self {
             scraper,
             last: None,

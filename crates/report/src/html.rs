@@ -94,6 +94,7 @@ pub fn render_html(data: &RunData) -> String {
     detection(&mut body, data, &faults);
     business(&mut body, data);
     agents(&mut body, s);
+    target_resources(&mut body, s);
     if let Some(aws) = &data.aws {
         crate::aws::section(&mut body, aws);
     }
@@ -605,6 +606,37 @@ fn agents(out: &mut String, s: &Summary) {
     out.push_str("</tbody></table></section>\n");
 }
 
+/// The system under test's own CPU, memory and gauges, when the run scraped its `metrics_url`.
+fn target_resources(out: &mut String, s: &Summary) {
+    let Some(t) = &s.target_resources else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "<section id=\"target-resources\"><h2>System under test's resources</h2>\n\
+         <p>Read from <code>{}</code> at every tick: {}.</p>\n\
+         <p class=\"note\">CPU is the change of <code>process_cpu_seconds_total</code> over the wall \
+         time between two scrapes; memory is <code>process_resident_memory_bytes</code>. They describe \
+         the process that serves that page.</p>",
+        esc(&t.metrics_url),
+        esc(&t.describe())
+    );
+    if !t.gauges.is_empty() {
+        out.push_str("<table id=\"target-gauges\"><thead><tr><th>Gauge (sum of its series)</th><th>Last</th><th>Largest</th></tr></thead><tbody>\n");
+        for (name, g) in &t.gauges {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(name),
+                sig(g.last),
+                sig(g.max)
+            );
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
 fn notes(out: &mut String, data: &RunData) {
     if data.notes.is_empty() {
         return;
@@ -629,5 +661,30 @@ mod tests {
             );
         }
         assert!(!uplot_without_banner().contains("http"));
+    }
+
+    #[test]
+    fn the_targets_resources_show_only_when_scraped_and_are_escaped() {
+        let mut s = Summary::default();
+        let mut out = String::new();
+        target_resources(&mut out, &s);
+        assert!(out.is_empty());
+        let mut t = models::TargetResources {
+            metrics_url: "http://127.0.0.1:9/metrics?a=<b>".into(),
+            scrapes: 3,
+            mean_cpu_pct: Some(12.0),
+            max_cpu_pct: Some(20.0),
+            peak_rss_mb: Some(64.0),
+            ..Default::default()
+        };
+        t.gauges.insert(
+            "queue_depth".into(),
+            models::GaugeSummary { last: 4.0, max: 9.0 },
+        );
+        s.target_resources = Some(t);
+        target_resources(&mut out, &s);
+        assert!(out.contains("metrics?a=&lt;b&gt;"), "{out}");
+        assert!(out.contains("CPU 12% of a core on average, up to 20%"), "{out}");
+        assert!(out.contains("<td><code>queue_depth</code></td><td>4</td><td>9</td>"), "{out}");
     }
 }

@@ -491,6 +491,9 @@ fn print_summary(s: &Summary, dir: &std::path::Path, quiet: bool) {
     if let Some(line) = generator_line(&s.generator) {
         println!("  generator {line}");
     }
+    if let Some(t) = &s.target_resources {
+        println!("  target    {}", t.describe());
+    }
     if !s.criteria.is_empty() {
         println!("  criteria");
         for line in super::criteria_lines(&s.criteria, "    ") {

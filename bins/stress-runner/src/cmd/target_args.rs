@@ -21,6 +21,10 @@ pub struct TargetArgs {
     tls: Box<TlsArgs>,
     #[command(flatten)]
     request: Box<RequestArgs>,
+    /// The target's Prometheus endpoint, e.g. http://127.0.0.1:8080/metrics: its process CPU and
+    /// memory are read at every tick (overrides [target] metrics_url; docs/targets.md).
+    #[arg(long, value_name = "URL")]
+    target_metrics: Option<String>,
 }
 
 /// What each request to an HTTP target carries, over the scenario's `[target]` keys.
@@ -100,6 +104,9 @@ impl TargetArgs {
                 )
             })?;
             spec.target.body = Some(text);
+        }
+        if let Some(url) = &self.target_metrics {
+            spec.target.metrics_url = Some(url.clone());
         }
         // Header values such as "Bearer ${API_TOKEN}" take their secrets from the environment.
         scenario_file::expand_env(spec, |name| std::env::var(name).ok())?;
