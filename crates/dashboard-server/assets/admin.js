@@ -54,6 +54,15 @@
           { label: b, stroke: "#a78bfa", width: 2, spanGaps: true }]
       };
     };
+    var last = t.length ? t[t.length - 1] : null, src = document.getElementById("target-source");
+    var scraped = t.some(function (x) { return x.resources.target || x.target_scrape_error; });
+    if (last && last.target_scrape_error) {
+      src.textContent = "Target resources: the last scrape failed: " + last.target_scrape_error;
+      src.className = "note warn";
+    } else if (scraped) {
+      src.textContent = "Target resources: read from the target's Prometheus endpoint at every tick (process_cpu_seconds_total, process_resident_memory_bytes).";
+      src.className = "note";
+    }
     if (!cpu) {
       cpu = FS.chart(document.getElementById("cpu"), opts("generator", "target"), cpuData);
       mem = FS.chart(document.getElementById("mem"), opts("generator", "target"), memData);

@@ -82,8 +82,8 @@ pub use snapshot::{
 pub use state::{AlertSeverity, DegradationLevel, EventKind, RunEvent, RunState};
 pub use summary::{
     Baseline, BusinessSummary, CriterionOutcome, CriterionResult, ErrorSample, ErrorSummary,
-    FaultResult, FraudSummary, GaugeSummary, GeneratorSummary, LoadSummary, PatternSummary, ResilienceSummary,
-    Summary, TargetInfo, TargetResources,
+    FaultResult, FraudSummary, GaugeSummary, GeneratorSummary, LoadSummary, PatternSummary,
+    ResilienceSummary, Summary, TargetInfo, TargetResources,
 };
 pub use transaction::{
     CardId, Channel, CountryCode, Currency, CustomerId, DeviceId, EdgeKind, FraudPattern,

@@ -215,10 +215,10 @@ impl TargetResources {
                 out.peak_rss_mb = Some(out.peak_rss_mb.map_or(mb, |m| m.max(mb)));
             }
             for (name, &v) in &tick.target_metrics {
-                let g = out.gauges.entry(name.clone()).or_insert(GaugeSummary {
-                    last: v,
-                    max: v,
-                });
+                let g = out
+                    .gauges
+                    .entry(name.clone())
+                    .or_insert(GaugeSummary { last: v, max: v });
                 g.last = v;
                 g.max = g.max.max(v);
             }

@@ -62,6 +62,8 @@ pub enum Unmeasured {
     TooFewTicks,
     /// The load generator's resources were not sampled.
     NoGeneratorSamples,
+    /// No scrape of the target's `metrics_url` gave its CPU and memory (none named, or all failed).
+    NoTargetSamples,
 }
 
 impl fmt::Display for Unmeasured {
@@ -84,6 +86,9 @@ impl fmt::Display for Unmeasured {
             Unmeasured::NoFaultDetected => "no fault showed in the figures, so there was nothing to detect",
             Unmeasured::TooFewTicks => "fewer than two ticks with traffic",
             Unmeasured::NoGeneratorSamples => "the load generator's resources were not sampled",
+            Unmeasured::NoTargetSamples => {
+                "the target's CPU and memory were not read (set [target] metrics_url, or its scrapes all failed)"
+            }
         })
     }
 }
@@ -252,9 +257,14 @@ pub const METRICS: &[MetricInfo] = &[
         "cost model applied to the run",
     ),
     m(
+        "business.false_decline_loss",
+        "currency",
+        "cost_model.false_decline_cost_ratio * fraud.false_decline_amount: what declined good customers cost",
+    ),
+    m(
         "business.roi_pct",
         "%",
-        "(prevented_amount - total_cost) / total_cost * 100",
+        "net: (prevented_amount - false_decline_loss - total_cost) / total_cost * 100",
     ),
     m(
         "agents.min_health",
@@ -302,6 +312,21 @@ pub const METRICS: &[MetricInfo] = &[
         "generator.max_cpu_pct",
         "% of a core",
         "largest generator CPU use",
+    ),
+    m(
+        "target_resources.mean_cpu_pct",
+        "% of a core",
+        "the target's mean CPU over the ticks, read from its metrics_url",
+    ),
+    m(
+        "target_resources.max_cpu_pct",
+        "% of a core",
+        "the target's largest tick CPU, read from its metrics_url",
+    ),
+    m(
+        "target_resources.peak_rss_mb",
+        "MiB",
+        "the target's largest resident memory, read from its metrics_url",
     ),
 ];
 
@@ -448,6 +473,7 @@ pub fn value(path: &str, s: &Summary, ticks: &[&IntervalSnapshot]) -> Option<Rea
             "cost_per_txn" if s.load.completed == 0 => N(Unmeasured::NoCompletions),
             "cost_per_txn" => M(s.business.cost_per_txn),
             "total_cost" => M(s.business.total_cost),
+            "false_decline_loss" => M(s.business.false_decline_loss),
             "roi_pct" if s.business.total_cost <= 0.0 => N(Unmeasured::NoCost),
             "roi_pct" => M(s.business.roi_pct),
             _ => return None,
@@ -503,6 +529,16 @@ pub fn value(path: &str, s: &Summary, ticks: &[&IntervalSnapshot]) -> Option<Rea
                     .filter_map(|f| f.time_to_detect_s)
                     .reduce(f64::max)
                     .map_or(N(Unmeasured::NoFaultDetected), M),
+                _ => return None,
+            }
+        }
+        "target_resources" => {
+            let t = models::TargetResources::from_ticks("", ticks.iter().copied());
+            let reading = |v: Option<f64>| v.map_or(N(Unmeasured::NoTargetSamples), M);
+            match key {
+                "mean_cpu_pct" => reading(t.mean_cpu_pct),
+                "max_cpu_pct" => reading(t.max_cpu_pct),
+                "peak_rss_mb" => reading(t.peak_rss_mb),
                 _ => return None,
             }
         }

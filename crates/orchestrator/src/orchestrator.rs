@@ -10,8 +10,8 @@ use crate::results::{self, ResultsWriter};
 use crate::run_clock::RunClock;
 use crate::run_faults::RunFaults;
 use crate::state_machine::StateMachine;
-use crate::target_resources::TargetWatch;
 use crate::target_layer::TargetLayer;
+use crate::target_resources::TargetWatch;
 use crate::target_setup::{PreparedTarget, TargetFactory};
 use crate::tick_watch::TickWatches;
 use crate::timeline;
@@ -249,7 +249,7 @@ impl StressTestOrchestrator {
         )
         .await;
         let (target, load, watch) = match setup {
-            Ok(SetUp::Ready(target, load, watch)) => (target, *load, watch),
+            Ok(SetUp::Ready(target, load, watch)) => (target, *load, watch.map(|w| *w)),
             Ok(SetUp::Cancelled(target, reason)) => {
                 // Stopped while waiting for the common start time: nothing was sent.
                 if let Err(e) = target.shutdown().await {
@@ -341,8 +341,8 @@ async fn end_early(
 /// What [`set_up`] gives: a target and its running load, or the reason the run was stopped while it
 /// waited for the common start time (with the target, to be shut down).
 enum SetUp {
-    /// Boxed: the running load is large, and this is built once a run.
-    Ready(PreparedTarget, Box<LoadRun>, Option<TargetWatch>),
+    /// Boxed: the running load and the scraper are large, and this is built once a run.
+    Ready(PreparedTarget, Box<LoadRun>, Option<Box<TargetWatch>>),
     Cancelled(PreparedTarget, EndReason),
 }
 
@@ -408,7 +408,7 @@ async fn set_up(
             },
         );
     }
-    Ok(SetUp::Ready(target, Box::new(load), watch))
+    Ok(SetUp::Ready(target, Box::new(load), watch.map(Box::new)))
 }
 
 /// Resolves when a command ends the run before it started; other commands wait for the run. With

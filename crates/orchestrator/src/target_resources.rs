@@ -99,9 +99,18 @@ mod tests {
 
     #[test]
     fn the_scrape_timeout_is_a_quarter_tick_within_bounds() {
-        assert_eq!(scrape_timeout(Duration::from_secs(1)), Duration::from_millis(250));
-        assert_eq!(scrape_timeout(Duration::from_secs(10)), Duration::from_millis(500));
-        assert_eq!(scrape_timeout(Duration::from_millis(8)), Duration::from_millis(10));
+        assert_eq!(
+            scrape_timeout(Duration::from_secs(1)),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            scrape_timeout(Duration::from_secs(10)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            scrape_timeout(Duration::from_millis(8)),
+            Duration::from_millis(10)
+        );
     }
 
     #[test]
@@ -116,6 +125,9 @@ mod tests {
         let err = TargetWatch::for_scenario(&spec, Duration::from_secs(1), false)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("metrics_url") && err.contains("allow_remote"), "{err}");
+        assert!(
+            err.contains("metrics_url") && err.contains("allow_remote"),
+            "{err}"
+        );
     }
 }

@@ -92,7 +92,10 @@ impl TickWatches {
 pub fn for_scenario(spec: &ScenarioSpec) -> Vec<Box<dyn TickWatch>> {
     let r = &spec.resilience;
     let mut watches: Vec<Box<dyn TickWatch>> = vec![
-        Box::new(DegradationWatch::new(resilience::degradation_thresholds(r, spec.target.cores))),
+        Box::new(DegradationWatch::new(resilience::degradation_thresholds(
+            r,
+            spec.target.cores,
+        ))),
         Box::new(AlertWatch::new(
             resilience::alert_thresholds(r, spec.target.cores),
             spec.limits.budget,

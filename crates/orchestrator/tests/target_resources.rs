@@ -59,10 +59,17 @@ async fn the_targets_cpu_memory_and_gauges_are_read_at_every_tick() {
     assert!(tr.scrapes >= 5, "{tr:?}");
     // The server runs in this test's process: its resident memory is this process's.
     assert!(tr.peak_rss_mb.unwrap() > 1.0, "{tr:?}");
-    assert!(tr.max_cpu_pct.unwrap() > 0.0, "the process served 600 requests: {tr:?}");
+    assert!(
+        tr.max_cpu_pct.unwrap() > 0.0,
+        "the process served 600 requests: {tr:?}"
+    );
     // A counter followed as a gauge: summed over the stages, it grows with the requests served.
     let served = tr.gauges["fraudsim_stage_requests_total"];
-    assert!(served.last >= s.load.completed as f64, "{served:?} vs {}", s.load.completed);
+    assert!(
+        served.last >= s.load.completed as f64,
+        "{served:?} vs {}",
+        s.load.completed
+    );
     assert!(!tr.gauges.contains_key("no_such_gauge"));
 
     let ticks: Vec<models::IntervalSnapshot> =
@@ -70,7 +77,10 @@ async fn the_targets_cpu_memory_and_gauges_are_read_at_every_tick() {
             .unwrap()
             .unwrap()
             .items;
-    let with_target = ticks.iter().filter(|t| t.resources.target.is_some()).count();
+    let with_target = ticks
+        .iter()
+        .filter(|t| t.resources.target.is_some())
+        .count();
     assert!(with_target >= 5, "{with_target} of {} ticks", ticks.len());
     assert!(
         ticks[0].resources.target.is_some(),
@@ -88,7 +98,10 @@ async fn a_failing_scrape_is_counted_and_the_run_goes_on() {
     .await
     .unwrap();
     // A path the server answers with 404.
-    let spec = spec_for(sim.score_url(), format!("{}/no-metrics-here", sim.base_url()));
+    let spec = spec_for(
+        sim.score_url(),
+        format!("{}/no-metrics-here", sim.base_url()),
+    );
     let outcome = run(spec, "fail").await;
     let s = &outcome.summary;
     assert_eq!(s.end_reason, "completed");
@@ -97,6 +110,9 @@ async fn a_failing_scrape_is_counted_and_the_run_goes_on() {
     assert_eq!(tr.scrapes, 0);
     assert!(tr.failed_scrapes >= 5, "{tr:?}");
     let reason = tr.first_failure.as_deref().unwrap();
-    assert!(reason.contains("HTTP 404") && reason.contains("metrics_url"), "{reason}");
+    assert!(
+        reason.contains("HTTP 404") && reason.contains("metrics_url"),
+        "{reason}"
+    );
     sim.shutdown().await.unwrap();
 }

@@ -679,12 +679,21 @@ mod tests {
         };
         t.gauges.insert(
             "queue_depth".into(),
-            models::GaugeSummary { last: 4.0, max: 9.0 },
+            models::GaugeSummary {
+                last: 4.0,
+                max: 9.0,
+            },
         );
         s.target_resources = Some(t);
         target_resources(&mut out, &s);
         assert!(out.contains("metrics?a=&lt;b&gt;"), "{out}");
-        assert!(out.contains("CPU 12% of a core on average, up to 20%"), "{out}");
-        assert!(out.contains("<td><code>queue_depth</code></td><td>4</td><td>9</td>"), "{out}");
+        assert!(
+            out.contains("CPU 12% of a core on average, up to 20%"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<td><code>queue_depth</code></td><td>4</td><td>9</td>"),
+            "{out}"
+        );
     }
 }

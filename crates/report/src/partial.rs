@@ -103,7 +103,9 @@ pub fn summary_from_intervals(
         target_resources: intervals
             .iter()
             .any(|i| i.resources.target.is_some() || i.target_scrape_error.is_some())
-            .then(|| models::TargetResources::from_ticks("(not recorded in the ticks)", intervals.iter())),
+            .then(|| {
+                models::TargetResources::from_ticks("(not recorded in the ticks)", intervals.iter())
+            }),
         errors: ErrorSummary {
             total: error_total,
             rate: if c.sent == 0 {

@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(e.path, "/metrics?x=1");
         assert!(e.secure);
         let e = Endpoint::parse("http://127.0.0.1:9090", "").unwrap();
-        assert_eq!((e.connect_to.as_str(), e.path.path()), ("127.0.0.1:9090", "/"));
+        assert_eq!(
+            (e.connect_to.as_str(), e.path.path()),
+            ("127.0.0.1:9090", "/")
+        );
     }
 
     #[test]

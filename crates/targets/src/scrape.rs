@@ -238,7 +238,11 @@ impl MetricsScraper {
             let body = Limited::new(answer.into_body(), MAX_METRICS_BYTES)
                 .collect()
                 .await
-                .map_err(|e| unreachable(format!("reading the page (at most {MAX_METRICS_BYTES} bytes): {e}")))?
+                .map_err(|e| {
+                    unreachable(format!(
+                        "reading the page (at most {MAX_METRICS_BYTES} bytes): {e}"
+                    ))
+                })?
                 .to_bytes();
             String::from_utf8(body.to_vec()).map_err(|_| ScrapeError::NotPrometheus {
                 url: self.url.clone(),
@@ -317,7 +321,10 @@ mod tests {
             .to_string();
         assert!(err.contains("not a Prometheus metrics page"), "{err}");
         assert!(err.contains("<html>"), "{err}");
-        assert!(scraper(&[]).read("", Instant::now()).is_ok(), "an empty page is empty");
+        assert!(
+            scraper(&[]).read("", Instant::now()).is_ok(),
+            "an empty page is empty"
+        );
     }
 
     #[test]
@@ -329,7 +336,10 @@ mod tests {
             Duration::from_secs(1),
             false,
         );
-        assert!(matches!(remote, Err(TargetConfigError::RemoteRefused { .. })));
+        assert!(matches!(
+            remote,
+            Err(TargetConfigError::RemoteRefused { .. })
+        ));
         let bad = MetricsScraper::new(
             "127.0.0.1:9090/metrics",
             vec![],
