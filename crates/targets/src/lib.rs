@@ -43,6 +43,7 @@ mod closure;
 mod error;
 mod guard;
 mod http;
+mod pool;
 mod probe;
 mod samples;
 mod stream;
