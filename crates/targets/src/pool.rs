@@ -10,7 +10,7 @@ use http_body_util::Full;
 use hyper::body::{Body as _, Incoming};
 use hyper::client::conn::{http1, http2};
 use hyper::header::HOST;
-use hyper::{Request, Response, StatusCode, Uri, Version};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper_util::rt::TokioIo;
 use models::Http2Mode;
 use std::future::Future;
@@ -65,6 +65,7 @@ impl Link {
         match self {
             Link::H1(link) => link.exchange(req, max_bytes).await,
             Link::H2(link) => {
+                let head = req.method() == Method::HEAD;
                 *req.uri_mut() = absolute.clone();
                 *req.version_mut() = Version::HTTP_2;
                 req.headers_mut().remove(HOST);
@@ -73,6 +74,11 @@ impl Link {
                     .send_request(req)
                     .await
                     .map_err(|e| link_error(&e, ""))?;
+                // An answer to HEAD has no body, though some servers (hyper's HTTP/2 server among
+                // them) send one, which h2 takes for a protocol error: it is not read.
+                if head {
+                    return Ok((resp.status(), Bytes::new()));
+                }
                 // The connection's own task drives it; there is nothing to drive here.
                 read_answer(resp, max_bytes, |_| Ok(())).await
             }
