@@ -342,7 +342,10 @@ impl Pool {
         let slots = if fixed == Some(Protocol::Http1) {
             0
         } else {
-            config.connections.div_ceil(STREAMS_PER_H2_CONNECTION).max(1)
+            config
+                .connections
+                .div_ceil(STREAMS_PER_H2_CONNECTION)
+                .max(1)
         };
         Self {
             authority: config.authority,
@@ -595,10 +598,7 @@ impl Pool {
                 reason: format!("tcp connect error to {}: {e}", self.authority),
             })?;
         let (stream, protocol) = match &self.tls {
-            None => (
-                Stream::Plain(tcp),
-                self.fixed.unwrap_or(Protocol::Http1),
-            ),
+            None => (Stream::Plain(tcp), self.fixed.unwrap_or(Protocol::Http1)),
             Some(tls) => {
                 let name = tls.name();
                 let session = tls
@@ -626,8 +626,8 @@ impl Pool {
                     return Err(TargetError::Tls {
                         reason: format!(
                             "with {}: the server did not offer HTTP/2 by ALPN (it chose {chosen}); \
-                             set http2 = \"auto\" to use HTTP/1.1 where HTTP/2 is not offered, or \
-                             \"never\"",
+                             set `http2` to \"auto\" to use HTTP/1.1 where HTTP/2 is not offered, \
+                             or to \"never\"",
                             self.authority
                         ),
                     });

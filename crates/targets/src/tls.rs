@@ -223,7 +223,7 @@ fn explain(err: &rustls::Error, server_name: &str) -> String {
             | AlertDescription::AccessDenied,
         ) => "the server refused the client certificate (or wanted one); set `tls.client_cert` and `tls.client_key` ([target.tls]) to one it accepts".to_owned(),
         E::AlertReceived(AlertDescription::NoApplicationProtocol) => {
-            "the server accepts none of the protocols offered by ALPN (h2 alone with http2 = \"always\", http/1.1 alone with \"never\"); set http2 = \"auto\" to offer both".to_owned()
+            "the server accepts none of the protocols offered by ALPN (h2 alone when `http2` is \"always\", http/1.1 alone when \"never\"); set `http2` to \"auto\" to offer both".to_owned()
         }
         E::InvalidMessage(_) => {
             "the server did not answer in TLS; if this port speaks plain HTTP, use an http:// URL".to_owned()
@@ -243,7 +243,9 @@ mod tests {
             client_cert: Some("client.pem".into()),
             ..TlsSpec::default()
         };
-        let err = TlsClient::new(&spec, "127.0.0.1", Http2Mode::Auto).unwrap_err().to_string();
+        let err = TlsClient::new(&spec, "127.0.0.1", Http2Mode::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("tls.client_key") && err.contains("both"),
             "{err}"
@@ -256,7 +258,9 @@ mod tests {
             ca_file: Some("/nonexistent/ca.pem".into()),
             ..TlsSpec::default()
         };
-        let err = TlsClient::new(&spec, "localhost", Http2Mode::Auto).unwrap_err().to_string();
+        let err = TlsClient::new(&spec, "localhost", Http2Mode::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("tls.ca_file") && err.contains("/nonexistent/ca.pem"),
             "{err}"
@@ -275,7 +279,9 @@ mod tests {
             server_name: Some("not a name".into()),
             ..TlsSpec::default()
         };
-        let err = TlsClient::new(&bad, "127.0.0.1", Http2Mode::Auto).unwrap_err().to_string();
+        let err = TlsClient::new(&bad, "127.0.0.1", Http2Mode::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("tls.server_name"), "{err}");
     }
 

@@ -168,6 +168,8 @@ struct Handshakes {
     done: AtomicUsize,
     requests: AtomicUsize,
     h2_requests: AtomicUsize,
+    /// Connections the client closed (h2c server only).
+    closed: AtomicUsize,
 }
 
 /// How the test server speaks: the protocols it offers by ALPN (HTTP/2 on a connection where it
@@ -258,8 +260,7 @@ async fn tls_server_with(
                 let Ok(tls) = accepted else { return };
                 counts.done.fetch_add(1, Ordering::SeqCst);
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                let service =
-                    service_fn(move |req| answer(req, counts.clone(), serving.delay));
+                let service = service_fn(move |req| answer(req, counts.clone(), serving.delay));
                 if h2 {
                     let _ = http2::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
@@ -586,8 +587,7 @@ async fn auto_negotiates_http2_and_shares_few_connections() {
         REQUESTS,
     );
     let txn = txn();
-    let verdicts =
-        futures_util::future::join_all((0..REQUESTS).map(|_| t.score(&txn))).await;
+    let verdicts = futures_util::future::join_all((0..REQUESTS).map(|_| t.score(&txn))).await;
     for v in &verdicts {
         assert_eq!(v.as_ref().unwrap().decision, Decision::Decline);
     }
@@ -648,10 +648,7 @@ async fn never_keeps_http1_with_a_server_that_offers_http2() {
     );
     t.check_connection().await.unwrap();
     assert_eq!(t.protocol(), Some("HTTP/1.1"));
-    assert_eq!(
-        t.score(&txn()).await.unwrap().decision,
-        Decision::Decline
-    );
+    assert_eq!(t.score(&txn()).await.unwrap().decision, Decision::Decline);
     assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 0);
     assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
 }
@@ -667,8 +664,7 @@ async fn always_against_an_http1_server_is_a_tls_error_naming_http2() {
             alpn,
             ..Serving::default()
         };
-        let (addr, _, _server) =
-            tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+        let (addr, _, _server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
         let t = h2_target(
             format!("https://localhost:{}/v1/score", addr.port()),
             trusting(&ca),
@@ -677,7 +673,7 @@ async fn always_against_an_http1_server_is_a_tls_error_naming_http2() {
         );
         let reason = tls_error(&t).await;
         assert!(
-            reason.contains("http2 = \"auto\"") && reason.contains("ALPN"),
+            reason.contains("`http2` to \"auto\"") && reason.contains("ALPN"),
             "{reason}"
         );
         let err = t.check_connection().await.unwrap_err();
@@ -700,10 +696,12 @@ async fn always_over_plain_http_is_h2c() {
             counts.done.fetch_add(1, Ordering::SeqCst);
             let counts = counts.clone();
             conns.spawn(async move {
-                let service = service_fn(move |req| answer(req, counts.clone(), Duration::ZERO));
+                let seen = counts.clone();
+                let service = service_fn(move |req| answer(req, seen.clone(), Duration::ZERO));
                 let _ = http2::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
+                counts.closed.fetch_add(1, Ordering::SeqCst);
             });
         }
     });
@@ -716,6 +714,13 @@ async fn always_over_plain_http_is_h2c() {
     assert_eq!(t.protocol(), Some("HTTP/2"));
     assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 16);
     assert_eq!(seen.done.load(Ordering::SeqCst), 1);
+    // The connection's tasks belong to the target: dropping it closes the connection.
+    drop(t);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.closed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen.closed.load(Ordering::SeqCst), 1);
     // `auto` over http:// is HTTP/1.1, which this server does not speak: a connection error.
     let auto = h2_target(url, TlsSpec::default(), Http2Mode::Auto, 1);
     let err = auto.score(&txn).await.unwrap_err();
