@@ -184,9 +184,10 @@ pub struct TargetSpec {
     /// Built-in target: throughput (TPS) at which its slowest stage saturates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<f64>,
-    /// HTTP/1.1 keep-alive connections at most (opened as needed). Requests beyond them wait for one,
-    /// which caps the rate at `connections / latency` (Little's law): 1,024 carries 10,000 TPS at
-    /// 100 ms.
+    /// Requests in flight at most, and so HTTP/1.1 keep-alive connections at most (opened as needed).
+    /// Requests beyond them wait for one, which caps the rate at `connections / latency` (Little's
+    /// law): 1,024 carries 10,000 TPS at 100 ms. HTTP/2 (`http2`) carries them on one shared
+    /// connection per 100.
     pub connections: usize,
     /// Per-request timeout.
     #[serde(with = "crate::duration_serde")]

@@ -15,6 +15,11 @@
 //! opened at most `max_handshakes` at a time, and their opening time is counted apart from request
 //! latency ([`HttpTarget::connect_stats`]); [`HttpTarget::open_connections`] warms a pool up front.
 //!
+//! HTTP/2 ([`models::Http2Mode`], `http2` in `[target]`): with `auto` an `https://` target offers `h2`
+//! and `http/1.1` by ALPN and speaks what the server chooses; `always` requires HTTP/2 (h2c over
+//! `http://`), `never` keeps HTTP/1.1. HTTP/2 requests share one connection per 100 in flight, still
+//! bounded by `connections`; [`HttpTarget::protocol`] says which protocol was negotiated.
+//!
 //! [`HttpTarget::probe`] is a dry run of one transaction: the same request and answer mapping as a
 //! run, with the request as sent (secret header values masked), the status, the raw answer and the
 //! verdict or why there is none kept in a [`ProbeExchange`] (`stress-runner probe`).
