@@ -542,8 +542,7 @@ mod tests {
             .with_fault_proxy(7)
             .prepare()
             .await
-            .err()
-            .expect("HTTP/2 is refused through the proxy")
+            .expect_err("HTTP/2 is refused through the proxy")
             .to_string();
         assert!(err.contains("`http2`") && err.contains("HTTP/1.1"), "{err}");
     }

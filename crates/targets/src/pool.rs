@@ -505,10 +505,11 @@ impl Pool {
         let mut want = count.min(self.permits.available_permits());
         let mut opened = 0;
         if want > 0 && self.protocol().is_none() {
-            // The first connection says which protocol the others speak.
+            // The first connection says which protocol the others speak. The permit is taken before
+            // the lock, in the order requests take them, or each could wait for the other's.
+            let _permit = self.permits.acquire().await.map_err(|_| closed())?;
             let _first = self.first.lock().await;
             if self.protocol().is_none() {
-                let _permit = self.permits.acquire().await.map_err(|_| closed())?;
                 let link = self.adopt(self.connect().await?);
                 self.checkin(link);
                 opened = 1;
