@@ -184,9 +184,10 @@ pub struct TargetSpec {
     /// Built-in target: throughput (TPS) at which its slowest stage saturates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<f64>,
-    /// HTTP/1.1 keep-alive connections at most (opened as needed). Requests beyond them wait for one,
-    /// which caps the rate at `connections / latency` (Little's law): 1,024 carries 10,000 TPS at
-    /// 100 ms.
+    /// Requests in flight at most, and so HTTP/1.1 keep-alive connections at most (opened as needed).
+    /// Requests beyond them wait for one, which caps the rate at `connections / latency` (Little's
+    /// law): 1,024 carries 10,000 TPS at 100 ms. HTTP/2 (`http2`) carries them on one shared
+    /// connection per 100.
     pub connections: usize,
     /// Per-request timeout.
     #[serde(with = "crate::duration_serde")]
@@ -239,6 +240,79 @@ pub struct TargetSpec {
     /// right for a target on loopback.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cores: Option<f64>,
+    /// HTTP/2 for an `http` target (`http2 = "auto"`, the default): `auto` speaks HTTP/2 over
+    /// `https://` when the server chooses it by ALPN and HTTP/1.1 otherwise; `never` keeps HTTP/1.1;
+    /// `always` requires HTTP/2 (refused by ALPN is a `tls` error; over `http://`, HTTP/2 with prior
+    /// knowledge, "h2c"). With HTTP/2, `connections` still bounds the requests in flight, carried
+    /// by one shared connection per 100 of them.
+    #[serde(skip_serializing_if = "Http2Mode::is_auto")]
+    pub http2: Http2Mode,
+}
+
+/// Whether an HTTP target speaks HTTP/2 ([`TargetSpec::http2`]).
+///
+/// ```
+/// use models::Http2Mode;
+/// assert_eq!("always".parse::<Http2Mode>().unwrap(), Http2Mode::Always);
+/// assert!("yes".parse::<Http2Mode>().unwrap_err().to_string().contains("auto, never or always"));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Http2Mode {
+    /// HTTP/2 when the server chooses it by ALPN (`https://` only), HTTP/1.1 otherwise.
+    #[default]
+    Auto,
+    /// HTTP/1.1 always.
+    Never,
+    /// HTTP/2 always: by ALPN over `https://`, with prior knowledge (h2c) over `http://`.
+    Always,
+}
+
+impl Http2Mode {
+    pub const ALL: [Http2Mode; 3] = [Http2Mode::Auto, Http2Mode::Never, Http2Mode::Always];
+
+    /// The word in scenario files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Http2Mode::Auto => "auto",
+            Http2Mode::Never => "never",
+            Http2Mode::Always => "always",
+        }
+    }
+
+    /// True for the default (the key is then left out of written scenarios).
+    pub fn is_auto(&self) -> bool {
+        *self == Http2Mode::Auto
+    }
+}
+
+impl fmt::Display for Http2Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Http2Mode {
+    type Err = Http2ModeError;
+    fn from_str(s: &str) -> Result<Self, Http2ModeError> {
+        let word = s.trim().to_ascii_lowercase();
+        Http2Mode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == word)
+            .ok_or_else(|| Http2ModeError {
+                given: s.to_owned(),
+            })
+    }
+}
+
+/// An `http2` setting that is not one of the three words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown http2 setting {given:?}: write auto, never or always (auto: HTTP/2 when the server \
+     offers it by ALPN, HTTP/1.1 otherwise)"
+)]
+pub struct Http2ModeError {
+    pub given: String,
 }
 
 /// `[target.tls]`: the TLS settings of an `https://` target. Every field is optional; with none, the
@@ -301,6 +375,7 @@ impl Default for TargetSpec {
             score_pointer: "/risk_score".into(),
             response: ResponseSpec::default(),
             tls: TlsSpec::default(),
+            http2: Http2Mode::Auto,
             warm_up: DEFAULT_WARM_UP,
             metrics_url: None,
             metrics: Vec::new(),
@@ -607,9 +682,51 @@ Authorization = "Bearer ${API_TOKEN}"
         assert!(back.headers["Authorization"].needs_expansion());
         // A file that uses none of the request keys writes none of them.
         let plain = toml::to_string(&TargetSpec::default()).unwrap();
-        for key in ["method", "headers", "content_type", "body"] {
+        for key in ["method", "headers", "content_type", "body", "http2"] {
             assert!(!plain.contains(key), "{key} in {plain}");
         }
+    }
+
+    #[test]
+    fn http2_modes_read_in_any_case_and_refuse_other_words_listing_the_three() {
+        assert_eq!("auto".parse::<Http2Mode>(), Ok(Http2Mode::Auto));
+        assert_eq!(" Never ".parse::<Http2Mode>(), Ok(Http2Mode::Never));
+        assert_eq!("ALWAYS".parse::<Http2Mode>(), Ok(Http2Mode::Always));
+        for mode in Http2Mode::ALL {
+            assert_eq!(mode.to_string().parse::<Http2Mode>(), Ok(mode));
+        }
+        let err = "h2".parse::<Http2Mode>().unwrap_err().to_string();
+        assert!(
+            err.contains("\"h2\"") && err.contains("auto, never or always"),
+            "{err}"
+        );
+        assert_eq!(Http2Mode::default(), Http2Mode::Auto);
+    }
+
+    #[test]
+    fn http2_round_trips_through_toml_and_the_default_is_not_written() {
+        let spec: TargetSpec = toml::from_str(
+            r#"
+            kind = "http"
+            url = "https://127.0.0.1:8443/v1/score"
+            http2 = "always"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(spec.http2, Http2Mode::Always);
+        let written = toml::to_string(&spec).unwrap();
+        assert!(written.contains("http2 = \"always\""), "{written}");
+        let back: TargetSpec = toml::from_str(&written).unwrap();
+        assert_eq!(back, spec);
+        let auto = TargetSpec {
+            http2: Http2Mode::Auto,
+            ..spec
+        };
+        assert!(!toml::to_string(&auto).unwrap().contains("http2"));
+        let err = toml::from_str::<TargetSpec>("http2 = \"maybe\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auto") && err.contains("always"), "{err}");
     }
 
     #[test]

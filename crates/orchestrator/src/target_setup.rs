@@ -39,7 +39,7 @@ use crate::error::OrchestratorError;
 use crate::warm_up::{WarmUp, warm_up};
 use failure_injection::{BuiltinInjector, FaultProxy, Injector, ProxyConfig};
 use fraud_sim::{FraudSim, Pipeline, SimConfig};
-use models::{TargetInfo, TargetKind, TargetSpec};
+use models::{Http2Mode, TargetInfo, TargetKind, TargetSpec};
 use std::sync::Arc;
 use targets::{ErrorSamples, HttpTarget, HttpTargetConfig, Target};
 
@@ -299,6 +299,15 @@ impl TargetFactory {
             TargetKind::Http => {
                 let url = http_url(spec)?;
                 let (proxy, send_to) = match self.proxy_seed {
+                    // The proxy speaks HTTP/1.1 on both sides: HTTP/2 with prior knowledge to it
+                    // would fail on every request.
+                    Some(_) if spec.http2 == Http2Mode::Always => {
+                        return Err(OrchestratorError::Target(
+                            "faults go through a proxy that speaks HTTP/1.1, but `http2` is \
+                             \"always\"; set it to \"auto\" or \"never\" for a run with faults"
+                                .into(),
+                        ));
+                    }
                     Some(seed) => {
                         let proxy = FaultProxy::start(ProxyConfig {
                             upstream: url.to_owned(),
@@ -523,6 +532,19 @@ mod tests {
         assert_eq!(proxied.info, factory.info());
         assert!(proxied.faults.is_some());
         proxied.shutdown().await.unwrap();
+
+        let always = TargetSpec {
+            http2: Http2Mode::Always,
+            ..spec
+        };
+        let err = TargetFactory::new(&always, false)
+            .unwrap()
+            .with_fault_proxy(7)
+            .prepare()
+            .await
+            .expect_err("HTTP/2 is refused through the proxy")
+            .to_string();
+        assert!(err.contains("`http2`") && err.contains("HTTP/1.1"), "{err}");
     }
 
     #[tokio::test]

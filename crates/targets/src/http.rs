@@ -1,31 +1,22 @@
-//! [`HttpTarget`]: a scoring endpoint reached over HTTP/1.1 (plain or TLS) through a keep-alive
-//! connection pool.
+//! [`HttpTarget`]: a scoring endpoint reached over HTTP/1.1 or HTTP/2 (plain or TLS) through a
+//! connection pool of its own ([`crate::pool`]).
 
 use crate::answer::ResponseMapping;
-use crate::stream::Stream;
+use crate::pool::{Link, Pool, PoolConfig};
 use crate::template::{BodyTemplate, DEFAULT_CONTENT_TYPE};
-use crate::tls::{TlsClient, tls_failure};
+use crate::tls::TlsClient;
 use crate::{ErrorSamples, Target, TargetConfigError, TargetError, check_loopback};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http_body_util::Full;
-use hyper::body::Body as _;
-use hyper::client::conn::http1;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
-use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, Uri};
 use models::{
-    ErrorKind, HeaderValueSpec, ResponseSpec, TargetInfo, TargetKind, TargetSpec, TlsSpec,
-    Transaction, Verdict,
+    ErrorKind, HeaderValueSpec, Http2Mode, ResponseSpec, TargetInfo, TargetKind, TargetSpec,
+    TlsSpec, Transaction, Verdict,
 };
-use std::future::Future as _;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 
 /// How to reach an HTTP scoring endpoint. Plain data with `Default`; build it from a scenario with
 /// [`HttpTargetConfig::from_spec`].
@@ -33,9 +24,10 @@ use tokio::sync::Semaphore;
 pub struct HttpTargetConfig {
     /// The scoring endpoint, e.g. `http://127.0.0.1:8080/v1/score`, or `https://...` (see `tls`).
     pub url: String,
-    /// Connections in the pool, which is also the bound on requests in flight: a request beyond it
-    /// waits for a free connection. That wait is part of the request's `timeout`, and the load driver
-    /// measures latency from the intended send time, so it is never hidden.
+    /// The bound on requests in flight, and so on HTTP/1.1 connections in the pool: a request beyond
+    /// it waits for a free place. That wait is part of the request's `timeout`, and the load driver
+    /// measures latency from the intended send time, so it is never hidden. HTTP/2 carries these
+    /// requests on one shared connection per 100 of them (rounded up).
     pub connections: usize,
     /// Per request: waiting for a connection, sending, and reading the whole answer. Also bounds
     /// opening a connection.
@@ -68,8 +60,9 @@ pub struct HttpTargetConfig {
     /// Send to non-loopback hosts too (the `--allow-remote` flag). Off by default.
     pub allow_remote: bool,
     /// The longest answer body read, in bytes ([`DEFAULT_MAX_ANSWER_BYTES`] by default). A longer one
-    /// is a counted `malformed` error and its connection is closed: 1,024 connections each reading an
-    /// unbounded answer could otherwise take all the generator's memory.
+    /// is a counted `malformed` error and its HTTP/1.1 connection is closed (its HTTP/2 stream
+    /// reset): 1,024 requests each reading an unbounded answer could otherwise take all the
+    /// generator's memory.
     pub max_answer_bytes: usize,
     /// How an `https://` URL is reached: extra CA, client certificate, server name. Ignored for `http://`.
     pub tls: TlsSpec,
@@ -77,6 +70,9 @@ pub struct HttpTargetConfig {
     /// ([`DEFAULT_MAX_HANDSHAKES`] by default): a cold pool of 1,024 connections then opens in waves
     /// instead of 1,024 simultaneous handshakes that a server may take for an attack.
     pub max_handshakes: usize,
+    /// HTTP/2 or HTTP/1.1 ([`Http2Mode`]): `Auto` speaks HTTP/2 when a TLS server chooses it by
+    /// ALPN; `Always` also over `http://`, with prior knowledge (h2c).
+    pub http2: Http2Mode,
 }
 
 /// A TLS handshake costs a server about a millisecond of CPU; 32 at once keeps a cold start of 1,024
@@ -123,6 +119,7 @@ impl HttpTargetConfig {
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
             tls: spec.tls.clone(),
             max_handshakes: DEFAULT_MAX_HANDSHAKES,
+            http2: spec.http2,
         }
     }
 }
@@ -145,17 +142,21 @@ pub struct ConnectStats {
 /// [`Verdict`]. Statuses other than 2xx, timeouts, refused or reset connections and unreadable answers
 /// each become a typed [`TargetError`].
 ///
-/// Connections are HTTP/1.1 keep-alive connections (`TCP_NODELAY`) in a small pool of its own: a
-/// request takes an idle connection (or opens one while fewer than `connections` exist), sends on it
-/// with hyper's connection-level client, and puts it back when the answer has been read. A
-/// connection has no task of its own: the request that holds it drives it, so the answer wakes that
-/// request's task directly and no task is spawned. An idle connection that the server closed is
-/// noticed when it is next taken, and another one is used. Connections close when the target is
-/// dropped (or a request holding one is dropped, e.g. at a timeout).
+/// Connections (`TCP_NODELAY`) are in a small pool of its own. HTTP/1.1 keep-alive connections
+/// carry one request at a time: a request takes an idle connection (or opens one while fewer than
+/// `connections` exist), sends on it with hyper's connection-level client, and puts it back when the
+/// answer has been read. Such a connection has no task of its own: the request that holds it drives
+/// it, so the answer wakes that request's task directly and no task is spawned. An idle connection
+/// that the server closed is noticed when it is next taken, and another one is used. HTTP/2
+/// connections (by ALPN, or `http2 = "always"`) are shared: one per 100 requests in flight, each
+/// driven by tasks the pool owns. Connections close when the target is dropped (or, for HTTP/1.1,
+/// when a request holding one is dropped, e.g. at a timeout).
 pub struct HttpTarget {
     pool: Pool,
-    /// Origin-form request target (`/v1/score?x`): what goes on the request line.
+    /// Origin-form request target (`/v1/score?x`): what goes on the HTTP/1.1 request line.
     path: Uri,
+    /// The URL in absolute form, which HTTP/2 sends as `:scheme`, `:authority` and `:path`.
+    absolute: Uri,
     host: HeaderValue,
     url: String,
     method: Method,
@@ -181,263 +182,6 @@ pub struct HttpTarget {
 enum RequestBody {
     Template(BodyTemplate),
     Fixed(Bytes),
-}
-
-type Sender = http1::SendRequest<Full<Bytes>>;
-type Connection = http1::Connection<TokioIo<Stream>, Full<Bytes>>;
-
-/// One keep-alive connection: hyper's request half and the connection itself. The connection has
-/// no task of its own: the request using it drives it (see [`Link::drive`]), so an answer wakes the
-/// request's task directly instead of a connection task that then wakes the request.
-struct Link {
-    sender: Sender,
-    conn: Connection,
-}
-
-impl Link {
-    /// Polls the connection (writes what is queued, reads what has come); an error when it has
-    /// ended, closed by the server or failed.
-    fn drive(conn: &mut Connection, cx: &mut Context<'_>) -> Result<(), TargetError> {
-        match Pin::new(conn).poll(cx) {
-            Poll::Pending => Ok(()),
-            Poll::Ready(Ok(())) => Err(TargetError::Connection {
-                reason: "the server closed the connection".into(),
-            }),
-            Poll::Ready(Err(e)) => Err(link_error(&e, "")),
-        }
-    }
-
-    /// Waits until the connection can take a request, driving it meanwhile.
-    async fn ready(&mut self) -> Result<(), TargetError> {
-        let not_ready = |e: hyper::Error| link_error(&e, "");
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(r) = self.sender.poll_ready(cx) {
-                return Poll::Ready(r.map_err(not_ready));
-            }
-            Self::drive(&mut self.conn, cx)?;
-            self.sender.poll_ready(cx).map_err(not_ready)
-        })
-        .await
-    }
-
-    /// Sends a request and reads the whole answer, driving the connection meanwhile.
-    async fn exchange(
-        &mut self,
-        req: Request<Full<Bytes>>,
-        max_bytes: usize,
-    ) -> Result<(StatusCode, Bytes), TargetError> {
-        let mut answer = std::pin::pin!(self.sender.send_request(req));
-        let conn = &mut self.conn;
-        let resp = std::future::poll_fn(|cx| {
-            let driven = Self::drive(conn, cx);
-            if let Poll::Ready(r) = answer.as_mut().poll(cx) {
-                return Poll::Ready(r.map_err(|e| link_error(&e, "")));
-            }
-            driven?;
-            Poll::Pending
-        })
-        .await?;
-        let status = resp.status();
-        let too_long = || TargetError::Malformed {
-            reason: format!("the answer is longer than {max_bytes} bytes"),
-        };
-        // A declared length over the cap is refused before a byte is read; the connection is then
-        // dropped with the error (it is never checked back in).
-        if resp.body().size_hint().lower() > max_bytes as u64 {
-            return Err(too_long());
-        }
-        // Read the whole body even for errors so that the connection can be reused. A small answer
-        // comes in one frame: it is kept as it is, without a list of chunks.
-        let mut body = std::pin::pin!(resp.into_body());
-        let mut read = 0usize;
-        let mut bytes = Bytes::new();
-        let mut more: Option<BytesMut> = None;
-        loop {
-            let frame = std::future::poll_fn(|cx| {
-                if let Poll::Ready(f) = body.as_mut().poll_frame(cx) {
-                    return Poll::Ready(Ok(f));
-                }
-                let driven = Self::drive(conn, cx);
-                if let Poll::Ready(f) = body.as_mut().poll_frame(cx) {
-                    return Poll::Ready(Ok(f));
-                }
-                driven?;
-                Poll::Pending
-            })
-            .await?;
-            let Some(frame) = frame else { break };
-            let frame = frame.map_err(|e| link_error(&e, "the answer was cut off: "))?;
-            if let Ok(data) = frame.into_data() {
-                // Chunked or unannounced answers are cut as they stream.
-                read = read.saturating_add(data.len());
-                if read > max_bytes {
-                    return Err(too_long());
-                }
-                match &mut more {
-                    Some(m) => m.extend_from_slice(&data),
-                    None if bytes.is_empty() => bytes = data,
-                    None => {
-                        let mut m = BytesMut::from(&bytes[..]);
-                        m.extend_from_slice(&data);
-                        more = Some(m);
-                    }
-                }
-            }
-        }
-        if let Some(m) = more {
-            bytes = m.freeze();
-        }
-        Ok((status, bytes))
-    }
-}
-
-/// The keep-alive connections: idle ones on a stack (the most recently used first, so that a light
-/// load keeps reusing a few warm connections), and a semaphore that bounds how many exist.
-struct Pool {
-    authority: String,
-    /// Boxed: a connection is a few hundred bytes, moved in and out of the stack per request.
-    #[allow(clippy::vec_box)]
-    idle: Mutex<Vec<Box<Link>>>,
-    permits: Semaphore,
-    connect_timeout: Duration,
-    /// Set for `https://` targets.
-    tls: Option<TlsClient>,
-    /// Bounds the connections being opened at once (`max_handshakes`).
-    handshakes: Semaphore,
-    opened: AtomicU64,
-    failed: AtomicU64,
-    connect_us_total: AtomicU64,
-    connect_us_slowest: AtomicU64,
-}
-
-impl Pool {
-    /// Takes an idle connection, or opens a new one.
-    async fn checkout(&self) -> Result<Box<Link>, TargetError> {
-        loop {
-            let link = self
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop();
-            match link {
-                Some(mut l) => {
-                    // A connection the server closed while idle is dropped; the next one is tried.
-                    if l.ready().await.is_ok() {
-                        return Ok(l);
-                    }
-                }
-                None => return self.connect().await,
-            }
-        }
-    }
-
-    fn checkin(&self, link: Box<Link>) {
-        if !link.sender.is_closed() {
-            self.idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(link);
-        }
-    }
-
-    /// Opens a connection: TCP, then TLS for `https://`, then HTTP/1.1, all within the connect
-    /// timeout, while holding one of the `max_handshakes` permits. The time it takes is counted in
-    /// the [`ConnectStats`], not in any request's service time.
-    async fn connect(&self) -> Result<Box<Link>, TargetError> {
-        let _handshake = self
-            .handshakes
-            .acquire()
-            .await
-            .map_err(|_| TargetError::Connection {
-                reason: "the connection pool was closed".into(),
-            })?;
-        let started = Instant::now();
-        let opened = match tokio::time::timeout(self.connect_timeout, self.open()).await {
-            Ok(r) => r,
-            Err(_) => Err(TargetError::Connection {
-                reason: format!(
-                    "opening a connection to {} timed out after {} ms",
-                    self.authority,
-                    self.connect_timeout.as_millis()
-                ),
-            }),
-        };
-        match &opened {
-            Ok(_) => {
-                let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.opened.fetch_add(1, Ordering::Relaxed);
-                self.connect_us_total.fetch_add(us, Ordering::Relaxed);
-                self.connect_us_slowest.fetch_max(us, Ordering::Relaxed);
-            }
-            Err(_) => {
-                self.failed.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        opened
-    }
-
-    async fn open(&self) -> Result<Box<Link>, TargetError> {
-        let tcp = TcpStream::connect(self.authority.as_str())
-            .await
-            .and_then(|s| s.set_nodelay(true).map(|()| s))
-            .map_err(|e| TargetError::Connection {
-                reason: format!("tcp connect error to {}: {e}", self.authority),
-            })?;
-        let stream = match &self.tls {
-            None => Stream::Plain(tcp),
-            Some(tls) => {
-                let name = tls.name();
-                let session = tls
-                    .connector
-                    .connect(tls.server_name.clone(), tcp)
-                    .await
-                    .map_err(|e| match tls_failure(&e, &name) {
-                        Some(reason) => TargetError::Tls {
-                            reason: format!("with {} ({name}): {reason}", self.authority),
-                        },
-                        None => TargetError::Connection {
-                            reason: format!("TLS handshake with {}: {e}", self.authority),
-                        },
-                    })?;
-                Stream::Tls(Box::new(session))
-            }
-        };
-        let (sender, conn) = http1::Builder::new()
-            .writev(false)
-            .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-            .await
-            .map_err(|e| link_error(&e, &format!("HTTP handshake with {}: ", self.authority)))?;
-        let mut link = Box::new(Link { sender, conn });
-        link.ready().await.map_err(|e| match e {
-            TargetError::Connection { reason } => TargetError::Connection {
-                reason: format!("connection to {} closed at once: {reason}", self.authority),
-            },
-            other => other,
-        })?;
-        Ok(link)
-    }
-
-    fn stats(&self) -> ConnectStats {
-        ConnectStats {
-            opened: self.opened.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            total: Duration::from_micros(self.connect_us_total.load(Ordering::Relaxed)),
-            slowest: Duration::from_micros(self.connect_us_slowest.load(Ordering::Relaxed)),
-        }
-    }
-}
-
-/// A connection-level failure as a [`TargetError`]: `tls` when the TLS layer is the cause (for
-/// example a client certificate the server refused after the handshake), `connection` otherwise.
-fn link_error(err: &hyper::Error, context: &str) -> TargetError {
-    match tls_failure(err, "") {
-        Some(reason) => TargetError::Tls {
-            reason: format!("{context}{reason}"),
-        },
-        None => TargetError::Connection {
-            reason: format!("{context}{}", describe(err)),
-        },
-    }
 }
 
 impl std::fmt::Debug for HttpTarget {
@@ -484,6 +228,12 @@ impl HttpTarget {
             .map_or("/", |p| p.as_str())
             .parse()
             .map_err(|e| invalid(format!("its path: {e}")))?;
+        let absolute = Uri::builder()
+            .scheme(if secure { "https" } else { "http" })
+            .authority(authority.clone())
+            .path_and_query(path.to_string())
+            .build()
+            .map_err(|e| invalid(format!("{e}")))?;
         if config.connections == 0 {
             return Err(TargetConfigError::InvalidSetting {
                 field: "connections",
@@ -497,7 +247,7 @@ impl HttpTarget {
             });
         }
         let tls = if secure {
-            Some(TlsClient::new(&config.tls, authority.host())?)
+            Some(TlsClient::new(&config.tls, authority.host(), config.http2)?)
         } else {
             None
         };
@@ -571,19 +321,16 @@ impl HttpTarget {
             }
         })?;
         Ok(Self {
-            pool: Pool {
+            pool: Pool::new(PoolConfig {
                 authority: connect_to,
-                idle: Mutex::new(Vec::with_capacity(config.connections)),
-                permits: Semaphore::new(config.connections),
+                connections: config.connections,
                 connect_timeout: config.timeout,
                 tls,
-                handshakes: Semaphore::new(config.max_handshakes),
-                opened: AtomicU64::new(0),
-                failed: AtomicU64::new(0),
-                connect_us_total: AtomicU64::new(0),
-                connect_us_slowest: AtomicU64::new(0),
-            },
+                http2: config.http2,
+                max_handshakes: config.max_handshakes,
+            }),
             path,
+            absolute,
             host,
             url: config.url,
             method,
@@ -622,19 +369,26 @@ impl HttpTarget {
         self.pool.stats()
     }
 
+    /// The HTTP version the connections speak, `"HTTP/1.1"` or `"HTTP/2"`, once one has been opened
+    /// (with `http2 = "auto"` over TLS, the server chooses by ALPN).
+    pub fn protocol(&self) -> Option<&'static str> {
+        self.pool.negotiated().map(|p| p.name())
+    }
+
     /// Opens one connection and sends `HEAD` on it (any status will do), so that a certificate the
     /// client refuses, or a client certificate the server refuses (which TLS 1.3 reports only after
     /// the handshake), shows before any load is sent. The connection stays in the pool. Returns the
-    /// time the connection took to open.
+    /// time the connection took to open; [`HttpTarget::protocol`] then says what it speaks.
     pub async fn check_connection(&self) -> Result<Duration, TargetError> {
         let _permit = self.pool_permit().await?;
         let started = Instant::now();
-        let mut link = self
+        let opened = self
             .pool
             .connect()
             .await
             .inspect_err(|e| self.keep_unanswered(e))?;
-        let opened = started.elapsed();
+        let took = started.elapsed();
+        let mut link = self.pool.adopt(opened);
         let mut req = Request::new(Full::new(Bytes::new()));
         *req.method_mut() = Method::HEAD;
         *req.uri_mut() = self.path.clone();
@@ -642,45 +396,37 @@ impl HttpTarget {
         for (name, value) in &self.headers {
             req.headers_mut().insert(name.clone(), value.clone());
         }
-        let exchanged =
-            tokio::time::timeout(self.timeout, link.exchange(req, self.max_answer_bytes))
-                .await
-                .unwrap_or(Err(TargetError::Timeout {
-                    timeout_ms: self.timeout.as_millis() as u64,
-                }));
+        let exchanged = tokio::time::timeout(self.timeout, self.exchange_on(&mut link, req))
+            .await
+            .unwrap_or(Err(TargetError::Timeout {
+                timeout_ms: self.timeout.as_millis() as u64,
+            }));
         exchanged.inspect_err(|e| self.keep_unanswered(e))?;
         self.pool.checkin(link);
-        Ok(opened)
+        Ok(took)
     }
 
-    /// Opens connections until the pool holds `count` (at most `connections`), `max_handshakes` at a
-    /// time, so that a run starts with warm connections and no request pays for a handshake. Stops
-    /// at the first failure and returns it. Returns how many connections were opened.
+    /// Opens connections until the pool holds `count` (at most `connections`; with HTTP/2, at most
+    /// the one per 100 requests in flight it shares), `max_handshakes` at a time, so that a run starts
+    /// with warm connections and no request pays for a handshake. Stops at the first failure and
+    /// returns it. Returns how many connections were opened.
     pub async fn open_connections(&self, count: usize) -> Result<usize, TargetError> {
-        let want = count.min(self.pool.permits.available_permits());
-        // Each opening holds a pool permit, so the pool's bound holds while warming; the handshake
-        // semaphore inside `connect` paces them.
-        let mut pending = Vec::with_capacity(want);
-        for _ in 0..want {
-            pending.push(async {
-                let _permit = self.pool.permits.acquire().await.ok();
-                let link = self.pool.connect().await?;
-                self.pool.checkin(link);
-                Ok::<(), TargetError>(())
-            });
-        }
-        let results = futures_util::future::join_all(pending).await;
-        let mut opened = 0;
-        for r in results {
-            match r {
-                Ok(()) => opened += 1,
-                Err(e) => {
-                    self.keep_unanswered(&e);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(opened)
+        self.pool
+            .warm(count)
+            .await
+            .inspect_err(|e| self.keep_unanswered(e))
+    }
+
+    /// Sends `req` on `link` and reads the whole answer, within the answer size cap.
+    async fn exchange_on(
+        &self,
+        link: &mut Link,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(u16, Bytes), TargetError> {
+        let (status, bytes) = link
+            .exchange(req, &self.absolute, self.max_answer_bytes)
+            .await?;
+        Ok((status.as_u16(), bytes))
     }
 
     /// Keeps an error that came without an answer (connect, TLS, timeout) among the samples.
@@ -764,12 +510,12 @@ impl HttpTarget {
             .checkout()
             .await
             .inspect_err(|e| self.keep_unanswered(e))?;
-        let (status, bytes) = link
-            .exchange(req, self.max_answer_bytes)
+        let answer = self
+            .exchange_on(&mut link, req)
             .await
             .inspect_err(|e| self.keep_unanswered(e))?;
         self.pool.checkin(link);
-        Ok((status.as_u16(), bytes))
+        Ok(answer)
     }
 
     /// An answer as a verdict: statuses other than 2xx are typed errors, a 2xx body goes through the
@@ -809,18 +555,6 @@ impl HttpTarget {
             }
         }
     }
-}
-
-/// An error and its causes on one line ("client error (Connect): tcp connect error: Connection refused").
-fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[async_trait]

@@ -18,6 +18,11 @@
 //! [`MetricsScraper`] reads the target's own CPU, memory and named gauges from its Prometheus
 //! endpoint (`[target] metrics_url`) at each tick.
 //!
+//! HTTP/2 ([`models::Http2Mode`], `http2` in `[target]`): with `auto` an `https://` target offers `h2`
+//! and `http/1.1` by ALPN and speaks what the server chooses; `always` requires HTTP/2 (h2c over
+//! `http://`), `never` keeps HTTP/1.1. HTTP/2 requests share one connection per 100 in flight, still
+//! bounded by `connections`; [`HttpTarget::protocol`] says which protocol was negotiated.
+//!
 //! [`HttpTarget::probe`] is a dry run of one transaction: the same request and answer mapping as a
 //! run, with the request as sent (secret header values masked), the status, the raw answer and the
 //! verdict or why there is none kept in a [`ProbeExchange`] (`stress-runner probe`).
@@ -47,6 +52,7 @@ mod endpoint;
 mod error;
 mod guard;
 mod http;
+mod pool;
 mod probe;
 mod samples;
 mod scrape;

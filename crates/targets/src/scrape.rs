@@ -40,7 +40,7 @@ use hyper::client::conn::http1;
 use hyper::header::{ACCEPT, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use models::{ProcessSample, TlsSpec};
+use models::{Http2Mode, ProcessSample, TlsSpec};
 use prometheus_parse::{Scrape, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -108,7 +108,8 @@ impl MetricsScraper {
             });
         }
         let tls = if endpoint.secure {
-            Some(TlsClient::new(tls, &endpoint.host)?)
+            // The scrape speaks HTTP/1.1: one small GET a tick gains nothing from HTTP/2.
+            Some(TlsClient::new(tls, &endpoint.host, Http2Mode::Never)?)
         } else {
             None
         };

@@ -7,7 +7,7 @@
 //! installed process-wide.
 
 use crate::TargetConfigError;
-use models::TlsSpec;
+use models::{Http2Mode, TlsSpec};
 use rustls::client::WebPkiServerVerifier;
 use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
@@ -33,10 +33,11 @@ impl std::fmt::Debug for TlsClient {
 }
 
 impl TlsClient {
-    /// Builds the client for a URL whose host is `host` (brackets of an IPv6 literal allowed).
-    /// Reads the PEM files named in `spec` and the platform's roots; an unreadable or empty file, a
-    /// key that does not match its certificate, or no root at all is an error naming the setting.
-    pub fn new(spec: &TlsSpec, host: &str) -> Result<Self, TargetConfigError> {
+    /// Builds the client for a URL whose host is `host` (brackets of an IPv6 literal allowed),
+    /// offering by ALPN the protocols `http2` allows. Reads the PEM files named in `spec` and the
+    /// platform's roots; an unreadable or empty file, a key that does not match its certificate, or
+    /// no root at all is an error naming the setting.
+    pub fn new(spec: &TlsSpec, host: &str, http2: Http2Mode) -> Result<Self, TargetConfigError> {
         let name = spec
             .server_name
             .as_deref()
@@ -124,8 +125,13 @@ impl TlsClient {
                 ));
             }
         };
-        // The pool speaks HTTP/1.1 only; saying so lets a server that prefers h2 fall back cleanly.
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Offering only what the pool will speak lets the server choose cleanly; h2 first, as the
+        // preferred one (servers mostly take the first they support).
+        config.alpn_protocols = match http2 {
+            Http2Mode::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            Http2Mode::Always => vec![b"h2".to_vec()],
+            Http2Mode::Never => vec![b"http/1.1".to_vec()],
+        };
         Ok(Self {
             connector: TlsConnector::from(Arc::new(config)),
             server_name,
@@ -216,6 +222,9 @@ fn explain(err: &rustls::Error, server_name: &str) -> String {
             | AlertDescription::CertificateRevoked
             | AlertDescription::AccessDenied,
         ) => "the server refused the client certificate (or wanted one); set `tls.client_cert` and `tls.client_key` ([target.tls]) to one it accepts".to_owned(),
+        E::AlertReceived(AlertDescription::NoApplicationProtocol) => {
+            "the server accepts none of the protocols offered by ALPN (h2 alone when `http2` is \"always\", http/1.1 alone when \"never\"); set `http2` to \"auto\" to offer both".to_owned()
+        }
         E::InvalidMessage(_) => {
             "the server did not answer in TLS; if this port speaks plain HTTP, use an http:// URL".to_owned()
         }
@@ -234,7 +243,9 @@ mod tests {
             client_cert: Some("client.pem".into()),
             ..TlsSpec::default()
         };
-        let err = TlsClient::new(&spec, "127.0.0.1").unwrap_err().to_string();
+        let err = TlsClient::new(&spec, "127.0.0.1", Http2Mode::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("tls.client_key") && err.contains("both"),
             "{err}"
@@ -247,7 +258,9 @@ mod tests {
             ca_file: Some("/nonexistent/ca.pem".into()),
             ..TlsSpec::default()
         };
-        let err = TlsClient::new(&spec, "localhost").unwrap_err().to_string();
+        let err = TlsClient::new(&spec, "localhost", Http2Mode::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("tls.ca_file") && err.contains("/nonexistent/ca.pem"),
             "{err}"
@@ -256,7 +269,7 @@ mod tests {
 
     #[test]
     fn ip_hosts_and_overrides_become_server_names() {
-        let ip = TlsClient::new(&TlsSpec::default(), "[::1]");
+        let ip = TlsClient::new(&TlsSpec::default(), "[::1]", Http2Mode::Auto);
         // A machine without system roots cannot build a client without ca_file; both outcomes name it.
         match ip {
             Ok(c) => assert_eq!(c.name(), "::1"),
@@ -266,7 +279,9 @@ mod tests {
             server_name: Some("not a name".into()),
             ..TlsSpec::default()
         };
-        let err = TlsClient::new(&bad, "127.0.0.1").unwrap_err().to_string();
+        let err = TlsClient::new(&bad, "127.0.0.1", Http2Mode::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("tls.server_name"), "{err}");
     }
 

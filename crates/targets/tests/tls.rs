@@ -5,13 +5,13 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper::{Request, Response, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use models::{
-    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, MerchantId, Timestamp,
-    TlsSpec, Transaction, TxnId,
+    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, Http2Mode, MerchantId,
+    Timestamp, TlsSpec, Transaction, TxnId,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -159,19 +159,65 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// What the test server saw: TLS handshakes in progress now and at most.
+/// What the test server saw: TLS handshakes in progress now and at most, and done (one per TCP
+/// connection that got through TLS); requests, and those that came over HTTP/2 with `:authority`.
 #[derive(Default)]
 struct Handshakes {
     now: AtomicUsize,
     most: AtomicUsize,
     done: AtomicUsize,
+    requests: AtomicUsize,
+    h2_requests: AtomicUsize,
+    /// Connections the client closed (h2c server only).
+    closed: AtomicUsize,
 }
+
+/// How the test server speaks: the protocols it offers by ALPN (HTTP/2 on a connection where it
+/// chose `h2`, HTTP/1.1 otherwise) and how long it takes to answer.
+#[derive(Clone, Copy, Default)]
+struct Serving {
+    alpn: &'static [&'static [u8]],
+    delay: Duration,
+}
+
+/// Both protocols, `h2` preferred, as most HTTP/2 servers are set up.
+const H2_AND_H1: &[&[u8]] = &[b"h2", b"http/1.1"];
 
 /// Serves a verdict over TLS with `leaf`; with `client_ca`, a client certificate signed by it is
 /// required. Connection tasks live in the server task's JoinSet, so they end with it.
 async fn tls_server(
     leaf: &Leaf,
     client_ca: Option<&Ca>,
+) -> (
+    SocketAddr,
+    Arc<Handshakes>,
+    tokio::task::JoinHandle<Infallible>,
+) {
+    tls_server_with(leaf, client_ca, Serving::default()).await
+}
+
+/// Answers every request with a verdict after `delay`, counting it in `seen`.
+async fn answer(
+    req: Request<hyper::body::Incoming>,
+    seen: Arc<Handshakes>,
+    delay: Duration,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    seen.requests.fetch_add(1, Ordering::SeqCst);
+    if req.version() == Version::HTTP_2 && req.uri().authority().is_some() {
+        seen.h2_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(Response::new(Full::new(Bytes::from_static(
+        br#"{"decision":"decline","risk_score":0.9}"#,
+    ))))
+}
+
+async fn tls_server_with(
+    leaf: &Leaf,
+    client_ca: Option<&Ca>,
+    serving: Serving,
 ) -> (
     SocketAddr,
     Arc<Handshakes>,
@@ -191,9 +237,10 @@ async fn tls_server(
         }
         None => builder.with_no_client_auth(),
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(vec![leaf.cert.clone()], leaf.key.clone_key())
         .unwrap();
+    config.alpn_protocols = serving.alpn.iter().map(|p| p.to_vec()).collect();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -212,16 +259,17 @@ async fn tls_server(
                 counts.now.fetch_sub(1, Ordering::SeqCst);
                 let Ok(tls) = accepted else { return };
                 counts.done.fetch_add(1, Ordering::SeqCst);
-                let _ = http1::Builder::new()
-                    .serve_connection(
-                        TokioIo::new(tls),
-                        service_fn(|_req: Request<hyper::body::Incoming>| async {
-                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-                                br#"{"decision":"decline","risk_score":0.9}"#,
-                            ))))
-                        }),
-                    )
-                    .await;
+                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                let service = service_fn(move |req| answer(req, counts.clone(), serving.delay));
+                if h2 {
+                    let _ = http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                } else {
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                }
             });
         }
     });
@@ -274,7 +322,10 @@ async fn a_private_ca_given_as_ca_file_is_trusted() {
     )
     .unwrap();
     assert!(t.is_tls());
+    assert_eq!(t.protocol(), None, "no connection yet");
     let v = t.score(&txn()).await.unwrap();
+    // A server that offers nothing by ALPN speaks HTTP/1.1.
+    assert_eq!(t.protocol(), Some("HTTP/1.1"));
     assert_eq!(v.decision, Decision::Decline);
     // The second request reuses the keep-alive connection: one handshake in all.
     t.score(&txn()).await.unwrap();
@@ -503,4 +554,235 @@ async fn a_cold_pool_opens_with_paced_handshakes() {
     // Requests after the warm-up open nothing more.
     t.score(&txn()).await.unwrap();
     assert_eq!(t.connect_stats().opened as usize, CONNECTIONS);
+}
+
+fn h2_target(url: String, tls: TlsSpec, http2: Http2Mode, connections: usize) -> HttpTarget {
+    HttpTarget::new(HttpTargetConfig {
+        url,
+        tls,
+        http2,
+        connections,
+        timeout: Duration::from_secs(30),
+        ..HttpTargetConfig::default()
+    })
+    .unwrap()
+}
+
+/// `auto` speaks HTTP/2 when the server chooses it, and multiplexes: 200 requests at once with
+/// `connections = 200` share two connections (one per 100 in flight), every one answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_negotiates_http2_and_shares_few_connections() {
+    const REQUESTS: usize = 200;
+    let ca = Ca::new("h2-auto");
+    let serving = Serving {
+        alpn: H2_AND_H1,
+        // Long enough that all 200 are in flight together.
+        delay: Duration::from_millis(200),
+    };
+    let (addr, seen, _server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+    let t = h2_target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&ca),
+        Http2Mode::Auto,
+        REQUESTS,
+    );
+    let txn = txn();
+    let verdicts = futures_util::future::join_all((0..REQUESTS).map(|_| t.score(&txn))).await;
+    for v in &verdicts {
+        assert_eq!(v.as_ref().unwrap().decision, Decision::Decline);
+    }
+    assert_eq!(t.protocol(), Some("HTTP/2"));
+    assert_eq!(seen.requests.load(Ordering::SeqCst), REQUESTS);
+    assert_eq!(
+        seen.h2_requests.load(Ordering::SeqCst),
+        REQUESTS,
+        "every request over HTTP/2, with :authority"
+    );
+    let connections = seen.done.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&connections), "{connections} connections");
+    let stats = t.connect_stats();
+    assert_eq!((stats.opened as usize, stats.failed), (connections, 0));
+    // The pre-flight check and a warm-up add nothing once both shared connections are open.
+    t.check_connection().await.unwrap();
+    assert_eq!(t.open_connections(REQUESTS).await.unwrap(), 0);
+    assert!(t.score(&txn).await.is_ok());
+}
+
+/// A cold HTTP/2 pool warms up to its shared connections only, whatever count is asked for.
+#[tokio::test]
+async fn warming_an_http2_pool_opens_its_shared_connections() {
+    let ca = Ca::new("h2-warm");
+    let serving = Serving {
+        alpn: H2_AND_H1,
+        ..Serving::default()
+    };
+    let (addr, seen, _server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+    let t = h2_target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&ca),
+        Http2Mode::Auto,
+        250,
+    );
+    assert_eq!(t.open_connections(1_000).await.unwrap(), 3);
+    assert_eq!(t.protocol(), Some("HTTP/2"));
+    assert_eq!(t.connect_stats().opened, 3);
+    assert!(t.score(&txn()).await.is_ok());
+    assert_eq!(t.connect_stats().opened, 3, "the warm connections are used");
+    // The server counts a handshake a moment after the client has finished it.
+    assert!(seen.done.load(Ordering::SeqCst) <= 3);
+}
+
+#[tokio::test]
+async fn never_keeps_http1_with_a_server_that_offers_http2() {
+    let ca = Ca::new("h2-never");
+    let serving = Serving {
+        alpn: H2_AND_H1,
+        ..Serving::default()
+    };
+    let (addr, seen, _server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+    let t = h2_target(
+        format!("https://localhost:{}/v1/score", addr.port()),
+        trusting(&ca),
+        Http2Mode::Never,
+        8,
+    );
+    t.check_connection().await.unwrap();
+    assert_eq!(t.protocol(), Some("HTTP/1.1"));
+    assert_eq!(t.score(&txn()).await.unwrap().decision, Decision::Decline);
+    assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 0);
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
+}
+
+/// `always` with a server that will not speak HTTP/2 is a `tls` error that says to change `http2`,
+/// whether the server ignores ALPN or refuses the offer.
+#[tokio::test]
+async fn always_against_an_http1_server_is_a_tls_error_naming_http2() {
+    let ca = Ca::new("h2-always");
+    const HTTP1_ONLY: &[&[u8]] = &[b"http/1.1"];
+    for alpn in [&[][..], HTTP1_ONLY] {
+        let serving = Serving {
+            alpn,
+            ..Serving::default()
+        };
+        let (addr, _, _server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+        let t = h2_target(
+            format!("https://localhost:{}/v1/score", addr.port()),
+            trusting(&ca),
+            Http2Mode::Always,
+            8,
+        );
+        let reason = tls_error(&t).await;
+        assert!(
+            reason.contains("`http2` to \"auto\"") && reason.contains("ALPN"),
+            "{reason}"
+        );
+        let err = t.check_connection().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+        assert_eq!(t.protocol(), None);
+    }
+}
+
+/// `always` over `http://` is HTTP/2 with prior knowledge (h2c).
+#[tokio::test]
+async fn always_over_plain_http_is_h2c() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Handshakes::default());
+    let counts = seen.clone();
+    let _server = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            counts.done.fetch_add(1, Ordering::SeqCst);
+            let counts = counts.clone();
+            conns.spawn(async move {
+                let seen = counts.clone();
+                let service = service_fn(move |req| answer(req, seen.clone(), Duration::ZERO));
+                let _ = http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                counts.closed.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    let url = format!("http://127.0.0.1:{}/v1/score", addr.port());
+    let t = h2_target(url.clone(), TlsSpec::default(), Http2Mode::Always, 16);
+    assert!(!t.is_tls());
+    let txn = txn();
+    let verdicts = futures_util::future::join_all((0..16).map(|_| t.score(&txn))).await;
+    assert!(verdicts.iter().all(|v| v.is_ok()), "{verdicts:?}");
+    assert_eq!(t.protocol(), Some("HTTP/2"));
+    assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 16);
+    assert_eq!(seen.done.load(Ordering::SeqCst), 1);
+    // The connection's tasks belong to the target: dropping it closes the connection.
+    drop(t);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.closed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen.closed.load(Ordering::SeqCst), 1);
+    // `auto` over http:// is HTTP/1.1, which this server does not speak: a connection error.
+    let auto = h2_target(url, TlsSpec::default(), Http2Mode::Auto, 1);
+    let err = auto.score(&txn).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert_eq!(auto.protocol(), Some("HTTP/1.1"));
+}
+
+/// A shared HTTP/2 connection that the server closes is replaced on the next request.
+#[tokio::test]
+async fn a_closed_http2_connection_is_replaced() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Handshakes::default());
+    let counts = seen.clone();
+    // Each connection serves one request, then the server closes it (GOAWAY, then the socket).
+    let _server = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            counts.done.fetch_add(1, Ordering::SeqCst);
+            let counts = counts.clone();
+            conns.spawn(async move {
+                let served = Arc::new(tokio::sync::Notify::new());
+                let notify = served.clone();
+                let service = service_fn(move |req| {
+                    let notify = notify.clone();
+                    let counts = counts.clone();
+                    async move {
+                        let answered = answer(req, counts, Duration::ZERO).await;
+                        notify.notify_one();
+                        answered
+                    }
+                });
+                let conn = http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service);
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    () = served.notified() => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            });
+        }
+    });
+    let t = h2_target(
+        format!("http://127.0.0.1:{}/v1/score", addr.port()),
+        TlsSpec::default(),
+        Http2Mode::Always,
+        4,
+    );
+    for round in 1..=3 {
+        // The server's GOAWAY may still be on its way when the next request starts: that request
+        // may fail, the one after it opens a new connection.
+        let mut answered = t.score(&txn()).await.is_ok();
+        if !answered {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answered = t.score(&txn()).await.is_ok();
+        }
+        assert!(answered, "round {round}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.done.load(Ordering::SeqCst) >= 3);
+    assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 3);
 }

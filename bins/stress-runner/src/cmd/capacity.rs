@@ -108,7 +108,7 @@ fn target_spec(args: &Args) -> anyhow::Result<TargetSpec> {
         ..TargetSpec::default()
     };
     args.target.apply_to(&mut spec);
-    args.tls.apply_to(&mut spec.tls);
+    args.tls.apply_to(&mut spec);
     Ok(spec)
 }
 

@@ -69,8 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let unmapped = runtime.block_on(async {
         let target = factory.prepare_probe().await?;
         println!(
-            "probing {} with {} transaction{} (seed {}), one at a time\n",
+            "probing {}{} with {} transaction{} (seed {}), one at a time\n",
             target.url(),
+            target
+                .protocol()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
             args.count,
             if args.count == 1 { "" } else { "s" },
             spec.seed

@@ -1,6 +1,6 @@
 //! The flags that say how to reach an HTTP API and read its answers (`run`, `probe`): `--allow-remote`,
 //! the request (`--header`, `--body-template`), the answer (`--decision-pointer`, `--score-pointer`,
-//! `--decision-map`) and TLS ([`TlsArgs`]). Each overrides the scenario's `[target]` key of the same
+//! `--decision-map`) and the connection (TLS and `--http2`, [`TlsArgs`]). Each overrides the scenario's `[target]` key of the same
 //! meaning; `--target` itself is each command's own, since its default differs.
 
 use super::tls_args::TlsArgs;
@@ -110,7 +110,7 @@ impl TargetArgs {
         }
         // Header values such as "Bearer ${API_TOKEN}" take their secrets from the environment.
         scenario_file::expand_env(spec, |name| std::env::var(name).ok())?;
-        self.tls.apply_to(&mut spec.target.tls);
+        self.tls.apply_to(&mut spec.target);
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
-//! The TLS flags of an `https://` `--target` (`run`, `capacity`): each overrides the scenario's
-//! `[target.tls]` key of the same meaning.
+//! The connection flags of an HTTP `--target` (`run`, `probe`, `capacity`): TLS for `https://`,
+//! and `--http2`. Each overrides the scenario's `[target.tls]` (or `[target]`) key of the same meaning.
 
-use models::TlsSpec;
+use models::{Http2Mode, TargetSpec};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -19,11 +19,19 @@ pub struct TlsArgs {
     /// an IP address ([target.tls] server_name).
     #[arg(long, value_name = "NAME")]
     server_name: Option<String>,
+    /// HTTP/2: auto (when an https server offers it by ALPN, HTTP/1.1 otherwise), never, or always
+    /// (over http://, with prior knowledge) ([target] http2).
+    #[arg(long, value_name = "auto|never|always")]
+    http2: Option<Http2Mode>,
 }
 
 impl TlsArgs {
     /// Sets the keys given on the command line; the others stay as the scenario has them.
-    pub fn apply_to(&self, tls: &mut TlsSpec) {
+    pub fn apply_to(&self, target: &mut TargetSpec) {
+        if let Some(mode) = self.http2 {
+            target.http2 = mode;
+        }
+        let tls = &mut target.tls;
         if let Some(f) = &self.ca_file {
             tls.ca_file = Some(f.clone());
         }
@@ -54,16 +62,31 @@ mod tests {
     fn flags_override_only_the_keys_they_name() {
         let cli =
             Cli::try_parse_from(["x", "--ca-file", "ca.pem", "--server-name", "api.test"]).unwrap();
-        let mut tls = TlsSpec {
-            ca_file: Some("old.pem".into()),
-            client_cert: Some("c.pem".into()),
-            client_key: Some("k.pem".into()),
-            server_name: None,
+        let mut target = TargetSpec {
+            tls: models::TlsSpec {
+                ca_file: Some("old.pem".into()),
+                client_cert: Some("c.pem".into()),
+                client_key: Some("k.pem".into()),
+                server_name: None,
+            },
+            http2: Http2Mode::Never,
+            ..TargetSpec::default()
         };
-        cli.tls.apply_to(&mut tls);
+        cli.tls.apply_to(&mut target);
+        let tls = &target.tls;
         assert_eq!(tls.ca_file, Some("ca.pem".into()));
         assert_eq!(tls.client_cert, Some("c.pem".into()));
         assert_eq!(tls.server_name.as_deref(), Some("api.test"));
+        assert_eq!(target.http2, Http2Mode::Never, "no --http2: the scenario's");
+        let cli = Cli::try_parse_from(["x", "--http2", "always"]).unwrap();
+        cli.tls.apply_to(&mut target);
+        assert_eq!(target.http2, Http2Mode::Always);
+    }
+
+    #[test]
+    fn http2_takes_one_of_three_words() {
+        let err = Cli::try_parse_from(["x", "--http2", "yes"]).unwrap_err();
+        assert!(err.to_string().contains("auto, never or always"), "{err}");
     }
 
     #[test]
