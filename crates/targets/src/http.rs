@@ -2,6 +2,7 @@
 //! connection pool of its own ([`crate::pool`]).
 
 use crate::answer::ResponseMapping;
+use crate::endpoint::Endpoint;
 use crate::pool::{Link, Pool, PoolConfig};
 use crate::template::{BodyTemplate, DEFAULT_CONTENT_TYPE};
 use crate::tls::TlsClient;
@@ -198,42 +199,18 @@ impl HttpTarget {
     /// Checks the settings and the loopback guard ([`check_loopback`]); sends nothing.
     pub fn new(config: HttpTargetConfig) -> Result<Self, TargetConfigError> {
         check_loopback(&config.url, config.allow_remote)?;
-        let invalid = |reason: String| TargetConfigError::InvalidUrl {
+        let Endpoint {
+            connect_to,
+            host,
+            host_header: host_value,
+            path,
+            secure,
+        } = Endpoint::parse(&config.url, "https://127.0.0.1:8443/v1/score")?;
+        // HTTP/2 requests carry the whole URL (`:scheme`, `:authority`), HTTP/1.1 only the path.
+        let absolute: Uri = config.url.parse().map_err(|e| TargetConfigError::InvalidUrl {
             url: config.url.clone(),
-            reason,
-        };
-        let uri: Uri = config.url.parse().map_err(|e| invalid(format!("{e}")))?;
-        let (secure, default_port) = match uri.scheme_str() {
-            Some("http") => (false, 80),
-            Some("https") => (true, 443),
-            _ => {
-                return Err(invalid(
-                    "its scheme must be http:// or https://, like https://127.0.0.1:8443/v1/score"
-                        .into(),
-                ));
-            }
-        };
-        let authority = uri.authority().ok_or_else(|| {
-            invalid("it has no host; write it like http://127.0.0.1:8080/v1/score".into())
+            reason: format!("{e}"),
         })?;
-        let host = HeaderValue::from_str(authority.as_str())
-            .map_err(|e| invalid(format!("its host is not a valid Host header: {e}")))?;
-        let connect_to = format!(
-            "{}:{}",
-            authority.host(),
-            authority.port_u16().unwrap_or(default_port)
-        );
-        let path: Uri = uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .parse()
-            .map_err(|e| invalid(format!("its path: {e}")))?;
-        let absolute = Uri::builder()
-            .scheme(if secure { "https" } else { "http" })
-            .authority(authority.clone())
-            .path_and_query(path.to_string())
-            .build()
-            .map_err(|e| invalid(format!("{e}")))?;
         if config.connections == 0 {
             return Err(TargetConfigError::InvalidSetting {
                 field: "connections",
@@ -247,7 +224,7 @@ impl HttpTarget {
             });
         }
         let tls = if secure {
-            Some(TlsClient::new(&config.tls, authority.host(), config.http2)?)
+            Some(TlsClient::new(&config.tls, &host, config.http2)?)
         } else {
             None
         };
@@ -331,7 +308,7 @@ impl HttpTarget {
             }),
             path,
             absolute,
-            host,
+            host: host_value,
             url: config.url,
             method,
             content_type,
