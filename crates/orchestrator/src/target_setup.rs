@@ -309,8 +309,16 @@ impl TargetFactory {
                         ));
                     }
                     Some(seed) => {
+                        // The proxy reaches an https:// upstream itself: check its certificates
+                        // directly first, so that a wrong CA is a clear error before any load,
+                        // not a run of 502s.
+                        let direct = HttpTarget::new(http_config(spec, url, self.allow_remote))
+                            .map_err(|e| target_err(&e))?;
+                        check_tls(&direct, url).await?;
+                        drop(direct);
                         let proxy = FaultProxy::start(ProxyConfig {
                             upstream: url.to_owned(),
+                            tls: spec.tls.clone(),
                             allow_remote: self.allow_remote,
                             seed,
                             ..ProxyConfig::default()

@@ -207,10 +207,13 @@ impl HttpTarget {
             secure,
         } = Endpoint::parse(&config.url, "https://127.0.0.1:8443/v1/score")?;
         // HTTP/2 requests carry the whole URL (`:scheme`, `:authority`), HTTP/1.1 only the path.
-        let absolute: Uri = config.url.parse().map_err(|e| TargetConfigError::InvalidUrl {
-            url: config.url.clone(),
-            reason: format!("{e}"),
-        })?;
+        let absolute: Uri = config
+            .url
+            .parse()
+            .map_err(|e| TargetConfigError::InvalidUrl {
+                url: config.url.clone(),
+                reason: format!("{e}"),
+            })?;
         if config.connections == 0 {
             return Err(TargetConfigError::InvalidSetting {
                 field: "connections",

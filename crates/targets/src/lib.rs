@@ -73,6 +73,7 @@ pub use scrape::{MAX_METRICS_BYTES, MetricsScraper, ScrapeError, TargetReading};
 pub use template::{
     BodyTemplate, DEFAULT_CONTENT_TYPE, TRANSACTION_PLACEHOLDER, is_json, placeholder_names,
 };
+pub use tls::client_config as tls_client_config;
 
 use async_trait::async_trait;
 use models::{TargetInfo, Transaction, Verdict};

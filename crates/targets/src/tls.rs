@@ -48,92 +48,8 @@ impl TlsClient {
                 format!("{name:?} is not a DNS name or IP address: {e}"),
             )
         })?;
-
-        let mut roots = RootCertStore::empty();
-        // Unreadable system certificates are skipped: a machine with a few broken files still has
-        // the rest, and a missing root shows up as a clear `tls` error at the first connection.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        if let Some(path) = &spec.ca_file {
-            let certs = read_certs(path, "tls.ca_file")?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(setting(
-                    "tls.ca_file",
-                    format!(
-                        "{} holds no usable CA certificate; give the PEM file of the CA that signed the server's certificate",
-                        path.display()
-                    ),
-                ));
-            }
-        }
-        if roots.is_empty() {
-            return Err(setting(
-                "tls.ca_file",
-                "no trusted root certificates were found on this machine; give the server's CA as a PEM file in `tls.ca_file` ([target.tls] ca_file)".into(),
-            ));
-        }
-
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let verifier =
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| setting("tls.ca_file", format!("cannot use these roots: {e}")))?;
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| setting("tls", format!("no usable TLS version: {e}")))?
-            .with_webpki_verifier(verifier);
-        let mut config = match (&spec.client_cert, &spec.client_key) {
-            (Some(cert), Some(key)) => {
-                let chain = read_certs(cert, "tls.client_cert")?;
-                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-                    setting(
-                        "tls.client_key",
-                        format!(
-                            "cannot read a private key (PKCS#8, PKCS#1 or SEC1 PEM) from {}: {e}",
-                            key.display()
-                        ),
-                    )
-                })?;
-                builder.with_client_auth_cert(chain, key).map_err(|e| {
-                    setting(
-                        "tls.client_key",
-                        format!(
-                            "the key {} does not go with the certificate {}: {e}",
-                            spec.client_key
-                                .as_deref()
-                                .unwrap_or(Path::new(""))
-                                .display(),
-                            cert.display()
-                        ),
-                    )
-                })?
-            }
-            (None, None) => builder.with_no_client_auth(),
-            (Some(_), None) => {
-                return Err(setting(
-                    "tls.client_key",
-                    "client_cert is set but client_key is not: mutual TLS needs both PEM files"
-                        .into(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(setting(
-                    "tls.client_cert",
-                    "client_key is set but client_cert is not: mutual TLS needs both PEM files"
-                        .into(),
-                ));
-            }
-        };
-        // Offering only what the pool will speak lets the server choose cleanly; h2 first, as the
-        // preferred one (servers mostly take the first they support).
-        config.alpn_protocols = match http2 {
-            Http2Mode::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-            Http2Mode::Always => vec![b"h2".to_vec()],
-            Http2Mode::Never => vec![b"http/1.1".to_vec()],
-        };
         Ok(Self {
-            connector: TlsConnector::from(Arc::new(config)),
+            connector: TlsConnector::from(Arc::new(client_config(spec, http2)?)),
             server_name,
         })
     }
@@ -142,6 +58,94 @@ impl TlsClient {
     pub fn name(&self) -> String {
         self.server_name.to_str().into_owned()
     }
+}
+
+/// The rustls client configuration `spec` asks for (roots, private CA, client certificate), offering
+/// by ALPN the protocols `http2` allows; the server name is the caller's. Also for clients other
+/// than [`HttpTarget`](crate::HttpTarget)'s pool, such as the fault proxy's upstream client, so that
+/// `[target.tls]` means the same everywhere.
+pub fn client_config(spec: &TlsSpec, http2: Http2Mode) -> Result<ClientConfig, TargetConfigError> {
+    let mut roots = RootCertStore::empty();
+    // Unreadable system certificates are skipped: a machine with a few broken files still has
+    // the rest, and a missing root shows up as a clear `tls` error at the first connection.
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = &spec.ca_file {
+        let certs = read_certs(path, "tls.ca_file")?;
+        let (added, _) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(setting(
+                "tls.ca_file",
+                format!(
+                    "{} holds no usable CA certificate; give the PEM file of the CA that signed the server's certificate",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    if roots.is_empty() {
+        return Err(setting(
+                "tls.ca_file",
+                "no trusted root certificates were found on this machine; give the server's CA as a PEM file in `tls.ca_file` ([target.tls] ca_file)".into(),
+            ));
+    }
+
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| setting("tls.ca_file", format!("cannot use these roots: {e}")))?;
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| setting("tls", format!("no usable TLS version: {e}")))?
+        .with_webpki_verifier(verifier);
+    let mut config = match (&spec.client_cert, &spec.client_key) {
+        (Some(cert), Some(key)) => {
+            let chain = read_certs(cert, "tls.client_cert")?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                setting(
+                    "tls.client_key",
+                    format!(
+                        "cannot read a private key (PKCS#8, PKCS#1 or SEC1 PEM) from {}: {e}",
+                        key.display()
+                    ),
+                )
+            })?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                setting(
+                    "tls.client_key",
+                    format!(
+                        "the key {} does not go with the certificate {}: {e}",
+                        spec.client_key
+                            .as_deref()
+                            .unwrap_or(Path::new(""))
+                            .display(),
+                        cert.display()
+                    ),
+                )
+            })?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        (Some(_), None) => {
+            return Err(setting(
+                "tls.client_key",
+                "client_cert is set but client_key is not: mutual TLS needs both PEM files".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(setting(
+                "tls.client_cert",
+                "client_key is set but client_cert is not: mutual TLS needs both PEM files".into(),
+            ));
+        }
+    };
+    // Offering only what the pool will speak lets the server choose cleanly; h2 first, as the
+    // preferred one (servers mostly take the first they support).
+    config.alpn_protocols = match http2 {
+        Http2Mode::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        Http2Mode::Always => vec![b"h2".to_vec()],
+        Http2Mode::Never => vec![b"http/1.1".to_vec()],
+    };
+    Ok(config)
 }
 
 fn setting(field: &'static str, reason: String) -> TargetConfigError {

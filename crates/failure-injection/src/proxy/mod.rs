@@ -16,6 +16,7 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, Uri};
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -34,9 +35,12 @@ use tokio::task::{JoinHandle, JoinSet};
 /// How to start a [`FaultProxy`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxyConfig {
-    /// The target, `http://host:port`. Only its scheme and authority are used: the path of each request is
-    /// kept (see [`FaultProxy::proxied_url`]).
+    /// The target, `http://host:port` or `https://host:port`. Only its scheme and authority are used:
+    /// the path of each request is kept (see [`FaultProxy::proxied_url`]).
     pub upstream: String,
+    /// How an `https://` upstream is reached (private CA, client certificate, server name): the
+    /// target's `[target.tls]`, so that the proxy meets the same certificates as a direct run.
+    pub tls: models::TlsSpec,
     /// Allow an upstream that is not loopback (the command line's `--allow-remote`).
     pub allow_remote: bool,
     /// Where to listen; loopback with a free port by default.
@@ -51,6 +55,7 @@ impl Default for ProxyConfig {
     fn default() -> Self {
         Self {
             upstream: String::new(),
+            tls: models::TlsSpec::default(),
             allow_remote: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 42,
@@ -64,8 +69,7 @@ pub enum ProxyError {
     #[error("proxy upstream: {0}")]
     Upstream(#[from] targets::TargetConfigError),
     #[error(
-        "proxy upstream {url:?}: only http:// is supported; point the proxy at an http:// endpoint \
-         (or run the target without TLS on loopback)"
+        "proxy upstream {url:?}: its scheme must be http:// or https://, like http://127.0.0.1:8080"
     )]
     Scheme { url: String },
     #[error("proxy: could not listen on {addr}: {source}; pick another address or port 0")]
@@ -121,7 +125,9 @@ struct Shared {
     counters: Counters,
     /// Scheme and authority of the upstream.
     upstream: (hyper::http::uri::Scheme, hyper::http::uri::Authority),
-    client: Client<HttpConnector, Incoming>,
+    /// Speaks HTTP/1.1 to the upstream, over TLS for `https://` (the load side always reaches the
+    /// proxy in plain HTTP/1.1 on loopback).
+    client: Client<HttpsConnector<HttpConnector>, Incoming>,
     /// Bumped whenever the faults change, so that black-holed requests can re-check theirs.
     changed: watch::Sender<u64>,
     shutdown: watch::Receiver<bool>,
@@ -172,10 +178,26 @@ impl FaultProxy {
                 url: config.upstream,
             });
         };
-        if scheme.as_str() != "http" {
+        if !matches!(scheme.as_str(), "http" | "https") {
             return Err(ProxyError::Scheme {
                 url: config.upstream,
             });
+        }
+        let mut tls = targets::tls_client_config(&config.tls, models::Http2Mode::Never)?;
+        // The connector offers by ALPN what it is built to speak (HTTP/1.1 only, below).
+        tls.alpn_protocols.clear();
+        let mut https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        // The same name check as a direct run's: `server_name` when the URL names an IP.
+        if let Some(name) = &config.tls.server_name {
+            let name = rustls_pki_types::ServerName::try_from(name.clone()).map_err(|e| {
+                targets::TargetConfigError::InvalidSetting {
+                    field: "tls.server_name",
+                    reason: format!("{name:?} is not a DNS name or IP address: {e}"),
+                }
+            })?;
+            https = https.with_server_name_resolver(FixedServerNameResolver::new(name));
         }
         let listener =
             TcpListener::bind(config.listen)
@@ -191,6 +213,9 @@ impl FaultProxy {
 
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        // The TLS layer handles `https://`; the TCP connector must let such URIs through.
+        connector.enforce_http(false);
+        let connector = https.enable_http1().wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -505,9 +530,17 @@ async fn handle(
         Ok(resp) => resp,
         Err(e) => {
             bump(&c.upstream_errors);
+            // The client's own message is only "client error (Connect)"; the cause (refused, a
+            // certificate the TLS layer would not take) is in its sources.
+            let mut reason = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                reason.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
             return Ok(text_response(
                 StatusCode::BAD_GATEWAY,
-                format!("proxy: upstream {authority} failed: {e}\n"),
+                format!("proxy: upstream {authority} failed: {reason}\n"),
             ));
         }
     };
