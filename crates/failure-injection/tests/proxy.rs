@@ -334,7 +334,7 @@ async fn a_route_stage_limits_the_fault_to_that_route() {
 }
 
 #[tokio::test]
-async fn refuses_remote_and_tls_upstreams_and_reports_a_dead_one() {
+async fn refuses_remote_and_odd_upstreams_and_reports_a_dead_one() {
     let err = FaultProxy::start(ProxyConfig {
         upstream: "http://10.0.0.1:8080".into(),
         ..Default::default()
@@ -346,12 +346,25 @@ async fn refuses_remote_and_tls_upstreams_and_reports_a_dead_one() {
         "{err}"
     );
     let err = FaultProxy::start(ProxyConfig {
-        upstream: "https://127.0.0.1:8443".into(),
+        upstream: "ftp://127.0.0.1:8443".into(),
         ..Default::default()
     })
     .await
     .unwrap_err();
     assert!(matches!(err, ProxyError::Scheme { .. }), "{err}");
+    // An https:// upstream is taken (orchestrator/tests/proxy_https.rs runs one); its TLS settings
+    // are read at start, so a missing CA file is refused naming the setting.
+    let err = FaultProxy::start(ProxyConfig {
+        upstream: "https://127.0.0.1:8443".into(),
+        tls: models::TlsSpec {
+            ca_file: Some("/no/such/ca.pem".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("tls.ca_file"), "{err}");
 
     // A port nobody listens on: the proxy answers 502 and counts it.
     let free = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
