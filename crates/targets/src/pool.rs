@@ -3,7 +3,7 @@
 //! all requests, as the server (by ALPN) and the `http2` setting decide. See [`Pool`].
 
 use crate::stream::Stream;
-use crate::tls::{TlsClient, tls_failure};
+use crate::tls::{HandshakeFailure, TlsClient, tls_failure};
 use crate::{ConnectStats, TargetError};
 use bytes::{Bytes, BytesMut};
 use http_body_util::Full;
@@ -601,19 +601,14 @@ impl Pool {
         let (stream, protocol) = match &self.tls {
             None => (Stream::Plain(tcp), self.fixed.unwrap_or(Protocol::Http1)),
             Some(tls) => {
-                let name = tls.name();
-                let session = tls
-                    .connector
-                    .connect(tls.server_name.clone(), tcp)
-                    .await
-                    .map_err(|e| match tls_failure(&e, &name) {
-                        Some(reason) => TargetError::Tls {
-                            reason: format!("with {} ({name}): {reason}", self.authority),
-                        },
-                        None => TargetError::Connection {
-                            reason: format!("TLS handshake with {}: {e}", self.authority),
-                        },
-                    })?;
+                let session = tls.shake_hands(tcp).await.map_err(|e| match e {
+                    HandshakeFailure::Tls(reason) => TargetError::Tls {
+                        reason: format!("with {} ({}): {reason}", self.authority, tls.name()),
+                    },
+                    HandshakeFailure::Io(e) => TargetError::Connection {
+                        reason: format!("TLS handshake with {}: {e}", self.authority),
+                    },
+                })?;
                 let chosen = session.get_ref().1.alpn_protocol();
                 let protocol = if chosen == Some(b"h2") {
                     Protocol::Http2

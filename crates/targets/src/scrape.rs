@@ -32,7 +32,7 @@
 
 use crate::endpoint::Endpoint;
 use crate::stream::Stream;
-use crate::tls::{TlsClient, tls_failure};
+use crate::tls::{HandshakeFailure, TlsClient};
 use crate::{TargetConfigError, check_loopback};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -200,17 +200,12 @@ impl MetricsScraper {
         let stream = match &self.tls {
             None => Stream::Plain(tcp),
             Some(tls) => {
-                let name = tls.name();
-                let session = tls
-                    .connector
-                    .connect(tls.server_name.clone(), tcp)
-                    .await
-                    .map_err(|e| {
-                        unreachable(match tls_failure(&e, &name) {
-                            Some(reason) => format!("TLS: {reason}"),
-                            None => format!("TLS handshake: {e}"),
-                        })
-                    })?;
+                let session = tls.shake_hands(tcp).await.map_err(|e| {
+                    unreachable(match e {
+                        HandshakeFailure::Tls(reason) => format!("TLS: {reason}"),
+                        HandshakeFailure::Io(e) => format!("TLS handshake: {e}"),
+                    })
+                })?;
                 Stream::Tls(Box::new(session))
             }
         };

@@ -58,6 +58,30 @@ impl TlsClient {
     pub fn name(&self) -> String {
         self.server_name.to_str().into_owned()
     }
+
+    /// The TLS handshake over `tcp`. A failure says what to change when the TLS layer refused
+    /// ([`HandshakeFailure::Tls`], from [`tls_failure`]), or is the connection's error.
+    pub async fn shake_hands(
+        &self,
+        tcp: tokio::net::TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, HandshakeFailure> {
+        self.connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| match tls_failure(&e, &self.name()) {
+                Some(reason) => HandshakeFailure::Tls(reason),
+                None => HandshakeFailure::Io(e),
+            })
+    }
+}
+
+/// Why [`TlsClient::shake_hands`] failed.
+#[derive(Debug)]
+pub(crate) enum HandshakeFailure {
+    /// The TLS layer refused (certificate, name, client certificate): what to change.
+    Tls(String),
+    /// The connection failed during the handshake.
+    Io(std::io::Error),
 }
 
 /// The rustls client configuration `spec` asks for (roots, private CA, client certificate), offering
