@@ -1,5 +1,7 @@
 //! What the end-to-end suites need, installed when missing: Debian's Chromium and ChromeDriver for the
-//! dashboard tests, and moto's AWS emulator (in a virtual environment under `.tools/`) for the AWS tests.
+//! dashboard tests, moto's AWS emulator (in a virtual environment under `.tools/`) for the AWS tests,
+//! and `kubernetes-validate` (its own environment, with its bundled offline schemas) for the
+//! `stress-runner k8s` manifests.
 //! The suites find them through the environment variables returned by [`prepare`].
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +19,33 @@ pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
     env.push(("FRAUDSTRESS_CHROMEDRIVER".into(), CHROMEDRIVER.into()));
     let python = ensure_moto(root)?;
     env.push(("FRAUDSTRESS_MOTO_PYTHON".into(), python));
+    let validate = ensure_kubernetes_validate(root)?;
+    env.push(("FRAUDSTRESS_KUBERNETES_VALIDATE".into(), validate));
     Ok(env)
+}
+
+/// A virtual environment with `kubernetes-validate`, which checks manifests against the Kubernetes
+/// schemas it bundles (no cluster, no network). Returns the command's path.
+pub fn ensure_kubernetes_validate(root: &Path) -> Result<String> {
+    let venv = root.join(".tools/kubernetes-validate");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".installed");
+    if !ready.exists() {
+        println!("installing kubernetes-validate into {}", venv.display());
+        run(
+            "python3",
+            &["-m", "venv", venv.to_str().context("venv path is UTF-8")?],
+        )?;
+        run(
+            python.to_str().context("path is UTF-8")?,
+            &["-m", "pip", "install", "-q", "kubernetes-validate"],
+        )?;
+        std::fs::write(&ready, b"kubernetes-validate\n")?;
+    }
+    Ok(venv
+        .join("bin/kubernetes-validate")
+        .to_string_lossy()
+        .into_owned())
 }
 
 fn ensure_chromium() -> Result<()> {

@@ -164,6 +164,70 @@ fn three_segments_merged_are_the_single_process_run() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// Every document `stress-runner k8s` prints (workers and merge), each checked by
+/// `kubernetes-validate --strict` against the Kubernetes 1.33 schemas: unknown fields, wrong types
+/// (an unquoted timestamp in `args`) and missing required fields fail. The tool is installed by
+/// `cargo xtask test`, which names it in `FRAUDSTRESS_KUBERNETES_VALIDATE`.
+#[test]
+#[ignore = "needs kubernetes-validate; run by `cargo xtask test`"]
+fn k8s_manifests_pass_the_kubernetes_schema() {
+    let validate = std::env::var("FRAUDSTRESS_KUBERNETES_VALIDATE").expect(
+        "FRAUDSTRESS_KUBERNETES_VALIDATE names kubernetes-validate (cargo xtask test sets it)",
+    );
+    let dir = temp("k8s-schema");
+    std::fs::create_dir_all(&dir).unwrap();
+    let runs: [&[&str]; 3] = [
+        &["--workers", "3", "--scenario", "smoke", "--run-id", "r1"],
+        &[
+            "--workers",
+            "12",
+            "--scenario",
+            "investor",
+            "--time-scale",
+            "0.1",
+            "--namespace",
+            "load-tests",
+            "--image",
+            "registry.local:5000/fraudstress:1.2",
+            "--start-delay",
+            "5m",
+        ],
+        &[
+            "--workers",
+            "3",
+            "--scenario",
+            "smoke",
+            "--run-id",
+            "r1",
+            "--merge",
+        ],
+    ];
+    let mut checked = 0;
+    for (i, args) in runs.iter().enumerate() {
+        let o = bin().arg("k8s").args(*args).output().unwrap();
+        ok(&o, "k8s");
+        for (j, doc) in text(&o.stdout).split("\n---\n").skip(1).enumerate() {
+            let file = dir.join(format!("manifest-{i}-{j}.yaml"));
+            std::fs::write(&file, doc).unwrap();
+            let v = Command::new(&validate)
+                .args(["-k", "1.33.0", "--strict"])
+                .arg(&file)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot start {validate}: {e}"));
+            assert!(
+                v.status.success(),
+                "{} fails the schema:\n{}{}\n{doc}",
+                file.display(),
+                text(&v.stdout),
+                text(&v.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 7, "3 + 3 worker documents and the merge Job");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn yaml_docs(args: &[&str]) -> Vec<serde_norway::Value> {
     let o = bin().arg("k8s").args(args).output().unwrap();
     ok(&o, "k8s");
