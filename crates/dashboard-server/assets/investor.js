@@ -152,41 +152,39 @@
   }
 
   // ---- transaction flow ----
-  var canvas, ctx, particles = [], lastT = 0, spawnDebt = 0;
-  var DEFAULT_AGENTS = ["transaction_analyzer", "pattern_detector", "risk_assessor", "decision_maker"];
+  // The stages are the agents the target names in its answers, in the order the answers list them
+  // (a pipeline's order); each dot goes through every stage, as each transaction does. A node's
+  // colour is the agent's health as metrics-core computes it (docs/results.md); a target that
+  // reports no per-agent timings gets no invented stages.
+  var canvas, ctx, particles = [], lastT = 0, spawnDebt = 0, known = [];
 
   function latest() { return FS.ticks.length ? FS.ticks[FS.ticks.length - 1] : null; }
 
-  function stageHealth() {
-    var t = latest(), agents = [], ingestion = null, decision = null;
+  function stages() {
+    var t = latest();
     // At the end the whole run's agent figures replace the last (partial) tick's.
     var list = FS.summary && FS.summary.agents && FS.summary.agents.length ? FS.summary.agents : (t ? t.agents || [] : []);
+    var byName = {};
     list.forEach(function (a) {
-      // An agent that served nothing in the tick has no health to show.
-      var health = a.requests > 0 ? a.health : null;
-      if (a.name === "ingestion") ingestion = health;
-      else if (a.name === "decision") decision = health;
-      else agents.push({ name: a.name, health: health, share: a.requests });
+      byName[a.name] = a;
+      if (known.indexOf(a.name) < 0) known.push(a.name);
     });
-    if (t) {
-      var lvl = { none: 100, moderate: 75, severe: 40, critical: 10 }[t.degradation];
-      if (ingestion == null && (t.completed + t.dropped > 0 || t.scheduled > 0)) ingestion = t.dropped > 0 ? Math.min(lvl, 70) : lvl;
-      var errs = 0; for (var k in t.errors) if (k !== "dropped") errs += t.errors[k];
-      var rate = t.completed > 0 ? errs / t.completed : 0;
-      if (decision == null && t.completed > 0) decision = rate < 0.01 ? 100 : rate < 0.1 ? 70 : 20;
-    }
-    if (!agents.length) agents = DEFAULT_AGENTS.map(function (n) { return { name: n, health: null, share: 1 }; });
-    return { agents: agents.slice(0, 6), ingestion: ingestion, decision: decision };
+    return known.slice(0, 8).map(function (name) {
+      var a = byName[name];
+      // An agent that served nothing in the tick has no health to show.
+      return { name: name, health: a && a.requests > 0 ? a.health : null };
+    });
   }
 
+  // Sent, each stage, Verdict: one row, left to right.
   function layout(w, h, n) {
-    var agents = [];
-    var top = 36, bottom = h - 36, step = n > 1 ? (bottom - top) / (n - 1) : 0;
-    for (var i = 0; i < n; i++) agents.push({ x: w * 0.5, y: n > 1 ? top + i * step : h / 2 });
-    return { ingestion: { x: w * 0.12, y: h / 2 }, agents: agents, decision: { x: w * 0.88, y: h / 2 } };
+    var slots = n + 2, pad = 12, slot = (w - 2 * pad) / slots, pts = [];
+    for (var i = 0; i < slots; i++) pts.push({ x: pad + slot * (i + 0.5), y: h / 2 });
+    return { points: pts, nodeW: Math.min(170, slot * 0.86) };
   }
 
   function color(health) { return FS.HEALTH_COLORS[FS.healthClass(health)]; }
+  var NEUTRAL = "#38bdf8";
 
   function roundRect(x, y, w, h, r) {
     ctx.beginPath();
@@ -194,27 +192,25 @@
     ctx.arcTo(x, y + h, x, y, r); ctx.arcTo(x, y, x + w, y, r); ctx.closePath();
   }
 
-  function node(p, label, sub, health, big) {
-    var w = big ? 150 : 190, h = big ? 64 : 44, c = color(health);
+  // A label that fits in `width`: the font shrinks down to 10 px.
+  function fitText(text, x, y, width, size, weight) {
+    var px = size;
+    do { ctx.font = weight + " " + px + "px system-ui, sans-serif"; px -= 1; } while (px >= 10 && ctx.measureText(text).width > width);
+    ctx.fillText(text, x, y);
+  }
+
+  function node(p, w, label, sub, c) {
+    var h = 54;
     roundRect(p.x - w / 2, p.y - h / 2, w, h, 12);
     ctx.fillStyle = "rgba(15,22,41,0.95)"; ctx.fill();
     ctx.lineWidth = 2; ctx.strokeStyle = c; ctx.stroke();
-    ctx.fillStyle = "#e2e8f0"; ctx.font = "600 " + (big ? 15 : 13) + "px system-ui, sans-serif"; ctx.textAlign = "center";
-    ctx.fillText(label, p.x, p.y - (sub ? 3 : -5));
-    if (sub) { ctx.fillStyle = c; ctx.font = "12px system-ui, sans-serif"; ctx.fillText(sub, p.x, p.y + 14); }
-  }
-
-  function bezier(a, b, t) {
-    var mx = (a.x + b.x) / 2, u = 1 - t;
-    // Cubic with horizontal tangents at both ends.
-    var x = u * u * u * a.x + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * b.x;
-    var y = u * u * u * a.y + 3 * u * u * t * a.y + 3 * u * t * t * b.y + t * t * t * b.y;
-    return { x: x, y: y };
+    ctx.fillStyle = "#e2e8f0"; ctx.textAlign = "center";
+    fitText(label, p.x, p.y - (sub ? 3 : -5), w - 12, 13, "600");
+    if (sub) { ctx.fillStyle = c; fitText(sub, p.x, p.y + 15, w - 12, 12, ""); }
   }
 
   function link(a, b, c) {
-    var mx = (a.x + b.x) / 2;
-    ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.bezierCurveTo(mx, a.y, mx, b.y, b.x, b.y);
+    ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y);
     ctx.strokeStyle = c; ctx.globalAlpha = 0.28; ctx.lineWidth = 2; ctx.stroke(); ctx.globalAlpha = 1;
   }
 
@@ -234,36 +230,37 @@
     lastT = now;
     var w = canvas.width / (window.devicePixelRatio || 1), hgt = canvas.height / (window.devicePixelRatio || 1);
     ctx.clearRect(0, 0, w, hgt);
-    var s = stageHealth(), L = layout(w, hgt, s.agents.length);
+    var s = stages(), L = layout(w, hgt, s.length), P = L.points, legs = P.length - 1;
+    FS.flowStages = s.map(function (a) { return a.name; });
     var h = FS.headline, tps = h && !h["final"] && (FS.state === "running" || FS.state === "ramping_up") ? h.tps : 0;
     var unit = unitFor(tps);
-    document.getElementById("flow-rate").textContent = tps > 0 ? "· " + FS.fmtInt(tps) + " TPS · one dot = " + FS.fmtInt(unit) + " transaction" + (unit > 1 ? "s" : "") : "";
-    s.agents.forEach(function (a, i) { link(L.ingestion, L.agents[i], color(a.health)); link(L.agents[i], L.decision, color(a.health)); });
-    // Spawn in proportion to the measured rate; route by each agent's share of the requests.
+    var rate = tps > 0 ? "· " + FS.fmtInt(tps) + " TPS · one dot = " + FS.fmtInt(unit) + " transaction" + (unit > 1 ? "s" : "") : "";
+    var t = latest();
+    document.getElementById("flow-rate").textContent = rate + (t && !s.length ? (rate ? " · " : "· ") + "no per-agent timings from this target" : "");
+    // The colour of the leg into stage k is that stage's; the last leg (to the verdict) is neutral.
+    var legColor = function (k) { return k < s.length ? color(s[k].health) : NEUTRAL; };
+    for (var k = 0; k < legs; k++) link(P[k], P[k + 1], legColor(k));
     spawnDebt += (tps / unit) * dt;
-    var total = s.agents.reduce(function (acc, a) { return acc + (a.share || 0); }, 0) || 1;
     while (spawnDebt >= 1 && particles.length < 600) {
       spawnDebt -= 1;
-      var r = Math.random() * total, i = 0;
-      while (i < s.agents.length - 1 && (r -= (s.agents[i].share || 0)) > 0) i++;
-      particles.push({ agent: i, t: 0, leg: 0, speed: 0.9 + Math.random() * 0.5, jitter: (Math.random() - 0.5) * 10 });
+      particles.push({ t: 0, leg: 0, speed: 1.6 + Math.random() * 0.8, jitter: (Math.random() - 0.5) * 14 });
     }
     particles = particles.filter(function (p) {
       p.t += dt * p.speed;
-      if (p.t >= 1) { p.t -= 1; p.leg += 1; }
-      if (p.leg > 1 || p.agent >= L.agents.length) return false;
-      var a = p.leg === 0 ? L.ingestion : L.agents[p.agent], b = p.leg === 0 ? L.agents[p.agent] : L.decision;
-      var q = bezier(a, b, p.t);
-      ctx.beginPath(); ctx.arc(q.x, q.y + p.jitter * Math.sin(Math.PI * p.t), 3, 0, 2 * Math.PI);
-      ctx.fillStyle = color(s.agents[p.agent] && s.agents[p.agent].health);
+      while (p.t >= 1) { p.t -= 1; p.leg += 1; }
+      if (p.leg >= legs) return false;
+      var a = P[p.leg], b = P[p.leg + 1];
+      ctx.beginPath();
+      ctx.arc(a.x + (b.x - a.x) * p.t, a.y + p.jitter * Math.sin(Math.PI * p.t), 3, 0, 2 * Math.PI);
+      ctx.fillStyle = legColor(p.leg);
       ctx.shadowColor = ctx.fillStyle; ctx.shadowBlur = 8; ctx.fill(); ctx.shadowBlur = 0;
       return true;
     });
-    node(L.ingestion, "Ingestion", tps > 0 ? FS.fmtInt(tps) + " TPS" : FS.label(FS.state), s.ingestion, true);
-    s.agents.forEach(function (a, i) {
-      node(L.agents[i], FS.label(a.name), a.health == null ? "waiting" : "health " + Math.round(a.health), a.health, false);
+    node(P[0], L.nodeW, "Sent", tps > 0 ? FS.fmtInt(tps) + " TPS" : FS.label(FS.state), NEUTRAL);
+    s.forEach(function (a, i) {
+      node(P[i + 1], L.nodeW, FS.label(a.name), a.health == null ? "no requests" : "health " + Math.round(a.health), color(a.health));
     });
-    node(L.decision, "Decision", h ? FS.fmtInt(h.fraud_blocked) + " blocked" : "", s.decision, true);
+    node(P[P.length - 1], L.nodeW, "Verdict", h ? FS.fmtInt(h.fraud_blocked) + " blocked" : "", NEUTRAL);
   }
 
   function renderStory() {

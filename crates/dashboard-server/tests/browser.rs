@@ -416,6 +416,18 @@ async fn dashboards_in_headless_chromium_during_a_real_run() {
             bare.is_empty(),
             "numbers without separators {bare:?} in {shown}"
         );
+        // The flow's stages are the agents the target named, in its pipeline's order, each one a
+        // stage every dot passes through: no invented or missing stage.
+        assert_eq!(
+            js(&c, "return FS.flowStages").await,
+            json!([
+                "ingestion",
+                "transaction_analyzer",
+                "pattern_detector",
+                "risk_assessor",
+                "decision_maker"
+            ]),
+        );
         let narrative = js(
             &c,
             "return document.getElementById('narrative').textContent",
