@@ -48,7 +48,8 @@
     var opts = function (a, b) {
       return {
         height: 200, scales: { x: { time: false } },
-        axes: [FS.timeAxis(), FS.axis({ values: function (u, v) { return v.map(FS.fmtCompact); } })],
+        // Room for labels such as "12.5k" (uPlot's default axis width cuts them).
+        axes: [FS.timeAxis(), FS.axis({ size: 64, values: function (u, v) { return v.map(FS.fmtCompact); } })],
         series: [{ label: "t", value: function (u, v) { return FS.fmtDur(v); } },
           { label: a, stroke: "#38bdf8", width: 2, fill: "rgba(56,189,248,0.08)" },
           { label: b, stroke: "#a78bfa", width: 2, spanGaps: true }]
@@ -72,10 +73,20 @@
 
   function health() {
     var t = FS.ticks.length ? FS.ticks[FS.ticks.length - 1] : null, h = FS.headline;
+    // At the end the whole run's agent figures replace the last (partial) tick's.
+    var agents = FS.summary && FS.summary.agents && FS.summary.agents.length ? FS.summary.agents : (t ? t.agents || [] : []);
     if (t) {
-      var lvl = t.degradation, el = document.getElementById("a-health");
-      el.textContent = lvl === "none" ? "healthy" : lvl; el.dataset.value = lvl;
-      el.className = "v " + (lvl === "none" ? "good" : lvl === "moderate" ? "warn" : "bad");
+      // Target health: the degradation level, the least healthy agent (health as metrics-core
+      // computes it) and the faults in place, whichever is worst; the reason is shown with it.
+      var lvl = t.degradation, el = document.getElementById("a-health"), text = "healthy", cls = "good";
+      var worst = null;
+      agents.forEach(function (a) { if (a.requests > 0 && (!worst || a.health < worst.health)) worst = a; });
+      if (lvl !== "none") { text = lvl; cls = lvl === "moderate" ? "warn" : "bad"; }
+      else if (worst && FS.healthClass(worst.health) !== "good") {
+        text = FS.label(worst.name) + " at " + Math.round(worst.health); cls = FS.healthClass(worst.health);
+      } else if (t.active_faults.length && !FS.summary) { text = "under fault"; cls = "warn"; }
+      el.textContent = text; el.dataset.value = lvl; el.className = "v " + cls;
+      el.style.fontSize = text.length > 10 ? "16px" : "";
       var errs = 0; for (var k in t.errors) if (k !== "dropped") errs += t.errors[k];
       FS.animate(document.getElementById("a-err"), t.completed ? errs / t.completed * 100 : 0, function (v) { return FS.fmtPct(v, 2); });
       FS.animate(document.getElementById("a-inflight"), t.in_flight, FS.fmtInt);
@@ -83,7 +94,7 @@
       f.textContent = t.active_faults.length ? t.active_faults.map(FS.label).join(", ") : "none";
       f.className = "v " + (t.active_faults.length ? "warn" : "");
       f.style.fontSize = t.active_faults.length ? "16px" : "";
-      var rows = (t.agents || []).map(function (a) {
+      var rows = agents.map(function (a) {
         return "<tr><td>" + FS.esc(FS.label(a.name)) + '</td><td class="num ' + FS.healthClass(a.health) + '">' + Math.round(a.health) +
           '</td><td class="num">' + FS.fmtPct(a.success_rate * 100, 2) + '</td><td class="num">' + FS.fmtNum(a.mean_ms, 2) +
           '</td><td class="num">' + FS.fmtNum(a.p99_ms, 2) + "</td></tr>";

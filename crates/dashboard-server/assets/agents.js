@@ -18,11 +18,12 @@
     var list = FS.summary && FS.summary.agents && FS.summary.agents.length ? FS.summary.agents : (t ? t.agents : []);
     if (!list || !list.length) return;
     var final = !!FS.summary;
-    var total = list.reduce(function (s, a) { return s + a.requests; }, 0) || 1;
     el.innerHTML = list.map(function (a) {
       var idle = !final && a.requests === 0, cls = idle ? "unknown" : FS.healthClass(a.health), rate = t && t.interval_s > 0 && !final ? a.requests / t.interval_s : null;
-      return '<div class="panel agent" data-agent="' + FS.esc(a.name) + '"><h3><span>' + FS.esc(FS.label(a.name)) + '</span><span class="muted">' +
-        FS.fmtPct(a.requests / total * 100, 0) + ' of work</span></h3>' +
+      // A serial pipeline gives every stage every request, so a share of the requests says nothing;
+      // how busy the agent's servers were does.
+      return '<div class="panel agent" data-agent="' + FS.esc(a.name) + '"><h3><span>' + FS.esc(FS.label(a.name)) + '</span><span class="muted">busy ' +
+        FS.fmtPct(a.utilization * 100, 0) + ' of its servers</span></h3>' +
         '<div class="health ' + cls + '" data-value="' + a.health + '">' + (idle ? "idle" : Math.round(a.health)) + '<span class="muted" style="font-size:14px"> / 100 health</span></div>' +
         '<div class="muted">load ' + FS.fmtPct(a.utilization * 100, 0) + '</div><div class="meter"><span style="width:' + Math.min(100, a.utilization * 100).toFixed(1) + '%"></span></div>' +
         '<dl><dt>Mean latency</dt><dd>' + FS.fmtNum(a.mean_ms, 2) + ' ms</dd><dt>p99 latency</dt><dd>' + FS.fmtNum(a.p99_ms, 2) + ' ms</dd>' +
@@ -46,7 +47,8 @@
       });
     }
     var wl = [xs].concat(col(function (a, t) { return t.interval_s > 0 ? a.requests / t.interval_s : 0; }));
-    var lat = [xs].concat(col(function (a) { return a.mean_ms; }));
+    // An agent that answered nothing (crashed) has no latency: a gap, not 0 ms.
+    var lat = [xs].concat(col(function (a) { return a.success_rate > 0 ? a.mean_ms : null; }));
     var sig = list.join(",");
     if (sig !== names) {
       names = sig;
