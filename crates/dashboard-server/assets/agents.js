@@ -21,11 +21,10 @@
     el.innerHTML = list.map(function (a) {
       var idle = !final && a.requests === 0, cls = idle ? "unknown" : FS.healthClass(a.health), rate = t && t.interval_s > 0 && !final ? a.requests / t.interval_s : null;
       // A serial pipeline gives every stage every request, so a share of the requests says nothing;
-      // how busy the agent's servers were does.
-      return '<div class="panel agent" data-agent="' + FS.esc(a.name) + '"><h3><span>' + FS.esc(FS.label(a.name)) + '</span><span class="muted">busy ' +
-        FS.fmtPct(a.utilization * 100, 0) + ' of its servers</span></h3>' +
+      // how busy the agent's servers were does (the meter below).
+      return '<div class="panel agent" data-agent="' + FS.esc(a.name) + '"><h3><span>' + FS.esc(FS.label(a.name)) + '</span></h3>' +
         '<div class="health ' + cls + '" data-value="' + a.health + '">' + (idle ? "idle" : Math.round(a.health)) + '<span class="muted" style="font-size:14px"> / 100 health</span></div>' +
-        '<div class="muted">load ' + FS.fmtPct(a.utilization * 100, 0) + '</div><div class="meter"><span style="width:' + Math.min(100, a.utilization * 100).toFixed(1) + '%"></span></div>' +
+        '<div class="muted">busy ' + FS.fmtPct(a.utilization * 100, 0) + ' of its servers\' time</div><div class="meter"><span style="width:' + Math.min(100, a.utilization * 100).toFixed(1) + '%"></span></div>' +
         '<dl><dt>Mean latency</dt><dd>' + FS.fmtNum(a.mean_ms, 2) + ' ms</dd><dt>p99 latency</dt><dd>' + FS.fmtNum(a.p99_ms, 2) + ' ms</dd>' +
         '<dt>Success</dt><dd>' + FS.fmtPct(a.success_rate * 100, 2) + '</dd><dt>' + (final ? "Requests (run)" : "Requests/s") + '</dt><dd>' +
         FS.fmtInt(final ? a.requests : rate) + '</dd></dl></div>';
