@@ -61,6 +61,9 @@ fn project_root() -> PathBuf {
 }
 
 fn test(root: &Path, quick: bool) -> Result<()> {
+    // Each step says when it started, so that a CI log shows where the suite's time goes.
+    let started = std::time::Instant::now();
+    let step = |name: &str| println!("\n==> {name} [at {} s]", started.elapsed().as_secs());
     step("architecture tidy check");
     tidy::check(root)?;
     step("cargo fmt --check");
@@ -93,10 +96,6 @@ fn test(root: &Path, quick: bool) -> Result<()> {
     )?;
     step("all suites passed");
     Ok(())
-}
-
-fn step(name: &str) {
-    println!("\n==> {name}");
 }
 
 /// Runs cargo in the project root with extra environment variables; fails when it does.
