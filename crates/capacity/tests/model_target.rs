@@ -144,5 +144,6 @@ fn runner_info() -> models::TargetInfo {
     models::TargetInfo {
         kind: "closure".into(),
         url: None,
+        protocol: None,
     }
 }

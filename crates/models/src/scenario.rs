@@ -607,6 +607,7 @@ mod tests {
         let embedders = TargetInfo {
             kind: "closure".into(),
             url: None,
+            protocol: None,
         };
         assert_eq!(embedders.target_kind(), None);
     }

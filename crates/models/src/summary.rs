@@ -65,6 +65,10 @@ pub struct TargetInfo {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The HTTP version the run's connections spoke (`HTTP/1.1`, `HTTP/2`), for an HTTP target that
+    /// opened one; absent otherwise and in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 impl TargetInfo {
@@ -73,6 +77,7 @@ impl TargetInfo {
         Self {
             kind: kind.as_str().to_owned(),
             url,
+            protocol: None,
         }
     }
 
@@ -90,15 +95,21 @@ impl TargetInfo {
     /// assert_eq!(t.describe(), "api.example.com:8443");
     /// let b = TargetInfo::new(TargetKind::Builtin, Some("http://127.0.0.1:4000/score".into()));
     /// assert_eq!(b.describe(), "the built-in reference service (fraud-sim)");
+    /// let h2 = TargetInfo { protocol: Some("HTTP/2".into()), ..t };
+    /// assert_eq!(h2.describe(), "api.example.com:8443 over HTTP/2");
     /// ```
     pub fn describe(&self) -> String {
-        match self.target_kind() {
+        let what = match self.target_kind() {
             Some(TargetKind::Builtin) => "the built-in reference service (fraud-sim)".into(),
             Some(TargetKind::InProcess) => "the built-in reference pipeline, in process".into(),
             _ => match self.url.as_deref().and_then(url_host) {
                 Some(host) => host.to_owned(),
                 None => format!("a {} target", self.kind),
             },
+        };
+        match &self.protocol {
+            Some(p) => format!("{what} over {p}"),
+            None => what,
         }
     }
 }

@@ -280,7 +280,11 @@ impl StressTestOrchestrator {
                 end_reason,
                 &ids,
                 started_at,
-                target.info.clone(),
+                models::TargetInfo {
+                    // Known once a connection is open: the protocol the server chose.
+                    protocol: target.target.info().protocol,
+                    ..target.info.clone()
+                },
             )
             .await;
         emitter.close_webhook(run.clock.now_s()).await;

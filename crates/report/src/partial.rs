@@ -80,6 +80,7 @@ pub fn summary_from_intervals(
         target: TargetInfo {
             kind: "unknown".into(),
             url: None,
+            protocol: None,
         },
         // The intervals do not record the scenario's mix.
         mix: None,

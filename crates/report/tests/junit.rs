@@ -26,6 +26,7 @@ fn summary() -> Summary {
         target: TargetInfo {
             kind: "http".into(),
             url: Some("http://127.0.0.1:8080/v1/score?a=1&b=2".into()),
+            protocol: None,
         },
         criteria: vec![
             crit(

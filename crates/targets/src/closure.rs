@@ -40,6 +40,7 @@ where
         TargetInfo {
             kind: "closure".into(),
             url: None,
+            protocol: None,
         }
     }
 }

@@ -548,6 +548,9 @@ impl Target for HttpTarget {
     }
 
     fn info(&self) -> TargetInfo {
-        TargetInfo::new(TargetKind::Http, Some(self.url.clone()))
+        TargetInfo {
+            protocol: self.protocol().map(str::to_owned),
+            ..TargetInfo::new(TargetKind::Http, Some(self.url.clone()))
+        }
     }
 }

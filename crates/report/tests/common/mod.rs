@@ -605,6 +605,7 @@ fn summarize(
     s.target = TargetInfo {
         kind: "builtin".into(),
         url: Some("http://127.0.0.1:38211/v1/score".into()),
+        protocol: None,
     };
     s.mix = Some(MixSpec::default());
     s.latency_ms = from_hist(lat);
