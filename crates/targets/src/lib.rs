@@ -15,6 +15,9 @@
 //! opened at most `max_handshakes` at a time, and their opening time is counted apart from request
 //! latency ([`HttpTarget::connect_stats`]); [`HttpTarget::open_connections`] warms a pool up front.
 //!
+//! [`LeanConn`] is a lean HTTP/1.1 engine (a pre-encoded [`RequestHead`], one write per request,
+//! answers parsed by `httparse` into reused buffers) that is not yet the load path's; see its module.
+//!
 //! [`MetricsScraper`] reads the target's own CPU, memory and named gauges from its Prometheus
 //! endpoint (`[target] metrics_url`) at each tick.
 //!
@@ -52,6 +55,7 @@ mod endpoint;
 mod error;
 mod guard;
 mod http;
+mod lean;
 mod pool;
 mod probe;
 mod samples;
@@ -67,6 +71,7 @@ pub use guard::{check_loopback, is_loopback_host};
 pub use http::{
     ConnectStats, DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_HANDSHAKES, HttpTarget, HttpTargetConfig,
 };
+pub use lean::{LeanConn, MAX_HEAD_BYTES, MAX_HEADERS, RequestHead};
 pub use probe::{ProbeExchange, ProbeRequest};
 pub use samples::ErrorSamples;
 pub use scrape::{MAX_METRICS_BYTES, MetricsScraper, ScrapeError, TargetReading};

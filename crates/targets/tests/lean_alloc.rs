@@ -1,0 +1,122 @@
+//! The lean HTTP/1.1 engine allocates nothing per request once warm: 1,000 exchanges on one warm
+//! connection, counted by `allocation-counter` (the global allocator of this test binary, counting
+//! the measuring thread only, so the server's thread is not counted).
+
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Method, Uri};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use targets::{LeanConn, RequestHead};
+
+const WARM_UP: usize = 100;
+const MEASURED: usize = 1_000;
+
+/// A blocking server on a thread of its own answering every request on one connection with `answer`.
+fn serve(answer: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_nodelay(true).unwrap();
+        let mut pending = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            // One whole request: the head, then its content-length of body.
+            let total = loop {
+                if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&pending[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if pending.len() >= end + 4 + length {
+                        break end + 4 + length;
+                    }
+                }
+                match sock.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            };
+            pending.drain(..total);
+            if sock.write_all(answer).is_err() {
+                return;
+            }
+        }
+    });
+    addr
+}
+
+/// Allocations on this thread over `MEASURED` exchanges after `WARM_UP` uncounted ones.
+fn allocations_per_run(answer: &'static [u8], expected_body: &'static [u8]) -> u64 {
+    let addr = serve(answer);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let head = RequestHead::new(
+        &Method::POST,
+        &Uri::from_static("/v1/score"),
+        &HeaderValue::from_static("127.0.0.1"),
+        &HeaderValue::from_static("application/json"),
+        &[(
+            HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("secret"),
+        )],
+    );
+    let body = br#"{"transaction_id":"t-1","amount":12.5,"currency":"EUR"}"#;
+    let mut conn = rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let mut conn = LeanConn::plain(tcp);
+        for _ in 0..WARM_UP {
+            let (status, answer) = conn.exchange(&head, body, 64 * 1024).await.unwrap();
+            assert_eq!((status, answer), (200, expected_body));
+        }
+        conn
+    });
+    let mut ok = 0usize;
+    let counted = allocation_counter::measure(|| {
+        rt.block_on(async {
+            for _ in 0..MEASURED {
+                let (status, answer) = conn.exchange(&head, body, 64 * 1024).await.unwrap();
+                // Compared, not asserted here: a failed assertion's message would allocate.
+                if status == 200 && answer == expected_body {
+                    ok += 1;
+                }
+            }
+        });
+    });
+    assert_eq!(ok, MEASURED);
+    assert!(conn.reusable());
+    counted.count_total
+}
+
+#[test]
+fn a_warm_connection_allocates_nothing_per_exchange() {
+    let allocations = allocations_per_run(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 41\r\n\r\n\
+          {\"decision\":\"approve\",\"risk_score\":0.125}",
+        br#"{"decision":"approve","risk_score":0.125}"#,
+    );
+    assert_eq!(allocations, 0, "allocations over {MEASURED} exchanges");
+}
+
+#[test]
+fn a_warm_connection_allocates_nothing_per_chunked_exchange() {
+    let allocations = allocations_per_run(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+          16;x=1\r\n{\"decision\":\"approve\",\r\n13\r\n\"risk_score\":0.125}\r\n0\r\nx-t: 1\r\n\r\n",
+        br#"{"decision":"approve","risk_score":0.125}"#,
+    );
+    assert_eq!(allocations, 0, "allocations over {MEASURED} exchanges");
+}
+
+/// The counter is live in this binary: the zeros above are not a counter that never counts.
+#[test]
+fn the_counter_counts_this_thread() {
+    let counted = allocation_counter::measure(|| {
+        std::hint::black_box(Vec::<u8>::with_capacity(16));
+    });
+    assert_eq!(counted.count_total, 1);
+}
