@@ -243,7 +243,11 @@ mod tests {
             c.merchants.remember(MerchantId(ts as u64));
         }
         assert_eq!(c.recent.len(), RECENT_CAP);
-        assert_eq!(c.recent.capacity(), recent_room, "no deque growth past the cap");
+        assert_eq!(
+            c.recent.capacity(),
+            recent_room,
+            "no deque growth past the cap"
+        );
         assert_eq!(c.merchants.items.capacity(), merchants_room);
     }
 
