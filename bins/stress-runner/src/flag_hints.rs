@@ -8,6 +8,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("allow_remote", "--allow-remote"),
     ("aws.region", "--aws-region"),
     ("duration_limit", "--duration"),
+    ("engine", "--engine"),
     ("http2", "--http2"),
     ("kill_error_rate", "--kill-error-rate"),
     ("margin", "--margin"),

@@ -72,8 +72,9 @@ pub use header::{HeaderEnvError, HeaderValueSpec};
 pub use profile::{Arrival, LoadProfile, Stage};
 pub use response::ResponseSpec;
 pub use scenario::{
-    AwsSpec, DEFAULT_WARM_UP, Http2Mode, Http2ModeError, Limits, MixSpec, ResilienceSpec,
-    ScenarioSpec, TargetKind, TargetParseError, TargetRef, TargetSpec, TlsSpec,
+    AwsSpec, DEFAULT_WARM_UP, Http2Mode, Http2ModeError, HttpEngine, HttpEngineError, Limits,
+    MixSpec, ResilienceSpec, ScenarioSpec, TargetKind, TargetParseError, TargetRef, TargetSpec,
+    TlsSpec,
 };
 pub use snapshot::{
     AgentStats, Confusion, Cumulative, EncodedHistograms, IntervalSnapshot, Percentiles,

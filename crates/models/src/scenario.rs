@@ -247,6 +247,74 @@ pub struct TargetSpec {
     /// by one shared connection per 100 of them.
     #[serde(skip_serializing_if = "Http2Mode::is_auto")]
     pub http2: Http2Mode,
+    /// The HTTP/1.1 client of an `http` target (`engine = "hyper"`, the default for now): `lean` is
+    /// the purpose-built HTTP/1.1 client (answers parsed by httparse, nothing allocated per request),
+    /// `hyper` is hyper's client. HTTP/2 connections always use hyper, whichever is set.
+    #[serde(skip_serializing_if = "HttpEngine::is_default")]
+    pub engine: HttpEngine,
+}
+
+/// The HTTP/1.1 client an `http` target sends with ([`TargetSpec::engine`]).
+///
+/// ```
+/// use models::HttpEngine;
+/// assert_eq!("lean".parse::<HttpEngine>().unwrap(), HttpEngine::Lean);
+/// assert!("fast".parse::<HttpEngine>().unwrap_err().to_string().contains("hyper or lean"));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpEngine {
+    /// hyper's client.
+    #[default]
+    Hyper,
+    /// The purpose-built HTTP/1.1 client (httparse); HTTP/2 connections still use hyper.
+    Lean,
+}
+
+impl HttpEngine {
+    pub const ALL: [HttpEngine; 2] = [HttpEngine::Hyper, HttpEngine::Lean];
+
+    /// The word in scenario files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpEngine::Hyper => "hyper",
+            HttpEngine::Lean => "lean",
+        }
+    }
+
+    /// True for the default (the key is then left out of written scenarios).
+    pub fn is_default(&self) -> bool {
+        *self == HttpEngine::default()
+    }
+}
+
+impl fmt::Display for HttpEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HttpEngine {
+    type Err = HttpEngineError;
+    fn from_str(s: &str) -> Result<Self, HttpEngineError> {
+        let word = s.trim().to_ascii_lowercase();
+        HttpEngine::ALL
+            .into_iter()
+            .find(|e| e.as_str() == word)
+            .ok_or_else(|| HttpEngineError {
+                given: s.to_owned(),
+            })
+    }
+}
+
+/// An `engine` setting that is not one of the two words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown engine {given:?}: write hyper or lean (hyper: hyper's HTTP client; lean: the \
+     purpose-built HTTP/1.1 client)"
+)]
+pub struct HttpEngineError {
+    pub given: String,
 }
 
 /// Whether an HTTP target speaks HTTP/2 ([`TargetSpec::http2`]).
@@ -376,6 +444,7 @@ impl Default for TargetSpec {
             response: ResponseSpec::default(),
             tls: TlsSpec::default(),
             http2: Http2Mode::Auto,
+            engine: HttpEngine::Hyper,
             warm_up: DEFAULT_WARM_UP,
             metrics_url: None,
             metrics: Vec::new(),
@@ -683,9 +752,37 @@ Authorization = "Bearer ${API_TOKEN}"
         assert!(back.headers["Authorization"].needs_expansion());
         // A file that uses none of the request keys writes none of them.
         let plain = toml::to_string(&TargetSpec::default()).unwrap();
-        for key in ["method", "headers", "content_type", "body", "http2"] {
+        for key in [
+            "method",
+            "headers",
+            "content_type",
+            "body",
+            "http2",
+            "engine",
+        ] {
             assert!(!plain.contains(key), "{key} in {plain}");
         }
+    }
+
+    #[test]
+    fn engines_read_in_any_case_and_refuse_other_words_listing_both() {
+        assert_eq!(" LEAN ".parse::<HttpEngine>(), Ok(HttpEngine::Lean));
+        for engine in HttpEngine::ALL {
+            assert_eq!(engine.to_string().parse::<HttpEngine>(), Ok(engine));
+        }
+        let err = "fast".parse::<HttpEngine>().unwrap_err().to_string();
+        assert!(
+            err.contains("\"fast\"") && err.contains("hyper or lean"),
+            "{err}"
+        );
+        let spec: TargetSpec = toml::from_str("kind = \"http\"\nengine = \"lean\"").unwrap();
+        assert_eq!(spec.engine, HttpEngine::Lean);
+        assert!(
+            toml::to_string(&spec)
+                .unwrap()
+                .contains("engine = \"lean\"")
+        );
+        assert!(toml::from_str::<TargetSpec>("engine = \"fast\"").is_err());
     }
 
     #[test]

@@ -116,6 +116,16 @@ fn count(tally: &Tally, label: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_schema_with_its_own_words_counts_what_the_api_answered() {
+    foreign_schema(models::HttpEngine::Hyper).await;
+}
+
+/// The same run with the lean HTTP/1.1 engine: the same confusion matrix, errors and samples.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lean_engine_counts_what_the_api_answered() {
+    foreign_schema(models::HttpEngine::Lean).await;
+}
+
+async fn foreign_schema(engine: models::HttpEngine) {
     let answer: Answer = |h| match h % 100 {
         0..=59 => (
             "allow",
@@ -144,9 +154,10 @@ async fn a_foreign_schema_with_its_own_words_counts_what_the_api_answered() {
         ),
     };
     let (addr, tally, server) = serve(answer).await;
-    let spec = scenario(
+    let name = format!("foreign-{engine}");
+    let mut spec = scenario(
         &format!("http://{addr}/v2/assess"),
-        "foreign",
+        &name,
         r#"[target.response]
 decision = "/outcome/action"
 score = "/riskScore"
@@ -157,8 +168,18 @@ CHALLENGE = "review"
 BLOCK = "decline"
 "#,
     );
-    let s = run(spec, "foreign").await;
+    spec.target.engine = engine;
+    let s = run(spec, &name).await;
     server.abort();
+    let lean = engine == models::HttpEngine::Lean;
+    assert_eq!(
+        s.target.protocol.as_deref(),
+        Some(if lean {
+            "HTTP/1.1 (lean engine)"
+        } else {
+            "HTTP/1.1"
+        })
+    );
 
     let flagged = count(&tally, "challenge") + count(&tally, "block");
     assert!(

@@ -3,7 +3,8 @@
 
 use crate::answer::ResponseMapping;
 use crate::endpoint::Endpoint;
-use crate::pool::{Link, Pool, PoolConfig};
+use crate::lean::RequestHead;
+use crate::pool::{Link, Pool, PoolConfig, Protocol};
 use crate::template::{BodyTemplate, DEFAULT_CONTENT_TYPE};
 use crate::tls::TlsClient;
 use crate::{ErrorSamples, Target, TargetConfigError, TargetError, check_loopback};
@@ -13,8 +14,8 @@ use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 use models::{
-    ErrorKind, HeaderValueSpec, Http2Mode, ResponseSpec, TargetInfo, TargetKind, TargetSpec,
-    TlsSpec, Transaction, Verdict,
+    ErrorKind, HeaderValueSpec, Http2Mode, HttpEngine, ResponseSpec, TargetInfo, TargetKind,
+    TargetSpec, TlsSpec, Transaction, Verdict,
 };
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -74,6 +75,10 @@ pub struct HttpTargetConfig {
     /// HTTP/2 or HTTP/1.1 ([`Http2Mode`]): `Auto` speaks HTTP/2 when a TLS server chooses it by
     /// ALPN; `Always` also over `http://`, with prior knowledge (h2c).
     pub http2: Http2Mode,
+    /// The HTTP/1.1 client ([`HttpEngine`]): `Lean` sends the load (`score`) through the lean
+    /// engine ([`crate::lean`]); the probe and the connection check stay on hyper's request types
+    /// over the same connections. HTTP/2 connections always use hyper.
+    pub engine: HttpEngine,
 }
 
 /// A TLS handshake costs a server about a millisecond of CPU; 32 at once keeps a cold start of 1,024
@@ -121,6 +126,7 @@ impl HttpTargetConfig {
             tls: spec.tls.clone(),
             max_handshakes: DEFAULT_MAX_HANDSHAKES,
             http2: spec.http2,
+            engine: spec.engine,
         }
     }
 }
@@ -152,6 +158,10 @@ pub struct ConnectStats {
 /// connections (by ALPN, or `http2 = "always"`) are shared: one per 100 requests in flight, each
 /// driven by tasks the pool owns. Connections close when the target is dropped (or, for HTTP/1.1,
 /// when a request holding one is dropped, e.g. at a timeout).
+///
+/// With `engine = Lean` ([`HttpTargetConfig::engine`]), HTTP/1.1 connections are the lean engine's
+/// ([`crate::lean`]): `score` sends a head encoded once in [`HttpTarget::new`] plus the rendered
+/// body, and maps the answer while it is still borrowed from the connection.
 pub struct HttpTarget {
     pool: Pool,
     /// Origin-form request target (`/v1/score?x`): what goes on the HTTP/1.1 request line.
@@ -163,6 +173,8 @@ pub struct HttpTarget {
     method: Method,
     content_type: HeaderValue,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// Method, path, `Host`, `Content-Type` and the extra headers encoded once, for lean links.
+    head: RequestHead,
     /// Each extra header's value as it may be shown ([`HeaderValueSpec::masked`]), for
     /// [`HttpTarget::probe`]: the values themselves are marked sensitive and never shown.
     masked_headers: Vec<(HeaderName, String)>,
@@ -308,7 +320,9 @@ impl HttpTarget {
                 tls,
                 http2: config.http2,
                 max_handshakes: config.max_handshakes,
+                lean: config.engine == HttpEngine::Lean,
             }),
+            head: RequestHead::new(&method, &path, &host_value, &content_type, &headers),
             path,
             absolute,
             host: host_value,
@@ -350,9 +364,22 @@ impl HttpTarget {
     }
 
     /// The HTTP version the connections speak, `"HTTP/1.1"` or `"HTTP/2"`, once one has been opened
-    /// (with `http2 = "auto"` over TLS, the server chooses by ALPN).
+    /// (with `http2 = "auto"` over TLS, the server chooses by ALPN); `"HTTP/1.1 (lean engine)"`
+    /// when the lean engine carries it, so that a run's summary says which client was measured.
     pub fn protocol(&self) -> Option<&'static str> {
-        self.pool.negotiated().map(|p| p.name())
+        self.pool.negotiated().map(|p| match p {
+            Protocol::Http1 if self.pool.lean() => "HTTP/1.1 (lean engine)",
+            p => p.name(),
+        })
+    }
+
+    /// The engine the HTTP/1.1 connections use; HTTP/2 ones always use hyper.
+    pub fn engine(&self) -> HttpEngine {
+        if self.pool.lean() {
+            HttpEngine::Lean
+        } else {
+            HttpEngine::Hyper
+        }
     }
 
     /// Opens one connection and sends `HEAD` on it (any status will do), so that a certificate the
@@ -513,8 +540,35 @@ impl HttpTarget {
         })
     }
 
-    async fn exchange(&self, req: Request<Full<Bytes>>) -> Result<Verdict, TargetError> {
-        let (status, bytes) = self.send(req).await?;
+    /// Sends one transaction's body and maps the answer to a verdict: on a lean link with the head
+    /// encoded once and the answer borrowed from the connection, otherwise as a hyper request.
+    async fn exchange(&self, body: Bytes) -> Result<Verdict, TargetError> {
+        let _permit = self.pool_permit().await?;
+        let mut link = self
+            .pool
+            .checkout()
+            .await
+            .inspect_err(|e| self.keep_unanswered(e))?;
+        if let Link::Lean(conn) = &mut link {
+            let verdict = match conn
+                .exchange(&self.head, &body, self.max_answer_bytes)
+                .await
+            {
+                Ok((status, answer)) => self.verdict(status, answer),
+                Err(e) => {
+                    self.keep_unanswered(&e);
+                    return Err(e);
+                }
+            };
+            // After the verdict: the answer is borrowed from the connection until then.
+            self.pool.checkin(link);
+            return verdict;
+        }
+        let (status, bytes) = self
+            .exchange_on(&mut link, self.request(body))
+            .await
+            .inspect_err(|e| self.keep_unanswered(e))?;
+        self.pool.checkin(link);
         self.verdict(status, &bytes)
     }
 
@@ -540,11 +594,11 @@ impl HttpTarget {
 #[async_trait]
 impl Target for HttpTarget {
     async fn score(&self, txn: &Transaction) -> Result<Verdict, TargetError> {
-        let req = self.request(self.body_for(txn)?);
+        let body = self.body_for(txn)?;
         if !self.enforce_timeout {
-            return self.exchange(req).await;
+            return self.exchange(body).await;
         }
-        self.timed(self.exchange(req)).await
+        self.timed(self.exchange(body)).await
     }
 
     fn info(&self) -> TargetInfo {

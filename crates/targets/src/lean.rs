@@ -4,8 +4,9 @@
 //! to the size of the exchanges it carries, where hyper builds a `Request`, a header map and a
 //! body stream for each one.
 //!
-//! Not yet used by [`HttpTarget`](crate::HttpTarget), which still sends through hyper; hyper stays
-//! for HTTP/2 and anything unusual. Public for its tests and benchmark.
+//! [`HttpTarget`](crate::HttpTarget) sends through it with `engine = "lean"` (its pool then opens
+//! these instead of hyper's HTTP/1.1 connections); hyper stays for HTTP/2. Public for its tests and
+//! benchmark.
 //!
 //! What it understands of an answer: the status line and headers (at most [`MAX_HEAD_BYTES`] and
 //! [`MAX_HEADERS`]), interim 1xx answers (skipped), a body framed by `Content-Length`, by
@@ -19,9 +20,10 @@
 use crate::TargetError;
 use crate::stream::Stream;
 use crate::tls::tls_failure;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Uri};
 use std::io;
+use std::mem::MaybeUninit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -88,6 +90,29 @@ impl RequestHead {
         bytes.extend_from_slice(content_type.as_bytes());
         bytes.extend_from_slice(b"\r\n");
         for (name, value) in headers {
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"content-length: ");
+        Self {
+            bytes,
+            head_method: method == Method::HEAD,
+        }
+    }
+
+    /// The head of a request hyper's types describe (a probe, the connection check): every header
+    /// but `Content-Length`, which the exchange writes. Not the load path: it is encoded per call.
+    pub(crate) fn from_parts(method: &Method, path: &Uri, headers: &HeaderMap) -> Self {
+        let path = path.path_and_query().map_or("/", |p| p.as_str());
+        let path = if path.is_empty() { "/" } else { path };
+        let mut bytes = Vec::with_capacity(128);
+        bytes.extend_from_slice(method.as_str().as_bytes());
+        bytes.push(b' ');
+        bytes.extend_from_slice(path.as_bytes());
+        bytes.extend_from_slice(b" HTTP/1.1\r\n");
+        for (name, value) in headers.iter().filter(|(n, _)| **n != CONTENT_LENGTH) {
             bytes.extend_from_slice(name.as_str().as_bytes());
             bytes.extend_from_slice(b": ");
             bytes.extend_from_slice(value.as_bytes());
@@ -174,6 +199,26 @@ impl LeanConn {
     /// close, and no stray bytes followed its answer.
     pub fn reusable(&self) -> bool {
         self.reusable
+    }
+
+    /// Whether an idle connection still looks open: nothing has come on its socket since its last
+    /// answer. A server closing an idle connection sends EOF (and, over TLS, a close_notify alert
+    /// first); anything else arriving unasked breaks the framing. Either way it is not used again.
+    /// One non-blocking `MSG_PEEK` of the TCP socket (under the TLS session for `https://`): the
+    /// socket itself is asked, not tokio's readiness, which may not have seen the FIN yet.
+    pub(crate) fn idle_and_open(&self) -> bool {
+        if !self.reusable {
+            return false;
+        }
+        let tcp = match &self.stream {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref().0,
+        };
+        let mut byte = [MaybeUninit::<u8>::uninit(); 1];
+        matches!(
+            socket2::SockRef::from(tcp).peek(&mut byte),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
     }
 
     /// Sends `head` with `body` and reads the whole answer: its status and body (at most

@@ -1,12 +1,14 @@
 //! The connections of an [`HttpTarget`](crate::HttpTarget): HTTP/1.1 keep-alive connections, each
 //! carrying one request at a time and driven by that request, or a few HTTP/2 connections shared by
-//! all requests, as the server (by ALPN) and the `http2` setting decide. See [`Pool`].
+//! all requests, as the server (by ALPN) and the `http2` setting decide. See [`Pool`]. With the lean
+//! engine (`engine = "lean"`), HTTP/1.1 connections are [`LeanConn`]s instead of hyper's.
 
+use crate::lean::{LeanConn, RequestHead};
 use crate::stream::Stream;
 use crate::tls::{HandshakeFailure, TlsClient, tls_failure};
 use crate::{ConnectStats, TargetError};
 use bytes::{Bytes, BytesMut};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use hyper::client::conn::{http1, http2};
 use hyper::header::HOST;
@@ -51,6 +53,9 @@ type H2Sender = http2::SendRequest<Full<Bytes>>;
 pub(crate) enum Link {
     H1(Box<H1Link>),
     H2(H2Link),
+    /// An HTTP/1.1 connection of the lean engine. The load path sends on it directly
+    /// ([`LeanConn::exchange`]); [`Link::exchange`] serves the probe and the connection check.
+    Lean(Box<LeanConn>),
 }
 
 impl Link {
@@ -64,6 +69,20 @@ impl Link {
     ) -> Result<(StatusCode, Bytes), TargetError> {
         match self {
             Link::H1(link) => link.exchange(req, max_bytes).await,
+            Link::Lean(conn) => {
+                let (parts, body) = req.into_parts();
+                let head = RequestHead::from_parts(&parts.method, &parts.uri, &parts.headers);
+                // A `Full` body is one buffer, already there: collecting it does not wait.
+                let body = match body.collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(never) => match never {},
+                };
+                let (status, answer) = conn.exchange(&head, &body, max_bytes).await?;
+                let status = StatusCode::from_u16(status).map_err(|_| TargetError::Malformed {
+                    reason: format!("the answer's status {status} is not an HTTP status"),
+                })?;
+                Ok((status, Bytes::copy_from_slice(answer)))
+            }
             Link::H2(link) => {
                 let head = req.method() == Method::HEAD;
                 *req.uri_mut() = absolute.clone();
@@ -254,6 +273,7 @@ impl H2Slot {
 pub(crate) enum Opened {
     H1(Box<H1Link>),
     H2(H2Sender),
+    Lean(Box<LeanConn>),
 }
 
 /// Runs hyper's HTTP/2 tasks (the connection's reader and writer, one per exchange) in the pool's
@@ -291,12 +311,14 @@ pub(crate) struct PoolConfig {
     pub tls: Option<TlsClient>,
     pub http2: Http2Mode,
     pub max_handshakes: usize,
+    /// HTTP/1.1 connections are [`LeanConn`]s (`engine = "lean"`), not hyper's.
+    pub lean: bool,
 }
 
 /// The connections, and a semaphore (`permits`) whose permit a request holds for its whole exchange,
 /// bounding the requests in flight to `connections`.
 ///
-/// HTTP/1.1: idle connections wait on a stack (the most recently used first, so that a light load
+/// HTTP/1.1: idle connections (hyper's or lean ones) wait on a stack (the most recently used first, so that a light load
 /// keeps reusing a few warm connections); a request takes one or opens one, so at most
 /// `connections` exist.
 ///
@@ -309,13 +331,14 @@ pub(crate) struct PoolConfig {
 /// connection; until then, requests wait for that one connection rather than each opening one.
 pub(crate) struct Pool {
     authority: String,
-    /// Boxed: a connection is a few hundred bytes, moved in and out of the stack per request.
-    #[allow(clippy::vec_box)]
-    idle: Mutex<Vec<Box<H1Link>>>,
+    /// Only `Link::H1` and `Link::Lean`, each boxed: a connection is a few hundred bytes, moved in
+    /// and out of the stack per request.
+    idle: Mutex<Vec<Link>>,
     pub permits: Semaphore,
     connect_timeout: Duration,
     pub tls: Option<TlsClient>,
     http2: Http2Mode,
+    lean: bool,
     /// The protocol when the settings alone decide it (everything but `auto` over TLS).
     fixed: Option<Protocol>,
     /// The protocol of the first connection opened.
@@ -354,6 +377,7 @@ impl Pool {
             connect_timeout: config.connect_timeout,
             tls: config.tls,
             http2: config.http2,
+            lean: config.lean,
             fixed,
             negotiated: OnceLock::new(),
             first: tokio::sync::Mutex::new(()),
@@ -375,6 +399,11 @@ impl Pool {
     /// The protocol a connection has spoken, once one was opened.
     pub fn negotiated(&self) -> Option<Protocol> {
         self.negotiated.get().copied()
+    }
+
+    /// True when HTTP/1.1 connections are the lean engine's.
+    pub fn lean(&self) -> bool {
+        self.lean
     }
 
     /// A connection for one request: an idle HTTP/1.1 one or a new one, or a share of an HTTP/2 one.
@@ -399,13 +428,22 @@ impl Pool {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
+            // A connection the server closed while idle is dropped; the next one is tried.
             match link {
-                Some(mut l) => {
-                    // A connection the server closed while idle is dropped; the next one is tried.
+                Some(Link::H1(mut l)) => {
                     if l.ready().await.is_ok() {
                         return Ok(Link::H1(l));
                     }
                 }
+                // Its socket is asked without waiting (see `LeanConn::idle_and_open`). A server
+                // closing it at the very moment a request goes out still fails that request, as
+                // with hyper: retrying would send a request twice that the server may have acted on.
+                Some(Link::Lean(c)) => {
+                    if c.idle_and_open() {
+                        return Ok(Link::Lean(c));
+                    }
+                }
+                Some(Link::H2(_)) => {}
                 None => return Ok(self.adopt(self.connect().await?)),
             }
         }
@@ -436,6 +474,7 @@ impl Pool {
             }
             // An `auto` server that chose HTTP/1.1 this time: used for this request, then closed.
             Opened::H1(link) => Ok(Link::H1(link)),
+            Opened::Lean(conn) => Ok(Link::Lean(conn)),
         }
     }
 
@@ -463,6 +502,7 @@ impl Pool {
     pub fn adopt(&self, opened: Opened) -> Link {
         match opened {
             Opened::H1(link) => Link::H1(link),
+            Opened::Lean(conn) => Link::Lean(conn),
             Opened::H2(sender) if self.h2.is_empty() => {
                 // Not reached: a pool that can negotiate HTTP/2 has slots. Used once, then closed.
                 Link::H2(H2Link {
@@ -483,11 +523,14 @@ impl Pool {
 
     /// Gives a connection back after its exchange: an open HTTP/1.1 connection goes to the idle
     /// stack; an HTTP/2 share is dropped, which gives its load back (the connection stays in its slot).
+    /// A lean connection goes back only when its exchange ended cleanly and the server keeps it open.
     pub fn checkin(&self, link: Link) {
-        if let Link::H1(link) = link
-            && self.protocol() == Some(Protocol::Http1)
-            && !link.sender.is_closed()
-        {
+        let open = match &link {
+            Link::H1(l) => !l.sender.is_closed(),
+            Link::Lean(c) => c.reusable(),
+            Link::H2(_) => false,
+        };
+        if open && self.protocol() == Some(Protocol::Http1) {
             self.idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -530,7 +573,7 @@ impl Pool {
                             Ok(true)
                         }
                         // Of no use to an HTTP/2 pool; counted among the connections opened.
-                        Opened::H1(_) => Ok(false),
+                        Opened::H1(_) | Opened::Lean(_) => Ok(false),
                     }
                 });
                 futures_util::future::join_all(fills).await
@@ -640,6 +683,8 @@ impl Pool {
             other => other,
         };
         let opened = match protocol {
+            // Nothing to shake hands about: the first request is the first thing sent.
+            Protocol::Http1 if self.lean => Opened::Lean(Box::new(LeanConn::new(stream))),
             Protocol::Http1 => {
                 let (sender, conn) = http1::Builder::new()
                     .writev(false)

@@ -786,3 +786,49 @@ async fn a_closed_http2_connection_is_replaced() {
     assert!(seen.done.load(Ordering::SeqCst) >= 3);
     assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 3);
 }
+
+/// The lean engine over TLS: HTTP/1.1 by ALPN (or no ALPN) goes through it, keep-alive, one
+/// handshake for many requests; a server that chooses `h2` gets hyper's HTTP/2 all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lean_engine_speaks_http1_over_tls_and_leaves_http2_to_hyper() {
+    let lean = |url: String, ca: &Ca| {
+        HttpTarget::new(HttpTargetConfig {
+            url,
+            tls: trusting(ca),
+            connections: 4,
+            timeout: Duration::from_secs(30),
+            engine: models::HttpEngine::Lean,
+            ..HttpTargetConfig::default()
+        })
+        .unwrap()
+    };
+    let ca = Ca::new("lean-tls");
+    const H1_ONLY: &[&[u8]] = &[b"http/1.1"];
+    for alpn in [&[][..], H1_ONLY] {
+        let serving = Serving {
+            alpn,
+            ..Serving::default()
+        };
+        let (addr, seen, server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+        let t = lean(format!("https://localhost:{}/v1/score", addr.port()), &ca);
+        t.check_connection().await.unwrap();
+        assert_eq!(t.protocol(), Some("HTTP/1.1 (lean engine)"));
+        let txn = txn();
+        let verdicts = futures_util::future::join_all((0..40).map(|_| t.score(&txn))).await;
+        for v in &verdicts {
+            assert_eq!(v.as_ref().unwrap().decision, Decision::Decline);
+        }
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 41);
+        assert!(t.connect_stats().opened <= 4, "{:?}", t.connect_stats());
+        server.abort();
+    }
+    let serving = Serving {
+        alpn: H2_AND_H1,
+        ..Serving::default()
+    };
+    let (addr, seen, _server) = tls_server_with(&ca.server(&["localhost"]), None, serving).await;
+    let t = lean(format!("https://localhost:{}/v1/score", addr.port()), &ca);
+    assert_eq!(t.score(&txn()).await.unwrap().decision, Decision::Decline);
+    assert_eq!(t.protocol(), Some("HTTP/2"));
+    assert_eq!(seen.h2_requests.load(Ordering::SeqCst), 1);
+}

@@ -1,7 +1,7 @@
 //! The connection flags of an HTTP `--target` (`run`, `probe`, `capacity`): TLS for `https://`,
-//! and `--http2`. Each overrides the scenario's `[target.tls]` (or `[target]`) key of the same meaning.
+//! `--http2` and `--engine`. Each overrides the scenario's `[target.tls]` (or `[target]`) key of the same meaning.
 
-use models::{Http2Mode, TargetSpec};
+use models::{Http2Mode, HttpEngine, TargetSpec};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -23,6 +23,10 @@ pub struct TlsArgs {
     /// (over http://, with prior knowledge) ([target] http2).
     #[arg(long, value_name = "auto|never|always")]
     http2: Option<Http2Mode>,
+    /// HTTP/1.1 client: hyper (hyper's client) or lean (the purpose-built HTTP/1.1 client); HTTP/2
+    /// always uses hyper ([target] engine).
+    #[arg(long, value_name = "hyper|lean")]
+    engine: Option<HttpEngine>,
 }
 
 impl TlsArgs {
@@ -30,6 +34,9 @@ impl TlsArgs {
     pub fn apply_to(&self, target: &mut TargetSpec) {
         if let Some(mode) = self.http2 {
             target.http2 = mode;
+        }
+        if let Some(engine) = self.engine {
+            target.engine = engine;
         }
         let tls = &mut target.tls;
         if let Some(f) = &self.ca_file {
@@ -81,6 +88,21 @@ mod tests {
         let cli = Cli::try_parse_from(["x", "--http2", "always"]).unwrap();
         cli.tls.apply_to(&mut target);
         assert_eq!(target.http2, Http2Mode::Always);
+        assert_eq!(
+            target.engine,
+            HttpEngine::Hyper,
+            "no --engine: the scenario's"
+        );
+        let cli = Cli::try_parse_from(["x", "--engine", "lean"]).unwrap();
+        cli.tls.apply_to(&mut target);
+        assert_eq!(target.engine, HttpEngine::Lean);
+        assert_eq!(target.http2, Http2Mode::Always, "no --http2: kept");
+    }
+
+    #[test]
+    fn engine_takes_one_of_two_words() {
+        let err = Cli::try_parse_from(["x", "--engine", "fast"]).unwrap_err();
+        assert!(err.to_string().contains("hyper or lean"), "{err}");
     }
 
     #[test]
