@@ -99,17 +99,20 @@ impl TargetInfo {
     /// assert_eq!(h2.describe(), "api.example.com:8443 over HTTP/2");
     /// ```
     pub fn describe(&self) -> String {
-        let what = match self.target_kind() {
+        match self.target_kind() {
             Some(TargetKind::Builtin) => "the built-in reference service (fraud-sim)".into(),
             Some(TargetKind::InProcess) => "the built-in reference pipeline, in process".into(),
-            _ => match self.url.as_deref().and_then(url_host) {
-                Some(host) => host.to_owned(),
-                None => format!("a {} target", self.kind),
-            },
-        };
-        match &self.protocol {
-            Some(p) => format!("{what} over {p}"),
-            None => what,
+            // A team's API: how it was spoken to is part of what was tested.
+            _ => {
+                let what = match self.url.as_deref().and_then(url_host) {
+                    Some(host) => host.to_owned(),
+                    None => format!("a {} target", self.kind),
+                };
+                match &self.protocol {
+                    Some(p) => format!("{what} over {p}"),
+                    None => what,
+                }
+            }
         }
     }
 }
