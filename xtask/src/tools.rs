@@ -27,25 +27,31 @@ pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
 /// A virtual environment with `kubernetes-validate`, which checks manifests against the Kubernetes
 /// schemas it bundles (no cluster, no network). Returns the command's path.
 pub fn ensure_kubernetes_validate(root: &Path) -> Result<String> {
-    let venv = root.join(".tools/kubernetes-validate");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".installed");
-    if !ready.exists() {
-        println!("installing kubernetes-validate into {}", venv.display());
-        run(
-            "python3",
-            &["-m", "venv", venv.to_str().context("venv path is UTF-8")?],
-        )?;
-        run(
-            python.to_str().context("path is UTF-8")?,
-            &["-m", "pip", "install", "-q", "kubernetes-validate"],
-        )?;
-        std::fs::write(&ready, b"kubernetes-validate\n")?;
-    }
+    let venv = ensure_venv(root, "kubernetes-validate", &["kubernetes-validate"])?;
     Ok(venv
         .join("bin/kubernetes-validate")
         .to_string_lossy()
         .into_owned())
+}
+
+/// `.tools/<name>`, a Python virtual environment with `packages` from PyPI, made once (a marker
+/// file says it is complete, so an interrupted install is redone). Returns its folder.
+fn ensure_venv(root: &Path, name: &str, packages: &[&str]) -> Result<std::path::PathBuf> {
+    let venv = root.join(".tools").join(name);
+    let python = venv.join("bin/python");
+    let ready = venv.join(".installed");
+    if !ready.exists() {
+        println!("installing {} into {}", packages.join(" "), venv.display());
+        run(
+            "python3",
+            &["-m", "venv", venv.to_str().context("venv path is UTF-8")?],
+        )?;
+        let mut args = vec!["-m", "pip", "install", "-q"];
+        args.extend_from_slice(packages);
+        run(python.to_str().context("path is UTF-8")?, &args)?;
+        std::fs::write(&ready, packages.join(" ") + "\n")?;
+    }
+    Ok(venv)
 }
 
 fn ensure_chromium() -> Result<()> {
@@ -64,22 +70,8 @@ fn ensure_chromium() -> Result<()> {
 /// A virtual environment with `moto[server]` (the AWS API emulator) and `cbor2` (for the CloudWatch
 /// CBOR adapter in `test-support/aws-emulator`). Returns its python.
 pub fn ensure_moto(root: &Path) -> Result<String> {
-    let venv = root.join(".tools/moto");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".installed");
-    if !ready.exists() {
-        println!("installing moto[server] and cbor2 into {}", venv.display());
-        run(
-            "python3",
-            &["-m", "venv", venv.to_str().context("venv path is UTF-8")?],
-        )?;
-        run(
-            python.to_str().context("path is UTF-8")?,
-            &["-m", "pip", "install", "-q", "moto[server]", "cbor2"],
-        )?;
-        std::fs::write(&ready, b"moto[server] cbor2\n")?;
-    }
-    Ok(python.to_string_lossy().into_owned())
+    let venv = ensure_venv(root, "moto", &["moto[server]", "cbor2"])?;
+    Ok(venv.join("bin/python").to_string_lossy().into_owned())
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
