@@ -20,7 +20,7 @@
 use crate::TargetError;
 use crate::stream::Stream;
 use crate::tls::tls_failure;
-use hyper::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Uri};
 use std::io;
 use std::mem::MaybeUninit;
@@ -78,33 +78,28 @@ impl RequestHead {
         content_type: &HeaderValue,
         headers: &[(HeaderName, HeaderValue)],
     ) -> Self {
-        let path = path.path_and_query().map_or("/", |p| p.as_str());
-        let path = if path.is_empty() { "/" } else { path };
-        let mut bytes = Vec::with_capacity(128);
-        bytes.extend_from_slice(method.as_str().as_bytes());
-        bytes.push(b' ');
-        bytes.extend_from_slice(path.as_bytes());
-        bytes.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        bytes.extend_from_slice(host.as_bytes());
-        bytes.extend_from_slice(b"\r\ncontent-type: ");
-        bytes.extend_from_slice(content_type.as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-        for (name, value) in headers {
-            bytes.extend_from_slice(name.as_str().as_bytes());
-            bytes.extend_from_slice(b": ");
-            bytes.extend_from_slice(value.as_bytes());
-            bytes.extend_from_slice(b"\r\n");
-        }
-        bytes.extend_from_slice(b"content-length: ");
-        Self {
-            bytes,
-            head_method: method == Method::HEAD,
-        }
+        let fixed = [(&HOST, host), (&CONTENT_TYPE, content_type)];
+        let extra = headers.iter().map(|(n, v)| (n, v));
+        Self::encode(method, path, fixed.into_iter().chain(extra))
     }
 
     /// The head of a request hyper's types describe (a probe, the connection check): every header
     /// but `Content-Length`, which the exchange writes. Not the load path: it is encoded per call.
     pub(crate) fn from_parts(method: &Method, path: &Uri, headers: &HeaderMap) -> Self {
+        Self::encode(
+            method,
+            path,
+            headers.iter().filter(|(n, _)| **n != CONTENT_LENGTH),
+        )
+    }
+
+    /// `method path HTTP/1.1`, each header on its line, then `content-length: ` for the exchange
+    /// to complete.
+    fn encode<'a>(
+        method: &Method,
+        path: &Uri,
+        headers: impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+    ) -> Self {
         let path = path.path_and_query().map_or("/", |p| p.as_str());
         let path = if path.is_empty() { "/" } else { path };
         let mut bytes = Vec::with_capacity(128);
@@ -112,7 +107,7 @@ impl RequestHead {
         bytes.push(b' ');
         bytes.extend_from_slice(path.as_bytes());
         bytes.extend_from_slice(b" HTTP/1.1\r\n");
-        for (name, value) in headers.iter().filter(|(n, _)| **n != CONTENT_LENGTH) {
+        for (name, value) in headers {
             bytes.extend_from_slice(name.as_str().as_bytes());
             bytes.extend_from_slice(b": ");
             bytes.extend_from_slice(value.as_bytes());
