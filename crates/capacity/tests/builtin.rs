@@ -23,6 +23,9 @@ async fn search(name: &str, slo: &str, warmup: Duration, step: Duration) -> Sear
     let search_cfg = SearchConfig {
         min_tps: 500.0,
         max_tps: 8000.0,
+        // Bisection to 5%, not the default 2%: the assertion is 10%, and each step it saves is
+        // seconds of real-time load in CI.
+        precision: 0.05,
         ..SearchConfig::default()
     };
     let step_cfg = StepConfig {
@@ -88,13 +91,15 @@ async fn a_latency_only_slo_with_5s_steps_lands_within_10_percent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "real-time load for about eight minutes"]
-async fn a_latency_only_slo_with_20s_steps_lands_within_10_percent() {
+#[ignore = "real-time load for about four minutes"]
+async fn a_latency_only_slo_with_10s_steps_lands_within_10_percent() {
+    // Longer steps let a backlog that a latency-only SLO cannot see grow for longer: keeping up must
+    // still mark the capacity.
     let out = search(
-        "latency-20s",
+        "latency-10s",
         "p99<250ms,error_rate<1%",
-        Duration::from_secs(5),
-        Duration::from_secs(20),
+        Duration::from_secs(3),
+        Duration::from_secs(10),
     )
     .await;
     assert_within_10_percent(&out);
