@@ -29,6 +29,8 @@ struct Options {
     wrk: bool,
     json: bool,
     bin: Option<PathBuf>,
+    /// Our HTTP/1.1 engines to measure, each at every rate.
+    engines: Vec<String>,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -41,6 +43,7 @@ fn options(args: &[String]) -> Result<Options> {
         wrk: true,
         json: false,
         bin: None,
+        engines: vec!["lean".into()],
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -68,11 +71,21 @@ fn options(args: &[String]) -> Result<Options> {
             }
             "--body" => o.body = Some(value("a file")?.into()),
             "--bin" => o.bin = Some(value("a path")?.into()),
+            "--engine" => {
+                o.engines = value("engines")?.split(',').map(str::to_owned).collect();
+                if let Some(bad) = o
+                    .engines
+                    .iter()
+                    .find(|e| !["lean", "hyper"].contains(&e.as_str()))
+                {
+                    bail!("--engine {bad}: use lean, hyper or lean,hyper");
+                }
+            }
             "--no-wrk" => o.wrk = false,
             "--json" => o.json = true,
             other => bail!(
                 "unknown bench-peers option {other:?}; use --tps R1,R2 --duration D --connections C \
-                 --threads N --body FILE --no-wrk --json --bin PATH"
+                 --threads N --engine lean,hyper --body FILE --no-wrk --no-oha --json --bin PATH"
             ),
         }
     }
@@ -86,6 +99,7 @@ fn example(flag: &str) -> &'static str {
         "--connections" => "64",
         "--threads" => "1",
         "--body" => "body.json",
+        "--engine" => "lean,hyper",
         _ => "target/release/stress-runner",
     }
 }
@@ -111,17 +125,20 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let url = nginx.url();
 
     let mut ours = Vec::new();
-    for tps in &o.tps {
-        let before = nginx.cpu_seconds()?;
-        let mut run = bench_http(&bin, &url, tps, &o)
-            .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
-        let server_cpu = nginx.cpu_seconds()? - before;
-        run["server_cpu_seconds"] = json!(server_cpu);
-        if !o.json {
-            print_ours(&run, &url);
-            print_server(server_cpu, run["completed"].as_u64().unwrap_or(0));
+    for engine in &o.engines {
+        for tps in &o.tps {
+            let before = nginx.cpu_seconds()?;
+            let mut run = bench_http(&bin, &url, tps, engine, &o)
+                .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
+            let server_cpu = nginx.cpu_seconds()? - before;
+            run["server_cpu_seconds"] = json!(server_cpu);
+            run["engine"] = json!(engine);
+            if !o.json {
+                print_ours(&run, &url);
+                print_server(server_cpu, run["completed"].as_u64().unwrap_or(0));
+            }
+            ours.push(run);
         }
-        ours.push(run);
     }
 
     let wrk = if o.wrk {
@@ -167,14 +184,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 }
 
 /// One `stress-runner bench http --json` run: its `ours[0]` object.
-fn bench_http(bin: &Path, url: &str, tps: &str, o: &Options) -> Result<Value> {
+fn bench_http(bin: &Path, url: &str, tps: &str, engine: &str, o: &Options) -> Result<Value> {
     let mut cmd = Command::new(bin);
-    cmd.args(["bench", "http", "--url", url, "--tps", tps])
-        .args(["--duration", &o.duration])
-        .args(["--connections", &o.connections.to_string()])
-        .args(["--threads", &o.threads.to_string(), "--json"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "bench", "http", "--url", url, "--tps", tps, "--engine", engine,
+    ])
+    .args(["--duration", &o.duration])
+    .args(["--connections", &o.connections.to_string()])
+    .args(["--threads", &o.threads.to_string(), "--json"])
+    .stdin(Stdio::null())
+    .stderr(Stdio::inherit());
     if let Some(body) = &o.body {
         cmd.arg("--body").arg(body);
     }
@@ -207,8 +226,9 @@ fn sample_transaction_body() -> Result<Vec<u8>> {
 fn print_ours(run: &Value, url: &str) {
     let f = |key: &str| run[key].as_f64().unwrap_or(f64::NAN);
     println!(
-        "ours, {:.0} TPS against {url}: achieved {:.1} TPS ({:+.2}%), dropped {}, errors {}; p99 {:.3} ms from the intended send; \
+        "ours ({} engine), {:.0} TPS against {url}: achieved {:.1} TPS ({:+.2}%), dropped {}, errors {}; p99 {:.3} ms from the intended send; \
          CPU {:.2} s: {:.0} requests per CPU-second",
+        run["engine"].as_str().unwrap_or("?"),
         f("planned_tps"),
         f("achieved_tps"),
         f("rate_error_pct"),
@@ -255,7 +275,8 @@ fn print_wrk(w: &WrkRun) {
 fn print_ratio(run: &Value, w: &WrkRun) {
     let ours = run["requests_per_cpu_second"].as_f64().unwrap_or(0.0);
     println!(
-        "ours at {:.0} TPS: {ours:.0} requests per CPU-second = {:.2} x wrk's {:.0}",
+        "ours ({}) at {:.0} TPS: {ours:.0} requests per CPU-second = {:.2} x wrk's {:.0}",
+        run["engine"].as_str().unwrap_or("?"),
         run["planned_tps"].as_f64().unwrap_or(f64::NAN),
         ours / w.per_cpu_second(),
         w.per_cpu_second()

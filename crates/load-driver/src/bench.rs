@@ -84,6 +84,8 @@ pub struct HttpBenchConfig {
     /// the cheapest per request); more uses a multi-thread runtime with that many workers.
     pub threads: usize,
     pub allow_remote: bool,
+    /// The HTTP/1.1 client measured.
+    pub engine: models::HttpEngine,
 }
 
 impl Default for HttpBenchConfig {
@@ -96,6 +98,7 @@ impl Default for HttpBenchConfig {
             body: None,
             threads: 1,
             allow_remote: false,
+            engine: models::HttpEngine::default(),
         }
     }
 }
@@ -301,6 +304,7 @@ pub fn bench_http(config: &HttpBenchConfig) -> Result<BenchReport, DriverError> 
         connections: config.connections,
         fixed_body: config.body.clone(),
         allow_remote: config.allow_remote,
+        engine: config.engine,
         // The driver enforces the request timeout (one lane timer for all requests), as a run does.
         enforce_timeout: false,
         ..HttpTargetConfig::default()

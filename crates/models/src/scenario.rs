@@ -247,8 +247,8 @@ pub struct TargetSpec {
     /// by one shared connection per 100 of them.
     #[serde(skip_serializing_if = "Http2Mode::is_auto")]
     pub http2: Http2Mode,
-    /// The HTTP/1.1 client of an `http` target (`engine = "hyper"`, the default for now): `lean` is
-    /// the purpose-built HTTP/1.1 client (answers parsed by httparse, nothing allocated per request),
+    /// The HTTP/1.1 client of an `http` target (`engine = "lean"`, the default): `lean` is the
+    /// purpose-built HTTP/1.1 client (answers parsed by httparse, nothing allocated per exchange),
     /// `hyper` is hyper's client. HTTP/2 connections always use hyper, whichever is set.
     #[serde(skip_serializing_if = "HttpEngine::is_default")]
     pub engine: HttpEngine,
@@ -265,9 +265,9 @@ pub struct TargetSpec {
 #[serde(rename_all = "lowercase")]
 pub enum HttpEngine {
     /// hyper's client.
-    #[default]
     Hyper,
-    /// The purpose-built HTTP/1.1 client (httparse); HTTP/2 connections still use hyper.
+    /// The purpose-built HTTP/1.1 client (httparse), the default; HTTP/2 connections use hyper.
+    #[default]
     Lean,
 }
 
@@ -444,7 +444,7 @@ impl Default for TargetSpec {
             response: ResponseSpec::default(),
             tls: TlsSpec::default(),
             http2: Http2Mode::Auto,
-            engine: HttpEngine::Hyper,
+            engine: HttpEngine::Lean,
             warm_up: DEFAULT_WARM_UP,
             metrics_url: None,
             metrics: Vec::new(),
@@ -775,13 +775,15 @@ Authorization = "Bearer ${API_TOKEN}"
             err.contains("\"fast\"") && err.contains("hyper or lean"),
             "{err}"
         );
-        let spec: TargetSpec = toml::from_str("kind = \"http\"\nengine = \"lean\"").unwrap();
-        assert_eq!(spec.engine, HttpEngine::Lean);
+        let spec: TargetSpec = toml::from_str("kind = \"http\"\nengine = \"hyper\"").unwrap();
+        assert_eq!(spec.engine, HttpEngine::Hyper);
         assert!(
             toml::to_string(&spec)
                 .unwrap()
-                .contains("engine = \"lean\"")
+                .contains("engine = \"hyper\"")
         );
+        let spec: TargetSpec = toml::from_str("kind = \"http\"").unwrap();
+        assert_eq!(spec.engine, HttpEngine::Lean, "lean is the default");
         assert!(toml::from_str::<TargetSpec>("engine = \"fast\"").is_err());
     }
 

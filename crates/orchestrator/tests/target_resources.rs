@@ -54,8 +54,8 @@ async fn the_targets_cpu_memory_and_gauges_are_read_at_every_tick() {
     let spec = spec_for(sim.score_url(), format!("{}/metrics", sim.base_url()));
     let outcome = run(spec, "ok").await;
     let s = &outcome.summary;
-    // The summary says which HTTP version the connections spoke.
-    assert_eq!(s.target.protocol.as_deref(), Some("HTTP/1.1"));
+    // The summary says which HTTP version (and engine) the connections spoke.
+    assert_eq!(s.target.protocol.as_deref(), Some("HTTP/1.1 (lean engine)"));
     let tr = s.target_resources.as_ref().expect("target_resources");
     assert_eq!(tr.failed_scrapes, 0, "{tr:?}");
     assert!(tr.scrapes >= 5, "{tr:?}");

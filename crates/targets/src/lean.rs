@@ -24,7 +24,7 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName, H
 use hyper::{Method, Uri};
 use std::io;
 use std::mem::MaybeUninit;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The longest answer head (status line and headers) read: a verdict's head is a few hundred bytes,
@@ -167,6 +167,15 @@ struct Head {
     keep_alive: bool,
 }
 
+/// What an idle connection's socket holds ([`LeanConn::idle_and_open`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peeked {
+    Nothing,
+    Bytes,
+    /// EOF or an error.
+    Closed,
+}
+
 /// A parse of the bytes read so far: an interim answer to skip, a final head, or not enough yet.
 enum Parsed {
     Interim(usize),
@@ -197,23 +206,54 @@ impl LeanConn {
     }
 
     /// Whether an idle connection still looks open: nothing has come on its socket since its last
-    /// answer. A server closing an idle connection sends EOF (and, over TLS, a close_notify alert
-    /// first); anything else arriving unasked breaks the framing. Either way it is not used again.
-    /// One non-blocking `MSG_PEEK` of the TCP socket (under the TLS session for `https://`): the
-    /// socket itself is asked, not tokio's readiness, which may not have seen the FIN yet.
-    pub(crate) fn idle_and_open(&self) -> bool {
+    /// answer, or (over TLS) only what TLS itself sends between requests. A server closing an idle
+    /// connection sends EOF (and, over TLS, a close_notify alert first); anything else arriving
+    /// unasked breaks the framing. Either way it is not used again. The TCP socket itself is asked
+    /// with one non-blocking `MSG_PEEK`, not tokio's readiness, which may not have seen the FIN yet.
+    pub(crate) fn idle_and_open(&mut self) -> bool {
         if !self.reusable {
             return false;
         }
+        match self.peek() {
+            Peeked::Nothing => return true,
+            Peeked::Closed => return false,
+            Peeked::Bytes => {}
+        }
+        let Stream::Tls(tls) = &mut self.stream else {
+            // Plain HTTP: bytes nobody asked for.
+            return false;
+        };
+        // A TLS 1.3 server sends its session tickets after the handshake, so a warm connection
+        // usually has records waiting that are not the application's: read through TLS without
+        // waiting. rustls takes in the handshake records (the read stays pending); a close_notify
+        // reads as the end, application data as stray bytes.
+        let mut byte = [0u8; 1];
+        let mut buf = tokio::io::ReadBuf::new(&mut byte);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if std::pin::Pin::new(&mut **tls)
+            .poll_read(&mut cx, &mut buf)
+            .is_ready()
+        {
+            return false;
+        }
+        // Still bytes: records tokio's reactor has not yet reported. They are read with the next
+        // answer (a close among them fails that request, as a close at the moment of sending does).
+        self.peek() != Peeked::Closed
+    }
+
+    /// What one non-blocking `MSG_PEEK` of the TCP socket (under the TLS session for `https://`)
+    /// finds.
+    fn peek(&self) -> Peeked {
         let tcp = match &self.stream {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(tls) => tls.get_ref().0,
         };
         let mut byte = [MaybeUninit::<u8>::uninit(); 1];
-        matches!(
-            socket2::SockRef::from(tcp).peek(&mut byte),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock
-        )
+        match socket2::SockRef::from(tcp).peek(&mut byte) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Peeked::Nothing,
+            Ok(n) if n > 0 => Peeked::Bytes,
+            Ok(_) | Err(_) => Peeked::Closed,
+        }
     }
 
     /// Sends `head` with `body` and reads the whole answer: its status and body (at most

@@ -438,7 +438,7 @@ impl Pool {
                 // Its socket is asked without waiting (see `LeanConn::idle_and_open`). A server
                 // closing it at the very moment a request goes out still fails that request, as
                 // with hyper: retrying would send a request twice that the server may have acted on.
-                Some(Link::Lean(c)) => {
+                Some(Link::Lean(mut c)) => {
                     if c.idle_and_open() {
                         return Ok(Link::Lean(c));
                     }

@@ -1,4 +1,4 @@
-//! `HttpTarget` with the lean HTTP/1.1 engine (`engine = "lean"`): every behaviour of
+//! `HttpTarget` with the lean HTTP/1.1 engine (`engine = "lean"`, the default): every behaviour of
 //! `http_behaviours` again, then what the lean engine's pool adds: keep-alive reuse under
 //! concurrency, servers that close connections (saying so, or silently while idle), and the engine
 //! named in the target's protocol.
@@ -213,4 +213,10 @@ async fn an_idle_connection_the_server_closed_silently_is_replaced() {
     }
     assert!(target.error_samples().by_kind().is_empty());
     server.abort();
+}
+
+#[test]
+fn the_default_engine_is_lean() {
+    assert_eq!(HttpTargetConfig::default().engine, ENGINE);
+    assert_eq!(models::TargetSpec::default().engine, ENGINE);
 }

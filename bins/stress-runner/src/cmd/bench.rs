@@ -70,6 +70,9 @@ struct HttpArgs {
     /// Allow a URL that is not on this machine.
     #[arg(long)]
     allow_remote: bool,
+    /// The HTTP/1.1 client measured: `lean` (fraudstress's own) or `hyper`.
+    #[arg(long, value_name = "ENGINE", default_value_t = models::HttpEngine::default())]
+    engine: models::HttpEngine,
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
@@ -124,10 +127,14 @@ fn http(args: HttpArgs) -> anyhow::Result<ExitCode> {
             body: body.clone(),
             threads: args.threads,
             allow_remote: args.allow_remote,
+            engine: args.engine,
         })
         .with_context(|| format!("loading {url} at {tps} TPS"))?;
         if !args.json {
-            print_report(&format!("ours, {tps:.0} TPS against {url}"), &report);
+            print_report(
+                &format!("ours ({} engine), {tps:.0} TPS against {url}", args.engine),
+                &report,
+            );
         }
         runs.push(report);
     }
@@ -147,6 +154,7 @@ fn http(args: HttpArgs) -> anyhow::Result<ExitCode> {
             "url": url,
             "connections": args.connections,
             "threads": args.threads,
+            "engine": args.engine.as_str(),
             "ours": ours,
             "wrk": Value::Null,
         }));

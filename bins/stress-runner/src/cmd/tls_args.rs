@@ -23,8 +23,8 @@ pub struct TlsArgs {
     /// (over http://, with prior knowledge) ([target] http2).
     #[arg(long, value_name = "auto|never|always")]
     http2: Option<Http2Mode>,
-    /// HTTP/1.1 client: hyper (hyper's client) or lean (the purpose-built HTTP/1.1 client); HTTP/2
-    /// always uses hyper ([target] engine).
+    /// HTTP/1.1 client: lean (the purpose-built HTTP/1.1 client, the default) or hyper (hyper's
+    /// client); HTTP/2 always uses hyper ([target] engine).
     #[arg(long, value_name = "hyper|lean")]
     engine: Option<HttpEngine>,
 }
@@ -77,6 +77,7 @@ mod tests {
                 server_name: None,
             },
             http2: Http2Mode::Never,
+            engine: HttpEngine::Hyper,
             ..TargetSpec::default()
         };
         cli.tls.apply_to(&mut target);
