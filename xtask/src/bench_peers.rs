@@ -1,12 +1,15 @@
-//! `cargo xtask bench-peers`: our HTTP load generator beside wrk, against the same one-worker nginx,
-//! in one session (see docs/benchmarks.md for the method and the figures).
+//! `cargo xtask bench-peers`: our HTTP load generator beside wrk and oha, against the same one-worker
+//! nginx, in one session (see docs/benchmarks.md for the method and the figures).
 //!
 //! It builds `stress-runner` (release), starts nginx (`master_process off`: the process started is the
 //! one that serves) on a free loopback port, runs `stress-runner bench http --url ... --json` once per
-//! rate, then `wrk -t1` with the same connections, duration and request body under `/usr/bin/time`,
-//! and reads nginx's own CPU around each run. Options:
-//! `--tps 20000,40000 --duration 10s --connections 64 --threads 1 --body FILE --no-wrk --json
-//! --bin PATH` (an already built `stress-runner` instead of building one).
+//! engine and rate, then `wrk -t1` (closed loop, saturating) with the same connections, duration and
+//! request body, then oha at each rate with `--latency-correction` (when `oha` is on PATH), each under
+//! `/usr/bin/time`, and reads nginx's own CPU around each run. With two cores or more, the load
+//! generators run on core 0 and nginx on core 1 (`taskset`). Options:
+//! `--tps 20000,40000 --duration 10s --connections 64 --threads 1 --engine lean,hyper --body FILE
+//! --no-wrk --no-oha --no-pin --json --bin PATH` (an already built `stress-runner` instead of building
+//! one).
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -31,6 +34,10 @@ struct Options {
     bin: Option<PathBuf>,
     /// Our HTTP/1.1 engines to measure, each at every rate.
     engines: Vec<String>,
+    /// oha at each rate (with latency correction), when it is on PATH.
+    oha: bool,
+    /// Load generators on core 0 and nginx on core 1 (`taskset`), when there are two cores.
+    pin: bool,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -44,6 +51,8 @@ fn options(args: &[String]) -> Result<Options> {
         json: false,
         bin: None,
         engines: vec!["lean".into()],
+        oha: true,
+        pin: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -82,10 +91,12 @@ fn options(args: &[String]) -> Result<Options> {
                 }
             }
             "--no-wrk" => o.wrk = false,
+            "--no-oha" => o.oha = false,
+            "--no-pin" => o.pin = false,
             "--json" => o.json = true,
             other => bail!(
                 "unknown bench-peers option {other:?}; use --tps R1,R2 --duration D --connections C \
-                 --threads N --engine lean,hyper --body FILE --no-wrk --no-oha --json --bin PATH"
+                 --threads N --engine lean,hyper --body FILE --no-wrk --no-oha --no-pin --json --bin PATH"
             ),
         }
     }
@@ -121,14 +132,28 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         None => sample_transaction_body()?,
     };
-    let nginx = Nginx::start().context("starting nginx")?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let pinned = o.pin && cores >= 2 && Path::new("/usr/bin/taskset").is_file();
+    let (client_core, server_core) = if pinned {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    };
+    if !o.json {
+        if pinned {
+            println!("load generators on core 0, nginx on core 1 (taskset)");
+        } else {
+            println!("not pinned to cores (--no-pin, one core, or no /usr/bin/taskset)");
+        }
+    }
+    let nginx = Nginx::start(server_core).context("starting nginx")?;
     let url = nginx.url();
 
     let mut ours = Vec::new();
     for engine in &o.engines {
         for tps in &o.tps {
             let before = nginx.cpu_seconds()?;
-            let mut run = bench_http(&bin, &url, tps, engine, &o)
+            let mut run = bench_http(&bin, &url, tps, engine, &o, client_core)
                 .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
             let server_cpu = nginx.cpu_seconds()? - before;
             run["server_cpu_seconds"] = json!(server_cpu);
@@ -143,8 +168,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 
     let wrk = if o.wrk {
         let before = nginx.cpu_seconds()?;
-        let wrk =
-            run_wrk(&nginx.dir, &url, o.connections, duration, &body).context("running wrk")?;
+        let wrk = run_wrk(
+            &nginx.dir,
+            &url,
+            o.connections,
+            duration,
+            &body,
+            client_core,
+        )
+        .context("running wrk")?;
         let server_cpu = nginx.cpu_seconds()? - before;
         if !o.json {
             print_wrk(&wrk);
@@ -157,11 +189,48 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     } else {
         None
     };
+    let mut oha = Vec::new();
+    if o.oha && on_path("oha") {
+        for tps in &o.tps {
+            let before = nginx.cpu_seconds()?;
+            let run = run_oha(&nginx.dir, &url, tps, &o, duration, &body, client_core)
+                .with_context(|| format!("running oha at {tps} TPS"))?;
+            let server_cpu = nginx.cpu_seconds()? - before;
+            if !o.json {
+                print_oha(&run);
+                print_server(server_cpu, run.requests);
+                for ours in ours
+                    .iter()
+                    .filter(|r| r["planned_tps"].as_f64() == Some(run.planned_tps))
+                {
+                    print_oha_ratio(ours, &run);
+                }
+            }
+            oha.push(json!({
+                "planned_tps": run.planned_tps,
+                "requests": run.requests,
+                "non_2xx": run.non_2xx,
+                "errors": run.errors,
+                "seconds": run.seconds,
+                "achieved_tps": run.requests as f64 / run.seconds,
+                "latency_ms": { "p50": run.p50_ms, "p99": run.p99_ms },
+                "cpu_user_seconds": run.user,
+                "cpu_sys_seconds": run.sys,
+                "cpu_seconds": run.user + run.sys,
+                "requests_per_cpu_second": run.per_cpu_second(),
+                "server_cpu_seconds": server_cpu,
+            }));
+        }
+    } else if o.oha && !o.json {
+        println!("oha is not on PATH: skipped (`cargo install oha --locked`, or --no-oha)");
+    }
     if o.json {
         println!(
             "{:#}",
             json!({
                 "kind": "http",
+                "pinned": pinned,
+                "oha": oha,
                 "url": url,
                 "connections": o.connections,
                 "threads": o.threads,
@@ -184,8 +253,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 }
 
 /// One `stress-runner bench http --json` run: its `ours[0]` object.
-fn bench_http(bin: &Path, url: &str, tps: &str, engine: &str, o: &Options) -> Result<Value> {
-    let mut cmd = Command::new(bin);
+fn bench_http(
+    bin: &Path,
+    url: &str,
+    tps: &str,
+    engine: &str,
+    o: &Options,
+    core: Option<usize>,
+) -> Result<Value> {
+    let mut cmd = on_core(core, bin);
     cmd.args([
         "bench", "http", "--url", url, "--tps", tps, "--engine", engine,
     ])
@@ -317,7 +393,12 @@ http {
 "#;
 
 impl Nginx {
-    fn start() -> Result<Self> {
+    fn start(core: Option<usize>) -> Result<Self> {
+        if !on_path("nginx") {
+            bail!(
+                "nginx is not installed (or not on PATH); install it with `apt-get install -y nginx`"
+            );
+        }
         let dir =
             std::env::temp_dir().join(format!("fraudstress-bench-nginx-{}", std::process::id()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -332,7 +413,7 @@ impl Nginx {
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, conf)
             .with_context(|| format!("writing {}", conf_path.display()))?;
-        let child = Command::new("nginx")
+        let child = on_core(core, "nginx")
             .arg("-p")
             .arg(&dir)
             .arg("-c")
@@ -430,6 +511,7 @@ fn run_wrk(
     connections: usize,
     duration: Duration,
     body: &[u8],
+    core: Option<usize>,
 ) -> Result<WrkRun> {
     let body = std::str::from_utf8(body)
         .context("the request body is not UTF-8 text (wrk's Lua script needs text)")?;
@@ -446,7 +528,7 @@ fn run_wrk(
     .with_context(|| format!("writing {}", script.display()))?;
     let time_out = dir.join("wrk.time");
     let secs = duration.as_secs().max(1);
-    let output = Command::new("/usr/bin/time")
+    let output = on_core(core, "/usr/bin/time")
         .arg("-f")
         .arg("%U %S")
         .arg("-o")
@@ -478,8 +560,14 @@ fn run_wrk(
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let times = std::fs::read_to_string(&time_out)
-        .with_context(|| format!("reading {}", time_out.display()))?;
+    let (user, sys) = read_time(&time_out)?;
+    parse_wrk(&stdout, connections, secs as f64, user, sys)
+}
+
+/// User and system seconds from a `/usr/bin/time -f "%U %S" -o FILE` file.
+fn read_time(file: &Path) -> Result<(f64, f64)> {
+    let times =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut cpu = times
         .lines()
         .last()
@@ -489,7 +577,174 @@ fn run_wrk(
     let (Some(Ok(user)), Some(Ok(sys))) = (cpu.next(), cpu.next()) else {
         bail!("unexpected /usr/bin/time output: {times:?}");
     };
-    parse_wrk(&stdout, connections, secs as f64, user, sys)
+    Ok((user, sys))
+}
+
+/// `program`, under `taskset -c CORE` when a core is given (taskset execs it: same pid).
+fn on_core(core: Option<usize>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    match core {
+        Some(core) => {
+            let mut cmd = Command::new("/usr/bin/taskset");
+            cmd.arg("-c").arg(core.to_string()).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Whether `program` is found in one of PATH's directories.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// What one oha run reported (its JSON) and what `/usr/bin/time` measured of it.
+#[derive(Debug)]
+struct OhaRun {
+    planned_tps: f64,
+    /// Answers received (any status).
+    requests: u64,
+    non_2xx: u64,
+    /// Requests that got no answer (oha's error distribution).
+    errors: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    user: f64,
+    sys: f64,
+}
+
+impl OhaRun {
+    fn per_cpu_second(&self) -> f64 {
+        let cpu = self.user + self.sys;
+        if cpu > 0.0 {
+            self.requests as f64 / cpu
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs oha at a fixed rate with latency correction (open-loop as ours is), POSTing `body` as JSON
+/// on `connections` connections with `--threads` runtime threads, under `/usr/bin/time`.
+fn run_oha(
+    dir: &Path,
+    url: &str,
+    tps: &str,
+    o: &Options,
+    duration: Duration,
+    body: &[u8],
+    core: Option<usize>,
+) -> Result<OhaRun> {
+    let planned_tps: f64 = tps
+        .parse()
+        .with_context(|| format!("--tps {tps}: not a number"))?;
+    let body = std::str::from_utf8(body).context("the request body is not UTF-8 text")?;
+    let time_out = dir.join("oha.time");
+    let output = on_core(core, "/usr/bin/time")
+        .arg("-f")
+        .arg("%U %S")
+        .arg("-o")
+        .arg(&time_out)
+        .arg("oha")
+        .args(["-z", &format!("{}s", duration.as_secs().max(1))])
+        .args(["-q", tps, "-c", &o.connections.to_string()])
+        .args(["--worker-threads", &o.threads.max(1).to_string()])
+        .args([
+            "--latency-correction",
+            "--no-tui",
+            "--output-format",
+            "json",
+        ])
+        .args([
+            "-m",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+        ])
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .context("starting /usr/bin/time oha")?;
+    if !output.status.success() {
+        bail!(
+            "oha failed ({}); it said:\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let (user, sys) = read_time(&time_out)?;
+    let v: Value = serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "oha's output is not JSON:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })?;
+    let sum = |key: &str, keep: &dyn Fn(&str) -> bool| -> u64 {
+        v[key].as_object().map_or(0, |m| {
+            m.iter()
+                .filter(|(k, _)| keep(k))
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+    };
+    let seconds = v["summary"]["total"]
+        .as_f64()
+        .with_context(|| format!("no summary.total in oha's JSON: {v}"))?;
+    let ms = |p: &str| {
+        v["latencyPercentiles"][p]
+            .as_f64()
+            .map_or(f64::NAN, |s| s * 1e3)
+    };
+    Ok(OhaRun {
+        planned_tps,
+        requests: sum("statusCodeDistribution", &|_| true),
+        non_2xx: sum("statusCodeDistribution", &|code| !code.starts_with('2')),
+        errors: sum("errorDistribution", &|_| true),
+        seconds,
+        p50_ms: ms("p50"),
+        p99_ms: ms("p99"),
+        user,
+        sys,
+    })
+}
+
+fn print_oha(r: &OhaRun) {
+    println!(
+        "oha -q {:.0} --latency-correction: {} answers in {:.2} s ({:.0} /s), non-2xx {}, errors {}; \
+         p50 {:.3} ms, p99 {:.3} ms (corrected)",
+        r.planned_tps,
+        r.requests,
+        r.seconds,
+        r.requests as f64 / r.seconds,
+        r.non_2xx,
+        r.errors,
+        r.p50_ms,
+        r.p99_ms
+    );
+    println!(
+        "  CPU {:.2} s (user {:.2}, sys {:.2}): {:.2} µs per request, {:.0} requests per CPU-second",
+        r.user + r.sys,
+        r.user,
+        r.sys,
+        (r.user + r.sys) * 1e6 / r.requests.max(1) as f64,
+        r.per_cpu_second()
+    );
+}
+
+/// Our CPU against oha's at the same planned rate (the issue's goal: at most 0.75 ×).
+fn print_oha_ratio(run: &Value, r: &OhaRun) {
+    let ours = run["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
+    let theirs = r.user + r.sys;
+    println!(
+        "ours ({}) at {:.0} TPS: CPU {ours:.2} s = {:.2} x oha's {theirs:.2} s",
+        run["engine"].as_str().unwrap_or("?"),
+        r.planned_tps,
+        ours / theirs,
+    );
 }
 
 /// Reads "N requests in 5.01s, ..." and the error lines from wrk's report.

@@ -86,6 +86,10 @@ pub struct HttpBenchConfig {
     pub allow_remote: bool,
     /// The HTTP/1.1 client measured.
     pub engine: models::HttpEngine,
+    /// Requests out at most before arrivals are dropped (and nothing is made for them); `None`: a
+    /// run's default ([`DriverConfig::max_in_flight`]), which queues arrivals for free connections.
+    /// `Some(connections)` drops instead of queueing, as a closed loop of that many never queues.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for HttpBenchConfig {
@@ -99,6 +103,7 @@ impl Default for HttpBenchConfig {
             threads: 1,
             allow_remote: false,
             engine: models::HttpEngine::default(),
+            max_in_flight: None,
         }
     }
 }
@@ -318,6 +323,9 @@ pub fn bench_http(config: &HttpBenchConfig) -> Result<BenchReport, DriverError> 
         config.duration,
         DriverConfig {
             request_timeout,
+            max_in_flight: config
+                .max_in_flight
+                .unwrap_or(DriverConfig::default().max_in_flight),
             ..DriverConfig::default()
         },
         move || Ok(Arc::new(target)),

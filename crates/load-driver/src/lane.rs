@@ -68,7 +68,9 @@ async fn request(ctx: &LaneCtx, expiry: &Expiry, seq: u64, mut job: Job) -> Done
     // A timeout too long for an `Instant` never expires.
     let deadline = ctx.timeout.and_then(|t| sent.checked_add(t));
     let outcome = {
-        let mut call = std::pin::pin!(ctx.target.score(&job.txn));
+        // Through the trait object itself: `ctx.target.score` would pick `Arc<T>`'s impl, one more
+        // boxed future per request around the target's own.
+        let mut call = std::pin::pin!(ctx.target.as_ref().score(&job.txn));
         let mut registered = false;
         // The answer is polled first; the deadline check is two atomic loads (see `expiry`).
         std::future::poll_fn(|cx| {

@@ -70,6 +70,11 @@ struct HttpArgs {
     /// Allow a URL that is not on this machine.
     #[arg(long)]
     allow_remote: bool,
+    /// Requests out at most; an arrival beyond them is dropped before anything is made for it
+    /// (default: a run's 10,000, which queues arrivals for free connections; at saturation, give
+    /// the connections' number to compare with a closed loop of that many).
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<usize>,
     /// The HTTP/1.1 client measured: `lean` (fraudstress's own) or `hyper`.
     #[arg(long, value_name = "ENGINE", default_value_t = models::HttpEngine::default())]
     engine: models::HttpEngine,
@@ -110,6 +115,9 @@ fn http(args: HttpArgs) -> anyhow::Result<ExitCode> {
     if args.connections == 0 {
         bail!("--connections must be at least 1");
     }
+    if args.max_in_flight == Some(0) {
+        bail!("--max-in-flight must be at least 1");
+    }
     let body = match &args.body {
         Some(path) => Some(
             std::fs::read(path).with_context(|| format!("reading --body {}", path.display()))?,
@@ -128,6 +136,7 @@ fn http(args: HttpArgs) -> anyhow::Result<ExitCode> {
             threads: args.threads,
             allow_remote: args.allow_remote,
             engine: args.engine,
+            max_in_flight: args.max_in_flight,
         })
         .with_context(|| format!("loading {url} at {tps} TPS"))?;
         if !args.json {
