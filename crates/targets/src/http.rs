@@ -549,21 +549,28 @@ impl HttpTarget {
             .checkout()
             .await
             .inspect_err(|e| self.keep_unanswered(e))?;
-        if let Link::Lean(conn) = &mut link {
-            let verdict = match conn
-                .exchange(&self.head, &body, self.max_answer_bytes)
-                .await
-            {
-                Ok((status, answer)) => self.verdict(status, answer),
-                Err(e) => {
-                    self.keep_unanswered(&e);
-                    return Err(e);
-                }
-            };
-            // After the verdict: the answer is borrowed from the connection until then.
-            self.pool.checkin(link);
-            return verdict;
-        }
+        let Link::Lean(conn) = &mut link else {
+            // Boxed: hyper's request future is several kilobytes, and every request's future (moved
+            // into its box and its lane slot) would carry that room even on the lean engine.
+            return Box::pin(self.exchange_hyper(link, body)).await;
+        };
+        let verdict = match conn
+            .exchange(&self.head, &body, self.max_answer_bytes)
+            .await
+        {
+            Ok((status, answer)) => self.verdict(status, answer),
+            Err(e) => {
+                self.keep_unanswered(&e);
+                return Err(e);
+            }
+        };
+        // After the verdict: the answer is borrowed from the connection until then.
+        self.pool.checkin(link);
+        verdict
+    }
+
+    /// [`Self::exchange`] on a hyper link (HTTP/2, or HTTP/1.1 with `engine = "hyper"`).
+    async fn exchange_hyper(&self, mut link: Link, body: Bytes) -> Result<Verdict, TargetError> {
         let (status, bytes) = self
             .exchange_on(&mut link, self.request(body))
             .await

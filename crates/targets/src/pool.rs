@@ -411,12 +411,13 @@ impl Pool {
         if self.protocol().is_none() {
             let _first = self.first.lock().await;
             if self.protocol().is_none() {
-                let opened = self.connect().await?;
+                let opened = self.connect_boxed().await?;
                 return Ok(self.adopt(opened));
             }
         }
         match self.protocol() {
-            Some(Protocol::Http2) => self.checkout_h2().await,
+            // Boxed: HTTP/2's checkout may open a connection (see `connect_boxed`).
+            Some(Protocol::Http2) => Box::pin(self.checkout_h2()).await,
             _ => self.checkout_h1().await,
         }
     }
@@ -444,7 +445,7 @@ impl Pool {
                     }
                 }
                 Some(Link::H2(_)) => {}
-                None => return Ok(self.adopt(self.connect().await?)),
+                None => return Ok(self.adopt(self.connect_boxed().await?)),
             }
         }
     }
@@ -601,6 +602,14 @@ impl Pool {
     /// Opens a connection: TCP, then TLS for `https://`, then HTTP/1.1 or HTTP/2, all within the
     /// connect timeout, while holding one of the `max_handshakes` permits. The time it takes is
     /// counted in the [`ConnectStats`], not in any request's service time.
+    /// [`Self::connect`] in a box of its own: opening a connection (TCP, TLS, the HTTP/2 handshake)
+    /// is a future of kilobytes, and a request's future that may open one would otherwise carry that
+    /// room on every request, moved with it into its box and its lane slot. A connection is opened
+    /// rarely; the allocation is nothing beside the handshake.
+    async fn connect_boxed(&self) -> Result<Opened, TargetError> {
+        Box::pin(self.connect()).await
+    }
+
     pub async fn connect(&self) -> Result<Opened, TargetError> {
         let _handshake = self
             .handshakes
