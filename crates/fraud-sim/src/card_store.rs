@@ -58,12 +58,23 @@ pub(crate) struct Recall<T> {
     cap: usize,
 }
 
+/// Makes room for one more item in a deque bounded by `cap`. A card's deques start empty (no
+/// allocation) and grow by doubling up to exactly `cap`, never past it: allocating every card's
+/// room for its cap at once made a card seen once cost as much as a busy one (about 2 KB), and the
+/// store's memory kept climbing for hours as rarely active customers' cards were first seen (the
+/// 2-hour soak). Growing by plain doubling would leave full sets with up to twice the room they use
+/// (48 merchants in a deque of 64).
+fn room_for_one<T>(items: &mut VecDeque<T>, cap: usize) {
+    if items.len() == items.capacity() && items.len() < cap {
+        let want = (items.capacity() * 2).max(4).min(cap);
+        items.reserve_exact(want - items.len());
+    }
+}
+
 impl<T: PartialEq> Recall<T> {
-    /// Allocated for `cap` at once: growing by doubling would leave most sets with up to twice
-    /// the room they can use (48 merchants in a deque of 64).
     fn new(cap: usize) -> Self {
         Self {
-            items: VecDeque::with_capacity(cap),
+            items: VecDeque::new(),
             cap,
         }
     }
@@ -86,6 +97,8 @@ impl<T: PartialEq> Recall<T> {
         }
         if self.items.len() == self.cap {
             self.items.pop_front();
+        } else {
+            room_for_one(&mut self.items, self.cap);
         }
         self.items.push_back(x);
         true
@@ -113,7 +126,7 @@ pub(crate) struct CardState {
 impl Default for CardState {
     fn default() -> Self {
         Self {
-            recent: VecDeque::with_capacity(RECENT_CAP),
+            recent: VecDeque::new(),
             devices: Recall::new(DEVICES_CAP),
             ips: Recall::new(IPS_CAP),
             countries: Recall::new(COUNTRIES_CAP),
@@ -137,6 +150,7 @@ impl CardState {
             .rposition(|x| x.ts <= r.ts)
             .map_or(0, |i| i + 1);
         if self.recent.len() < RECENT_CAP {
+            room_for_one(&mut self.recent, RECENT_CAP);
             self.recent.insert(at, r);
         } else if at > 0 {
             self.recent.pop_front();
@@ -234,21 +248,23 @@ mod tests {
     }
 
     #[test]
-    fn a_cards_memory_does_not_grow_once_full() {
+    fn a_cards_memory_grows_to_its_caps_and_no_further() {
         let mut c = CardState::default();
-        let recent_room = c.recent.capacity();
-        let merchants_room = c.merchants.items.capacity();
+        assert_eq!(c.recent.capacity(), 0, "a new card allocates nothing yet");
+        assert_eq!(c.merchants.items.capacity(), 0);
+        c.push_recent(recent(1));
+        c.merchants.remember(MerchantId(1));
+        assert!(c.recent.capacity() <= 4 && c.merchants.items.capacity() <= 4);
         for ts in 0..1_000 {
             c.push_recent(recent(ts % 97 * 31));
             c.merchants.remember(MerchantId(ts as u64));
+            assert!(c.recent.capacity() <= RECENT_CAP);
+            assert!(c.merchants.items.capacity() <= MERCHANTS_CAP);
         }
         assert_eq!(c.recent.len(), RECENT_CAP);
-        assert_eq!(
-            c.recent.capacity(),
-            recent_room,
-            "no deque growth past the cap"
-        );
-        assert_eq!(c.merchants.items.capacity(), merchants_room);
+        assert_eq!(c.recent.capacity(), RECENT_CAP, "exactly the cap, full");
+        assert_eq!(c.merchants.items.len(), MERCHANTS_CAP);
+        assert_eq!(c.merchants.items.capacity(), MERCHANTS_CAP);
     }
 
     #[test]
