@@ -1,5 +1,5 @@
 //! What the end-to-end suites need, installed when missing: Debian's Chromium and ChromeDriver for the
-//! dashboard tests, moto's AWS emulator (in a virtual environment under `.tools/`) for the AWS tests,
+//! dashboard tests, Debian's nginx for the lean HTTP engine's test against a real server, moto's AWS emulator (in a virtual environment under `.tools/`) for the AWS tests,
 //! and `kubernetes-validate` (its own environment, with its bundled offline schemas) for the
 //! `stress-runner k8s` manifests.
 //! The suites find them through the environment variables returned by [`prepare`].
@@ -10,6 +10,7 @@ use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const NGINX: &str = "/usr/sbin/nginx";
 
 /// Installs what is missing and returns the variables that point the suites at it.
 pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
@@ -17,6 +18,8 @@ pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
     ensure_chromium()?;
     env.push(("FRAUDSTRESS_CHROMIUM".into(), CHROMIUM.into()));
     env.push(("FRAUDSTRESS_CHROMEDRIVER".into(), CHROMEDRIVER.into()));
+    ensure_debian_package(NGINX, "nginx")?;
+    env.push(("FRAUDSTRESS_NGINX".into(), NGINX.into()));
     let python = ensure_moto(root)?;
     env.push(("FRAUDSTRESS_MOTO_PYTHON".into(), python));
     let validate = ensure_kubernetes_validate(root)?;
@@ -64,6 +67,17 @@ fn ensure_chromium() -> Result<()> {
         "apt-get",
         &["install", "-y", "-q", "chromium", "chromium-driver"],
     )?;
+    Ok(())
+}
+
+/// Installs Debian's `package` when `path` is missing.
+fn ensure_debian_package(path: &str, package: &str) -> Result<()> {
+    if Path::new(path).exists() {
+        return Ok(());
+    }
+    println!("installing {package} from Debian's packages");
+    run("apt-get", &["update", "-q"])?;
+    run("apt-get", &["install", "-y", "-q", package])?;
     Ok(())
 }
 
