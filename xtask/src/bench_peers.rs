@@ -13,10 +13,9 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 use transaction_factory::{FactoryConfig, TransactionFactory};
 
 /// The seed of `stress-runner bench`'s transaction stream: wrk sends its transaction 0.
@@ -146,16 +145,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             println!("not pinned to cores (--no-pin, one core, or no /usr/bin/taskset)");
         }
     }
-    let nginx = Nginx::start(server_core).context("starting nginx")?;
-    let url = nginx.url();
+    let nginx = start_nginx(server_core).context("starting nginx")?;
+    let url = nginx.url("/v1/score");
 
     let mut ours = Vec::new();
     for engine in &o.engines {
         for tps in &o.tps {
-            let before = nginx.cpu_seconds()?;
+            let before = cpu_seconds(&nginx)?;
             let mut run = bench_http(&bin, &url, tps, engine, &o, client_core)
                 .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
-            let server_cpu = nginx.cpu_seconds()? - before;
+            let server_cpu = cpu_seconds(&nginx)? - before;
             run["server_cpu_seconds"] = json!(server_cpu);
             run["engine"] = json!(engine);
             if !o.json {
@@ -167,7 +166,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
 
     let wrk = if o.wrk {
-        let before = nginx.cpu_seconds()?;
+        let before = cpu_seconds(&nginx)?;
         let wrk = run_wrk(
             &nginx.dir,
             &url,
@@ -177,7 +176,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             client_core,
         )
         .context("running wrk")?;
-        let server_cpu = nginx.cpu_seconds()? - before;
+        let server_cpu = cpu_seconds(&nginx)? - before;
         if !o.json {
             print_wrk(&wrk);
             print_server(server_cpu, wrk.requests);
@@ -192,10 +191,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut oha = Vec::new();
     if o.oha && on_path("oha") {
         for tps in &o.tps {
-            let before = nginx.cpu_seconds()?;
+            let before = cpu_seconds(&nginx)?;
             let run = run_oha(&nginx.dir, &url, tps, &o, duration, &body, client_core)
                 .with_context(|| format!("running oha at {tps} TPS"))?;
-            let server_cpu = nginx.cpu_seconds()? - before;
+            let server_cpu = cpu_seconds(&nginx)? - before;
             if !o.json {
                 print_oha(&run);
                 print_server(server_cpu, run.requests);
@@ -261,7 +260,7 @@ fn bench_http(
     o: &Options,
     core: Option<usize>,
 ) -> Result<Value> {
-    let mut cmd = on_core(core, bin);
+    let mut cmd = nginx::on_core(core, bin);
     cmd.args([
         "bench", "http", "--url", url, "--tps", tps, "--engine", engine,
     ])
@@ -338,14 +337,7 @@ fn print_wrk(w: &WrkRun) {
         w.non_2xx,
         w.socket_errors
     );
-    println!(
-        "  CPU {:.2} s (user {:.2}, sys {:.2}): {:.2} µs per request, {:.0} requests per CPU-second",
-        w.user + w.sys,
-        w.user,
-        w.sys,
-        (w.user + w.sys) * 1e6 / w.requests.max(1) as f64,
-        w.per_cpu_second()
-    );
+    print_cpu(w.user, w.sys, w.requests);
 }
 
 fn print_ratio(run: &Value, w: &WrkRun) {
@@ -359,125 +351,41 @@ fn print_ratio(run: &Value, w: &WrkRun) {
     );
 }
 
-/// A one-worker nginx (`master_process off`: the process we start is the one that serves) on a free
-/// loopback port, with its config, logs and temp files in a fresh directory. Killed when dropped.
-struct Nginx {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
+#[path = "../../test-support/nginx.rs"]
+mod nginx;
 
-const NGINX_CONF: &str = r#"worker_processes 1;
-master_process off;
-daemon off;
-pid {DIR}/nginx.pid;
-error_log {DIR}/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path {DIR}/body;
-    proxy_temp_path {DIR}/proxy;
-    fastcgi_temp_path {DIR}/fastcgi;
-    uwsgi_temp_path {DIR}/uwsgi;
-    scgi_temp_path {DIR}/scgi;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    server {
-        listen 127.0.0.1:{PORT};
-        location / {
+/// The benchmark's nginx: keep-alive without limit, and one fixed verdict for every request.
+fn start_nginx(core: Option<usize>) -> Result<nginx::Nginx> {
+    if !on_path("nginx") {
+        bail!(
+            "nginx is not installed (or not on PATH); install it with `apt-get install -y nginx`"
+        );
+    }
+    nginx::Nginx::start(
+        "nginx",
+        |dir, port| {
+            nginx::config(
+                dir,
+                port,
+                "    keepalive_requests 100000000;\n    keepalive_timeout 120s;",
+                r#"        location / {
             default_type application/json;
             return 200 '{"decision":"approve","risk_score":0.1}';
-        }
-    }
-}
-"#;
-
-impl Nginx {
-    fn start(core: Option<usize>) -> Result<Self> {
-        if !on_path("nginx") {
-            bail!(
-                "nginx is not installed (or not on PATH); install it with `apt-get install -y nginx`"
-            );
-        }
-        let dir =
-            std::env::temp_dir().join(format!("fraudstress-bench-nginx-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        // A free port: bind port 0, note it, release it for nginx.
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .context("finding a free loopback port")?
-            .port();
-        let conf = NGINX_CONF
-            .replace("{DIR}", &dir.display().to_string())
-            .replace("{PORT}", &port.to_string());
-        let conf_path = dir.join("nginx.conf");
-        std::fs::write(&conf_path, conf)
-            .with_context(|| format!("writing {}", conf_path.display()))?;
-        let child = on_core(core, "nginx")
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    anyhow::anyhow!(
-                        "nginx is not installed (or not on PATH); install it with `apt-get install -y nginx`"
-                    )
-                } else {
-                    anyhow::anyhow!("starting nginx: {e}")
-                }
-            })?;
-        let mut nginx = Self { child, port, dir };
-        nginx.wait_ready()?;
-        Ok(nginx)
-    }
-
-    fn wait_ready(&mut self) -> Result<()> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(status) = self.child.try_wait().context("watching nginx")? {
-                let log = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
-                bail!("nginx exited at start ({status}); its error log says:\n{log}");
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "nginx did not accept connections on {addr} within 5 s; see {}",
-                    self.dir.join("error.log").display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1/score", self.port)
-    }
-
-    /// CPU seconds (user + sys) the nginx process has used so far.
-    fn cpu_seconds(&self) -> Result<f64> {
-        let cpu = load_driver::bench::CpuTime::of_process(self.child.id())
-            .with_context(|| format!("reading the CPU time of nginx (pid {})", self.child.id()))?;
-        Ok(cpu.total_seconds())
-    }
+        }"#,
+            )
+        },
+        &[],
+        core,
+    )
+    .map_err(anyhow::Error::msg)
 }
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // Our own child, by its handle; then its scratch directory.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// CPU seconds (user + sys) the nginx process has used so far.
+fn cpu_seconds(nginx: &nginx::Nginx) -> Result<f64> {
+    let pid = nginx.child.id();
+    let cpu = load_driver::bench::CpuTime::of_process(pid)
+        .with_context(|| format!("reading the CPU time of nginx (pid {pid})"))?;
+    Ok(cpu.total_seconds())
 }
 
 /// What one wrk run printed and what `/usr/bin/time` measured of it.
@@ -495,12 +403,7 @@ struct WrkRun {
 
 impl WrkRun {
     fn per_cpu_second(&self) -> f64 {
-        let cpu = self.user + self.sys;
-        if cpu > 0.0 {
-            self.requests as f64 / cpu
-        } else {
-            0.0
-        }
+        per_cpu_second(self.requests, self.user, self.sys)
     }
 }
 
@@ -528,7 +431,7 @@ fn run_wrk(
     .with_context(|| format!("writing {}", script.display()))?;
     let time_out = dir.join("wrk.time");
     let secs = duration.as_secs().max(1);
-    let output = on_core(core, "/usr/bin/time")
+    let output = nginx::on_core(core, "/usr/bin/time")
         .arg("-f")
         .arg("%U %S")
         .arg("-o")
@@ -580,18 +483,6 @@ fn read_time(file: &Path) -> Result<(f64, f64)> {
     Ok((user, sys))
 }
 
-/// `program`, under `taskset -c CORE` when a core is given (taskset execs it: same pid).
-fn on_core(core: Option<usize>, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    match core {
-        Some(core) => {
-            let mut cmd = Command::new("/usr/bin/taskset");
-            cmd.arg("-c").arg(core.to_string()).arg(program);
-            cmd
-        }
-        None => Command::new(program),
-    }
-}
-
 /// Whether `program` is found in one of PATH's directories.
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
@@ -616,12 +507,7 @@ struct OhaRun {
 
 impl OhaRun {
     fn per_cpu_second(&self) -> f64 {
-        let cpu = self.user + self.sys;
-        if cpu > 0.0 {
-            self.requests as f64 / cpu
-        } else {
-            0.0
-        }
+        per_cpu_second(self.requests, self.user, self.sys)
     }
 }
 
@@ -641,7 +527,7 @@ fn run_oha(
         .with_context(|| format!("--tps {tps}: not a number"))?;
     let body = std::str::from_utf8(body).context("the request body is not UTF-8 text")?;
     let time_out = dir.join("oha.time");
-    let output = on_core(core, "/usr/bin/time")
+    let output = nginx::on_core(core, "/usr/bin/time")
         .arg("-f")
         .arg("%U %S")
         .arg("-o")
@@ -725,14 +611,27 @@ fn print_oha(r: &OhaRun) {
         r.p50_ms,
         r.p99_ms
     );
+    print_cpu(r.user, r.sys, r.requests);
+}
+
+/// A peer's CPU over its requests.
+fn print_cpu(user: f64, sys: f64, requests: u64) {
+    let cpu = user + sys;
     println!(
-        "  CPU {:.2} s (user {:.2}, sys {:.2}): {:.2} µs per request, {:.0} requests per CPU-second",
-        r.user + r.sys,
-        r.user,
-        r.sys,
-        (r.user + r.sys) * 1e6 / r.requests.max(1) as f64,
-        r.per_cpu_second()
+        "  CPU {cpu:.2} s (user {user:.2}, sys {sys:.2}): {:.2} µs per request, {:.0} requests per CPU-second",
+        cpu * 1e6 / requests.max(1) as f64,
+        per_cpu_second(requests, user, sys)
     );
+}
+
+/// Requests per CPU-second (user + system); 0 when no CPU was measured.
+fn per_cpu_second(requests: u64, user: f64, sys: f64) -> f64 {
+    let cpu = user + sys;
+    if cpu > 0.0 {
+        requests as f64 / cpu
+    } else {
+        0.0
+    }
 }
 
 /// Our CPU against oha's at the same planned rate (the issue's goal: at most 0.75 ×).

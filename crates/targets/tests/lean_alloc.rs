@@ -125,10 +125,7 @@ fn the_counter_counts_this_thread() {
 /// Allocations per `HttpTarget::score` call (lean engine, the default body template, a warm pool
 /// of one connection), averaged over `MEASURED` calls after `WARM_UP` uncounted ones.
 fn score_allocations(answer: &'static [u8]) -> f64 {
-    use models::{
-        CardId, Channel, CountryCode, Currency, CustomerId, Decision, MerchantId, Timestamp,
-        Transaction, TxnId,
-    };
+    use models::{Decision, TxnId};
     use targets::{HttpTarget, HttpTargetConfig, Target};
     let addr = serve(answer);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -142,23 +139,7 @@ fn score_allocations(answer: &'static [u8]) -> f64 {
         ..HttpTargetConfig::default()
     })
     .unwrap();
-    let mut txn = Transaction {
-        id: TxnId(42),
-        timestamp: Timestamp::from_secs(1_767_225_600),
-        amount_minor: 12_345,
-        currency: Currency::EUR,
-        card_id: CardId(7),
-        customer_id: CustomerId(3),
-        merchant_id: MerchantId(99),
-        merchant_name: std::borrow::Cow::Borrowed("Café Zürich"),
-        mcc: 5812,
-        channel: Channel::Contactless,
-        country: CountryCode::new("CH"),
-        lat: 47.37,
-        lon: 8.54,
-        device_id: None,
-        ip: None,
-    };
+    let mut txn = txn();
     rt.block_on(async {
         for i in 0..WARM_UP {
             txn.id = TxnId(i as u64);
@@ -211,24 +192,29 @@ fn a_score_future_stays_under_one_kilobyte() {
         .unwrap();
     let _runtime = rt.enter();
     let target = HttpTarget::new(HttpTargetConfig::default()).unwrap();
-    let txn = models::Transaction {
-        id: models::TxnId(1),
-        timestamp: models::Timestamp::from_secs(1),
-        amount_minor: 1,
-        currency: models::Currency::EUR,
-        card_id: models::CardId(1),
-        customer_id: models::CustomerId(1),
-        merchant_id: models::MerchantId(1),
-        merchant_name: std::borrow::Cow::Borrowed("x"),
-        mcc: 5812,
-        channel: models::Channel::Contactless,
-        country: models::CountryCode::new("CH"),
-        lat: 0.0,
-        lon: 0.0,
-        device_id: None,
-        ip: None,
-    };
+    let txn = txn();
     let future = target.score(&txn);
     let size = std::mem::size_of_val(&*future);
     assert!(size < 1024, "a score future of {size} bytes");
+}
+
+/// A transaction for the score calls.
+fn txn() -> models::Transaction {
+    models::Transaction {
+        id: models::TxnId(42),
+        timestamp: models::Timestamp::from_secs(1_767_225_600),
+        amount_minor: 12_345,
+        currency: models::Currency::EUR,
+        card_id: models::CardId(7),
+        customer_id: models::CustomerId(3),
+        merchant_id: models::MerchantId(99),
+        merchant_name: std::borrow::Cow::Borrowed("Café Zürich"),
+        mcc: 5812,
+        channel: models::Channel::Contactless,
+        country: models::CountryCode::new("CH"),
+        lat: 47.37,
+        lon: 8.54,
+        device_id: None,
+        ip: None,
+    }
 }

@@ -5,122 +5,49 @@
 //! in `FRAUDSTRESS_NGINX`.
 
 use models::{Decision, ErrorKind, HttpEngine};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{Ipv4Addr, TcpStream};
 use targets::{HttpTarget, HttpTargetConfig, Target};
 
-/// nginx with `conf` (its `{DIR}` and `{PORT}` filled in) in a fresh folder; killed when dropped.
-struct Nginx {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
+#[path = "../../../test-support/nginx.rs"]
+mod nginx;
 
-const CONF: &str = r#"worker_processes 1;
-master_process off;
-daemon off;
-pid {DIR}/nginx.pid;
-error_log {DIR}/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path {DIR}/body;
-    proxy_temp_path {DIR}/proxy;
-    fastcgi_temp_path {DIR}/fastcgi;
-    uwsgi_temp_path {DIR}/uwsgi;
-    scgi_temp_path {DIR}/scgi;
-    # Closes each keep-alive connection after 3 requests, saying so (`Connection: close`).
-    keepalive_requests 3;
-    server {
-        listen 127.0.0.1:{PORT};
-        location = /v1/score {
+/// nginx closing each keep-alive connection after 3 requests (saying so: `Connection: close`), a
+/// verdict with a length, the same verdict chunked, and a 503.
+fn start_nginx() -> nginx::Nginx {
+    let program = std::env::var("FRAUDSTRESS_NGINX").unwrap_or_else(|_| "nginx".into());
+    nginx::Nginx::start(
+        &program,
+        |dir, port| {
+            nginx::config(
+                dir,
+                port,
+                "    keepalive_requests 3;",
+                &format!(
+                    r#"        location = /v1/score {{
             default_type application/json;
-            return 200 '{"decision":"decline","risk_score":0.9}';
-        }
-        # A file through a substitution filter: the length is not known before the body is sent,
-        # so nginx answers in chunks.
-        location = /chunked {
+            return 200 '{{"decision":"decline","risk_score":0.9}}';
+        }}
+        # A file through a substitution filter: the length is not known before the body is
+        # sent, so nginx answers in chunks.
+        location = /chunked {{
             default_type application/json;
-            alias {DIR}/verdict.json;
+            alias {}/verdict.json;
             sub_filter_types application/json;
             sub_filter 'decline' 'decline';
             # nginx serves files to GET only: a POST's 405 becomes the file, answered with 200.
             error_page 405 =200 $uri;
-        }
-        location = /busy {
+        }}
+        location = /busy {{
             return 503;
-        }
-    }
-}
-"#;
-
-impl Nginx {
-    fn start(conf: &str) -> Self {
-        let nginx = std::env::var("FRAUDSTRESS_NGINX").unwrap_or_else(|_| "nginx".into());
-        let dir = std::env::temp_dir().join(format!(
-            "fraudstress-nginx-test-{}-{}",
-            std::process::id(),
-            conf.len()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        std::fs::write(
-            dir.join("verdict.json"),
-            r#"{"decision":"decline","risk_score":0.9}"#,
-        )
-        .unwrap();
-        let conf_path = dir.join("nginx.conf");
-        std::fs::write(
-            &conf_path,
-            conf.replace("{DIR}", &dir.display().to_string())
-                .replace("{PORT}", &port.to_string()),
-        )
-        .unwrap();
-        let child = Command::new(&nginx)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {nginx} ({e}): run `cargo xtask test`, which installs it")
-            });
-        let mut me = Self { child, port, dir };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-            if let Some(status) = me.child.try_wait().unwrap() {
-                let log = std::fs::read_to_string(me.dir.join("error.log")).unwrap_or_default();
-                panic!("nginx exited at start ({status}): {log}");
-            }
-            assert!(Instant::now() < deadline, "nginx did not listen on {addr}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        me
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+        }}"#,
+                    dir.display()
+                ),
+            )
+        },
+        &[("verdict.json", r#"{"decision":"decline","risk_score":0.9}"#)],
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}; `cargo xtask test` installs nginx"))
 }
 
 fn txn() -> models::Transaction {
@@ -171,7 +98,7 @@ fn target(url: String, connections: usize) -> HttpTarget {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs nginx: cargo xtask test installs it"]
 async fn the_lean_engine_reads_nginx_with_lengths_chunks_closes_and_5xx() {
-    let nginx = Nginx::start(CONF);
+    let nginx = start_nginx();
 
     // 60 requests over 4 connections that nginx closes after 3 requests each (`Connection: close`):
     // every one answered, on about 20 connections in all, none retried.
