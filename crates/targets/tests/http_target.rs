@@ -2,4 +2,5 @@
 
 const ENGINE: models::HttpEngine = models::HttpEngine::Hyper;
 
+mod fixtures;
 mod http_behaviours;

@@ -7,6 +7,8 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Uri};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
+mod fixtures;
+use fixtures::txn;
 use targets::{LeanConn, RequestHead};
 
 const WARM_UP: usize = 100;
@@ -196,25 +198,4 @@ fn a_score_future_stays_under_one_kilobyte() {
     let future = target.score(&txn);
     let size = std::mem::size_of_val(&*future);
     assert!(size < 1024, "a score future of {size} bytes");
-}
-
-/// A transaction for the score calls.
-fn txn() -> models::Transaction {
-    models::Transaction {
-        id: models::TxnId(42),
-        timestamp: models::Timestamp::from_secs(1_767_225_600),
-        amount_minor: 12_345,
-        currency: models::Currency::EUR,
-        card_id: models::CardId(7),
-        customer_id: models::CustomerId(3),
-        merchant_id: models::MerchantId(99),
-        merchant_name: std::borrow::Cow::Borrowed("Café Zürich"),
-        mcc: 5812,
-        channel: models::Channel::Contactless,
-        country: models::CountryCode::new("CH"),
-        lat: 47.37,
-        lon: 8.54,
-        device_id: None,
-        ip: None,
-    }
 }

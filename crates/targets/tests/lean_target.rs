@@ -5,6 +5,7 @@
 
 const ENGINE: models::HttpEngine = models::HttpEngine::Lean;
 
+mod fixtures;
 mod http_behaviours;
 
 use bytes::Bytes;

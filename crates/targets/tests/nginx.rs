@@ -6,6 +6,8 @@
 
 use models::{Decision, ErrorKind, HttpEngine};
 use std::net::{Ipv4Addr, TcpStream};
+mod fixtures;
+use fixtures::txn;
 use targets::{HttpTarget, HttpTargetConfig, Target};
 
 #[path = "../../../test-support/nginx.rs"]
@@ -48,26 +50,6 @@ fn start_nginx() -> nginx::Nginx {
         None,
     )
     .unwrap_or_else(|e| panic!("{e}; `cargo xtask test` installs nginx"))
-}
-
-fn txn() -> models::Transaction {
-    models::Transaction {
-        id: models::TxnId(7),
-        timestamp: models::Timestamp::from_secs(1_767_225_600),
-        amount_minor: 12_345,
-        currency: models::Currency::EUR,
-        card_id: models::CardId(7),
-        customer_id: models::CustomerId(3),
-        merchant_id: models::MerchantId(99),
-        merchant_name: std::borrow::Cow::Borrowed("Café Zürich"),
-        mcc: 5812,
-        channel: models::Channel::Contactless,
-        country: models::CountryCode::new("CH"),
-        lat: 47.37,
-        lon: 8.54,
-        device_id: None,
-        ip: None,
-    }
 }
 
 /// nginx's answer to one POST on a connection of its own, as sent.

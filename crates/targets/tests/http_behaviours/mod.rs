@@ -9,11 +9,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use models::{
-    CardId, Channel, CountryCode, Currency, CustomerId, Decision, ErrorKind, MerchantId, Timestamp,
-    Transaction, TxnId,
-};
-use std::borrow::Cow;
+use models::{Decision, ErrorKind, Transaction};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -29,25 +25,7 @@ fn base() -> HttpTargetConfig {
     }
 }
 
-pub(crate) fn txn() -> Transaction {
-    Transaction {
-        id: TxnId(42),
-        timestamp: Timestamp::from_secs(1_767_225_600),
-        amount_minor: 12_345,
-        currency: Currency::EUR,
-        card_id: CardId(7),
-        customer_id: CustomerId(3),
-        merchant_id: MerchantId(99),
-        merchant_name: Cow::Borrowed("Café Zürich"),
-        mcc: 5812,
-        channel: Channel::Contactless,
-        country: CountryCode::new("CH"),
-        lat: 47.37,
-        lon: 8.54,
-        device_id: None,
-        ip: None,
-    }
-}
+pub(crate) use crate::fixtures::txn;
 
 /// Answers by path; `/hang` never answers, `/close` closes the connection without an answer,
 /// `/echo` answers a verdict only if the body is `{"payload": <transaction>}`.
