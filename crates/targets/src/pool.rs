@@ -599,9 +599,6 @@ impl Pool {
         Ok(opened)
     }
 
-    /// Opens a connection: TCP, then TLS for `https://`, then HTTP/1.1 or HTTP/2, all within the
-    /// connect timeout, while holding one of the `max_handshakes` permits. The time it takes is
-    /// counted in the [`ConnectStats`], not in any request's service time.
     /// [`Self::connect`] in a box of its own: opening a connection (TCP, TLS, the HTTP/2 handshake)
     /// is a future of kilobytes, and a request's future that may open one would otherwise carry that
     /// room on every request, moved with it into its box and its lane slot. A connection is opened
@@ -610,6 +607,9 @@ impl Pool {
         Box::pin(self.connect()).await
     }
 
+    /// Opens a connection: TCP, then TLS for `https://`, then HTTP/1.1 or HTTP/2, all within the
+    /// connect timeout, while holding one of the `max_handshakes` permits. The time it takes is
+    /// counted in the [`ConnectStats`], not in any request's service time.
     pub async fn connect(&self) -> Result<Opened, TargetError> {
         let _handshake = self
             .handshakes
