@@ -416,8 +416,7 @@ impl Pool {
             }
         }
         match self.protocol() {
-            // Boxed: HTTP/2's checkout may open a connection (see `connect_boxed`).
-            Some(Protocol::Http2) => Box::pin(self.checkout_h2()).await,
+            Some(Protocol::Http2) => self.checkout_h2().await,
             _ => self.checkout_h1().await,
         }
     }
@@ -465,7 +464,7 @@ impl Pool {
                 _load: load,
             }));
         }
-        match self.connect().await? {
+        match self.connect_boxed().await? {
             Opened::H2(sender) => {
                 slot.fill(&sender);
                 Ok(Link::H2(H2Link {
