@@ -32,7 +32,7 @@ struct Options {
     json: bool,
     bin: Option<PathBuf>,
     /// Our HTTP/1.1 engines to measure, each at every rate.
-    engines: Vec<String>,
+    engines: Vec<models::HttpEngine>,
     /// oha at each rate (with latency correction), when it is on PATH.
     oha: bool,
     /// Load generators on core 0 and nginx on core 1 (`taskset`), when there are two cores.
@@ -49,7 +49,7 @@ fn options(args: &[String]) -> Result<Options> {
         wrk: true,
         json: false,
         bin: None,
-        engines: vec!["lean".into()],
+        engines: vec![models::HttpEngine::Lean],
         oha: true,
         pin: true,
     };
@@ -80,14 +80,10 @@ fn options(args: &[String]) -> Result<Options> {
             "--body" => o.body = Some(value("a file")?.into()),
             "--bin" => o.bin = Some(value("a path")?.into()),
             "--engine" => {
-                o.engines = value("engines")?.split(',').map(str::to_owned).collect();
-                if let Some(bad) = o
-                    .engines
-                    .iter()
-                    .find(|e| !["lean", "hyper"].contains(&e.as_str()))
-                {
-                    bail!("--engine {bad}: use lean, hyper or lean,hyper");
-                }
+                o.engines = value("engines")?
+                    .split(',')
+                    .map(|e| e.parse().map_err(|err| anyhow::anyhow!("--engine: {err}")))
+                    .collect::<Result<_>>()?;
             }
             "--no-wrk" => o.wrk = false,
             "--no-oha" => o.oha = false,
@@ -152,11 +148,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     for engine in &o.engines {
         for tps in &o.tps {
             let before = cpu_seconds(&nginx)?;
-            let mut run = bench_http(&bin, &url, tps, engine, &o, client_core)
+            let mut run = bench_http(&bin, &url, tps, *engine, &o, client_core)
                 .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
             let server_cpu = cpu_seconds(&nginx)? - before;
             run["server_cpu_seconds"] = json!(server_cpu);
-            run["engine"] = json!(engine);
+            run["engine"] = json!(engine.as_str());
             if !o.json {
                 print_ours(&run, &url);
                 print_server(server_cpu, run["completed"].as_u64().unwrap_or(0));
@@ -256,13 +252,20 @@ fn bench_http(
     bin: &Path,
     url: &str,
     tps: &str,
-    engine: &str,
+    engine: models::HttpEngine,
     o: &Options,
     core: Option<usize>,
 ) -> Result<Value> {
     let mut cmd = nginx::on_core(core, bin);
     cmd.args([
-        "bench", "http", "--url", url, "--tps", tps, "--engine", engine,
+        "bench",
+        "http",
+        "--url",
+        url,
+        "--tps",
+        tps,
+        "--engine",
+        engine.as_str(),
     ])
     .args(["--duration", &o.duration])
     .args(["--connections", &o.connections.to_string()])
