@@ -153,7 +153,7 @@ pub(crate) fn render(p: &Pipeline) -> String {
         &mut out,
         "fraudsim_cards",
         "gauge",
-        "Cards in the per-card state store.",
+        "Cards the detector has seen a transaction of (traffic or history).",
     );
     let _ = writeln!(out, "fraudsim_cards {}", p.cards());
     header(

@@ -108,9 +108,17 @@ impl Pipeline {
         self.inner.started.elapsed()
     }
 
-    /// Cards the store remembers now.
+    /// Cards the detector knows now: those it has seen a transaction of, in traffic or history
+    /// (a state reserved by [`Pipeline::reserve_cards`] and not used yet is not counted).
     pub fn cards(&self) -> usize {
-        self.inner.store.len()
+        self.inner.store.seen()
+    }
+
+    /// Allocates the state of every card in `cards` (a known population's) before any traffic, with
+    /// room for all it will ever hold, so that the card store's memory is set up front and stays
+    /// flat however long the run (see `CardStore::reserve`). Returns the number of cards reserved.
+    pub fn reserve_cards(&self, cards: impl IntoIterator<Item = models::CardId>) -> usize {
+        self.inner.store.reserve(cards)
     }
 
     /// A warm start: learns cards' past transactions, oldest first, as settled history, before any

@@ -82,6 +82,14 @@ pub async fn warm_up(
         let factory = TransactionFactory::new(seed, config).map_err(|e| {
             OrchestratorError::Target(format!("building the built-in target's history: {e}"))
         })?;
+        // The population's cards are known here: their states are allocated before the history, so
+        // the detector's memory does not climb for hours as rarely used cards are first seen.
+        pipeline.reserve_cards(
+            factory
+                .customers()
+                .iter()
+                .flat_map(|c| c.cards().iter().copied()),
+        );
         let transactions = pipeline.learn_history(factory.history(period));
         Ok(WarmUp {
             period,
