@@ -152,45 +152,89 @@ async fn run(c: Case) -> Option<(load_driver::DriverReport, Duration, Recorder)>
     Some((report, took, recorder))
 }
 
+/// The invariant for one case, on a paused clock.
+fn check(c: Case) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let Some((report, took, recorder)) = runtime.block_on(run(c.clone())) else {
+        prop_assert!(c.tps * (c.duration_ms as f64 / 1000.0) == f64::INFINITY);
+        return Ok(());
+    };
+    let duration = Duration::from_millis(c.duration_ms);
+    let grace = Duration::from_millis(c.grace_ms);
+    // The end of sending: the profile's end, or the stop if it came first (seen within a tick).
+    let end = match c.stop_at_ms.map(Duration::from_millis) {
+        Some(stop) if stop < duration => stop,
+        _ => duration,
+    };
+    // The last send may be one timer tick late, and so its end.
+    let limit = end + grace + Duration::from_millis(2);
+    prop_assert!(took <= limit, "took {took:?}, limit {limit:?}: {report:?}");
+    if report.end == EndReason::Stopped {
+        prop_assert!(c.stop_at_ms.is_some());
+    }
+    // Every due arrival is sent, dropped at the bound or shed, and the recorder agrees.
+    prop_assert_eq!(
+        report.scheduled,
+        report
+            .sent
+            .saturating_add(report.dropped)
+            .saturating_add(report.dropped_ceiling)
+    );
+    let t = recorder.totals();
+    prop_assert_eq!(
+        (t.sent, t.dropped, t.dropped_ceiling),
+        (report.sent, report.dropped, report.dropped_ceiling)
+    );
+    // The ceiling holds: its rate over the time sending, plus a burst of about 2 ms.
+    let allowed = c.max_tps * end.as_secs_f64() + (c.max_tps * 0.002).round().max(1.0) + 1.0;
+    prop_assert!(
+        report.sent as f64 <= allowed,
+        "{} sent, {allowed} allowed",
+        report.sent
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn a_run_ends_within_its_duration_plus_the_grace_period(c in case()) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        let Some((report, took, recorder)) = runtime.block_on(run(c.clone())) else {
-            prop_assert!(c.tps * (c.duration_ms as f64 / 1000.0) == f64::INFINITY);
-            return Ok(());
-        };
-        let duration = Duration::from_millis(c.duration_ms);
-        let grace = Duration::from_millis(c.grace_ms);
-        // The end of sending: the profile's end, or the stop if it came first (seen within a tick).
-        let end = match c.stop_at_ms.map(Duration::from_millis) {
-            Some(stop) if stop < duration => stop,
-            _ => duration,
-        };
-        // The last send may be one timer tick late, and so its end.
-        let limit = end + grace + Duration::from_millis(2);
-        prop_assert!(took <= limit, "took {took:?}, limit {limit:?}: {report:?}");
-        if report.end == EndReason::Stopped {
-            prop_assert!(c.stop_at_ms.is_some());
+        check(c)?;
+    }
+}
+
+/// A case like one a random seed found (the run never ended): a multiplier of 1e15 plans about 5e17
+/// Poisson arrivals, shed in one step; after the change back to 3.89 every exponential gap was
+/// absorbed at that level, so all later arrivals fell on one instant, the ceiling shed them one by
+/// one, and the paused clock never advanced. Run on its own thread so that a regression fails
+/// (after a minute of machine time) instead of hanging the suite.
+#[test]
+fn poisson_after_a_huge_shed_backlog_still_ends_on_time() {
+    let c = Case {
+        tps: 1_000.0,
+        poisson: true,
+        duration_ms: 1_000,
+        changes: vec![(10, 1e15), (500, 3.89)],
+        max_tps: 1.0,
+        max_in_flight: 1,
+        service_ms: 5,
+        grace_ms: 0,
+        stop_at_ms: None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(check(c));
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(result) => {
+            result.unwrap();
+            worker.join().unwrap();
         }
-        // Every due arrival is sent, dropped at the bound or shed, and the recorder agrees.
-        prop_assert_eq!(
-            report.scheduled,
-            report.sent.saturating_add(report.dropped).saturating_add(report.dropped_ceiling)
-        );
-        let t = recorder.totals();
-        prop_assert_eq!(
-            (t.sent, t.dropped, t.dropped_ceiling),
-            (report.sent, report.dropped, report.dropped_ceiling)
-        );
-        // The ceiling holds: its rate over the time sending, plus a burst of about 2 ms.
-        let allowed = c.max_tps * end.as_secs_f64() + (c.max_tps * 0.002).round().max(1.0) + 1.0;
-        prop_assert!(report.sent as f64 <= allowed, "{} sent, {allowed} allowed", report.sent);
+        Err(_) => panic!("the run did not end within a minute of machine time (a livelock)"),
     }
 }

@@ -195,11 +195,36 @@ impl Schedule {
     }
 
     /// Makes the multiplier `m` take over at `tc` (seconds), keeping `Λ'` continuous there.
+    ///
+    /// Poisson levels are rebased so that `Λ'(tc)` is 0: only their differences matter (indices
+    /// are counted by `next_k`), and a level left at the size of a huge skipped backlog (1e17
+    /// after a multiplier of 1e15) would absorb every later exponential gap (ulp 16), putting all
+    /// the following arrivals on one instant. Uniform arrivals need absolute levels (arrival `k`
+    /// sits at `k + 0.5`) and are not rebased; their targets grow with their indices.
     fn reanchor(&mut self, tc: f64, m: f64) {
         let base_c = self.profile.cumulative_secs(tc);
-        self.anchor_mod += self.mult * (base_c - self.anchor_base);
+        let level_c = self.anchor_mod + self.mult * (base_c - self.anchor_base);
         self.anchor_base = base_c;
         self.mult = m;
+        if self.arrival == Arrival::Uniform {
+            self.anchor_mod = level_c;
+            return;
+        }
+        if !level_c.is_finite() {
+            // Infinitely many arrivals were planned before `tc`: the index space is used up.
+            self.next_k = u64::MAX;
+            self.anchor_mod = 0.0;
+            return;
+        }
+        // The last arrival is at or before `tc`, but a skip counts up to half a nanosecond past its
+        // instant (a change at that instant then finds the level beyond `Λ'(tc)`): clamp it to the
+        // change, and keep a drawn arrival's gap from it, which is what the process is made of.
+        let last = (self.poisson_last - level_c).min(0.0);
+        if let Some(x) = self.poisson_drawn.as_mut() {
+            *x = last + (*x - self.poisson_last).max(0.0);
+        }
+        self.poisson_last = last;
+        self.anchor_mod = 0.0;
     }
 
     /// The `Λ'` target of the next arrival of this segment, with its global index; `None` once the
@@ -253,7 +278,7 @@ impl Iterator for Schedule {
     type Item = ScheduledArrival;
 
     fn next(&mut self) -> Option<ScheduledArrival> {
-        let (k, target) = self.next_target()?;
+        let (k, mut target) = self.next_target()?;
         loop {
             let found = self.locate(target);
             match (self.pending.front(), found) {
@@ -261,6 +286,10 @@ impl Iterator for Schedule {
                     // The multiplier changes before this arrival: re-anchor at tc and place it again.
                     self.reanchor(tc, m);
                     self.pending.pop_front();
+                    // Poisson levels were rebased: the drawn target moved with them.
+                    if let Some(x) = self.poisson_drawn {
+                        target = x;
+                    }
                 }
                 (_, None) => return None,
                 (_, Some((t, piece, hint))) => {
@@ -458,6 +487,33 @@ mod tests {
         );
         // Nothing more is due until 5 s: a skip to the same instant counts nothing.
         assert_eq!(s.skip_until(Duration::from_secs(5)), 0);
+    }
+
+    #[test]
+    fn poisson_keeps_its_rate_after_a_huge_backlog_is_skipped() {
+        // A huge multiplier plans about 1e17 arrivals by 0.1 s (skipped in one step); then a sane
+        // one. Levels of `Λ'` that large absorb an exponential gap (its ulp is 16), so before the
+        // levels were rebased at each change every later arrival fell on one instant, and a
+        // driver shedding them one step at a time on a paused clock never got past it.
+        let mut s = Schedule::new(sustained(1_000.0, 10), Arrival::Poisson, 11);
+        s.set_multiplier_at(Duration::ZERO, 1e15).unwrap();
+        assert!(s.skip_until(Duration::from_millis(100)) > 90_000_000_000_000_000);
+        s.set_multiplier_at(Duration::from_millis(100), 4.0)
+            .unwrap();
+        let window = Duration::from_millis(200)..Duration::from_millis(300);
+        let mut last = Duration::ZERO;
+        let mut in_window = 0;
+        for a in s.by_ref().take_while(|a| a.at < window.end) {
+            assert!(a.at >= last, "in time order");
+            last = a.at;
+            in_window += u32::from(window.contains(&a.at));
+        }
+        // 4 x 1,000 TPS for 0.1 s: mean 400, sd 20.
+        assert!((300..500).contains(&in_window), "{in_window}");
+        // And a skip moves past the instant it was asked for.
+        let at = Duration::from_millis(400);
+        s.skip_until(at);
+        assert!(s.next().unwrap().at > at);
     }
 
     #[test]
