@@ -158,6 +158,13 @@ pub(crate) fn render(p: &Pipeline) -> String {
     let _ = writeln!(out, "fraudsim_cards {}", p.cards());
     header(
         &mut out,
+        "fraudsim_card_states",
+        "gauge",
+        "Card states held by the per-card store, seen or reserved up front (its memory).",
+    );
+    let _ = writeln!(out, "fraudsim_card_states {}", p.card_states());
+    header(
+        &mut out,
         "fraudsim_uptime_seconds",
         "gauge",
         "Time since the pipeline started.",

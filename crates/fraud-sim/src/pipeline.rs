@@ -114,6 +114,11 @@ impl Pipeline {
         self.inner.store.seen()
     }
 
+    /// Card states held now, seen or only reserved: what the card store's memory is made of.
+    pub fn card_states(&self) -> usize {
+        self.inner.store.len()
+    }
+
     /// Allocates the state of every card in `cards` (a known population's) before any traffic, with
     /// room for all it will ever hold, so that the card store's memory is set up front and stays
     /// flat however long the run (see `CardStore::reserve`). Returns the number of cards reserved.

@@ -115,6 +115,15 @@ mod tests {
         let clock = crate::load::stream_config(models::MixSpec::default()).rate_tps;
         assert_eq!(done.transactions, (3600.0 * clock).round() as usize);
         assert!(done.cards > 0 && done.cards == pipeline.cards());
+        // Every card of the population has its state allocated, seen in the history or not.
+        let config = crate::load::stream_config(models::MixSpec::default());
+        let population = TransactionFactory::new(42, config).unwrap();
+        let all: usize = population.customers().iter().map(|c| c.cards().len()).sum();
+        assert_eq!(pipeline.card_states(), all);
+        assert!(
+            done.cards < all,
+            "an hour of history does not see every card"
+        );
         assert!(done.describe().contains("1h"), "{}", done.describe());
 
         let cold = Pipeline::new(&SimConfig::zero_service_time()).unwrap();
