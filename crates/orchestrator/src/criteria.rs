@@ -52,6 +52,33 @@ pub fn actual(c: &CriterionSpec, summary: &Summary, ticks: &[IntervalSnapshot]) 
     }
 }
 
+/// The ticks whose encoded histograms [`evaluate`] merges for `criteria`, by index in `ticks`: every
+/// tick in a scoped criterion's scope (its latency percentiles pool them) and the tenths a drift
+/// reads. A run keeps its ticks without histograms (2 to 3 KB a tick, the most of what a long run
+/// would otherwise accumulate) and reads these back from `intervals.jsonl` before evaluating.
+pub fn ticks_needing_histograms(
+    criteria: &[CriterionSpec],
+    ticks: &[IntervalSnapshot],
+) -> std::collections::BTreeSet<usize> {
+    let mut out = std::collections::BTreeSet::new();
+    for c in criteria {
+        let idx: Vec<usize> = if window::is_scoped(c) {
+            let idx = window::select(c, ticks);
+            out.extend(idx.iter().copied());
+            idx
+        } else {
+            (0..ticks.len()).collect()
+        };
+        let refs: Vec<&IntervalSnapshot> = idx.iter().map(|&i| &ticks[i]).collect();
+        out.extend(
+            metric_paths::histogram_ticks(&c.metric, &refs)
+                .into_iter()
+                .map(|j| idx[j]),
+        );
+    }
+    out
+}
+
 /// Evaluates every criterion at the end of a run. A criterion whose figure was not measured (no tick in
 /// its scope, no agents, ...) is `NotMeasured` and fails, or `Skipped` under `when_unmeasured = "skip"`
 /// (its own, else `scenario_default`). A metric path that does not exist always fails.

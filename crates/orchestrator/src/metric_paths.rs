@@ -571,6 +571,22 @@ fn tenths<T>(xs: &[T]) -> Option<(&[T], &[T])> {
     Some((&xs[..n], &xs[xs.len() - n..]))
 }
 
+/// Positions in `ticks` whose encoded histograms [`value`] of `metric` merges: for
+/// `latency_ms.p99_drift`, the first and last tenth of the ticks that saw traffic; none for the
+/// other paths, which read the summary. A run keeps its ticks without their histograms and reads
+/// back only these (see `criteria::ticks_needing_histograms`).
+pub fn histogram_ticks(metric: &str, ticks: &[&IntervalSnapshot]) -> Vec<usize> {
+    if metric != "latency_ms.p99_drift" {
+        return Vec::new();
+    }
+    let busy: Vec<usize> = (0..ticks.len())
+        .filter(|&i| ticks[i].latency_ms.count > 0)
+        .collect();
+    tenths(&busy).map_or_else(Vec::new, |(first, last)| {
+        first.iter().chain(last).copied().collect()
+    })
+}
+
 /// p99 over the last tenth of the ticks that saw traffic divided by p99 over the first tenth.
 fn p99_drift(ticks: &[&IntervalSnapshot]) -> Reading {
     let busy: Vec<&IntervalSnapshot> = ticks

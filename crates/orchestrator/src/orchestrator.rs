@@ -886,8 +886,43 @@ impl<'a> Running<'a> {
             end = end.or(reaction.end);
         }
         em.frame(&snap);
-        self.ticks.push(snap);
+        self.keep(snap);
         end
+    }
+
+    /// Keeps a published tick for the end-of-run figures, without its encoded histograms: they are
+    /// most of a tick's memory (2 to 3 KB of about 4), a run of hours would hold them all, and only
+    /// a few criteria need some of them, which [`Running::finish`] reads back from `intervals.jsonl`.
+    fn keep(&mut self, mut snap: IntervalSnapshot) {
+        snap.histograms = None;
+        if self.ticks.is_empty() {
+            // Room for the planned run at once: doubling a vector of thousands of ticks moves
+            // megabytes and leaves the old block behind (a step in a long run's memory).
+            let planned = self.spec.load.total_duration().as_secs_f64() / self.tick.as_secs_f64();
+            self.ticks
+                .reserve((planned.ceil() as usize).clamp(1, 1 << 16) + 1);
+        }
+        self.ticks.push(snap);
+    }
+
+    /// Puts back, from the results folder, the histograms of the kept ticks that the criteria
+    /// merge (see [`criteria::ticks_needing_histograms`]). When they cannot be read, the figures
+    /// fall back to their documented bound (the worst tick's percentiles).
+    async fn restore_histograms(&mut self, em: &Emitter<'_>) {
+        let wanted = criteria::ticks_needing_histograms(&self.spec.criteria, &self.ticks);
+        if wanted.is_empty() {
+            return;
+        }
+        em.writer.sync().await;
+        let folder = run_files::Folder::new(em.writer.dir());
+        let read = tokio::task::spawn_blocking(move || folder.tick_histograms(&wanted)).await;
+        if let Ok(Ok(Some(found))) = read {
+            for (i, h) in found {
+                if let Some(t) = self.ticks.get_mut(i) {
+                    t.histograms = Some(h);
+                }
+            }
+        }
     }
 
     /// Applies the adaptive mode's share of the rate and says so.
@@ -949,7 +984,7 @@ impl<'a> Running<'a> {
             let mut snap = self.take_tick(sm, elapsed);
             self.watches.label(&mut snap);
             em.frame(&snap);
-            self.ticks.push(snap);
+            self.keep(snap);
         }
         match joined {
             Err(e) => {
@@ -982,6 +1017,7 @@ impl<'a> Running<'a> {
         summary.business.budget = self.spec.limits.budget;
         summary.generator = models::GeneratorSummary::from_ticks(&self.ticks);
         summary.target_resources = self.target_watch.as_ref().map(|w| w.summary(&self.ticks));
+        self.restore_histograms(em).await;
         summary.criteria = criteria::evaluate(
             &self.spec.criteria,
             self.spec.when_unmeasured,

@@ -17,7 +17,12 @@ pub use run_files::names::{EVENTS, INTERVALS, LATENCY, SUMMARY};
 enum Record {
     Tick(Box<IntervalSnapshot>),
     Event(RunEvent),
-    Finish { summary: Box<Summary>, hgrm: String },
+    /// Answered once every record sent before it is written.
+    Sync(oneshot::Sender<()>),
+    Finish {
+        summary: Box<Summary>,
+        hgrm: String,
+    },
 }
 
 /// Feeds the writer thread. Dropping it without `finish` closes the line files (already flushed).
@@ -54,6 +59,9 @@ impl ResultsWriter {
                 match record {
                     Record::Tick(s) => keep(files.tick(&s)),
                     Record::Event(e) => keep(files.event(&e)),
+                    Record::Sync(done) => {
+                        let _ = done.send(());
+                    }
                     Record::Finish { summary, hgrm } => {
                         keep(files.finish(&summary, &hgrm));
                         break;
@@ -85,6 +93,20 @@ impl ResultsWriter {
 
     pub fn event(&self, e: &RunEvent) {
         let _ = self.tx.send(Record::Event(e.clone()));
+    }
+
+    /// The results folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Waits until every tick and event sent so far is in its file (each line is flushed as it is
+    /// written), so that the run can read its own `intervals.jsonl` back.
+    pub async fn sync(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Record::Sync(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Writes the summary and latency distribution, and waits for every line to be on disk.

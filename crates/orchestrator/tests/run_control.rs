@@ -391,3 +391,57 @@ async fn stopping_before_the_start_still_writes_results() {
     assert!(dir.join("summary.json").exists() && dir.join("latency.hgrm").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A run keeps its ticks without their histograms (a long run would otherwise hold 2 to 3 KB a
+/// tick to the end) and reads back from `intervals.jsonl` those its criteria merge: the scoped and
+/// drift figures are the exact ones, the same as evaluating over every tick of the file.
+#[tokio::test(start_paused = true)]
+async fn criteria_that_merge_tick_histograms_read_them_back_exactly() {
+    let dir = out_dir("histograms-back");
+    let mut s = spec(vec![
+        Stage::Ramp {
+            from_tps: 0.0,
+            to_tps: 200.0,
+            duration: secs(3),
+            name: Some("up".into()),
+        },
+        Stage::Sustained {
+            tps: 200.0,
+            duration: secs(12),
+            name: Some("hold".into()),
+        },
+    ]);
+    let mut in_hold = CriterionSpec::new("latency_ms.p99", Comparison::Lt, 1e9);
+    in_hold.phase = Some("hold".into());
+    let mut window = CriterionSpec::new("service_time_ms.p90", Comparison::Lt, 1e9);
+    window.from = Some(secs(2));
+    window.to = Some(secs(9));
+    s.criteria = vec![
+        in_hold,
+        window,
+        CriterionSpec::new("latency_ms.p99_drift", Comparison::Lt, 1e9),
+    ];
+    let outcome = StressTestOrchestrator::new(s.clone(), options(&dir))
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    let ticks: Vec<IntervalSnapshot> = read_lines(dir.join("intervals.jsonl"));
+    assert!(ticks.iter().all(|t| t.histograms.is_some()));
+    let expected =
+        orchestrator::criteria::evaluate(&s.criteria, s.when_unmeasured, &outcome.summary, &ticks);
+    assert_eq!(outcome.summary.criteria, expected);
+    // Without the histograms the pooled figures would be the worst tick's, a bound, not these.
+    let mut stripped = ticks.clone();
+    for t in &mut stripped {
+        t.histograms = None;
+    }
+    let bound = orchestrator::criteria::evaluate(
+        &s.criteria,
+        s.when_unmeasured,
+        &outcome.summary,
+        &stripped,
+    );
+    assert_ne!(bound, expected, "the test must tell exact from bound");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,7 +6,7 @@
 use crate::error::ReadError;
 use crate::lines::{self, Lines};
 use crate::names;
-use models::{AwsReport, IntervalSnapshot, RunEvent, Summary};
+use models::{AwsReport, EncodedHistograms, IntervalSnapshot, RunEvent, Summary};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +38,65 @@ impl Folder {
     /// `intervals.jsonl`.
     pub fn intervals(&self) -> Result<Option<Lines<IntervalSnapshot>>, ReadError> {
         read_lines(&self.path(names::INTERVALS))
+    }
+
+    /// The encoded histograms of the ticks of `intervals.jsonl` at the positions in `wanted`
+    /// (counted from 0 over the file's readable, non-blank lines: a folder's writer puts every tick
+    /// on a line of its own, in order), by position. Streams the file line by line and parses only
+    /// the lines wanted, so a long run's histograms need not be held in memory while it runs: the
+    /// orchestrator drops them from the ticks it keeps and reads back those its end-of-run figures
+    /// need. A wanted line that is damaged, or has no histograms, is left out. `None` when there is
+    /// no `intervals.jsonl`.
+    pub fn tick_histograms(
+        &self,
+        wanted: &std::collections::BTreeSet<usize>,
+    ) -> Result<Option<std::collections::BTreeMap<usize, EncodedHistograms>>, ReadError> {
+        use std::io::BufRead;
+        #[derive(serde::Deserialize)]
+        struct OnlyHistograms {
+            histograms: Option<EncodedHistograms>,
+        }
+        let path = self.path(names::INTERVALS);
+        let io_err = |source| ReadError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(e)),
+        };
+        let mut out = std::collections::BTreeMap::new();
+        let Some(&last) = wanted.last() else {
+            return Ok(Some(out));
+        };
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        let mut position = 0;
+        while position <= last {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(io_err)? == 0 {
+                break;
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if !wanted.contains(&position) {
+                // Unwanted lines are only checked for being records, to keep positions the same
+                // as the whole-file reader's (which skips damaged lines).
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok() {
+                    position += 1;
+                }
+                continue;
+            }
+            if let Ok(t) = serde_json::from_slice::<OnlyHistograms>(&line) {
+                if let Some(h) = t.histograms {
+                    out.insert(position, h);
+                }
+                position += 1;
+            }
+        }
+        Ok(Some(out))
     }
 
     /// `events.jsonl`.
@@ -113,6 +172,47 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("run-files-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn tick_histograms_are_read_back_by_position_and_only_those_wanted() {
+        let dir = scratch("tick-histograms");
+        let folder = Folder::new(&dir);
+        let wanted: std::collections::BTreeSet<usize> = [1, 3, 9].into();
+        assert!(folder.tick_histograms(&wanted).unwrap().is_none());
+        let mut w = FolderWriter::create(&dir).unwrap();
+        for t in 0..5u32 {
+            w.tick(&IntervalSnapshot {
+                t_s: f64::from(t),
+                // Tick 3 carries none.
+                histograms: (t != 3).then(|| EncodedHistograms {
+                    latency_us: format!("l{t}"),
+                    service_time_us: format!("s{t}"),
+                }),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        drop(w);
+        let got = folder.tick_histograms(&wanted).unwrap().unwrap();
+        assert_eq!(got.keys().copied().collect::<Vec<_>>(), [1]);
+        assert_eq!(got[&1].latency_us, "l1");
+        assert_eq!(got[&1].service_time_us, "s1");
+        // A damaged line is skipped and does not count, as the whole-file reader does.
+        let text = std::fs::read_to_string(folder.path(names::INTERVALS)).unwrap();
+        std::fs::write(
+            folder.path(names::INTERVALS),
+            format!("{{\"t_s\": 9, \"cut\n\n{text}"),
+        )
+        .unwrap();
+        let got = folder.tick_histograms(&[0, 4].into()).unwrap().unwrap();
+        assert_eq!(
+            (got[&0].latency_us.as_str(), got[&4].latency_us.as_str()),
+            ("l0", "l4")
+        );
+        let whole = folder.intervals().unwrap().unwrap();
+        assert_eq!(whole.items[4].histograms.as_ref().unwrap().latency_us, "l4");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
