@@ -57,6 +57,12 @@ impl IdBuf {
     /// `prefix` (ASCII, at most 5 bytes) then `n` in lower-case hex, zero-padded to 12 digits:
     /// what `format!("{prefix}{n:012x}")` prints.
     fn encode(&mut self, prefix: &str, n: u64) -> &str {
+        // Invariant: an ASCII prefix and ASCII hex digits.
+        std::str::from_utf8(self.encode_ascii(prefix, n)).unwrap_or("")
+    }
+
+    /// [`IdBuf::encode`] as bytes, for writers that need no `str` (no UTF-8 check).
+    fn encode_ascii(&mut self, prefix: &str, n: u64) -> &[u8] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let p = prefix.len();
         self.0[..p].copy_from_slice(prefix.as_bytes());
@@ -64,8 +70,7 @@ impl IdBuf {
         for i in 0..digits {
             self.0[p + digits - 1 - i] = HEX[((n >> (4 * i)) & 0xf) as usize];
         }
-        // Invariant: an ASCII prefix and ASCII hex digits.
-        std::str::from_utf8(&self.0[..p + digits]).unwrap_or("")
+        &self.0[..p + digits]
     }
 }
 
@@ -91,6 +96,11 @@ macro_rules! prefixed_id {
             /// and returns it: no allocation and no `core::fmt`, for the serialiser's hot path.
             pub fn encode<'b>(&self, buf: &'b mut IdBuf) -> &'b str {
                 buf.encode($prefix, self.0)
+            }
+
+            /// The same wire form as ASCII bytes (what a JSON writer copies; no UTF-8 check).
+            pub fn encode_ascii<'b>(&self, buf: &'b mut IdBuf) -> &'b [u8] {
+                buf.encode_ascii($prefix, self.0)
             }
         }
 
@@ -456,6 +466,17 @@ impl Channel {
         Channel::Mobile,
         Channel::Atm,
     ];
+
+    /// The wire name (serde's `snake_case` form).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::CardPresent => "card_present",
+            Channel::Contactless => "contactless",
+            Channel::Ecommerce => "ecommerce",
+            Channel::Mobile => "mobile",
+            Channel::Atm => "atm",
+        }
+    }
 }
 
 /// Fraud patterns the factory produces, each coherent with the customer's history.
@@ -683,6 +704,25 @@ mod tests {
                 proptest::prop_assert_eq!(format!("txn_{v:012x}").parse::<TxnId>().unwrap(), TxnId(v));
             }
         }
+    }
+
+    /// The hand-written names that JSON writers copy are serde's.
+    #[test]
+    fn enum_names_are_the_serde_names() {
+        for c in Channel::ALL {
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.as_str())
+            );
+        }
+        for c in Currency::ALL {
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.code())
+            );
+        }
+        let mut buf = IdBuf::new();
+        assert_eq!(TxnId(0xab).encode_ascii(&mut buf), b"txn_0000000000ab");
     }
 
     #[test]

@@ -63,6 +63,7 @@ mod scrape;
 mod stream;
 mod template;
 mod tls;
+mod wire;
 
 pub use answer::{ResponseMapping, parse_decision_map};
 pub use closure::FnTarget;

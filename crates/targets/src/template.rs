@@ -5,9 +5,10 @@
 //! as a JSON value straight into the output buffer (strings quoted and escaped, numbers bare, a
 //! missing optional field `null`), so no request parses the template again.
 
+use crate::wire;
 use crate::{TargetConfigError, TargetError};
 use bytes::{BufMut as _, BytesMut};
-use models::Transaction;
+use models::{IdBuf, Transaction};
 
 /// The placeholder a body template uses for the transaction's whole JSON object.
 pub const TRANSACTION_PLACEHOLDER: &str = "{{transaction}}";
@@ -209,45 +210,51 @@ impl BodyTemplate {
     }
 }
 
-/// Writes one field as a JSON value.
+/// Writes one field as a JSON value (by `wire`, which writes what serde would).
 fn write_field(field: Field, txn: &Transaction, out: &mut BytesMut) -> Result<(), TargetError> {
-    let written = match field {
-        Field::Transaction => json(out, txn),
-        Field::Id => json(out, &txn.id),
-        Field::Timestamp => json(out, &txn.timestamp),
-        Field::TimestampMs => json(out, &txn.timestamp.micros.div_euclid(1_000)),
-        Field::Amount => write_amount(txn, out),
-        Field::AmountMinor => json(out, &txn.amount_minor),
-        Field::Currency => json(out, &txn.currency),
-        Field::CardId => json(out, &txn.card_id),
-        Field::CustomerId => json(out, &txn.customer_id),
-        Field::MerchantId => json(out, &txn.merchant_id),
-        Field::MerchantName => json(out, &txn.merchant_name),
-        Field::Mcc => json(out, &txn.mcc),
-        Field::Channel => json(out, &txn.channel),
-        Field::Country => json(out, &txn.country),
-        Field::Lat => json(out, &txn.lat),
-        Field::Lon => json(out, &txn.lon),
-        Field::DeviceId => json(out, &txn.device_id),
-        Field::Ip => json(out, &txn.ip),
+    let mut id = IdBuf::new();
+    let mut write = || -> serde_json::Result<()> {
+        match field {
+            Field::Transaction => wire::write_transaction(txn, out)?,
+            Field::Id => wire::write_id(txn.id.encode_ascii(&mut id), out),
+            Field::Timestamp => wire::write_timestamp(txn.timestamp, out)?,
+            Field::TimestampMs => wire::write_i64(txn.timestamp.micros.div_euclid(1_000), out),
+            Field::Amount => write_amount(txn, out),
+            Field::AmountMinor => wire::write_u64(txn.amount_minor, out),
+            Field::Currency => wire::write_str(txn.currency.code(), out)?,
+            Field::CardId => wire::write_id(txn.card_id.encode_ascii(&mut id), out),
+            Field::CustomerId => wire::write_id(txn.customer_id.encode_ascii(&mut id), out),
+            Field::MerchantId => wire::write_id(txn.merchant_id.encode_ascii(&mut id), out),
+            Field::MerchantName => wire::write_str(&txn.merchant_name, out)?,
+            Field::Mcc => wire::write_u64(u64::from(txn.mcc), out),
+            Field::Channel => wire::write_str(txn.channel.as_str(), out)?,
+            Field::Country => wire::write_str(txn.country.as_str(), out)?,
+            Field::Lat => wire::write_f64(txn.lat, out),
+            Field::Lon => wire::write_f64(txn.lon, out),
+            Field::DeviceId => match txn.device_id {
+                Some(d) => wire::write_id(d.encode_ascii(&mut id), out),
+                None => out.extend_from_slice(b"null"),
+            },
+            Field::Ip => match txn.ip {
+                Some(ip) => wire::write_ip(ip, out),
+                None => out.extend_from_slice(b"null"),
+            },
+        }
+        Ok(())
     };
-    written.map_err(|e| TargetError::Malformed {
+    write().map_err(|e| TargetError::Malformed {
         reason: format!("cannot write transaction {} as JSON: {e}", txn.id),
     })
-}
-
-fn json<T: serde::Serialize + ?Sized>(out: &mut BytesMut, value: &T) -> serde_json::Result<()> {
-    serde_json::to_writer(out.writer(), value)
 }
 
 /// The amount in major units as an exact JSON number with as many decimals as the currency has
 /// (`12.30` EUR, `500` JPY, `1.234` KWD): computed from the integer minor units, never through a
 /// float, so no amount is ever off by a rounding.
-fn write_amount(txn: &Transaction, out: &mut BytesMut) -> serde_json::Result<()> {
+fn write_amount(txn: &Transaction, out: &mut BytesMut) {
     // ISO 4217 exponents are 0 to 4; 19 digits is all a u64 holds.
     let digits = usize::from(txn.currency.minor_units()).min(19);
     let scale = 10u64.pow(digits as u32);
-    json(out, &(txn.amount_minor / scale))?;
+    wire::write_u64(txn.amount_minor / scale, out);
     if digits > 0 {
         let mut minor = txn.amount_minor % scale;
         let mut text = [b'0'; 19];
@@ -258,7 +265,6 @@ fn write_amount(txn: &Transaction, out: &mut BytesMut) -> serde_json::Result<()>
         out.put_u8(b'.');
         out.extend_from_slice(&text[..digits]);
     }
-    Ok(())
 }
 
 /// `application/json`, `application/problem+json`, `application/json; charset=utf-8`, any case.
