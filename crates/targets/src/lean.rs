@@ -332,13 +332,16 @@ impl LeanConn {
     /// consumed), and says what it holds.
     async fn read_head(&mut self, head_method: bool) -> Result<Head, TargetError> {
         loop {
-            match parse_head(&self.read, head_method)? {
-                Parsed::Final(head) => return Ok(head),
-                Parsed::Interim(len) => {
-                    self.read.drain(..len);
-                    continue;
+            // Nothing to parse before the first read.
+            if !self.read.is_empty() {
+                match parse_head(&self.read, head_method)? {
+                    Parsed::Final(head) => return Ok(head),
+                    Parsed::Interim(len) => {
+                        self.read.drain(..len);
+                        continue;
+                    }
+                    Parsed::Partial => {}
                 }
-                Parsed::Partial => {}
             }
             if self.read.len() >= MAX_HEAD_BYTES {
                 return Err(TargetError::Malformed {
@@ -461,9 +464,12 @@ impl LeanConn {
 
 /// Parses the answer head at the start of `buf`, if it is all there.
 fn parse_head(buf: &[u8], head_method: bool) -> Result<Parsed, TargetError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut fields);
-    let len = match resp.parse(buf) {
+    // Left uninitialised: httparse fills what it uses, and 64 empty headers are 2 KiB to write per
+    // answer otherwise.
+    let mut fields = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let len = match config.parse_response_with_uninit_headers(&mut resp, buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
         Err(e) => {
