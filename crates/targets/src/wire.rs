@@ -95,18 +95,19 @@ pub(crate) fn write_timestamp(t: Timestamp, out: &mut BytesMut) -> serde_json::R
     }
 }
 
+/// As serde_json writes integers (by itoa, which it uses), without going through `io::Write`.
 pub(crate) fn write_u64(n: u64, out: &mut BytesMut) {
-    // Writing into a `BytesMut` cannot fail.
-    let _ = CompactFormatter.write_u64(&mut out.writer(), n);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 pub(crate) fn write_i64(n: i64, out: &mut BytesMut) {
-    let _ = CompactFormatter.write_i64(&mut out.writer(), n);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// As serde_json: the shortest form that reads back the same, `null` for NaN and the infinities.
 pub(crate) fn write_f64(x: f64, out: &mut BytesMut) {
     if x.is_finite() {
+        // Writing into a `BytesMut` cannot fail.
         let _ = CompactFormatter.write_f64(&mut out.writer(), x);
     } else {
         out.extend_from_slice(b"null");
