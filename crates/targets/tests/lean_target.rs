@@ -170,9 +170,23 @@ async fn read_request(stream: &mut TcpStream, pending: &mut Vec<u8>) -> bool {
 }
 
 /// A keep-alive server that closes a connection silently (no `Connection: close`) once it has been
-/// idle for 50 ms, as servers with a short idle timeout do.
+/// idle for 50 ms, as servers with a short idle timeout do; the client pauses 200 ms, longer than
+/// the engine trusts tokio's readiness alone, so the socket is asked.
 #[tokio::test]
 async fn an_idle_connection_the_server_closed_silently_is_replaced() {
+    idle_close_is_noticed(Duration::from_millis(50), Duration::from_millis(200)).await;
+}
+
+/// The same within the 100 ms in which an idle connection is trusted on tokio's readiness: the
+/// reactor has seen the FIN during the pause, so the dead connection is not used.
+#[tokio::test]
+async fn a_connection_closed_soon_after_its_answer_is_replaced() {
+    idle_close_is_noticed(Duration::from_millis(5), Duration::from_millis(30)).await;
+}
+
+/// Three rounds of three requests, a `pause` (real time) after each; the server closes a connection
+/// idle for `server_idle`. Each round must open one new connection and no request may fail.
+async fn idle_close_is_noticed(server_idle: Duration, pause: Duration) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -184,7 +198,7 @@ async fn an_idle_connection_the_server_closed_silently_is_replaced() {
             counted.fetch_add(1, Ordering::SeqCst);
             conns.spawn(async move {
                 let mut pending = Vec::new();
-                let idle = Duration::from_millis(50);
+                let idle = server_idle;
                 while let Ok(true) =
                     tokio::time::timeout(idle, read_request(&mut stream, &mut pending)).await
                 {
@@ -210,7 +224,7 @@ async fn an_idle_connection_the_server_closed_silently_is_replaced() {
         }
         assert_eq!(accepted.load(Ordering::SeqCst), round);
         // Real time, past the server's idle timeout: the next request must not go to the dead one.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(pause).await;
     }
     assert!(target.error_samples().by_kind().is_empty());
     server.abort();
