@@ -116,11 +116,7 @@ fn epoch_s(t: SystemTime) -> f64 {
 pub fn segment_document(run_id: &str, service_name: &str, txn: &SampledTxn) -> serde_json::Value {
     let start = epoch_s(txn.start);
     let end = epoch_s(txn.end).max(start);
-    let decision = txn.decision.map_or("error", |d| match d {
-        Decision::Approve => "approve",
-        Decision::Review => "review",
-        Decision::Decline => "decline",
-    });
+    let decision = txn.decision.map_or("error", Decision::as_str);
     let subsegments: Vec<serde_json::Value> = txn
         .agents
         .iter()

@@ -602,6 +602,7 @@ impl GroundTruth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decision;
 
     fn sample() -> Transaction {
         Transaction {
@@ -725,6 +726,14 @@ mod tests {
                 format!("\"{}\"", c.code())
             );
         }
+        for d in [Decision::Approve, Decision::Review, Decision::Decline] {
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", d.as_str())
+            );
+            assert_eq!(Decision::from_wire(d.as_str()), Some(d));
+        }
+        assert_eq!(Decision::from_wire("Approve"), None);
         let mut buf = IdBuf::new();
         assert_eq!(TxnId(0xab).encode_ascii(&mut buf), b"txn_0000000000ab");
     }

@@ -12,6 +12,22 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The wire name (serde's `snake_case` form).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Review => "review",
+            Decision::Decline => "decline",
+        }
+    }
+
+    /// The decision whose wire name is exactly `word`.
+    pub fn from_wire(word: &str) -> Option<Self> {
+        [Decision::Approve, Decision::Review, Decision::Decline]
+            .into_iter()
+            .find(|d| d.as_str() == word)
+    }
+
     /// A declined or reviewed transaction counts as flagged: for fraud that means caught.
     pub const fn is_flagged(self) -> bool {
         matches!(self, Decision::Review | Decision::Decline)

@@ -139,11 +139,7 @@ fn describe(n: u64, count: u64, id: &str, ex: &ProbeExchange) -> String {
     }
     let _ = match &ex.outcome {
         Ok(v) => {
-            let decision = match v.decision {
-                Decision::Approve => "approve",
-                Decision::Review => "review",
-                Decision::Decline => "decline",
-            };
+            let decision = v.decision.as_str();
             if v.risk_score.is_nan() {
                 writeln!(out, "  verdict  {decision} (no score)")
             } else {
