@@ -465,8 +465,11 @@ impl Dispatcher {
     fn flush(&mut self, lanes: &[mpsc::UnboundedSender<LaneMsg>]) {
         for (batch, tx) in self.batches.iter_mut().zip(lanes) {
             if !batch.is_empty() {
+                // The next batch gets this one's size up front: a batch grown push by push
+                // reallocates (and copies its jobs) about log2(n) times, per lane every round.
+                let next = Vec::with_capacity(batch.len());
                 // A lane only goes away by panicking; its join error is reported when the run ends.
-                let _ = tx.send(LaneMsg::Jobs(std::mem::take(batch)));
+                let _ = tx.send(LaneMsg::Jobs(std::mem::replace(batch, next)));
             }
         }
     }

@@ -15,8 +15,11 @@
 //! opened at most `max_handshakes` at a time, and their opening time is counted apart from request
 //! latency ([`HttpTarget::connect_stats`]); [`HttpTarget::open_connections`] warms a pool up front.
 //!
-//! [`LeanConn`] is a lean HTTP/1.1 engine (a pre-encoded [`RequestHead`], one write per request,
-//! answers parsed by `httparse` into reused buffers) that is not yet the load path's; see its module.
+//! [`LeanConn`] is the load path's HTTP/1.1 engine (`engine = "lean"`, the default): a pre-encoded
+//! [`RequestHead`], one write per request, answers parsed by `httparse` into reused buffers, no
+//! system call beyond the write and the read for a connection in steady use; see its module. The
+//! default body (the transaction's JSON) is written field by field, byte for byte what serde would
+//! write (`wire`).
 //!
 //! [`MetricsScraper`] reads the target's own CPU, memory and named gauges from its Prometheus
 //! endpoint (`[target] metrics_url`) at each tick.
