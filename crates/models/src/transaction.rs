@@ -206,6 +206,16 @@ impl Timestamp {
     /// returns it; `None` outside the years 1970 to 9999. The same text as
     /// `humantime::format_rfc3339_micros` (the same civil-calendar arithmetic), without `core::fmt`.
     pub fn encode_rfc3339(self, buf: &mut [u8; Self::RFC3339_LEN]) -> Option<&str> {
+        if !self.encode_rfc3339_ascii(buf) {
+            return None;
+        }
+        // Invariant: ASCII digits and separators only.
+        std::str::from_utf8(buf).ok()
+    }
+
+    /// [`Timestamp::encode_rfc3339`] for writers that copy bytes: fills `buf` and says whether it
+    /// could (no UTF-8 check).
+    pub fn encode_rfc3339_ascii(self, buf: &mut [u8; Self::RFC3339_LEN]) -> bool {
         /// 253402300800 s after the epoch is 10000-01-01T00:00:00Z.
         const END_MICROS: i64 = 253_402_300_800 * 1_000_000;
         // 2000-03-01, right after a 29 February and at the start of a 400-year cycle.
@@ -214,7 +224,7 @@ impl Timestamp {
         const DAYS_PER_100Y: i64 = 365 * 100 + 24;
         const DAYS_PER_4Y: i64 = 365 * 4 + 1;
         if !(0..END_MICROS).contains(&self.micros) {
-            return None;
+            return false;
         }
         let secs = self.micros / 1_000_000;
         let micros = self.micros % 1_000_000;
@@ -267,8 +277,7 @@ impl Timestamp {
         put(14, 2, secs_of_day / 60 % 60);
         put(17, 2, secs_of_day % 60);
         put(20, 6, micros);
-        // Invariant: ASCII digits and separators only.
-        std::str::from_utf8(buf).ok()
+        true
     }
 }
 

@@ -86,7 +86,7 @@ pub(crate) fn write_id(ascii: &[u8], out: &mut BytesMut) {
 
 pub(crate) fn write_timestamp(t: Timestamp, out: &mut BytesMut) -> serde_json::Result<()> {
     let mut buf = [0; Timestamp::RFC3339_LEN];
-    if t.encode_rfc3339(&mut buf).is_some() {
+    if t.encode_rfc3339_ascii(&mut buf) {
         quoted(out, &buf);
         Ok(())
     } else {
