@@ -6,7 +6,7 @@
 //! connection included).
 
 use anyhow::{Context, bail};
-use models::{Decision, RunExit, ScenarioSpec};
+use models::{RunExit, ScenarioSpec};
 use orchestrator::{TargetFactory, scenario_file, timeline};
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -155,6 +155,7 @@ fn describe(n: u64, count: u64, id: &str, ex: &ProbeExchange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use models::Decision;
     use targets::{ProbeRequest, TargetError};
 
     fn exchange(answer: &str, outcome: Result<models::Verdict, TargetError>) -> ProbeExchange {
