@@ -540,9 +540,11 @@ impl HttpTarget {
         })
     }
 
-    /// Sends one transaction's body and maps the answer to a verdict: on a lean link with the head
-    /// encoded once and the answer borrowed from the connection, otherwise as a hyper request.
-    async fn exchange(&self, body: Bytes) -> Result<Verdict, TargetError> {
+    /// Sends one transaction and maps the answer to a verdict: on a lean link with the head encoded
+    /// once, the body rendered straight into the connection's write buffer and the answer borrowed
+    /// from the connection; otherwise as a hyper request. A body that cannot be rendered is an
+    /// error before anything is sent, and the connection goes back to the pool.
+    async fn exchange(&self, txn: &Transaction) -> Result<Verdict, TargetError> {
         let _permit = self.pool_permit().await?;
         let mut link = self
             .pool
@@ -550,17 +552,36 @@ impl HttpTarget {
             .await
             .inspect_err(|e| self.keep_unanswered(e))?;
         let Link::Lean(conn) = &mut link else {
+            let body = match self.body_for(txn) {
+                Ok(body) => body,
+                Err(e) => {
+                    self.pool.checkin(link);
+                    return Err(e);
+                }
+            };
             // Boxed: hyper's request future is several kilobytes, and every request's future (moved
             // into its box and its lane slot) would carry that room even on the lean engine.
             return Box::pin(self.exchange_hyper(link, body)).await;
         };
-        let verdict = match conn
-            .exchange(&self.head, &body, self.max_answer_bytes)
-            .await
-        {
+        let render = |out: &mut BytesMut| match &self.body {
+            RequestBody::Fixed(b) => {
+                out.extend_from_slice(b);
+                Ok(())
+            }
+            RequestBody::Template(t) => t.render_into(txn, out),
+        };
+        let answer = conn
+            .exchange_rendered(&self.head, render, self.max_answer_bytes)
+            .await;
+        let verdict = match answer {
             Ok((status, answer)) => self.verdict(status, answer),
             Err(e) => {
-                self.keep_unanswered(&e);
+                // Still reusable: the body could not be rendered and nothing was sent.
+                if conn.reusable() {
+                    self.pool.checkin(link);
+                } else {
+                    self.keep_unanswered(&e);
+                }
                 return Err(e);
             }
         };
@@ -601,11 +622,10 @@ impl HttpTarget {
 #[async_trait]
 impl Target for HttpTarget {
     async fn score(&self, txn: &Transaction) -> Result<Verdict, TargetError> {
-        let body = self.body_for(txn)?;
         if !self.enforce_timeout {
-            return self.exchange(body).await;
+            return self.exchange(txn).await;
         }
-        self.timed(self.exchange(body)).await
+        self.timed(self.exchange(txn)).await
     }
 
     fn info(&self) -> TargetInfo {

@@ -20,6 +20,7 @@
 use crate::TargetError;
 use crate::stream::Stream;
 use crate::tls::tls_failure;
+use bytes::BytesMut;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Uri};
 use std::io;
@@ -133,7 +134,7 @@ impl RequestHead {
 pub struct LeanConn {
     stream: Stream,
     /// Head, length, blank line and body of the request being sent: one write per request.
-    write: Vec<u8>,
+    write: BytesMut,
     /// What has been read and not yet consumed, from the start of the answer being read.
     read: Vec<u8>,
     /// A chunked answer's body, decoded.
@@ -200,7 +201,7 @@ impl LeanConn {
     pub(crate) fn new(stream: Stream) -> Self {
         Self {
             stream,
-            write: Vec::with_capacity(READ_ROOM),
+            write: BytesMut::with_capacity(READ_ROOM),
             read: Vec::with_capacity(READ_ROOM),
             chunked: Vec::new(),
             reusable: true,
@@ -294,15 +295,36 @@ impl LeanConn {
         body: &[u8],
         max_answer_bytes: usize,
     ) -> Result<(u16, &[u8]), TargetError> {
+        self.exchange_rendered(
+            head,
+            |out| {
+                out.extend_from_slice(body);
+                Ok(())
+            },
+            max_answer_bytes,
+        )
+        .await
+    }
+
+    /// [`LeanConn::exchange`] with the body written by `render` straight into the connection's write
+    /// buffer, after room for the head and its `Content-Length` (see `frame`): no body buffer of its
+    /// own and no copy. A `render` error sends nothing and leaves the connection as it was.
+    pub async fn exchange_rendered(
+        &mut self,
+        head: &RequestHead,
+        render: impl FnOnce(&mut BytesMut) -> Result<(), TargetError>,
+        max_answer_bytes: usize,
+    ) -> Result<(u16, &[u8]), TargetError> {
         if !self.reusable {
             return Err(TargetError::Connection {
                 reason: "the connection is closed (its last exchange did not end cleanly)".into(),
             });
         }
+        let start = frame(&mut self.write, head, render)?;
         // Set back only when this exchange ends cleanly: a dropped or failed one leaves the stream
         // in the middle of an answer.
         self.reusable = false;
-        self.send(head, body).await?;
+        self.send(start).await?;
         self.read.clear();
         let head_info = self.read_head(head.head_method).await?;
         self.read.drain(..head_info.len);
@@ -330,15 +352,10 @@ impl LeanConn {
         Ok((head_info.status, answer))
     }
 
-    /// Writes head, length, blank line and body with one write.
-    async fn send(&mut self, head: &RequestHead, body: &[u8]) -> Result<(), TargetError> {
-        self.write.clear();
-        self.write.extend_from_slice(&head.bytes);
-        push_decimal(&mut self.write, body.len());
-        self.write.extend_from_slice(b"\r\n\r\n");
-        self.write.extend_from_slice(body);
+    /// Writes the request framed at `start` (head, length, blank line and body) with one write.
+    async fn send(&mut self, start: usize) -> Result<(), TargetError> {
         let sent = async {
-            self.stream.write_all(&self.write).await?;
+            self.stream.write_all(&self.write[start..]).await?;
             // A TLS stream holds what it encrypted until flushed; for TCP this does nothing.
             self.stream.flush().await
         };
@@ -593,21 +610,6 @@ fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// Appends `n` in decimal without going through a formatter (which could allocate).
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-}
-
 /// The hyper path's wording, so that the samples and reports read the same whichever engine ran.
 fn too_long(max: usize) -> TargetError {
     TargetError::Malformed {
@@ -639,17 +641,67 @@ fn io_failure(err: &io::Error, context: &str) -> TargetError {
     }
 }
 
+/// Lays a request out in `out` (a connection's write buffer) and returns where it starts. The body is rendered
+/// first, at a fixed place after room for the head and the longest length; then the length's
+/// digits go right before the blank line and the head right before them, so that head, length,
+/// blank line and body are contiguous from the returned offset:
+///
+/// ```text
+/// [unused: 20 - d][head][d digits]\r\n\r\n[body]
+/// ```
+fn frame(
+    out: &mut BytesMut,
+    head: &RequestHead,
+    render: impl FnOnce(&mut BytesMut) -> Result<(), TargetError>,
+) -> Result<usize, TargetError> {
+    /// Digits of the longest `usize`.
+    const LENGTH_ROOM: usize = 20;
+    let h = head.bytes.len();
+    let body_at = LENGTH_ROOM + h + 4;
+    out.clear();
+    out.resize(body_at, 0);
+    render(out)?;
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(out.len() - body_at).as_bytes();
+    let start = LENGTH_ROOM - digits.len();
+    out[start..start + h].copy_from_slice(&head.bytes);
+    out[start + h..LENGTH_ROOM + h].copy_from_slice(digits);
+    out[LENGTH_ROOM + h..body_at].copy_from_slice(b"\r\n\r\n");
+    Ok(start)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn decimal_digits() {
-        for n in [0usize, 7, 10, 99, 1234, usize::MAX] {
-            let mut out = Vec::new();
-            push_decimal(&mut out, n);
-            assert_eq!(out, n.to_string().as_bytes());
+    fn a_framed_request_is_head_length_blank_line_and_body() {
+        let head = RequestHead::new(
+            &Method::POST,
+            &Uri::from_static("/v1/score"),
+            &HeaderValue::from_static("127.0.0.1:9"),
+            &HeaderValue::from_static("application/json"),
+            &[],
+        );
+        let mut out = BytesMut::new();
+        for n in [0usize, 1, 9, 10, 99, 100, 12_345, 100_000] {
+            let body = vec![b'x'; n];
+            let start = frame(&mut out, &head, |b| {
+                b.extend_from_slice(&body);
+                Ok(())
+            })
+            .unwrap();
+            let mut want = head.bytes.clone();
+            want.extend_from_slice(format!("{n}\r\n\r\n").as_bytes());
+            want.extend_from_slice(&body);
+            assert_eq!(&out[start..], &want[..], "{n} bytes of body");
         }
+        let failed = frame(&mut out, &head, |_| {
+            Err(TargetError::Malformed {
+                reason: "no".into(),
+            })
+        });
+        assert!(failed.is_err());
     }
 
     #[test]

@@ -230,6 +230,31 @@ async fn idle_close_is_noticed(server_idle: Duration, pause: Duration) {
     server.abort();
 }
 
+/// The body is rendered into the connection's own write buffer: a transaction whose body cannot be
+/// written (a timestamp before 1970) is a `malformed` error before anything is sent, and the
+/// connection it had taken serves the next request.
+#[tokio::test]
+async fn a_body_that_cannot_be_rendered_sends_nothing_and_keeps_the_connection() {
+    let (addr, seen, task) = server(false, Duration::ZERO).await;
+    let target = lean(addr, 1);
+    assert_eq!(
+        target.score(&txn()).await.unwrap().decision,
+        Decision::Decline
+    );
+    let mut bad = txn();
+    bad.timestamp = models::Timestamp::from_micros(-1);
+    let err = target.score(&bad).await.unwrap_err();
+    assert_eq!(err.kind(), models::ErrorKind::Malformed, "{err}");
+    assert!(err.to_string().contains("1970"), "{err}");
+    assert_eq!(
+        target.score(&txn()).await.unwrap().decision,
+        Decision::Decline
+    );
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+    task.abort();
+}
+
 #[test]
 fn the_default_engine_is_lean() {
     assert_eq!(HttpTargetConfig::default().engine, ENGINE);
