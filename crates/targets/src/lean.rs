@@ -1,6 +1,7 @@
 //! The lean HTTP/1.1 engine of issue 17: [`LeanConn`], one keep-alive connection that sends a
-//! pre-encoded [`RequestHead`] plus a body with one write and reads the answer into a reused buffer,
-//! parsed by `httparse`. Nothing is allocated per request once the connection's buffers have grown
+//! pre-encoded [`RequestHead`] plus a body with one write (the body rendered straight into the
+//! connection's write buffer by [`LeanConn::exchange_rendered`]) and reads the answer into a reused
+//! buffer, parsed by `httparse`. Nothing is allocated per request once the connection's buffers have grown
 //! to the size of the exchanges it carries, where hyper builds a `Request`, a header map and a
 //! body stream for each one.
 //!
