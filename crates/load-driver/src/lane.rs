@@ -1,9 +1,8 @@
-//! A lane: a task that runs requests concurrently (a `FuturesUnordered`), and records each one on its
+//! A lane: a task that runs requests concurrently (in reused [`Slots`]), and records each one on its
 //! own metrics shard when it completes. The dispatcher hands it batches of due arrivals.
 
 use crate::expiry::{Expired, Expiry};
-use futures_util::StreamExt as _;
-use futures_util::stream::FuturesUnordered;
+use crate::slots::Slots;
 use metrics_core::{Shard, Timing};
 use models::{ErrorKind, GroundTruth, Timestamp, Transaction, Verdict};
 use std::future::Future as _;
@@ -135,7 +134,7 @@ pub(crate) async fn lane(
     let expiry = Expiry::default();
     let expiry = &expiry;
     let mut counts = LaneCounts::default();
-    let mut futs = FuturesUnordered::new();
+    let mut futs = Slots::new();
     let mut open = true;
     let mut deadline: Option<Instant> = None;
     let mut abandoned = false;
@@ -177,7 +176,7 @@ pub(crate) async fn lane(
                     deadline.get_or_insert_with(Instant::now);
                 }
             },
-            Some(done) = futs.next(), if !futs.is_empty() => {
+            Some(done) = std::future::poll_fn(|cx| futs.poll_next(cx)), if !futs.is_empty() => {
                 expiry.done(done.seq);
                 record(ctx, &mut shard, &mut counts, done);
             }

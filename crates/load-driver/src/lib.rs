@@ -71,6 +71,7 @@ mod driver;
 mod error;
 mod expiry;
 mod lane;
+mod slots;
 
 pub use config::{DriverConfig, SentLog};
 pub use control::{DriverControl, DriverPhase, DriverStatus};
