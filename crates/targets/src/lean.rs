@@ -1,9 +1,9 @@
 //! The lean HTTP/1.1 engine of issue 17: [`LeanConn`], one keep-alive connection that sends a
 //! pre-encoded [`RequestHead`] plus a body with one write (the body rendered straight into the
 //! connection's write buffer by [`LeanConn::exchange_rendered`]) and reads the answer into a reused
-//! buffer, parsed by `httparse`. Nothing is allocated per request once the connection's buffers have grown
-//! to the size of the exchanges it carries, where hyper builds a `Request`, a header map and a
-//! body stream for each one.
+//! buffer, parsed by `httparse`. Nothing is allocated per request once the connection's buffers
+//! have grown to the size of the exchanges it carries, where hyper builds a `Request`, a header map
+//! and a body stream for each one.
 //!
 //! [`HttpTarget`](crate::HttpTarget) sends through it with `engine = "lean"` (its pool then opens
 //! these instead of hyper's HTTP/1.1 connections); hyper stays for HTTP/2. Public for its tests and
@@ -146,9 +146,9 @@ pub struct LeanConn {
     taken_at: Option<Instant>,
 }
 
-/// How long after it was last taken from the pool an idle connection is trusted on tokio's readiness alone, without
-/// asking the socket. Why: the `MSG_PEEK` that asks it is a system call per request (about a tenth
-/// of the kernel's time per request at saturation), and at the rates where that counts every
+/// How long after it was last taken from the pool an idle connection is trusted on tokio's
+/// readiness alone, without asking the socket. Why: the `MSG_PEEK` that asks it was a third system
+/// call per request (beside the write and the read), and at the rates where that counts every
 /// connection is reused within milliseconds. The readiness has seen a FIN unless it came after the
 /// reactor last looked (at most about a millisecond on a busy runtime); servers close idle
 /// connections after seconds (nginx 75 s, Node 5 s), so a connection idle for longer than this is
@@ -225,8 +225,10 @@ impl LeanConn {
     /// Whether an idle connection still looks open: nothing has come on its socket since its last
     /// answer, or (over TLS) only what TLS itself sends between requests. A server closing an idle
     /// connection sends EOF (and, over TLS, a close_notify alert first); anything else arriving
-    /// unasked breaks the framing. Either way it is not used again. The TCP socket itself is asked
-    /// with one non-blocking `MSG_PEEK`, not tokio's readiness, which may not have seen the FIN yet.
+    /// unasked breaks the framing. Either way it is not used again. A connection taken within
+    /// [`FRESH`] whose readiness shows nothing new is trusted without a system call; otherwise the
+    /// TCP socket itself is asked with one non-blocking `MSG_PEEK` (tokio's readiness may not have
+    /// seen a FIN that has just come).
     pub(crate) fn idle_and_open(&mut self) -> bool {
         if !self.reusable {
             return false;
@@ -647,10 +649,10 @@ fn io_failure(err: &io::Error, context: &str) -> TargetError {
     }
 }
 
-/// Lays a request out in `out` (a connection's write buffer) and returns where it starts. The body is rendered
-/// first, at a fixed place after room for the head and the longest length; then the length's
-/// digits go right before the blank line and the head right before them, so that head, length,
-/// blank line and body are contiguous from the returned offset:
+/// Lays a request out in `out` (a connection's write buffer) and returns where it starts. The body
+/// is rendered first, at a fixed place after room for the head and the longest length; then the
+/// length's digits go right before the blank line and the head right before them, so that head,
+/// length, blank line and body are contiguous from the returned offset:
 ///
 /// ```text
 /// [unused: 20 - d][head][d digits]\r\n\r\n[body]

@@ -216,15 +216,15 @@ fn write_field(field: Field, txn: &Transaction, out: &mut BytesMut) -> Result<()
     let mut write = || -> serde_json::Result<()> {
         match field {
             Field::Transaction => wire::write_transaction(txn, out)?,
-            Field::Id => wire::write_id(txn.id.encode_ascii(&mut id), out),
+            Field::Id => wire::quoted(out, txn.id.encode_ascii(&mut id)),
             Field::Timestamp => wire::write_timestamp(txn.timestamp, out)?,
             Field::TimestampMs => wire::write_i64(txn.timestamp.micros.div_euclid(1_000), out),
             Field::Amount => write_amount(txn, out),
             Field::AmountMinor => wire::write_u64(txn.amount_minor, out),
             Field::Currency => wire::write_str(txn.currency.code(), out)?,
-            Field::CardId => wire::write_id(txn.card_id.encode_ascii(&mut id), out),
-            Field::CustomerId => wire::write_id(txn.customer_id.encode_ascii(&mut id), out),
-            Field::MerchantId => wire::write_id(txn.merchant_id.encode_ascii(&mut id), out),
+            Field::CardId => wire::quoted(out, txn.card_id.encode_ascii(&mut id)),
+            Field::CustomerId => wire::quoted(out, txn.customer_id.encode_ascii(&mut id)),
+            Field::MerchantId => wire::quoted(out, txn.merchant_id.encode_ascii(&mut id)),
             Field::MerchantName => wire::write_str(&txn.merchant_name, out)?,
             Field::Mcc => wire::write_u64(u64::from(txn.mcc), out),
             Field::Channel => wire::write_str(txn.channel.as_str(), out)?,
@@ -232,7 +232,7 @@ fn write_field(field: Field, txn: &Transaction, out: &mut BytesMut) -> Result<()
             Field::Lat => wire::write_f64(txn.lat, out),
             Field::Lon => wire::write_f64(txn.lon, out),
             Field::DeviceId => match txn.device_id {
-                Some(d) => wire::write_id(d.encode_ascii(&mut id), out),
+                Some(d) => wire::quoted(out, d.encode_ascii(&mut id)),
                 None => out.extend_from_slice(b"null"),
             },
             Field::Ip => match txn.ip {

@@ -58,7 +58,7 @@ pub(crate) fn write_transaction(txn: &Transaction, out: &mut BytesMut) -> serde_
 }
 
 /// Text that holds no character JSON escapes (ASCII ids, codes, names), between quotes.
-fn quoted(out: &mut BytesMut, ascii: &[u8]) {
+pub(crate) fn quoted(out: &mut BytesMut, ascii: &[u8]) {
     debug_assert!(!ascii.iter().any(|&b| needs_escape(b)), "{ascii:?}");
     out.put_u8(b'"');
     out.extend_from_slice(ascii);
@@ -78,10 +78,6 @@ pub(crate) fn write_str(s: &str, out: &mut BytesMut) -> serde_json::Result<()> {
         quoted(out, s.as_bytes());
         Ok(())
     }
-}
-
-pub(crate) fn write_id(ascii: &[u8], out: &mut BytesMut) {
-    quoted(out, ascii);
 }
 
 pub(crate) fn write_timestamp(t: Timestamp, out: &mut BytesMut) -> serde_json::Result<()> {
