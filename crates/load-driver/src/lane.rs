@@ -176,10 +176,11 @@ pub(crate) async fn lane(
                     deadline.get_or_insert_with(Instant::now);
                 }
             },
-            Some(done) = std::future::poll_fn(|cx| futs.poll_next(cx)), if !futs.is_empty() => {
+            // Every completion at once, recorded as it comes out of its slot.
+            Some(_) = std::future::poll_fn(|cx| futs.poll_each(cx, |done: Done| {
                 expiry.done(done.seq);
                 record(ctx, &mut shard, &mut counts, done);
-            }
+            })), if !futs.is_empty() => {}
             () = sweep.as_mut(), if sweep_armed => {
                 let timeout = ctx.timeout.unwrap_or_default();
                 match expiry.sweep(Instant::now(), timeout) {

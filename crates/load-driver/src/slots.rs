@@ -5,8 +5,8 @@
 //! a new request is written into a free slot in place.
 //!
 //! A waker pushes its slot's index on a shared ready list (a duplicate or stale index costs one
-//! spurious poll, never a lost one) and wakes the lane; [`Slots::poll_next`] polls the listed slots
-//! and returns the first output. It yields after [`POLL_BUDGET`] polls without an output, as
+//! spurious poll, never a lost one) and wakes the lane; [`Slots::poll_each`] polls the listed slots
+//! and hands over every output. It yields after [`POLL_BUDGET`] polls without an output, as
 //! `FuturesUnordered` does, so a future that keeps waking itself cannot hold the lane's thread.
 
 use std::future::Future;
@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
 
-/// Polls without an output before [`Slots::poll_next`] gives the thread back.
+/// Polls without an output before [`Slots::poll_each`] gives the thread back.
 const POLL_BUDGET: usize = 32;
 
 pub(crate) struct Slots<F> {
@@ -72,7 +72,7 @@ impl<F: Future> Slots<F> {
         self.live == 0
     }
 
-    /// Adds a future; it is polled by the next [`Slots::poll_next`].
+    /// Adds a future; it is polled by the next [`Slots::poll_each`].
     pub(crate) fn push(&mut self, fut: F) {
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -93,14 +93,22 @@ impl<F: Future> Slots<F> {
         self.polling.push(slot);
     }
 
-    /// The output of a future that has completed; `Ready(None)` when none is left.
-    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+    /// Polls the woken futures and hands each output to `each`: `Ready(Some(n))` once `n > 0`
+    /// outputs came out (every woken future polled, or the budget spent), `Pending` when none did,
+    /// `Ready(None)` when no future is left. Draining every completion in one call saves the caller
+    /// a round of its own polling (a lane's `select!` and channel poll) per output.
+    pub(crate) fn poll_each(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut each: impl FnMut(F::Output),
+    ) -> Poll<Option<usize>> {
         if self.live == 0 {
             return Poll::Ready(None);
         }
         // Before taking the list: a wake after the swap below then wakes this task again.
         self.shared.lane.register(cx.waker());
         let mut budget = POLL_BUDGET;
+        let mut outputs = 0;
         loop {
             if self.polling.is_empty() {
                 let mut ready = self
@@ -110,7 +118,11 @@ impl<F: Future> Slots<F> {
                     .unwrap_or_else(PoisonError::into_inner);
                 std::mem::swap(&mut *ready, &mut self.polling);
                 if self.polling.is_empty() {
-                    return Poll::Pending;
+                    return if outputs > 0 {
+                        Poll::Ready(Some(outputs))
+                    } else {
+                        Poll::Pending
+                    };
                 }
             }
             while let Some(slot) = self.polling.pop() {
@@ -122,12 +134,18 @@ impl<F: Future> Slots<F> {
                     self.futs[slot].set(None);
                     self.free.push(slot);
                     self.live -= 1;
-                    return Poll::Ready(Some(out));
+                    outputs += 1;
+                    each(out);
+                    continue;
                 }
                 budget -= 1;
                 if budget == 0 {
                     cx.waker().wake_by_ref();
-                    return Poll::Pending;
+                    return if outputs > 0 {
+                        Poll::Ready(Some(outputs))
+                    } else {
+                        Poll::Pending
+                    };
                 }
             }
         }
@@ -151,9 +169,10 @@ mod tests {
                     round * 100 + i
                 });
             }
-            while let Some(out) = std::future::poll_fn(|cx| slots.poll_next(cx)).await {
-                outputs.push(out);
-            }
+            while std::future::poll_fn(|cx| slots.poll_each(cx, |out| outputs.push(out)))
+                .await
+                .is_some()
+            {}
             assert!(slots.is_empty());
         }
         outputs.sort_unstable();
@@ -161,7 +180,7 @@ mod tests {
         assert_eq!(slots.futs.len(), 100, "slots are reused, not added");
     }
 
-    /// A future that wakes itself at every poll and never ends does not keep `poll_next` busy: it
+    /// A future that wakes itself at every poll and never ends does not keep `poll_each` busy: it
     /// gives the thread back after the budget, and the other future still completes.
     #[tokio::test]
     async fn a_future_that_keeps_waking_itself_does_not_hold_the_thread() {
@@ -172,16 +191,15 @@ mod tests {
         })));
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        assert!(slots.poll_next(&mut cx).is_pending());
+        assert!(slots.poll_each(&mut cx, |_| {}).is_pending());
         slots.push(Box::pin(async { 7 }));
-        let mut got = None;
+        let mut got = Vec::new();
         for _ in 0..10 {
-            if let Poll::Ready(out) = slots.poll_next(&mut cx) {
-                got = out;
+            if slots.poll_each(&mut cx, |out| got.push(out)).is_ready() {
                 break;
             }
         }
-        assert_eq!(got, Some(7));
+        assert_eq!(got, [7]);
         assert!(!slots.is_empty(), "the endless one is still there");
     }
 
@@ -201,9 +219,10 @@ mod tests {
             }
         });
         let mut sum = 0u64;
-        while let Some(out) = std::future::poll_fn(|cx| slots.poll_next(cx)).await {
-            sum += u64::from(out);
-        }
+        while std::future::poll_fn(|cx| slots.poll_each(cx, |out| sum += u64::from(out)))
+            .await
+            .is_some()
+        {}
         sending.join().unwrap();
         assert_eq!(sum, (0..64u64).map(|i| 2 * i).sum::<u64>());
     }
