@@ -2,14 +2,16 @@
 //! nginx, in one session (see docs/benchmarks.md for the method and the figures).
 //!
 //! It builds `stress-runner` (release), starts nginx (`master_process off`: the process started is the
-//! one that serves) on a free loopback port, runs `stress-runner bench http --url ... --json` once per
-//! engine and rate, then `wrk -t1` (closed loop, saturating) with the same connections, duration and
-//! request body, then oha at each rate with `--latency-correction` (when `oha` is on PATH), each under
-//! `/usr/bin/time`, and reads nginx's own CPU around each run. With two cores or more, the load
-//! generators run on core 0 and nginx on core 1 (`taskset`). Options:
+//! one that serves) on a free loopback port, and runs a round: at each rate `stress-runner bench http
+//! --url ... --json` once per engine and oha right after it with `--latency-correction` (when `oha` is
+//! on PATH), then `wrk -t1` (closed loop, saturating) with the same connections, duration and request
+//! body; each peer under `/usr/bin/time`, with nginx's own CPU read around each run. With two cores
+//! or more, the load generators run on core 0 and nginx on core 1 (`taskset`). `--rounds N` runs N
+//! rounds, every other one backwards (so each pair of runs compared is adjacent and seen in both
+//! orders), and prints each comparison's median and range. Options:
 //! `--tps 20000,40000 --duration 10s --connections 64 --threads 1 --engine lean,hyper --body FILE
-//! --no-wrk --no-oha --no-pin --json --bin PATH` (an already built `stress-runner` instead of building
-//! one).
+//! --rounds N --no-wrk --no-oha --no-pin --json --bin PATH` (an already built `stress-runner` instead
+//! of building one).
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -37,6 +39,8 @@ struct Options {
     oha: bool,
     /// Load generators on core 0 and nginx on core 1 (`taskset`), when there are two cores.
     pin: bool,
+    /// Sessions to run, every other one in reverse order; medians printed at the end.
+    rounds: usize,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -52,6 +56,7 @@ fn options(args: &[String]) -> Result<Options> {
         engines: vec![models::HttpEngine::Lean],
         oha: true,
         pin: true,
+        rounds: 1,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -77,6 +82,14 @@ fn options(args: &[String]) -> Result<Options> {
                     .parse()
                     .with_context(|| format!("--threads {v}: not a number"))?;
             }
+            "--rounds" => {
+                let v = value("a number")?;
+                o.rounds = v
+                    .parse()
+                    .ok()
+                    .filter(|&r| r > 0)
+                    .with_context(|| format!("--rounds {v}: not a positive number"))?;
+            }
             "--body" => o.body = Some(value("a file")?.into()),
             "--bin" => o.bin = Some(value("a path")?.into()),
             "--engine" => {
@@ -91,7 +104,8 @@ fn options(args: &[String]) -> Result<Options> {
             "--json" => o.json = true,
             other => bail!(
                 "unknown bench-peers option {other:?}; use --tps R1,R2 --duration D --connections C \
-                 --threads N --engine lean,hyper --body FILE --no-wrk --no-oha --no-pin --json --bin PATH"
+                 --threads N --engine lean,hyper --body FILE --rounds N --no-wrk --no-oha --no-pin --json \
+                 --bin PATH"
             ),
         }
     }
@@ -104,6 +118,7 @@ fn example(flag: &str) -> &'static str {
         "--duration" => "10s",
         "--connections" => "64",
         "--threads" => "1",
+        "--rounds" => "6",
         "--body" => "body.json",
         "--engine" => "lean,hyper",
         _ => "target/release/stress-runner",
@@ -143,108 +158,307 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
     let nginx = start_nginx(server_core).context("starting nginx")?;
     let url = nginx.url("/v1/score");
-
-    let mut ours = Vec::new();
-    for engine in &o.engines {
-        for tps in &o.tps {
-            let before = cpu_seconds(&nginx)?;
-            let mut run = bench_http(&bin, &url, tps, *engine, &o, client_core)
-                .with_context(|| format!("running {} bench http at {tps} TPS", bin.display()))?;
-            let server_cpu = cpu_seconds(&nginx)? - before;
-            run["server_cpu_seconds"] = json!(server_cpu);
-            run["engine"] = json!(engine.as_str());
-            if !o.json {
-                print_ours(&run, &url);
-                print_server(server_cpu, run["completed"].as_u64().unwrap_or(0));
-            }
-            ours.push(run);
-        }
-    }
-
-    let wrk = if o.wrk {
-        let before = cpu_seconds(&nginx)?;
-        let wrk = run_wrk(
-            &nginx.dir,
-            &url,
-            o.connections,
-            duration,
-            &body,
-            client_core,
-        )
-        .context("running wrk")?;
-        let server_cpu = cpu_seconds(&nginx)? - before;
-        if !o.json {
-            print_wrk(&wrk);
-            print_server(server_cpu, wrk.requests);
-            for run in &ours {
-                print_ratio(run, &wrk);
-            }
-        }
-        Some((wrk, server_cpu))
-    } else {
-        None
-    };
-    let mut oha = Vec::new();
-    if o.oha && on_path("oha") {
-        for tps in &o.tps {
-            let before = cpu_seconds(&nginx)?;
-            let run = run_oha(&nginx.dir, &url, tps, &o, duration, &body, client_core)
-                .with_context(|| format!("running oha at {tps} TPS"))?;
-            let server_cpu = cpu_seconds(&nginx)? - before;
-            if !o.json {
-                print_oha(&run);
-                print_server(server_cpu, run.requests);
-                for ours in ours
-                    .iter()
-                    .filter(|r| r["planned_tps"].as_f64() == Some(run.planned_tps))
-                {
-                    print_oha_ratio(ours, &run);
-                }
-            }
-            oha.push(json!({
-                "planned_tps": run.planned_tps,
-                "requests": run.requests,
-                "non_2xx": run.non_2xx,
-                "errors": run.errors,
-                "seconds": run.seconds,
-                "achieved_tps": run.requests as f64 / run.seconds,
-                "latency_ms": { "p50": run.p50_ms, "p99": run.p99_ms },
-                "cpu_user_seconds": run.user,
-                "cpu_sys_seconds": run.sys,
-                "cpu_seconds": run.user + run.sys,
-                "requests_per_cpu_second": run.per_cpu_second(),
-                "server_cpu_seconds": server_cpu,
-            }));
-        }
-    } else if o.oha && !o.json {
+    let with_oha = o.oha && on_path("oha");
+    if o.oha && !with_oha && !o.json {
         println!("oha is not on PATH: skipped (`cargo install oha --locked`, or --no-oha)");
     }
+    let steps = plan(&o, with_oha);
+    let mut rounds = Vec::with_capacity(o.rounds);
+    for round in 0..o.rounds {
+        // Odd rounds run the same steps backwards: each comparison gets both orders (ABBA), so a
+        // drift of the machine's state during a session does not always favour the same side.
+        let order: Vec<&Step> = if round % 2 == 0 {
+            steps.iter().collect()
+        } else {
+            steps.iter().rev().collect()
+        };
+        if !o.json && o.rounds > 1 {
+            println!("\n== round {} of {}", round + 1, o.rounds);
+        }
+        let mut r = Round::default();
+        for step in order {
+            let before = cpu_seconds(&nginx)?;
+            match step {
+                Step::Ours { engine, tps } => {
+                    let mut run = bench_http(&bin, &url, tps, *engine, &o, client_core)
+                        .with_context(|| {
+                            format!("running {} bench http at {tps} TPS", bin.display())
+                        })?;
+                    let server_cpu = cpu_seconds(&nginx)? - before;
+                    run["server_cpu_seconds"] = json!(server_cpu);
+                    run["engine"] = json!(engine.as_str());
+                    if !o.json {
+                        print_ours(&run, &url);
+                        print_server(server_cpu, run["completed"].as_u64().unwrap_or(0));
+                    }
+                    r.ours.push(run);
+                }
+                Step::Wrk => {
+                    let wrk = run_wrk(
+                        &nginx.dir,
+                        &url,
+                        o.connections,
+                        duration,
+                        &body,
+                        client_core,
+                    )
+                    .context("running wrk")?;
+                    let server_cpu = cpu_seconds(&nginx)? - before;
+                    if !o.json {
+                        print_wrk(&wrk);
+                        print_server(server_cpu, wrk.requests);
+                    }
+                    r.wrk = Some((wrk, server_cpu));
+                }
+                Step::Oha { tps } => {
+                    let run = run_oha(&nginx.dir, &url, tps, &o, duration, &body, client_core)
+                        .with_context(|| format!("running oha at {tps} TPS"))?;
+                    let server_cpu = cpu_seconds(&nginx)? - before;
+                    if !o.json {
+                        print_oha(&run);
+                        print_server(server_cpu, run.requests);
+                    }
+                    r.oha.push((run, server_cpu));
+                }
+            }
+        }
+        if !o.json {
+            for ratio in r.ratios() {
+                println!("{}", ratio.line());
+            }
+        }
+        rounds.push(r);
+    }
+    let medians = medians(&rounds);
     if o.json {
-        println!(
-            "{:#}",
-            json!({
-                "kind": "http",
-                "pinned": pinned,
-                "oha": oha,
-                "url": url,
-                "connections": o.connections,
-                "threads": o.threads,
-                "ours": ours,
-                "wrk": wrk.as_ref().map(|(w, server)| json!({
-                    "requests": w.requests,
-                    "seconds": w.seconds,
-                    "requests_per_second": w.requests as f64 / w.seconds,
-                    "non_2xx": w.non_2xx,
-                    "socket_errors": w.socket_errors,
-                    "cpu_user_seconds": w.user,
-                    "cpu_sys_seconds": w.sys,
-                    "requests_per_cpu_second": w.per_cpu_second(),
-                    "server_cpu_seconds": server,
-                })),
-            })
-        );
+        let mut rounds_json: Vec<Value> = rounds.iter().map(|r| r.json(pinned, &url, &o)).collect();
+        if rounds_json.len() == 1 {
+            println!("{:#}", rounds_json.remove(0));
+        } else {
+            println!(
+                "{:#}",
+                json!({ "kind": "http", "rounds": rounds_json, "medians": medians })
+            );
+        }
+    } else if o.rounds > 1 {
+        println!("\n== medians over {} rounds (range)", o.rounds);
+        for m in &medians {
+            println!(
+                "ours ({}) at {:.0} TPS: {} {} (median {:.2}, {:.2}-{:.2})",
+                m["engine"].as_str().unwrap_or("?"),
+                m["planned_tps"].as_f64().unwrap_or(f64::NAN),
+                m["what"].as_str().unwrap_or("?"),
+                m["peer"].as_str().unwrap_or("?"),
+                m["median"].as_f64().unwrap_or(f64::NAN),
+                m["min"].as_f64().unwrap_or(f64::NAN),
+                m["max"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
     }
     Ok(())
+}
+
+/// One run of a session.
+#[derive(Debug)]
+enum Step {
+    Ours {
+        engine: models::HttpEngine,
+        tps: String,
+    },
+    Oha {
+        tps: String,
+    },
+    Wrk,
+}
+
+/// A round's runs, in order: at each rate ours (every engine) then oha beside it, then wrk.
+fn plan(o: &Options, with_oha: bool) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for tps in &o.tps {
+        for engine in &o.engines {
+            steps.push(Step::Ours {
+                engine: *engine,
+                tps: tps.clone(),
+            });
+        }
+        if with_oha {
+            steps.push(Step::Oha { tps: tps.clone() });
+        }
+    }
+    if o.wrk {
+        steps.push(Step::Wrk);
+    }
+    steps
+}
+
+/// What one round measured.
+#[derive(Debug, Default)]
+struct Round {
+    ours: Vec<Value>,
+    wrk: Option<(WrkRun, f64)>,
+    oha: Vec<(OhaRun, f64)>,
+}
+
+/// One comparison of a round: ours against a peer.
+#[derive(Debug)]
+struct Ratio {
+    engine: String,
+    planned_tps: f64,
+    /// `"x wrk's requests per CPU-second"` or `"CPU x oha's"`.
+    what: &'static str,
+    peer: &'static str,
+    value: f64,
+    ours: f64,
+    theirs: f64,
+}
+
+impl Ratio {
+    fn line(&self) -> String {
+        if self.peer == "wrk" {
+            format!(
+                "ours ({}) at {:.0} TPS: {:.0} requests per CPU-second = {:.2} x wrk's {:.0}",
+                self.engine, self.planned_tps, self.ours, self.value, self.theirs
+            )
+        } else {
+            format!(
+                "ours ({}) at {:.0} TPS: CPU {:.2} s = {:.2} x oha's {:.2} s",
+                self.engine, self.planned_tps, self.ours, self.value, self.theirs
+            )
+        }
+    }
+}
+
+impl Round {
+    /// Ours against wrk's requests per CPU-second (every rate), and our CPU against oha's at the
+    /// same rate (the issue's goals: at least 0.9 x wrk at saturation, at most 0.75 x oha's CPU).
+    fn ratios(&self) -> Vec<Ratio> {
+        let mut out = Vec::new();
+        for run in &self.ours {
+            let engine = run["engine"].as_str().unwrap_or("?").to_owned();
+            let planned_tps = run["planned_tps"].as_f64().unwrap_or(f64::NAN);
+            if let Some((w, _)) = &self.wrk {
+                let ours = run["requests_per_cpu_second"].as_f64().unwrap_or(0.0);
+                out.push(Ratio {
+                    engine: engine.clone(),
+                    planned_tps,
+                    what: "requests per CPU-second x",
+                    peer: "wrk",
+                    value: ours / w.per_cpu_second(),
+                    ours,
+                    theirs: w.per_cpu_second(),
+                });
+            }
+            for (r, _) in self
+                .oha
+                .iter()
+                .filter(|(r, _)| r.planned_tps == planned_tps)
+            {
+                let ours = run["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
+                let theirs = r.user + r.sys;
+                out.push(Ratio {
+                    engine: engine.clone(),
+                    planned_tps,
+                    what: "CPU x",
+                    peer: "oha",
+                    value: ours / theirs,
+                    ours,
+                    theirs,
+                });
+            }
+        }
+        out
+    }
+
+    fn json(&self, pinned: bool, url: &str, o: &Options) -> Value {
+        let oha: Vec<Value> = self
+            .oha
+            .iter()
+            .map(|(run, server_cpu)| {
+                json!({
+                    "planned_tps": run.planned_tps,
+                    "requests": run.requests,
+                    "non_2xx": run.non_2xx,
+                    "errors": run.errors,
+                    "seconds": run.seconds,
+                    "achieved_tps": run.requests as f64 / run.seconds,
+                    "latency_ms": { "p50": run.p50_ms, "p99": run.p99_ms },
+                    "cpu_user_seconds": run.user,
+                    "cpu_sys_seconds": run.sys,
+                    "cpu_seconds": run.user + run.sys,
+                    "requests_per_cpu_second": run.per_cpu_second(),
+                    "server_cpu_seconds": server_cpu,
+                })
+            })
+            .collect();
+        json!({
+            "kind": "http",
+            "pinned": pinned,
+            "oha": oha,
+            "url": url,
+            "connections": o.connections,
+            "threads": o.threads,
+            "ours": self.ours,
+            "wrk": self.wrk.as_ref().map(|(w, server)| json!({
+                "requests": w.requests,
+                "seconds": w.seconds,
+                "requests_per_second": w.requests as f64 / w.seconds,
+                "non_2xx": w.non_2xx,
+                "socket_errors": w.socket_errors,
+                "cpu_user_seconds": w.user,
+                "cpu_sys_seconds": w.sys,
+                "requests_per_cpu_second": w.per_cpu_second(),
+                "server_cpu_seconds": server,
+            })),
+        })
+    }
+}
+
+/// Each comparison's median over the rounds, with its range: the figure to quote, since one
+/// round's ratio moves by 10-20% with the machine's state.
+fn medians(rounds: &[Round]) -> Vec<Value> {
+    let mut groups: Vec<(String, f64, &'static str, &'static str, Vec<f64>)> = Vec::new();
+    for r in rounds {
+        for ratio in r.ratios() {
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == ratio.engine && g.1 == ratio.planned_tps && g.3 == ratio.peer)
+            {
+                Some(g) => g.4.push(ratio.value),
+                None => groups.push((
+                    ratio.engine,
+                    ratio.planned_tps,
+                    ratio.what,
+                    ratio.peer,
+                    vec![ratio.value],
+                )),
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(engine, planned_tps, what, peer, mut values)| {
+            values.sort_by(f64::total_cmp);
+            json!({
+                "engine": engine,
+                "planned_tps": planned_tps,
+                "what": what,
+                "peer": peer,
+                "median": median(&values),
+                "min": values.first(),
+                "max": values.last(),
+                "rounds": values.len(),
+            })
+        })
+        .collect()
+}
+
+/// The middle of sorted `values` (the mean of the two middle ones for an even count).
+fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 /// One `stress-runner bench http --json` run: its `ours[0]` object.
@@ -341,17 +555,6 @@ fn print_wrk(w: &WrkRun) {
         w.socket_errors
     );
     print_cpu(w.user, w.sys, w.requests);
-}
-
-fn print_ratio(run: &Value, w: &WrkRun) {
-    let ours = run["requests_per_cpu_second"].as_f64().unwrap_or(0.0);
-    println!(
-        "ours ({}) at {:.0} TPS: {ours:.0} requests per CPU-second = {:.2} x wrk's {:.0}",
-        run["engine"].as_str().unwrap_or("?"),
-        run["planned_tps"].as_f64().unwrap_or(f64::NAN),
-        ours / w.per_cpu_second(),
-        w.per_cpu_second()
-    );
 }
 
 #[path = "../../test-support/nginx.rs"]
@@ -637,18 +840,6 @@ fn per_cpu_second(requests: u64, user: f64, sys: f64) -> f64 {
     }
 }
 
-/// Our CPU against oha's at the same planned rate (the issue's goal: at most 0.75 ×).
-fn print_oha_ratio(run: &Value, r: &OhaRun) {
-    let ours = run["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
-    let theirs = r.user + r.sys;
-    println!(
-        "ours ({}) at {:.0} TPS: CPU {ours:.2} s = {:.2} x oha's {theirs:.2} s",
-        run["engine"].as_str().unwrap_or("?"),
-        r.planned_tps,
-        ours / theirs,
-    );
-}
-
 /// Reads "N requests in 5.01s, ..." and the error lines from wrk's report.
 fn parse_wrk(
     text: &str,
@@ -725,5 +916,43 @@ mod tests {
         let err = options(&args(&["--tps"])).unwrap_err();
         assert!(err.to_string().contains("20000,40000"), "{err}");
         assert!(options(&args(&["--nginx"])).is_err());
+        assert!(options(&args(&["--rounds", "0"])).is_err());
+        assert_eq!(options(&args(&["--rounds", "6"])).unwrap().rounds, 6);
+    }
+
+    /// Ours and oha at the same rate are next to each other, wrk last; a backward round then puts
+    /// every pair in the other order.
+    #[test]
+    fn a_round_puts_each_comparison_side_by_side() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = options(&args(&["--tps", "20000,100000", "--engine", "lean,hyper"])).unwrap();
+        let names: Vec<String> = plan(&o, true)
+            .iter()
+            .map(|s| match s {
+                Step::Ours { engine, tps } => format!("{}@{tps}", engine.as_str()),
+                Step::Oha { tps } => format!("oha@{tps}"),
+                Step::Wrk => "wrk".into(),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "lean@20000",
+                "hyper@20000",
+                "oha@20000",
+                "lean@100000",
+                "hyper@100000",
+                "oha@100000",
+                "wrk"
+            ]
+        );
+        assert_eq!(plan(&o, false).len(), 5);
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
+        assert_eq!(median(&[1.0, 2.0, 3.0, 9.0]), 2.5);
+        assert!(median(&[]).is_nan());
     }
 }
