@@ -5,7 +5,7 @@ use crate::expiry::{Expired, Expiry};
 use crate::slots::Slots;
 use metrics_core::{Shard, Timing};
 use models::{ErrorKind, GroundTruth, Timestamp, Transaction, Verdict};
-use std::future::Future as _;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
@@ -66,27 +66,21 @@ async fn request(ctx: &LaneCtx, expiry: &Expiry, seq: u64, mut job: Job) -> Done
     }
     // A timeout too long for an `Instant` never expires.
     let deadline = ctx.timeout.and_then(|t| sent.checked_add(t));
-    let outcome = {
+    let outcome = match ctx.target.as_http() {
+        // An HTTP target's future kept inline in this request's slot: no allocation per request.
+        Some(http) => answer(ctx, expiry, seq, deadline, http.score_unboxed(&job.txn)).await,
         // Through the trait object itself: `ctx.target.score` would pick `Arc<T>`'s impl, one more
         // boxed future per request around the target's own.
-        let mut call = std::pin::pin!(ctx.target.as_ref().score(&job.txn));
-        let mut registered = false;
-        // The answer is polled first; the deadline check is two atomic loads (see `expiry`).
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(r) = call.as_mut().poll(cx) {
-                return Poll::Ready(Outcome::Answered(r));
-            }
-            match expiry.poll_expired(seq, deadline, &mut registered, cx) {
-                None => Poll::Pending,
-                Some(Expired::Abandoned) => Poll::Ready(Outcome::Abandoned),
-                Some(Expired::Timeout) => {
-                    Poll::Ready(Outcome::Answered(Err(TargetError::Timeout {
-                        timeout_ms: ctx.timeout.map_or(0, |t| t.as_millis() as u64),
-                    })))
-                }
-            }
-        })
-        .await
+        None => {
+            answer(
+                ctx,
+                expiry,
+                seq,
+                deadline,
+                ctx.target.as_ref().score(&job.txn),
+            )
+            .await
+        }
     };
     Done {
         job,
@@ -95,6 +89,32 @@ async fn request(ctx: &LaneCtx, expiry: &Expiry, seq: u64, mut job: Job) -> Done
         completed: Instant::now(),
         outcome,
     }
+}
+
+/// The answer of `call`, or why it stopped waiting for it. The answer is polled first; the
+/// deadline check is two atomic loads (see `expiry`).
+async fn answer(
+    ctx: &LaneCtx,
+    expiry: &Expiry,
+    seq: u64,
+    deadline: Option<Instant>,
+    call: impl Future<Output = Result<Verdict, TargetError>>,
+) -> Outcome {
+    let mut call = std::pin::pin!(call);
+    let mut registered = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = call.as_mut().poll(cx) {
+            return Poll::Ready(Outcome::Answered(r));
+        }
+        match expiry.poll_expired(seq, deadline, &mut registered, cx) {
+            None => Poll::Pending,
+            Some(Expired::Abandoned) => Poll::Ready(Outcome::Abandoned),
+            Some(Expired::Timeout) => Poll::Ready(Outcome::Answered(Err(TargetError::Timeout {
+                timeout_ms: ctx.timeout.map_or(0, |t| t.as_millis() as u64),
+            }))),
+        }
+    })
+    .await
 }
 
 fn record(ctx: &LaneCtx, shard: &mut Shard, counts: &mut LaneCounts, d: Done) {

@@ -95,6 +95,14 @@ pub trait Target: Send + Sync + 'static {
 
     /// What to print in reports (`kind`, and `url` where there is one).
     fn info(&self) -> TargetInfo;
+
+    /// This target as an [`HttpTarget`], so that a caller on the hot path (the load driver's lane)
+    /// can score through [`HttpTarget::score_unboxed`] without the boxed future that a call through
+    /// `dyn Target` allocates. Only `HttpTarget` answers `Some`: a wrapper that adds behaviour (a
+    /// trace, a fault) keeps the default so that it is never bypassed.
+    fn as_http(&self) -> Option<&HttpTarget> {
+        None
+    }
 }
 
 #[async_trait]
@@ -105,5 +113,9 @@ impl<T: Target + ?Sized> Target for std::sync::Arc<T> {
 
     fn info(&self) -> TargetInfo {
         (**self).info()
+    }
+
+    fn as_http(&self) -> Option<&HttpTarget> {
+        (**self).as_http()
     }
 }
