@@ -333,6 +333,14 @@ impl Dispatcher {
         let mut multiplier = 1.0;
         let mut next: Option<ScheduledArrival> = None;
         let mut pulled = false;
+        // A timer that is never awaited, kept one tick after the dispatcher's own wake-up. When the
+        // dispatcher's timer fires, tokio's time driver takes the earliest timer left as its next
+        // wake-up; without this one that is a far timer (the metrics tick, a request timeout), so
+        // registering the next round's wake-up, earlier than it, would unpark the driver: a write
+        // to its eventfd and one more `epoll_wait` every round. With it, the next round's wake-up is
+        // never earlier than the driver expects.
+        let keeper = tokio::time::sleep_until(Instant::now() + TICK);
+        let mut keeper = std::pin::pin!(keeper);
         loop {
             let c = *commands.borrow_and_update();
             if c.stop {
@@ -454,10 +462,12 @@ impl Dispatcher {
                 s.paused_for = self.paused_total;
                 s.multiplier = multiplier;
             });
+            let sleep = tokio::time::sleep_until(wake);
+            keeper.as_mut().reset(at_or_far(wake, TICK));
             tokio::select! {
                 biased;
                 _ = commands.changed() => {}
-                () = tokio::time::sleep_until(wake) => {}
+                () = sleep => {}
             }
         }
     }
