@@ -68,28 +68,14 @@ fn options(args: &[String]) -> Result<Options> {
         match a.as_str() {
             "--tps" => o.tps = value("rates")?.split(',').map(str::to_owned).collect(),
             "--duration" => o.duration = value("a duration")?,
-            "--connections" => {
-                let v = value("a number")?;
-                o.connections = v
-                    .parse()
-                    .ok()
-                    .filter(|&c| c > 0)
-                    .with_context(|| format!("--connections {v}: not a positive number"))?;
-            }
+            "--connections" => o.connections = positive(a, &value("a number")?)?,
             "--threads" => {
                 let v = value("a number")?;
                 o.threads = v
                     .parse()
                     .with_context(|| format!("--threads {v}: not a number"))?;
             }
-            "--rounds" => {
-                let v = value("a number")?;
-                o.rounds = v
-                    .parse()
-                    .ok()
-                    .filter(|&r| r > 0)
-                    .with_context(|| format!("--rounds {v}: not a positive number"))?;
-            }
+            "--rounds" => o.rounds = positive(a, &value("a number")?)?,
             "--body" => o.body = Some(value("a file")?.into()),
             "--bin" => o.bin = Some(value("a path")?.into()),
             "--engine" => {
@@ -110,6 +96,14 @@ fn options(args: &[String]) -> Result<Options> {
         }
     }
     Ok(o)
+}
+
+/// `v` as a count of at least 1, for option `flag`.
+fn positive(flag: &str, v: &str) -> Result<usize> {
+    v.parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .with_context(|| format!("{flag} {v}: not a positive number"))
 }
 
 fn example(flag: &str) -> &'static str {
