@@ -180,6 +180,24 @@ mod tests {
         assert_eq!(slots.futs.len(), 100, "slots are reused, not added");
     }
 
+    /// Every output that is ready comes out of one call, not one call each.
+    #[test]
+    fn one_poll_drains_every_ready_output() {
+        let mut slots = Slots::new();
+        for i in 0..3u32 {
+            slots.push(async move { i });
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut got = Vec::new();
+        assert_eq!(
+            slots.poll_each(&mut cx, |out| got.push(out)),
+            Poll::Ready(Some(3))
+        );
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(slots.poll_each(&mut cx, |_| {}), Poll::Ready(None));
+    }
+
     /// A future that wakes itself at every poll and never ends does not keep `poll_each` busy: it
     /// gives the thread back after the budget, and the other future still completes.
     #[tokio::test]
