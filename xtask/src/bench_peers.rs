@@ -293,14 +293,38 @@ struct Round {
     oha: Vec<(OhaRun, f64)>,
 }
 
+/// Whom a comparison is against, and so what it compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// Our requests per CPU-second against wrk's (saturating): the higher, the better.
+    Wrk,
+    /// Our CPU against oha's at the same rate: the lower, the better.
+    Oha,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Wrk => "wrk",
+            Peer::Oha => "oha",
+        }
+    }
+
+    /// What the ratio is of, as the medians line prints it.
+    fn what(self) -> &'static str {
+        match self {
+            Peer::Wrk => "requests per CPU-second x",
+            Peer::Oha => "CPU x",
+        }
+    }
+}
+
 /// One comparison of a round: ours against a peer.
 #[derive(Debug)]
 struct Ratio {
     engine: String,
     planned_tps: f64,
-    /// `"x wrk's requests per CPU-second"` or `"CPU x oha's"`.
-    what: &'static str,
-    peer: &'static str,
+    peer: Peer,
     value: f64,
     ours: f64,
     theirs: f64,
@@ -308,16 +332,15 @@ struct Ratio {
 
 impl Ratio {
     fn line(&self) -> String {
-        if self.peer == "wrk" {
-            format!(
+        match self.peer {
+            Peer::Wrk => format!(
                 "ours ({}) at {:.0} TPS: {:.0} requests per CPU-second = {:.2} x wrk's {:.0}",
                 self.engine, self.planned_tps, self.ours, self.value, self.theirs
-            )
-        } else {
-            format!(
+            ),
+            Peer::Oha => format!(
                 "ours ({}) at {:.0} TPS: CPU {:.2} s = {:.2} x oha's {:.2} s",
                 self.engine, self.planned_tps, self.ours, self.value, self.theirs
-            )
+            ),
         }
     }
 }
@@ -335,8 +358,7 @@ impl Round {
                 out.push(Ratio {
                     engine: engine.clone(),
                     planned_tps,
-                    what: "requests per CPU-second x",
-                    peer: "wrk",
+                    peer: Peer::Wrk,
                     value: ours / w.per_cpu_second(),
                     ours,
                     theirs: w.per_cpu_second(),
@@ -352,8 +374,7 @@ impl Round {
                 out.push(Ratio {
                     engine: engine.clone(),
                     planned_tps,
-                    what: "CPU x",
-                    peer: "oha",
+                    peer: Peer::Oha,
                     value: ours / theirs,
                     ours,
                     theirs,
@@ -410,49 +431,32 @@ impl Round {
 /// Each comparison's median over the rounds, with its range: the figure to quote, since one
 /// round's ratio moves by 10-20% with the machine's state.
 fn medians(rounds: &[Round]) -> Vec<Value> {
-    let mut groups: Vec<(String, f64, &'static str, &'static str, Vec<f64>)> = Vec::new();
-    for r in rounds {
-        for ratio in r.ratios() {
-            match groups
-                .iter_mut()
-                .find(|g| g.0 == ratio.engine && g.1 == ratio.planned_tps && g.3 == ratio.peer)
-            {
-                Some(g) => g.4.push(ratio.value),
-                None => groups.push((
-                    ratio.engine,
-                    ratio.planned_tps,
-                    ratio.what,
-                    ratio.peer,
-                    vec![ratio.value],
-                )),
-            }
+    // (engine, rate, peer) and that comparison's value in each round, in first-seen order.
+    let mut groups: Vec<((String, f64, Peer), Vec<f64>)> = Vec::new();
+    for ratio in rounds.iter().flat_map(Round::ratios) {
+        let key = (ratio.engine, ratio.planned_tps, ratio.peer);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, values)) => values.push(ratio.value),
+            None => groups.push((key, vec![ratio.value])),
         }
     }
     groups
         .into_iter()
-        .map(|(engine, planned_tps, what, peer, mut values)| {
-            values.sort_by(f64::total_cmp);
+        .map(|((engine, planned_tps, peer), values)| {
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             json!({
                 "engine": engine,
                 "planned_tps": planned_tps,
-                "what": what,
-                "peer": peer,
-                "median": median(&values),
-                "min": values.first(),
-                "max": values.last(),
+                "what": peer.what(),
+                "peer": peer.name(),
+                "median": models::stats::median(values.clone()),
+                "min": min,
+                "max": max,
                 "rounds": values.len(),
             })
         })
         .collect()
-}
-
-/// The middle of sorted `values` (the mean of the two middle ones for an even count).
-fn median(sorted: &[f64]) -> f64 {
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
 }
 
 /// One `stress-runner bench http --json` run: its `ours[0]` object.
@@ -943,10 +947,62 @@ mod tests {
         assert_eq!(plan(&o, false).len(), 5);
     }
 
+    /// Each comparison (engine, rate, peer) gets the median and range of its rounds' ratios.
     #[test]
-    fn medians_of_odd_and_even_counts() {
-        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
-        assert_eq!(median(&[1.0, 2.0, 3.0, 9.0]), 2.5);
-        assert!(median(&[]).is_nan());
+    fn medians_group_each_comparison_over_the_rounds() {
+        let round = |ours_cpu: f64, oha_cpu: f64, wrk_cpu: f64| Round {
+            ours: vec![json!({
+                "engine": "lean",
+                "planned_tps": 20000.0,
+                "cpu_seconds": ours_cpu,
+                "requests_per_cpu_second": 200_000.0 / ours_cpu,
+            })],
+            wrk: Some((
+                WrkRun {
+                    connections: 64,
+                    duration_s: 10.0,
+                    requests: 1_000_000,
+                    seconds: 10.0,
+                    non_2xx: 0,
+                    socket_errors: 0,
+                    user: 0.0,
+                    sys: wrk_cpu,
+                },
+                0.0,
+            )),
+            oha: vec![(
+                OhaRun {
+                    planned_tps: 20000.0,
+                    requests: 200_000,
+                    non_2xx: 0,
+                    errors: 0,
+                    seconds: 10.0,
+                    p50_ms: 0.4,
+                    p99_ms: 3.0,
+                    user: 0.0,
+                    sys: oha_cpu,
+                },
+                0.0,
+            )],
+        };
+        // Our CPU 3, 2, 4 s against oha's 4 s: 0.75, 0.5, 1.0.
+        let rounds = [
+            round(3.0, 4.0, 10.0),
+            round(2.0, 4.0, 10.0),
+            round(4.0, 4.0, 10.0),
+        ];
+        let m = medians(&rounds);
+        assert_eq!(m.len(), 2, "{m:#?}");
+        let oha = m.iter().find(|g| g["peer"] == "oha").unwrap();
+        assert_eq!(oha["median"], 0.75);
+        assert_eq!(
+            (oha["min"].as_f64(), oha["max"].as_f64()),
+            (Some(0.5), Some(1.0))
+        );
+        assert_eq!(oha["rounds"], 3);
+        // Against wrk's 100,000 requests per CPU-second: 200,000 / 3 / 100,000 = 0.667.
+        let wrk = m.iter().find(|g| g["peer"] == "wrk").unwrap();
+        assert!((wrk["median"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(wrk["what"], "requests per CPU-second x");
     }
 }

@@ -3,10 +3,11 @@
 //! one JSON blob. Latency, detection quality and error rates are drawn against offered load, with the
 //! SLO thresholds as dashed lines, the answer, its confidence interval and the knees marked.
 
-use crate::knee::{median, runs_by_rate};
+use crate::knee::runs_by_rate;
 use crate::output::CapacityReport;
 use crate::search::{StepRecord, Verdict};
 use crate::slo::Metric;
+use models::stats::median;
 use serde::Serialize;
 use std::fmt::Write as _;
 

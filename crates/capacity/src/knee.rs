@@ -16,6 +16,7 @@
 //! `min_fraud_answered` answered frauds are left out (their recall rests on too few cases).
 
 use crate::search::{StepRecord, Verdict};
+use models::stats::median;
 use serde::Serialize;
 
 /// Which detection figure the quality knee follows.
@@ -90,20 +91,6 @@ pub struct Knees {
     /// The low-load level of the quality figure.
     pub baseline_quality: Option<f64>,
     pub config: KneeConfig,
-}
-
-/// The median of the finite values; `None` when there are none.
-pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.retain(|x| x.is_finite());
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    (n > 0).then(|| {
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
-    })
 }
 
 /// The completed runs of each rate, in increasing rate (interrupted steps left out).

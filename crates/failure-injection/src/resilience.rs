@@ -5,6 +5,7 @@
 use crate::catalogue;
 use crate::degradation::DegradationThresholds;
 use crate::figures::TickFigures;
+use models::stats::median;
 use models::{
     Baseline, DegradationLevel, FaultKind, FaultResult, FaultSpec, IntervalSnapshot,
     ResilienceSummary, UptimeRule,
@@ -129,20 +130,6 @@ struct Reference {
     baseline: Baseline,
     /// Median achieved / planned rate, when planned rates are known.
     delivery: Option<f64>,
-}
-
-fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    Some(if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    })
 }
 
 fn delivery(f: &TickFigures) -> Option<f64> {

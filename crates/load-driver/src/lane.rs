@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
-use targets::{Target, TargetError};
+use targets::{HttpTarget, Target, TargetError};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -59,14 +59,21 @@ struct Done {
     outcome: Outcome,
 }
 
-async fn request(ctx: &LaneCtx, expiry: &Expiry, seq: u64, mut job: Job) -> Done {
+/// `http` is `ctx.target.as_http()`, asked once per lane.
+async fn request(
+    ctx: &LaneCtx,
+    http: Option<&HttpTarget>,
+    expiry: &Expiry,
+    seq: u64,
+    mut job: Job,
+) -> Done {
     let sent = Instant::now();
     if ctx.rebase {
         job.txn.timestamp = Timestamp::from_system_time(ctx.wall_origin + (sent - ctx.origin));
     }
     // A timeout too long for an `Instant` never expires.
     let deadline = ctx.timeout.and_then(|t| sent.checked_add(t));
-    let outcome = match ctx.target.as_http() {
+    let outcome = match http {
         // An HTTP target's future kept inline in this request's slot: no allocation per request.
         Some(http) => answer(ctx, expiry, seq, deadline, http.score_unboxed(&job.txn)).await,
         // Through the trait object itself: `ctx.target.score` would pick `Arc<T>`'s impl, one more
@@ -151,6 +158,7 @@ pub(crate) async fn lane(
     mut shard: Shard,
 ) -> LaneCounts {
     let ctx = &*ctx;
+    let http = ctx.target.as_http();
     let expiry = Expiry::default();
     let expiry = &expiry;
     let mut counts = LaneCounts::default();
@@ -184,7 +192,7 @@ pub(crate) async fn lane(
                     for job in jobs {
                         shard.record_sent();
                         let seq = expiry.push();
-                        futs.push(request(ctx, expiry, seq, job));
+                        futs.push(request(ctx, http, expiry, seq, job));
                     }
                 }
                 Some(LaneMsg::Drain(at)) => {

@@ -55,6 +55,7 @@ pub mod response;
 pub mod scenario;
 pub mod snapshot;
 pub mod state;
+pub mod stats;
 pub mod summary;
 pub mod transaction;
 pub mod uptime;

@@ -432,17 +432,9 @@ pub fn merge_intervals(
     Ok(out)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 fn worker_rows(parts: &[Part]) -> Vec<WorkerRow> {
-    let med = median(parts.iter().map(|p| p.summary.latency_ms.p99).collect());
+    let med = models::stats::median(parts.iter().map(|p| p.summary.latency_ms.p99).collect())
+        .unwrap_or(0.0);
     parts
         .iter()
         .map(|p| {

@@ -226,3 +226,23 @@ fn a_score_future_stays_under_one_kilobyte() {
     let size = std::mem::size_of_val(&inline);
     assert!(size < 1024, "an unboxed score future of {size} bytes");
 }
+
+/// Only an `HttpTarget` (directly or behind an `Arc`) offers the unboxed path; any other target,
+/// and so any wrapper around an `HttpTarget`, is called through `score` as before.
+#[test]
+fn only_an_http_target_offers_the_unboxed_path() {
+    use std::sync::Arc;
+    use targets::{FnTarget, HttpTarget, HttpTargetConfig, Target, TargetError};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _runtime = rt.enter();
+    let http: Arc<dyn Target> = Arc::new(HttpTarget::new(HttpTargetConfig::default()).unwrap());
+    assert!(http.as_http().is_some());
+    assert!(Arc::new(http.clone()).as_http().is_some());
+    let closure: Arc<dyn Target> = Arc::new(FnTarget::new(|_: &models::Transaction| async {
+        Err::<models::Verdict, _>(TargetError::Timeout { timeout_ms: 1 })
+    }));
+    assert!(closure.as_http().is_none());
+}
