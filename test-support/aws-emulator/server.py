@@ -227,6 +227,16 @@ class CloudWatchCborAdapter:
         return [out]
 
 
+def moto_speaks_cbor():
+    """moto 5.2.6 and later parse and answer Smithy RPC v2 CBOR themselves (`moto.core.cbor`); the
+    adapter then stands aside, since re-issuing as JSON 1.0 is what those releases no longer route."""
+    try:
+        import moto.core.cbor  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
@@ -237,7 +247,9 @@ def main():
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     patch_xray_users()
     patch_cloudwatch_percentiles()
-    app = CloudWatchCborAdapter(DomainDispatcherApplication(create_backend_app))
+    app = DomainDispatcherApplication(create_backend_app)
+    if not moto_speaks_cbor():
+        app = CloudWatchCborAdapter(app)
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
     print(f"ready {server.server_port}", flush=True)
     try:

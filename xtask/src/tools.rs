@@ -30,7 +30,7 @@ pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
 /// A virtual environment with `kubernetes-validate`, which checks manifests against the Kubernetes
 /// schemas it bundles (no cluster, no network). Returns the command's path.
 pub fn ensure_kubernetes_validate(root: &Path) -> Result<String> {
-    let venv = ensure_venv(root, "kubernetes-validate", &["kubernetes-validate"])?;
+    let venv = ensure_venv(root, "kubernetes-validate", &["kubernetes-validate==1.37.0"])?;
     Ok(venv
         .join("bin/kubernetes-validate")
         .to_string_lossy()
@@ -43,7 +43,9 @@ fn ensure_venv(root: &Path, name: &str, packages: &[&str]) -> Result<std::path::
     let venv = root.join(".tools").join(name);
     let python = venv.join("bin/python");
     let ready = venv.join(".installed");
-    if !ready.exists() {
+    let wanted = packages.join(" ") + "\n";
+    // The marker holds what was installed, so changing a pin reinstalls rather than keeping the old one.
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(wanted.as_str()) {
         println!("installing {} into {}", packages.join(" "), venv.display());
         run(
             "python3",
@@ -52,7 +54,7 @@ fn ensure_venv(root: &Path, name: &str, packages: &[&str]) -> Result<std::path::
         let mut args = vec!["-m", "pip", "install", "-q"];
         args.extend_from_slice(packages);
         run(python.to_str().context("path is UTF-8")?, &args)?;
-        std::fs::write(&ready, packages.join(" ") + "\n")?;
+        std::fs::write(&ready, wanted)?;
     }
     Ok(venv)
 }
@@ -84,7 +86,9 @@ fn ensure_debian_package(path: &str, package: &str) -> Result<()> {
 /// A virtual environment with `moto[server]` (the AWS API emulator) and `cbor2` (for the CloudWatch
 /// CBOR adapter in `test-support/aws-emulator`). Returns its python.
 pub fn ensure_moto(root: &Path) -> Result<String> {
-    let venv = ensure_venv(root, "moto", &["moto[server]", "cbor2"])?;
+    // Pinned: moto 5.2.6 began answering CloudWatch's CBOR itself, and an unpinned install changed
+    // under CI overnight. `server.py` still adapts older releases.
+    let venv = ensure_venv(root, "moto", &["moto[server]==5.2.6", "cbor2"])?;
     Ok(venv.join("bin/python").to_string_lossy().into_owned())
 }
 
