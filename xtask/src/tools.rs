@@ -30,7 +30,11 @@ pub fn prepare(root: &Path) -> Result<Vec<(String, String)>> {
 /// A virtual environment with `kubernetes-validate`, which checks manifests against the Kubernetes
 /// schemas it bundles (no cluster, no network). Returns the command's path.
 pub fn ensure_kubernetes_validate(root: &Path) -> Result<String> {
-    let venv = ensure_venv(root, "kubernetes-validate", &["kubernetes-validate==1.37.0"])?;
+    let venv = ensure_venv(
+        root,
+        "kubernetes-validate",
+        &["kubernetes-validate==1.37.0"],
+    )?;
     Ok(venv
         .join("bin/kubernetes-validate")
         .to_string_lossy()
