@@ -190,6 +190,11 @@ pub const METRICS: &[MetricInfo] = &[
         "arrivals not sent because the in-flight bound was reached",
     ),
     m(
+        "load.dropped_ceiling",
+        "requests",
+        "arrivals not sent because the max_tps ceiling shed them",
+    ),
+    m(
         "load.dropped_rate",
         "ratio",
         "load.dropped / load.scheduled",
@@ -433,6 +438,7 @@ pub fn value(path: &str, s: &Summary, ticks: &[&IntervalSnapshot]) -> Option<Rea
             "sent" => M(s.load.sent as f64),
             "completed" => M(s.load.completed as f64),
             "dropped" => M(s.load.dropped as f64),
+            "dropped_ceiling" => M(s.load.dropped_ceiling as f64),
             "dropped_rate" => ratio(
                 s.load.dropped as f64,
                 s.load.scheduled as f64,

@@ -247,7 +247,7 @@ fn overview(out: &mut String, s: &Summary) {
 <div class="kpi"><b id="kpi-achieved">{achieved}</b><span>achieved TPS (avg; planned {planned}, peak {peak})</span></div>
 <div class="kpi"><b id="kpi-p99">{p99} ms</b><span>p99 latency (p50 {p50}, p99.9 {p999} ms)</span></div>
 <div class="kpi"><b id="kpi-error-rate">{error_rate}</b><span>error rate ({errors} of {sent} sent)</span></div>
-<div class="kpi"><b id="kpi-dropped">{dropped}</b><span>dropped of {scheduled} scheduled</span></div>
+<div class="kpi"><b id="kpi-dropped">{dropped}</b><span>not sent of {scheduled} scheduled{not_sent_why}</span></div>
 <div class="kpi"><b id="kpi-recall">{recall}</b><span>recall (precision {precision}){effective}</span></div>
 <div class="kpi"><b id="kpi-uptime">{uptime}%</b><span id="uptime-rule" title="{uptime_rule}">uptime</span></div>
 </div></section>
@@ -261,8 +261,20 @@ fn overview(out: &mut String, s: &Summary) {
         error_rate = pct(s.errors.rate),
         errors = count(s.errors.total),
         sent = count(l.sent),
-        dropped = count(l.dropped),
+        // Every arrival that came due and was not sent, so that sent + this = scheduled: the in-flight
+        // bound's drops and the `max_tps` ceiling's sheds, told apart when the ceiling shed any.
+        dropped = count(l.dropped.saturating_add(l.dropped_ceiling)),
         scheduled = count(l.scheduled),
+        not_sent_why = if l.dropped_ceiling > 0 {
+            format!(
+                " (<span id=\"kpi-dropped-bound\">{}</span> at the in-flight bound, \
+                 <span id=\"kpi-dropped-ceiling\">{}</span> shed at the max_tps ceiling)",
+                count(l.dropped),
+                count(l.dropped_ceiling)
+            )
+        } else {
+            String::new()
+        },
         recall = pct(s.fraud.recall),
         precision = pct(s.fraud.precision),
         effective = if s.fraud.unscored > 0 {
@@ -363,10 +375,12 @@ fn errors(out: &mut String, s: &Summary, faults: &[FaultWindow]) {
     }
     let _ = writeln!(
         out,
-        "<tr><th>total</th><th>{}</th><th>{}</th></tr><tr><td>dropped (not sent)</td><td>{}</td><td></td></tr></tbody></table>",
+        "<tr><th>total</th><th>{}</th><th>{}</th></tr><tr><td>dropped at the in-flight bound (not sent)</td><td>{}</td><td></td></tr>\
+         <tr><td>shed at the max_tps ceiling (not sent)</td><td id=\"errors-shed-ceiling\">{}</td><td></td></tr></tbody></table>",
         count(s.errors.total),
         pct(s.errors.rate),
-        count(s.load.dropped)
+        count(s.load.dropped),
+        count(s.load.dropped_ceiling)
     );
     error_samples(out, s);
     if s.resilience.faults.is_empty() {

@@ -226,12 +226,47 @@ fn ten_minute_run_has_every_chart_and_the_right_figures() {
             .any(|r| r[0] == "http_5xx"
                 && r[1] == format_count(s.errors.by_kind[&ErrorKind::Http5xx]))
     );
-    assert_eq!(text(&doc, "#kpi-dropped"), format_count(s.load.dropped));
+    assert_eq!(
+        text(&doc, "#kpi-dropped"),
+        format_count(s.load.dropped + s.load.dropped_ceiling)
+    );
     assert_eq!(rows(&doc, "#faults").len(), 2);
 
     // JUnit beside it.
     let junit = std::fs::read_to_string(&written.junit).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), 4);
+}
+
+/// Arrivals the `max_tps` ceiling shed are not sent either: the overview counts them with the
+/// in-flight bound's drops (so that sent + not sent = scheduled) and tells the two apart.
+#[test]
+fn arrivals_shed_at_the_ceiling_count_as_not_sent() {
+    let fx = ten_minutes();
+    let dir = fx.write("shed-at-ceiling", WriteOpts::default());
+    let path = dir.join("summary.json");
+    let mut summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let load = &mut summary["load"];
+    let (dropped, scheduled) = (
+        load["dropped"].as_u64().unwrap(),
+        load["scheduled"].as_u64().unwrap(),
+    );
+    load["dropped_ceiling"] = 13.into();
+    load["scheduled"] = (scheduled + 13).into();
+    std::fs::write(&path, serde_json::to_string(&summary).unwrap()).unwrap();
+
+    let written = write_all(&dir).unwrap();
+    let doc = Html::parse_document(&std::fs::read_to_string(&written.html).unwrap());
+    assert_eq!(text(&doc, "#kpi-dropped"), format_count(dropped + 13));
+    assert_eq!(text(&doc, "#kpi-dropped-bound"), format_count(dropped));
+    assert_eq!(text(&doc, "#kpi-dropped-ceiling"), "13");
+    let sent = summary["load"]["sent"].as_u64().unwrap();
+    assert_eq!(
+        sent + dropped + 13,
+        scheduled + 13,
+        "sent + not sent = scheduled"
+    );
+    assert_eq!(text(&doc, "#errors-shed-ceiling"), "13");
 }
 
 fn format_count(n: u64) -> String {
