@@ -52,6 +52,8 @@ pub struct Headline {
     pub recall_effective: f64,
     pub p99_ms: f64,
     pub errors: u64,
+    /// Arrivals that came due and were not sent: dropped at the in-flight bound plus shed at the
+    /// `max_tps` ceiling (so that sent + dropped = scheduled).
     pub dropped: u64,
     pub total_cost: f64,
     pub cost_per_txn: Option<f64>,
@@ -158,7 +160,7 @@ impl Headline {
                 .filter(|(k, _)| **k != models::ErrorKind::Dropped)
                 .map(|(_, v)| v)
                 .sum(),
-            dropped: c.dropped,
+            dropped: c.dropped.saturating_add(c.dropped_ceiling),
             total_cost: c.cost * money.rate,
             cost_per_txn: (completed > 0).then(|| c.cost * money.rate / completed as f64),
             roi_pct: roi(model, c.prevented_amount, c.false_decline_amount, c.cost),
@@ -223,7 +225,7 @@ impl Headline {
             recall_effective: s.fraud.recall_effective,
             p99_ms: s.latency_ms.p99,
             errors: s.errors.total,
-            dropped: s.load.dropped,
+            dropped: s.load.dropped.saturating_add(s.load.dropped_ceiling),
             total_cost: b.total_cost * money.rate,
             cost_per_txn: (s.load.completed > 0).then_some(b.cost_per_txn * money.rate),
             roi_pct: (b.total_cost > 0.0).then_some(b.roi_pct),
@@ -329,6 +331,23 @@ mod tests {
         assert!((h.cost_per_txn.unwrap() - 0.0005).abs() < 1e-12);
         let expect_hour = 100.0 * 3600.0 * (0.000_02 + 0.000_25) + 1.2;
         assert!((h.cost_per_hour.unwrap() - expect_hour).abs() < 1e-9);
+    }
+
+    /// Arrivals shed at the `max_tps` ceiling were not sent either: the pages' "dropped" is every
+    /// arrival not sent, live and final, so that sent + dropped = scheduled.
+    #[test]
+    fn dropped_counts_the_ceiling_sheds_too() {
+        let model = CostModel::default();
+        let money = Money::new(&model, None);
+        let mut f = frame(2.0, 200, 20, 500.0, 0.1);
+        f.cumulative.dropped = 3;
+        f.cumulative.dropped_ceiling = 13;
+        let h = Headline::from_frame(&f, 100.0, 120.0, &model, money);
+        assert_eq!(h.dropped, 16);
+        let mut s = Summary::default();
+        s.load.dropped = 3;
+        s.load.dropped_ceiling = 13;
+        assert_eq!(Headline::from_summary(&s, money).dropped, 16);
     }
 
     #[test]

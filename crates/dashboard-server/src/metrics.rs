@@ -61,14 +61,21 @@ pub fn render(v: &View) -> String {
         .unwrap_or_default();
     let s = v.summary.as_ref();
     // Counters come from the summary once the run is over, so they equal summary.json's.
-    let (scheduled, sent, completed, dropped) = match s {
+    let (scheduled, sent, completed, dropped, shed) = match s {
         Some(s) => (
             s.load.scheduled,
             s.load.sent,
             s.load.completed,
             s.load.dropped,
+            s.load.dropped_ceiling,
         ),
-        None => (c.scheduled, c.sent, c.completed, c.dropped),
+        None => (
+            c.scheduled,
+            c.sent,
+            c.completed,
+            c.dropped,
+            c.dropped_ceiling,
+        ),
     };
 
     head(
@@ -117,6 +124,11 @@ pub fn render(v: &View) -> String {
             "fraudstress_transactions_dropped_total",
             "Arrivals never sent because the in-flight bound was reached.",
             dropped,
+        ),
+        (
+            "fraudstress_transactions_shed_ceiling_total",
+            "Arrivals never sent because the max_tps ceiling shed them.",
+            shed,
         ),
     ] {
         head(&mut o, name, "counter", help);
