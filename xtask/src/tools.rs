@@ -50,7 +50,7 @@ fn ensure_venv(root: &Path, name: &str, packages: &[&str]) -> Result<std::path::
     let wanted = packages.join(" ") + "\n";
     // The marker holds what was installed, so changing a pin reinstalls rather than keeping the old one.
     if std::fs::read_to_string(&ready).ok().as_deref() != Some(wanted.as_str()) {
-        println!("installing {} into {}", packages.join(" "), venv.display());
+        println!("installing {} into {}", wanted.trim_end(), venv.display());
         run(
             "python3",
             &["-m", "venv", venv.to_str().context("venv path is UTF-8")?],

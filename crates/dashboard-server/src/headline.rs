@@ -52,8 +52,7 @@ pub struct Headline {
     pub recall_effective: f64,
     pub p99_ms: f64,
     pub errors: u64,
-    /// Arrivals that came due and were not sent: dropped at the in-flight bound plus shed at the
-    /// `max_tps` ceiling (so that sent + dropped = scheduled).
+    /// Arrivals that came due and were not sent ([`Cumulative::not_sent`](models::Cumulative::not_sent)).
     pub dropped: u64,
     pub total_cost: f64,
     pub cost_per_txn: Option<f64>,
@@ -160,7 +159,7 @@ impl Headline {
                 .filter(|(k, _)| **k != models::ErrorKind::Dropped)
                 .map(|(_, v)| v)
                 .sum(),
-            dropped: c.dropped.saturating_add(c.dropped_ceiling),
+            dropped: c.not_sent(),
             total_cost: c.cost * money.rate,
             cost_per_txn: (completed > 0).then(|| c.cost * money.rate / completed as f64),
             roi_pct: roi(model, c.prevented_amount, c.false_decline_amount, c.cost),
@@ -225,7 +224,7 @@ impl Headline {
             recall_effective: s.fraud.recall_effective,
             p99_ms: s.latency_ms.p99,
             errors: s.errors.total,
-            dropped: s.load.dropped.saturating_add(s.load.dropped_ceiling),
+            dropped: s.load.not_sent(),
             total_cost: b.total_cost * money.rate,
             cost_per_txn: (s.load.completed > 0).then_some(b.cost_per_txn * money.rate),
             roi_pct: (b.total_cost > 0.0).then_some(b.roi_pct),

@@ -155,6 +155,14 @@ pub struct Cumulative {
     pub cost: f64,
 }
 
+impl Cumulative {
+    /// Arrivals that came due and were not sent: `dropped + dropped_ceiling` (the in-flight bound's
+    /// drops and the ceiling's sheds), so that `sent + not_sent = scheduled`.
+    pub fn not_sent(&self) -> u64 {
+        self.dropped.saturating_add(self.dropped_ceiling)
+    }
+}
+
 /// One tick of a run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct IntervalSnapshot {

@@ -287,6 +287,14 @@ pub struct LoadSummary {
     pub peak_tps: f64,
 }
 
+impl LoadSummary {
+    /// Arrivals that came due and were not sent: `dropped + dropped_ceiling` (the in-flight bound's
+    /// drops and the ceiling's sheds), so that `sent + not_sent = scheduled`.
+    pub fn not_sent(&self) -> u64 {
+        self.dropped.saturating_add(self.dropped_ceiling)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ErrorSummary {
     /// Requests that were sent and did not end in a verdict (dropped ones are in `load.dropped`).

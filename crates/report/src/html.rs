@@ -261,9 +261,8 @@ fn overview(out: &mut String, s: &Summary) {
         error_rate = pct(s.errors.rate),
         errors = count(s.errors.total),
         sent = count(l.sent),
-        // Every arrival that came due and was not sent, so that sent + this = scheduled: the in-flight
-        // bound's drops and the `max_tps` ceiling's sheds, told apart when the ceiling shed any.
-        dropped = count(l.dropped.saturating_add(l.dropped_ceiling)),
+        // The in-flight bound's drops and the ceiling's sheds, told apart when the ceiling shed any.
+        dropped = count(l.not_sent()),
         scheduled = count(l.scheduled),
         not_sent_why = if l.dropped_ceiling > 0 {
             format!(
