@@ -63,19 +63,31 @@ impl IdBuf {
 
     /// [`IdBuf::encode`] as bytes, for writers that need no `str` (no UTF-8 check).
     fn encode_ascii(&mut self, prefix: &str, n: u64) -> &[u8] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let p = prefix.len();
         self.0[..p].copy_from_slice(prefix.as_bytes());
         let digits = (16 - (n.leading_zeros() as usize) / 4).max(12);
-        // All 16 digits at fixed places (an unrolled loop without bounds checks), then the last
-        // `digits` of them: a third of the instructions of a loop over `digits` places.
+        // All 16 digits at once, then the last `digits` of them: a quarter of the instructions of
+        // a table lookup per digit (callgrind, docs/benchmarks.md).
         let mut hex = [0u8; 16];
-        for (i, d) in hex.iter_mut().enumerate() {
-            *d = HEX[((n >> (60 - 4 * i)) & 0xf) as usize];
-        }
+        hex[..8].copy_from_slice(&hex8((n >> 32) as u32));
+        hex[8..].copy_from_slice(&hex8(n as u32));
         self.0[p..p + digits].copy_from_slice(&hex[16 - digits..]);
         &self.0[..p + digits]
     }
+}
+
+/// The 8 lower-case hex digits of `x`, most significant first, computed on all of them at once
+/// in one `u64` (a digit per byte) instead of a table lookup per digit.
+fn hex8(x: u32) -> [u8; 8] {
+    // 0x0000_0000_ABCD_EFGH -> 0x0000_ABCD_0000_EFGH -> 0x00AB_00CD_00EF_00GH -> 0x0A0B_0C0D_0E0F_0G0H
+    let mut v = u64::from(x);
+    v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
+    v = (v | (v << 8)) & 0x00FF_00FF_00FF_00FF;
+    v = (v | (v << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    // A byte of 10 or more carries into its bit 4 when 6 is added; those bytes move from the
+    // digits ('0' + v) to the letters ('a' + v - 10), 39 further on. No byte carries into the next.
+    let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (v + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes()
 }
 
 impl Default for IdBuf {
