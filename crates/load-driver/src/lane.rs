@@ -192,7 +192,7 @@ pub(crate) async fn lane(
                     for job in jobs {
                         shard.record_sent();
                         let seq = expiry.push();
-                        futs.push(request(ctx, http, expiry, seq, job));
+                        futs.push(|| request(ctx, http, expiry, seq, job));
                     }
                 }
                 Some(LaneMsg::Drain(at)) => {

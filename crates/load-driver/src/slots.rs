@@ -73,15 +73,18 @@ impl<F: Future> Slots<F> {
     }
 
     /// Adds a future; it is polled by the next [`Slots::poll_each`].
-    pub(crate) fn push(&mut self, fut: F) {
+    ///
+    /// The future is the one `make` returns, made where it is kept when a slot is free: a request's
+    /// future is about a kilobyte, and made first then moved in, it was copied once more.
+    pub(crate) fn push(&mut self, make: impl FnOnce() -> F) {
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.futs[slot].set(Some(fut));
+                self.futs[slot].set(Some(make()));
                 slot
             }
             None => {
                 let slot = self.futs.len();
-                self.futs.push(Box::pin(Some(fut)));
+                self.futs.push(Box::pin(Some(make())));
                 self.wakers.push(Waker::from(Arc::new(SlotWaker {
                     slot,
                     shared: self.shared.clone(),
@@ -164,7 +167,7 @@ mod tests {
         // Three rounds of 100 sleeps of different lengths, at most 100 at once.
         for round in 0..3u64 {
             for i in 0..100u64 {
-                slots.push(async move {
+                slots.push(|| async move {
                     tokio::time::sleep(Duration::from_millis((i * 7919) % 50)).await;
                     round * 100 + i
                 });
@@ -185,7 +188,7 @@ mod tests {
     fn one_poll_drains_every_ready_output() {
         let mut slots = Slots::new();
         for i in 0..3u32 {
-            slots.push(async move { i });
+            slots.push(|| async move { i });
         }
         let mut cx = Context::from_waker(Waker::noop());
         let mut got = Vec::new();
@@ -203,14 +206,14 @@ mod tests {
     #[tokio::test]
     async fn a_future_that_keeps_waking_itself_does_not_hold_the_thread() {
         let mut slots: Slots<Pin<Box<dyn Future<Output = u32>>>> = Slots::new();
-        slots.push(Box::pin(std::future::poll_fn(|cx| {
+        slots.push(|| Box::pin(std::future::poll_fn(|cx| {
             cx.waker().wake_by_ref();
             Poll::Pending
         })));
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         assert!(slots.poll_each(&mut cx, |_| {}).is_pending());
-        slots.push(Box::pin(async { 7 }));
+        slots.push(|| Box::pin(async { 7 }));
         let mut got = Vec::new();
         for _ in 0..10 {
             if slots.poll_each(&mut cx, |out| got.push(out)).is_ready() {
@@ -229,7 +232,7 @@ mod tests {
         for i in 0..64u32 {
             let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
             senders.push(tx);
-            slots.push(async move { rx.await.unwrap_or(u32::MAX) + i });
+            slots.push(|| async move { rx.await.unwrap_or(u32::MAX) + i });
         }
         let sending = std::thread::spawn(move || {
             for (i, tx) in senders.into_iter().enumerate() {
