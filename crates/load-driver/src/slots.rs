@@ -206,10 +206,12 @@ mod tests {
     #[tokio::test]
     async fn a_future_that_keeps_waking_itself_does_not_hold_the_thread() {
         let mut slots: Slots<Pin<Box<dyn Future<Output = u32>>>> = Slots::new();
-        slots.push(|| Box::pin(std::future::poll_fn(|cx| {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        })));
+        slots.push(|| {
+            Box::pin(std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }))
+        });
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         assert!(slots.poll_each(&mut cx, |_| {}).is_pending());
