@@ -237,8 +237,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     } else if o.rounds > 1 {
         println!("\n== medians over {} rounds (range)", o.rounds);
         for m in &medians {
+            let saturated = m["saturated_rounds"].as_u64().unwrap_or(0);
+            let rounds = m["rounds"].as_u64().unwrap_or(0);
+            // Whether a ratio to wrk is "at saturation" depends on the machine, not on the rate
+            // asked for: say it, so that a rate we held is not quoted as a saturation figure.
+            let state = match saturated {
+                0 => "held the rate in every round".to_owned(),
+                n if n == rounds => "saturated (arrivals dropped) in every round".to_owned(),
+                n => format!("saturated in {n} of {rounds} rounds"),
+            };
             println!(
-                "ours ({}) at {:.0} TPS: {} {} (median {:.2}, {:.2}-{:.2})",
+                "ours ({}) at {:.0} TPS: {} {} (median {:.2}, {:.2}-{:.2}; {state})",
                 m["engine"].as_str().unwrap_or("?"),
                 m["planned_tps"].as_f64().unwrap_or(f64::NAN),
                 m["what"].as_str().unwrap_or("?"),
@@ -328,6 +337,10 @@ struct Ratio {
     value: f64,
     ours: f64,
     theirs: f64,
+    /// Our run dropped arrivals: the target (or we) could not keep up with the planned rate, so a
+    /// requests-per-CPU-second figure is a saturation figure. One that held its rate is not, and a
+    /// ratio to a saturating wrk from it is not "at saturation".
+    saturated: bool,
 }
 
 impl Ratio {
@@ -353,6 +366,7 @@ impl Round {
         for run in &self.ours {
             let engine = run["engine"].as_str().unwrap_or("?").to_owned();
             let planned_tps = run["planned_tps"].as_f64().unwrap_or(f64::NAN);
+            let saturated = run["dropped"].as_u64().unwrap_or(0) > 0;
             if let Some((w, _)) = &self.wrk {
                 let ours = run["requests_per_cpu_second"].as_f64().unwrap_or(0.0);
                 out.push(Ratio {
@@ -362,6 +376,7 @@ impl Round {
                     value: ours / w.per_cpu_second(),
                     ours,
                     theirs: w.per_cpu_second(),
+                    saturated,
                 });
             }
             for (r, _) in self
@@ -378,6 +393,7 @@ impl Round {
                     value: ours / theirs,
                     ours,
                     theirs,
+                    saturated,
                 });
             }
         }
@@ -431,18 +447,24 @@ impl Round {
 /// Each comparison's median over the rounds, with its range: the figure to quote, since one
 /// round's ratio moves by 10-20% with the machine's state.
 fn medians(rounds: &[Round]) -> Vec<Value> {
-    // (engine, rate, peer) and that comparison's value in each round, in first-seen order.
-    let mut groups: Vec<((String, f64, Peer), Vec<f64>)> = Vec::new();
+    // (engine, rate, peer), that comparison's value in each round and in how many rounds our run
+    // was saturated, in first-seen order.
+    type Key = (String, f64, Peer);
+    let mut groups: Vec<(Key, Vec<f64>, usize)> = Vec::new();
     for ratio in rounds.iter().flat_map(Round::ratios) {
         let key = (ratio.engine, ratio.planned_tps, ratio.peer);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, values)) => values.push(ratio.value),
-            None => groups.push((key, vec![ratio.value])),
+        let saturated = usize::from(ratio.saturated);
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, values, n)) => {
+                values.push(ratio.value);
+                *n += saturated;
+            }
+            None => groups.push((key, vec![ratio.value], saturated)),
         }
     }
     groups
         .into_iter()
-        .map(|((engine, planned_tps, peer), values)| {
+        .map(|((engine, planned_tps, peer), values, saturated)| {
             let min = values.iter().copied().fold(f64::INFINITY, f64::min);
             let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             json!({
@@ -454,6 +476,7 @@ fn medians(rounds: &[Round]) -> Vec<Value> {
                 "min": min,
                 "max": max,
                 "rounds": values.len(),
+                "saturated_rounds": saturated,
             })
         })
         .collect()
@@ -950,10 +973,11 @@ mod tests {
     /// Each comparison (engine, rate, peer) gets the median and range of its rounds' ratios.
     #[test]
     fn medians_group_each_comparison_over_the_rounds() {
-        let round = |ours_cpu: f64, oha_cpu: f64, wrk_cpu: f64| Round {
+        let round = |ours_cpu: f64, oha_cpu: f64, wrk_cpu: f64, dropped: u64| Round {
             ours: vec![json!({
                 "engine": "lean",
                 "planned_tps": 20000.0,
+                "dropped": dropped,
                 "cpu_seconds": ours_cpu,
                 "requests_per_cpu_second": 200_000.0 / ours_cpu,
             })],
@@ -987,9 +1011,9 @@ mod tests {
         };
         // Our CPU 3, 2, 4 s against oha's 4 s: 0.75, 0.5, 1.0.
         let rounds = [
-            round(3.0, 4.0, 10.0),
-            round(2.0, 4.0, 10.0),
-            round(4.0, 4.0, 10.0),
+            round(3.0, 4.0, 10.0, 0),
+            round(2.0, 4.0, 10.0, 0),
+            round(4.0, 4.0, 10.0, 12),
         ];
         let m = medians(&rounds);
         assert_eq!(m.len(), 2, "{m:#?}");
@@ -1004,5 +1028,8 @@ mod tests {
         let wrk = m.iter().find(|g| g["peer"] == "wrk").unwrap();
         assert!((wrk["median"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(wrk["what"], "requests per CPU-second x");
+        // Only the third round's run dropped arrivals: one saturated round of three, per peer.
+        assert_eq!(wrk["saturated_rounds"], 1);
+        assert_eq!(oha["saturated_rounds"], 1);
     }
 }
