@@ -2,10 +2,11 @@
 //! abandonment, for all of a lane's requests, kept in one queue and served by one timer.
 //!
 //! A request registers its deadline and its waker once, on its first poll, and then checks two
-//! atomics each time it is polled. Requests start in the order they are pushed (the lane's
-//! `FuturesUnordered` polls new futures first-in first-out) and share one timeout, so deadlines
-//! grow along the queue and the expired requests are always a prefix of it: the lane's single
-//! sleep waits for the deadline at the front. A tokio timer per request (`tokio::time::timeout`)
+//! atomics each time it is polled; one that waits in its lane for a place gets its deadline when
+//! the lane takes it, and the lane itself times it out (nothing polls it). Requests start in the
+//! order they are pushed (a lane starts them first-in first-out) and share one timeout, so
+//! deadlines grow along the queue and the expired requests are always a prefix of it: the lane's
+//! single sleep waits for the deadline at the front. A tokio timer per request (`tokio::time::timeout`)
 //! took a lock, a wheel insert and a wheel removal per request; a `watch` receiver per request, to
 //! learn of the drain, registered on a shared waiter list at every poll.
 
@@ -54,13 +55,23 @@ impl Expiry {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new request, in send order: its sequence number.
-    pub(crate) fn push(&self) -> u64 {
+    /// A new request, in send order: its sequence number. `deadline` is known up front for a request
+    /// that waits in its lane before it starts (its deadline counts from when the lane took it);
+    /// `None` for one that registers it on its first poll.
+    pub(crate) fn push(&self, deadline: Option<Instant>) -> u64 {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let mut q = self.queue();
         debug_assert_eq!(q.base + q.entries.len() as u64, seq);
-        q.entries.push_back(Entry::default());
+        q.entries.push_back(Entry {
+            deadline,
+            ..Entry::default()
+        });
         seq
+    }
+
+    /// Whether request `seq` has timed out: for one that has not started, so that nothing polls it.
+    pub(crate) fn timed_out(&self, seq: u64) -> bool {
+        seq < self.expired_below.load(Ordering::Acquire)
     }
 
     /// Called by request `seq` each time it is polled and its answer is not there: registers its
@@ -163,7 +174,7 @@ mod tests {
         let t = Duration::from_millis(100);
         let e = Expiry::default();
         let start = Instant::now();
-        let (a, b, c) = (e.push(), e.push(), e.push());
+        let (a, b, c) = (e.push(None), e.push(None), e.push(None));
         let mut reg = [false; 3];
         for (i, seq) in [a, b, c].into_iter().enumerate() {
             let at = start + t + Duration::from_millis(10 * i as u64);
@@ -189,11 +200,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_waiting_request_times_out_from_when_it_was_taken() {
+        let t = Duration::from_millis(100);
+        let e = Expiry::default();
+        let start = Instant::now();
+        let a = e.push(None);
+        let mut reg = false;
+        assert_eq!(e.poll_expired(a, Some(start + t), &mut reg, &cx()), None);
+        // b waits in its lane, never polled: its deadline is known from the start.
+        let b = e.push(Some(start + t + Duration::from_millis(1)));
+        e.done(a);
+        assert_eq!(
+            e.sweep(start, t),
+            Some(start + t + Duration::from_millis(1))
+        );
+        assert!(!e.timed_out(b));
+        assert_eq!(e.sweep(start + t * 2, t), None);
+        assert!(e.timed_out(b));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn abandon_reaches_every_request_and_an_unstarted_front_delays_the_sweep() {
         let t = Duration::from_secs(1);
         let e = Expiry::default();
         let now = Instant::now();
-        let (a, b) = (e.push(), e.push());
+        let (a, b) = (e.push(None), e.push(None));
         // a has not been polled yet: its deadline will be at least now + t.
         assert_eq!(e.sweep(now, t), Some(now + t));
         let mut reg = false;

@@ -1,10 +1,19 @@
 //! A lane: a task that runs requests concurrently (in reused [`Slots`]), and records each one on its
 //! own metrics shard when it completes. The dispatcher hands it batches of due arrivals.
+//!
+//! An HTTP target carries at most [`HttpTarget::max_exchanges`] requests at once; a lane starts no
+//! more than that, and keeps the arrivals beyond in a queue of its own until a request ends. At
+//! saturation thousands of arrivals wait for a connection: as started requests each waited in its
+//! slot (a kilobyte) on the pool's semaphore, and walking those slots and the semaphore's waiter
+//! list cost 5-14% more CPU per request than a queue of the arrivals themselves
+//! (`docs/benchmarks.md`). What a waiting arrival is charged is unchanged: its service time and its
+//! timeout count from when the lane took it, as they did while it waited on the semaphore.
 
 use crate::expiry::{Expired, Expiry};
 use crate::slots::Slots;
 use metrics_core::{Shard, Timing};
 use models::{ErrorKind, GroundTruth, Timestamp, Transaction, Verdict};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,15 +68,25 @@ struct Done {
     outcome: Outcome,
 }
 
-/// `http` is `ctx.target.as_http()`, asked once per lane.
+/// An arrival the lane has taken and not yet started: every place was taken.
+struct Waiting {
+    seq: u64,
+    /// When the lane took it: its service time and its timeout count from here.
+    taken: Instant,
+    job: Job,
+}
+
+/// `http` is `ctx.target.as_http()`, asked once per lane. `taken`: when the lane took an arrival
+/// that waited for a place (`None`: now, for one started at once).
 async fn request(
     ctx: &LaneCtx,
     http: Option<&HttpTarget>,
     expiry: &Expiry,
     seq: u64,
+    taken: Option<Instant>,
     mut job: Job,
 ) -> Done {
-    let sent = Instant::now();
+    let sent = taken.unwrap_or_else(Instant::now);
     if ctx.rebase {
         job.txn.timestamp = Timestamp::from_system_time(ctx.wall_origin + (sent - ctx.origin));
     }
@@ -159,10 +178,13 @@ pub(crate) async fn lane(
 ) -> LaneCounts {
     let ctx = &*ctx;
     let http = ctx.target.as_http();
+    // Requests started at once; the target itself bounds the others, if it does.
+    let places = http.map_or(usize::MAX, HttpTarget::max_exchanges).max(1);
     let expiry = Expiry::default();
     let expiry = &expiry;
     let mut counts = LaneCounts::default();
     let mut futs = Slots::new();
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
     let mut open = true;
     let mut deadline: Option<Instant> = None;
     let mut abandoned = false;
@@ -171,7 +193,13 @@ pub(crate) async fn lane(
     let mut sweep = std::pin::pin!(sweep);
     let mut sweep_armed = false;
     loop {
-        if !open && futs.is_empty() {
+        // Places freed by the requests that ended go to the arrivals that waited longest.
+        while futs.len() < places
+            && let Some(w) = waiting.pop_front()
+        {
+            futs.push(|| request(ctx, http, expiry, w.seq, Some(w.taken), w.job));
+        }
+        if !open && futs.is_empty() && waiting.is_empty() {
             break;
         }
         if !sweep_armed
@@ -189,10 +217,19 @@ pub(crate) async fn lane(
             biased;
             msg = rx.recv(), if open => match msg {
                 Some(LaneMsg::Jobs(jobs)) => {
+                    // Read once for the arrivals of this batch that wait.
+                    let mut now = None;
                     for job in jobs {
                         shard.record_sent();
-                        let seq = expiry.push();
-                        futs.push(|| request(ctx, http, expiry, seq, job));
+                        if waiting.is_empty() && futs.len() < places {
+                            let seq = expiry.push(None);
+                            futs.push(|| request(ctx, http, expiry, seq, None, job));
+                        } else {
+                            let taken = *now.get_or_insert_with(Instant::now);
+                            let deadline = ctx.timeout.and_then(|t| taken.checked_add(t));
+                            let seq = expiry.push(deadline);
+                            waiting.push_back(Waiting { seq, taken, job });
+                        }
                     }
                 }
                 Some(LaneMsg::Drain(at)) => {
@@ -210,20 +247,54 @@ pub(crate) async fn lane(
                 record(ctx, &mut shard, &mut counts, done);
             })), if !futs.is_empty() => {}
             () = sweep.as_mut(), if sweep_armed => {
+                let now = Instant::now();
                 let timeout = ctx.timeout.unwrap_or_default();
-                match expiry.sweep(Instant::now(), timeout) {
+                match expiry.sweep(now, timeout) {
                     Some(next) => sweep.as_mut().reset(next),
                     None => sweep_armed = false,
+                }
+                // Arrivals that timed out before a place came: nothing polls them, so end them here.
+                while let Some(w) = waiting.front()
+                    && expiry.timed_out(w.seq)
+                {
+                    let w = waiting.pop_front().expect("front was just seen");
+                    let outcome = Outcome::Answered(Err(TargetError::Timeout {
+                        timeout_ms: timeout.as_millis() as u64,
+                    }));
+                    end_waiting(ctx, &mut shard, &mut counts, w, now, outcome);
                 }
             }
             () = sleep_opt(draining), if draining.is_some() => {
                 abandoned = true;
                 expiry.abandon_all();
+                let now = Instant::now();
+                for w in waiting.drain(..) {
+                    end_waiting(ctx, &mut shard, &mut counts, w, now, Outcome::Abandoned);
+                }
             }
             else => break,
         }
     }
     counts
+}
+
+/// Records an arrival that ended while it waited for a place.
+fn end_waiting(
+    ctx: &LaneCtx,
+    shard: &mut Shard,
+    counts: &mut LaneCounts,
+    w: Waiting,
+    now: Instant,
+    outcome: Outcome,
+) {
+    let done = Done {
+        job: w.job,
+        seq: w.seq,
+        sent: w.taken,
+        completed: now,
+        outcome,
+    };
+    record(ctx, shard, counts, done);
 }
 
 /// Built lazily (an `async fn` does nothing until polled), so a disabled select branch costs nothing.

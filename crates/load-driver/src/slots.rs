@@ -72,6 +72,11 @@ impl<F: Future> Slots<F> {
         self.live == 0
     }
 
+    /// The futures not yet completed.
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
     /// Adds a future; it is polled by the next [`Slots::poll_each`].
     ///
     /// The future is the one `make` returns, made where it is kept when a slot is free: a request's

@@ -373,6 +373,13 @@ impl HttpTarget {
         })
     }
 
+    /// The most requests in exchange at once (`connections`): one more waits for a place. A caller
+    /// with more to send keeps them until a place is free, as the load driver's lanes do, rather
+    /// than start requests that would only wait.
+    pub fn max_exchanges(&self) -> usize {
+        self.pool.connections()
+    }
+
     /// The engine the HTTP/1.1 connections use; HTTP/2 ones always use hyper.
     pub fn engine(&self) -> HttpEngine {
         if self.pool.lean() {

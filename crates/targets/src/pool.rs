@@ -335,6 +335,8 @@ pub(crate) struct Pool {
     /// and out of the stack per request.
     idle: Mutex<Vec<Link>>,
     pub permits: Semaphore,
+    /// The number of `permits`: the most exchanges at once.
+    connections: usize,
     connect_timeout: Duration,
     pub tls: Option<TlsClient>,
     http2: Http2Mode,
@@ -374,6 +376,7 @@ impl Pool {
             authority: config.authority,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(config.connections),
+            connections: config.connections,
             connect_timeout: config.connect_timeout,
             tls: config.tls,
             http2: config.http2,
@@ -399,6 +402,11 @@ impl Pool {
     /// The protocol a connection has spoken, once one was opened.
     pub fn negotiated(&self) -> Option<Protocol> {
         self.negotiated.get().copied()
+    }
+
+    /// The most exchanges at once: requests beyond wait for a permit.
+    pub fn connections(&self) -> usize {
+        self.connections
     }
 
     /// True when HTTP/1.1 connections are the lean engine's.
