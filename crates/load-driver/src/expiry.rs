@@ -69,7 +69,8 @@ impl Expiry {
         seq
     }
 
-    /// Whether request `seq` has timed out: for one that has not started, so that nothing polls it.
+    /// Whether request `seq` has timed out (a started one learns it in [`Expiry::poll_expired`]; the
+    /// lane asks it for one that waits, which nothing polls).
     pub(crate) fn timed_out(&self, seq: u64) -> bool {
         seq < self.expired_below.load(Ordering::Acquire)
     }
@@ -96,7 +97,7 @@ impl Expiry {
         }
         if self.abandoned.load(Ordering::Acquire) {
             Some(Expired::Abandoned)
-        } else if seq < self.expired_below.load(Ordering::Acquire) {
+        } else if self.timed_out(seq) {
             Some(Expired::Timeout)
         } else {
             None

@@ -5,8 +5,8 @@
 //! more than that, and keeps the arrivals beyond in a queue of its own until a request ends. At
 //! saturation thousands of arrivals wait for a connection: as started requests each waited in its
 //! slot (a kilobyte) on the pool's semaphore, and walking those slots and the semaphore's waiter
-//! list cost 5-14% more CPU per request than a queue of the arrivals themselves
-//! (`docs/benchmarks.md`). What a waiting arrival is charged is unchanged: its service time and its
+//! list cost about a fifth of the CPU; queued as arrivals, a saturated run does 12-29% more
+//! requests per CPU-second (`docs/benchmarks.md`, eighth round). What a waiting arrival is charged is unchanged: its service time and its
 //! timeout count from when the lane took it, as they did while it waited on the semaphore.
 
 use crate::expiry::{Expired, Expiry};
@@ -135,9 +135,7 @@ async fn answer(
         match expiry.poll_expired(seq, deadline, &mut registered, cx) {
             None => Poll::Pending,
             Some(Expired::Abandoned) => Poll::Ready(Outcome::Abandoned),
-            Some(Expired::Timeout) => Poll::Ready(Outcome::Answered(Err(TargetError::Timeout {
-                timeout_ms: ctx.timeout.map_or(0, |t| t.as_millis() as u64),
-            }))),
+            Some(Expired::Timeout) => Poll::Ready(timed_out(ctx)),
         }
     })
     .await
@@ -258,10 +256,7 @@ pub(crate) async fn lane(
                     && expiry.timed_out(w.seq)
                 {
                     let w = waiting.pop_front().expect("front was just seen");
-                    let outcome = Outcome::Answered(Err(TargetError::Timeout {
-                        timeout_ms: timeout.as_millis() as u64,
-                    }));
-                    end_waiting(ctx, &mut shard, &mut counts, w, now, outcome);
+                    end_waiting(ctx, &mut shard, &mut counts, w, now, timed_out(ctx));
                 }
             }
             () = sleep_opt(draining), if draining.is_some() => {
@@ -276,6 +271,13 @@ pub(crate) async fn lane(
         }
     }
     counts
+}
+
+/// A request that ran out of the driver's request timeout, started or still waiting.
+fn timed_out(ctx: &LaneCtx) -> Outcome {
+    Outcome::Answered(Err(TargetError::Timeout {
+        timeout_ms: ctx.timeout.map_or(0, |t| t.as_millis() as u64),
+    }))
 }
 
 /// Records an arrival that ended while it waited for a place.
